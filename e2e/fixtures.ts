@@ -1,0 +1,44 @@
+/**
+ * Playwright fixtures: a Chromium profile with the built extension (dist/) loaded, a static
+ * server for test dApp pages, and a local anvil chain.
+ */
+import { test as base } from '@playwright/test';
+import { resolve } from 'node:path';
+import { startAnvil, type RunningAnvil } from '../src/devstack/anvil.ts';
+import { launchExtensionBrowser, type ExtensionBrowser } from '../src/devstack/extension-browser.ts';
+import { startStaticServer, type RunningStaticServer } from '../src/devstack/static-server.ts';
+
+interface WorkerFixtures {
+  extension: ExtensionBrowser;
+  dappServer: RunningStaticServer;
+  anvil: RunningAnvil;
+}
+
+export const test = base.extend<object, WorkerFixtures>({
+  extension: [
+    async ({}, use) => {
+      const browser = await launchExtensionBrowser({ headless: process.env.HEADED !== '1' });
+      await use(browser);
+      await browser.close();
+    },
+    { scope: 'worker' },
+  ],
+  dappServer: [
+    async ({}, use) => {
+      const server = await startStaticServer(resolve('e2e/pages'));
+      await use(server);
+      await server.close();
+    },
+    { scope: 'worker' },
+  ],
+  anvil: [
+    async ({}, use) => {
+      const chain = await startAnvil();
+      await use(chain);
+      await chain.stop();
+    },
+    { scope: 'worker' },
+  ],
+});
+
+export const expect = test.expect;

@@ -1,0 +1,4 @@
+import { render } from 'preact';
+import { PhoneApp } from './PhoneApp.tsx';
+
+render(<PhoneApp />, document.getElementById('app') as HTMLElement);
