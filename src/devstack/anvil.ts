@@ -1,6 +1,8 @@
 /**
- * Starts and stops a local chain: anvil from the @foundry-rs/anvil npm package, on a free
- * loopback port, with anvil's deterministic dev accounts (the "test test … junk" mnemonic).
+ * Starts and stops a local chain: anvil from Foundry's npm distribution (the platform package
+ * `@foundry-rs/anvil-linux-amd64` that the `@foundry-rs/anvil` wrapper would select; the wrapper's
+ * other platform packages are not on this registry, which breaks `npm ci`), on a free loopback
+ * port, with anvil's deterministic dev accounts (the "test test … junk" mnemonic).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -30,7 +32,12 @@ export interface RunningAnvil {
 export function anvilBinaryPath(): string {
   const require = createRequire(import.meta.url);
   const platformPackage = `@foundry-rs/anvil-${process.platform}-${process.arch === 'x64' ? 'amd64' : process.arch}`;
-  const packageJson = require.resolve(`${platformPackage}/package.json`);
+  let packageJson: string;
+  try {
+    packageJson = require.resolve(`${platformPackage}/package.json`);
+  } catch {
+    throw new Error(`anvil is not installed for this platform: add the npm package ${platformPackage}`);
+  }
   return join(dirname(packageJson), 'bin', process.platform === 'win32' ? 'anvil.exe' : 'anvil');
 }
 
