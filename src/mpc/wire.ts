@@ -47,6 +47,17 @@ export function gcd(a: bigint, b: bigint): bigint {
   return x;
 }
 
+/** A non-negative integer in lowercase hex of at most `maxBits` bits. */
+export function decodeInteger(value: unknown, field: string, maxBits: number): bigint {
+  const limit = Math.min(maxBits, MAX_INTEGER_BITS);
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2 * Math.ceil(limit / 8) + 2 || !HEX.test(value)) {
+    throw new MpcError('malformed', field, 'expected an integer in lowercase hex');
+  }
+  const integer = bytesToBigInt(bytesFromHex(value));
+  if (bitLength(integer) > limit) throw new MpcError('out_of_range', field, `integer exceeds ${limit} bits`);
+  return integer;
+}
+
 export class FieldReader {
   private readonly fields: Record<string, unknown>;
   private readonly path: string;
@@ -70,6 +81,11 @@ export class FieldReader {
       throw new MpcError('malformed', this.field(name), 'missing');
     }
     return this.fields[name];
+  }
+
+  /** The undecoded value of a nested field, for a decoder of its own. */
+  raw(name: string): unknown {
+    return this.take(name);
   }
 
   string(name: string, maxLength = 256): string {
@@ -99,16 +115,7 @@ export class FieldReader {
 
   /** A non-negative integer of at most `maxBits` bits. */
   integer(name: string, maxBits: number): bigint {
-    const value = this.take(name);
-    const limit = Math.min(maxBits, MAX_INTEGER_BITS);
-    if (typeof value !== 'string' || value.length === 0 || value.length > 2 * Math.ceil(limit / 8) + 2 || !HEX.test(value)) {
-      throw new MpcError('malformed', this.field(name), 'expected an integer in lowercase hex');
-    }
-    const integer = bytesToBigInt(bytesFromHex(value));
-    if (bitLength(integer) > limit) {
-      throw new MpcError('out_of_range', this.field(name), `integer exceeds ${limit} bits`);
-    }
-    return integer;
+    return decodeInteger(this.take(name), this.field(name), maxBits);
   }
 
   /** A scalar in [1, q). */
