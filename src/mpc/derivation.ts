@@ -2,7 +2,8 @@
  * Account derivation from one pairing: Q_i = Q + t_i·G, x2_i = x2 + t_i (P2 adds the offset,
  * P1's share is unchanged), so x1 + x2_i = x + t_i is the private key of account i.
  *
- *   t_i = HMAC-SHA512(chain code, "duet/account" ‖ Q ‖ u32(i)) mod q
+ *   t_0 = 0 (account 0 is the jointly generated key itself)
+ *   t_i = HMAC-SHA512(chain code, "duet/account" ‖ Q ‖ u32(i)) mod q, for i ≥ 1
  *
  * 512 bits reduced mod q: bias below 2^-256. The offsets are public to both devices (like BIP-32
  * non-hardened derivation); knowing them and one account key gives every account key, which is
@@ -27,6 +28,7 @@ export function assertAccountIndex(index: number, field: string): void {
 
 export function accountOffset(chainCode: Uint8Array, publicKey: Point, index: number): bigint {
   assertAccountIndex(index, 'account.index');
+  if (index === 0) return 0n;
   const indexBytes = new Uint8Array(4);
   new DataView(indexBytes.buffer).setUint32(0, index, false);
   const digest = hmac(sha512, chainCode, concatBytes(ACCOUNT_LABEL, publicKey.toBytes(true), indexBytes));

@@ -84,7 +84,8 @@ export interface P2KeyGenState {
 const context = (purpose: string, sessionId: Uint8Array, role: 'P1' | 'P2') =>
   transcriptContext(`keygen/${purpose}`, sessionId, KEYGEN_KEY_ID, role);
 
-function committedShare(q1: Point, proof: SchnorrProof, chainCodePart: Uint8Array): CommittedValues {
+/** The tuple P1 commits to in KeyGenMsg1, in transcript order. */
+export function committedShare(q1: Point, proof: SchnorrProof, chainCodePart: Uint8Array): CommittedValues {
   return (transcript) =>
     transcript
       .appendPoint('Q1', q1)

@@ -94,7 +94,8 @@ export type P1SignOutcome =
 const context = (purpose: string, header: SignHeader, role: 'P1' | 'P2') =>
   transcriptContext(`sign/${purpose}`, header.sessionId, header.keyId, role);
 
-function committedNonce(r1: Point, proof: SchnorrProof, digest: Uint8Array, accountIndex: number): CommittedValues {
+/** The tuple P1 commits to in SignMsg1, in transcript order. */
+export function committedNonce(r1: Point, proof: SchnorrProof, digest: Uint8Array, accountIndex: number): CommittedValues {
   const index = new Uint8Array(4);
   new DataView(index.buffer).setUint32(0, accountIndex, false);
   return (transcript) =>
