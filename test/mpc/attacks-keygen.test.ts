@@ -1,0 +1,195 @@
+/**
+ * Malicious P1 and P2 in key generation: bad moduli, forged proofs, wrong openings, bad points.
+ */
+import { describe, expect, it } from 'vitest';
+import { bitLength } from '../../src/mpc/bytes.ts';
+import { CURVE_ORDER, G } from '../../src/mpc/curve.ts';
+import { MpcError } from '../../src/mpc/errors.ts';
+import {
+  decodeKeyGenMsg2,
+  decodeKeyGenMsg3,
+  encodeKeyGenMsg2,
+  encodeKeyGenMsg3,
+  p1KeyGenFinish,
+  p1KeyGenStart,
+  p2KeyGenFinish,
+  p2KeyGenRespond,
+  type KeyGenMsg3,
+} from '../../src/mpc/keygen.ts';
+import { encrypt, paillierPublicKey } from '../../src/mpc/paillier.ts';
+import { generateBlumPrime } from '../../src/mpc/primes.ts';
+import { transcriptContext, KEYGEN_KEY_ID } from '../../src/mpc/protocol-context.ts';
+import { randomBytes, randomUnit } from '../../src/mpc/random.ts';
+import { encodeInteger } from '../../src/mpc/wire.ts';
+import { checkPaillierModulus, verifyPaillierValidity, VALIDITY_ROUNDS } from '../../src/mpc/zk/paillier-validity.ts';
+import { provePdl, verifyPdl, RANGE_BOUND_BITS } from '../../src/mpc/zk/paillier-dlog-range.ts';
+import { loadPaillierFixture } from './fixtures.ts';
+import { wire } from './protocol-driver.ts';
+
+function expectMpcError(action: () => unknown, code: string, field: string): void {
+  let caught: unknown;
+  try {
+    action();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(MpcError);
+  expect({ code: (caught as MpcError).code, field: (caught as MpcError).field }).toEqual({ code, field });
+}
+
+/** An honest run up to P2 holding msg3. */
+function honestUpToMessage3() {
+  const sessionId = randomBytes(32);
+  const r1 = p1KeyGenStart(sessionId);
+  const r2 = p2KeyGenRespond(r1.message);
+  const r3 = p1KeyGenFinish(r1.state, r2.message, loadPaillierFixture(5));
+  return { sessionId, r1, r2, r3 };
+}
+
+describe('keygen, honest', () => {
+  it('runs with a fresh 2048-bit Paillier key and both parties agree', () => {
+    const sessionId = randomBytes(32);
+    const r1 = p1KeyGenStart(sessionId);
+    const r2 = p2KeyGenRespond(r1.message);
+    const r3 = p1KeyGenFinish(r1.state, decodeKeyGenMsg2(wire(encodeKeyGenMsg2(r2.message))));
+    const p2 = p2KeyGenFinish(r2.state, decodeKeyGenMsg3(wire(encodeKeyGenMsg3(r3.message))));
+    expect(bitLength(r3.keyShare.paillier.publicKey.n)).toBe(2048);
+    expect(p2.publicKey.equals(r3.keyShare.publicKey)).toBe(true);
+    expect(p2.keyId).toEqual(r3.keyShare.keyId);
+    expect(p2.chainCode).toEqual(r3.keyShare.chainCode);
+    expect(G.multiply(r3.keyShare.x1).add(G.multiply(p2.x2)).equals(p2.publicKey)).toBe(true);
+  });
+});
+
+describe('P2 refuses a malicious P1', () => {
+  it('refuses a wrong decommitment', () => {
+    const { r2, r3 } = honestUpToMessage3();
+    expectMpcError(() => p2KeyGenFinish(r2.state, { ...r3.message, q1: G.multiply(7n) }), 'commitment_mismatch', 'keygen3.opening');
+    expectMpcError(() => p2KeyGenFinish(r2.state, { ...r3.message, opening: randomBytes(32) }), 'commitment_mismatch', 'keygen3.opening');
+  });
+
+  it('refuses a message from another session', () => {
+    const a = honestUpToMessage3();
+    const b = honestUpToMessage3();
+    expectMpcError(() => p2KeyGenFinish(b.r2.state, a.r3.message), 'session_mismatch', 'keygen3.sessionId');
+  });
+
+  const key = loadPaillierFixture(5);
+  const n = key.publicKey.n;
+
+  it.each([
+    ['even', n + 1n, 'modulus is even'],
+    ['prime', generateBlumPrime(2048), 'modulus is prime'],
+    ['a perfect square', generateBlumPrime(1024) ** 2n, 'modulus is a perfect square'],
+    ['under 2048 bits', generateBlumPrime(1000) * generateBlumPrime(1000), 'fewer than 2048'],
+    ['oversized', n << 2100n | 1n, 'more than 4096'],
+    ['with a small factor', 8191n * generateBlumPrime(2040), 'prime factor below 8192'],
+  ])('refuses a modulus that is %s', (_name, badN, detail) => {
+    let caught: unknown;
+    try {
+      checkPaillierModulus(badN, 'keygen3.paillierN');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(MpcError);
+    expect((caught as MpcError).code).toBe('invalid_modulus');
+    expect((caught as MpcError).message).toContain(detail);
+  });
+
+  it('refuses each bad modulus inside a real msg3 at decoding', () => {
+    const { r3 } = honestUpToMessage3();
+    const encoded = wire(encodeKeyGenMsg3(r3.message)) as Record<string, unknown>;
+    expectMpcError(() => decodeKeyGenMsg3({ ...encoded, paillierN: encodeInteger(n + 1n) }), 'invalid_modulus', 'keygen3.paillierN');
+  });
+
+  it('refuses N with gcd(N, φ(N)) ≠ 1 (N = p²·q): no N-th roots exist to prove', () => {
+    const p = generateBlumPrime(683);
+    const q = generateBlumPrime(683);
+    const badN = p * p * q;
+    expect(bitLength(badN)).toBeGreaterThanOrEqual(2048);
+    const context = transcriptContext('keygen/paillier', randomBytes(32), KEYGEN_KEY_ID, 'P1');
+    const roots = Array.from({ length: VALIDITY_ROUNDS }, () => randomUnit(badN));
+    expectMpcError(() => verifyPaillierValidity(context, badN, { roots }, 'keygen3.validityProof'), 'proof_failed', 'keygen3.validityProof.roots[0]');
+  });
+
+  it('refuses a forged or truncated validity proof', () => {
+    const { r2, r3 } = honestUpToMessage3();
+    const roots = [...r3.message.validityProof.roots];
+    roots[3] = (roots[3] as bigint) + 1n;
+    expectMpcError(() => p2KeyGenFinish(r2.state, { ...r3.message, validityProof: { roots } }), 'proof_failed', 'keygen3.validityProof.roots[3]');
+    const encoded = wire(encodeKeyGenMsg3(r3.message)) as Record<string, Record<string, string[]>>;
+    const truncated = { ...encoded, validityProof: { roots: (encoded.validityProof?.roots ?? []).slice(0, VALIDITY_ROUNDS - 1) } };
+    expectMpcError(() => decodeKeyGenMsg3(truncated), 'malformed', 'keygen3.validityProof.roots');
+  });
+
+  it('refuses ckey that does not encrypt dlog(Q1)', () => {
+    const { r1, r2, r3 } = honestUpToMessage3();
+    const pk = paillierPublicKey(r3.message.paillierN);
+    const nonce = randomUnit(pk.n);
+    const wrongX = r1.state.x1 + 1n;
+    const ckey = encrypt(pk, wrongX, nonce);
+    const context = transcriptContext('keygen/pdl', r3.message.sessionId, KEYGEN_KEY_ID, 'P1');
+    const pdlProof = provePdl(context, { publicKey: pk, ciphertext: ckey, point: r1.state.q1 }, { x: wrongX, r: nonce });
+    expectMpcError(() => p2KeyGenFinish(r2.state, { ...r3.message, ckey, pdlProof }), 'proof_failed', 'keygen3.pdlProof.z1');
+  });
+
+  it('refuses ckey encrypting a value far above q (outside the proven range)', () => {
+    const { r1, r3 } = honestUpToMessage3();
+    const pk = paillierPublicKey(r3.message.paillierN);
+    const nonce = randomUnit(pk.n);
+    const huge = r1.state.x1 + CURVE_ORDER * (1n << BigInt(RANGE_BOUND_BITS));
+    const ckey = encrypt(pk, huge, nonce);
+    const context = transcriptContext('keygen/pdl', r3.message.sessionId, KEYGEN_KEY_ID, 'P1');
+    const statement = { publicKey: pk, ciphertext: ckey, point: r1.state.q1 };
+    const pdlProof = provePdl(context, statement, { x: huge, r: nonce });
+    expectMpcError(() => verifyPdl(context, statement, pdlProof, 'keygen3.pdlProof'), 'out_of_range', 'keygen3.pdlProof.z1');
+  });
+
+  it('refuses a PDL proof made for another session', () => {
+    const a = honestUpToMessage3();
+    const b = honestUpToMessage3();
+    const forged: KeyGenMsg3 = { ...a.r3.message, sessionId: b.sessionId };
+    expectMpcError(() => p2KeyGenFinish(b.r2.state, forged), 'commitment_mismatch', 'keygen3.opening');
+    const context = transcriptContext('keygen/pdl', b.sessionId, KEYGEN_KEY_ID, 'P1');
+    const statement = { publicKey: paillierPublicKey(a.r3.message.paillierN), ciphertext: a.r3.message.ckey, point: a.r3.message.q1 };
+    expectMpcError(() => verifyPdl(context, statement, a.r3.message.pdlProof, 'keygen3.pdlProof'), 'proof_failed', 'keygen3.pdlProof.z2');
+  });
+
+  it('refuses ckey outside Z*_{N^2}', () => {
+    const { r3 } = honestUpToMessage3();
+    const encoded = wire(encodeKeyGenMsg3(r3.message)) as Record<string, unknown>;
+    expectMpcError(() => decodeKeyGenMsg3({ ...encoded, ckey: '00' }), 'invalid_ciphertext', 'keygen3.ckey');
+    expectMpcError(() => decodeKeyGenMsg3({ ...encoded, ckey: encodeInteger(r3.message.paillierN * 3n) }), 'invalid_ciphertext', 'keygen3.ckey');
+  });
+});
+
+describe('P1 refuses a malicious P2', () => {
+  it('refuses a forged Schnorr proof for Q2', () => {
+    const r1 = p1KeyGenStart(randomBytes(32));
+    const r2 = p2KeyGenRespond(r1.message);
+    const forged = { ...r2.message, proof: { ...r2.message.proof, response: (r2.message.proof.response + 1n) % CURVE_ORDER } };
+    expectMpcError(() => p1KeyGenFinish(r1.state, forged, loadPaillierFixture(5)), 'proof_failed', 'keygen2.proof');
+  });
+
+  it('refuses off-curve and identity Q2', () => {
+    const r1 = p1KeyGenStart(randomBytes(32));
+    const r2 = p2KeyGenRespond(r1.message);
+    const encoded = wire(encodeKeyGenMsg2(r2.message)) as Record<string, unknown>;
+    expectMpcError(() => decodeKeyGenMsg2({ ...encoded, q2: `03${'ff'.repeat(32)}` }), 'invalid_point', 'keygen2.q2');
+    expectMpcError(() => decodeKeyGenMsg2({ ...encoded, q2: '00'.repeat(33) }), 'invalid_point', 'keygen2.q2');
+  });
+
+  it('refuses Q2 with a proof for another key (rogue key)', () => {
+    const r1 = p1KeyGenStart(randomBytes(32));
+    const r2 = p2KeyGenRespond(r1.message);
+    const rogue = { ...r2.message, q2: r2.message.q2.subtract(r1.state.q1) };
+    expectMpcError(() => p1KeyGenFinish(r1.state, rogue, loadPaillierFixture(5)), 'proof_failed', 'keygen2.proof');
+  });
+
+  it('refuses a replayed msg2 after finishing', () => {
+    const r1 = p1KeyGenStart(randomBytes(32));
+    const r2 = p2KeyGenRespond(r1.message);
+    const other = p1KeyGenStart(randomBytes(32));
+    expectMpcError(() => p1KeyGenFinish(other.state, r2.message, loadPaillierFixture(5)), 'session_mismatch', 'keygen2.sessionId');
+  });
+});
