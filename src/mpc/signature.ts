@@ -17,14 +17,17 @@ export function normalizeLowS(s: bigint, yParity: 0 | 1): { s: bigint; yParity: 
   return s > HALF_ORDER ? { s: CURVE_ORDER - s, yParity: yParity === 0 ? 1 : 0 } : { s, yParity };
 }
 
-/** Standard ECDSA verification of (r, s) on a 32-byte digest m: x(m·s⁻¹·G + r·s⁻¹·Q) ≡ r. */
+/**
+ * Standard ECDSA verification of (r, s) on a 32-byte digest m: x(m·s⁻¹·G + r·s⁻¹·Q) ≡ r.
+ * Every input is public, so the variable-time multiplication is safe here.
+ */
 export function verifyEcdsa(digest: bigint, signature: EcdsaSignature, publicKey: Point): boolean {
   const { r, s } = signature;
   if (r <= 0n || r >= CURVE_ORDER || s <= 0n || s >= CURVE_ORDER) return false;
   const sInverse = invertMod(s, CURVE_ORDER);
   const u1 = modQ(digest * sInverse);
   const u2 = modQ(r * sInverse);
-  const point = (u1 === 0n ? publicKey.multiply(u2) : G.multiply(u1).add(publicKey.multiply(u2)));
+  const point = u1 === 0n ? publicKey.multiplyUnsafe(u2) : G.multiply(u1).add(publicKey.multiplyUnsafe(u2));
   if (point.is0()) return false;
   const affine = point.toAffine();
   if (modQ(affine.x) !== r) return false;

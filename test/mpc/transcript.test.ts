@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Transcript } from '../../src/mpc/transcript.ts';
+import { Transcript, type TranscriptContext } from '../../src/mpc/transcript.ts';
 import { hexFromBytes } from '../../src/mpc/wire.ts';
 
-const base = { purpose: 'test', sessionId: new Uint8Array(32), keyId: new Uint8Array(32), role: 'P1' as const };
+const base: TranscriptContext = { purpose: 'test', sessionId: new Uint8Array(32), keyId: new Uint8Array(32), role: 'P1' };
 const entry = fc.record({ label: fc.string({ maxLength: 8 }), data: fc.uint8Array({ maxLength: 12 }) });
 
 function digestOf(entries: { label: string; data: Uint8Array }[], context = base): string {

@@ -117,7 +117,7 @@ export function verifyPdl(context: TranscriptContext, statement: PdlStatement, p
   if (encryptedResponse !== expectedCiphertext) throw new MpcError('proof_failed', `${field}.z2`, 'Paillier equation fails');
 
   const z1Point = mod(proof.z1, CURVE_ORDER) === 0n ? null : G.multiply(mod(proof.z1, CURVE_ORDER));
-  const eQ = e === 0n ? null : statement.point.multiply(e);
+  const eQ = e === 0n ? null : statement.point.multiplyUnsafe(e);
   const expectedPoint = eQ ? proof.Y.add(eQ) : proof.Y;
   if (!z1Point || !z1Point.equals(expectedPoint)) throw new MpcError('proof_failed', `${field}.z1`, 'curve equation fails');
 

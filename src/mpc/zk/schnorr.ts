@@ -6,6 +6,7 @@
  *   verifier: z·G = A + e·X
  *
  * Soundness error 1/q ≈ 2^-256 per proof (special soundness with a 256-bit challenge).
+ * Verification works on public values only, so it uses variable-time multiplication.
  */
 import { CURVE_ORDER, G, modQ, type Point } from '../curve.ts';
 import { MpcError } from '../errors.ts';
@@ -36,7 +37,7 @@ export function proveDiscreteLog(context: TranscriptContext, secret: bigint, sta
 export function verifyDiscreteLog(context: TranscriptContext, statement: Point, proof: SchnorrProof, field: string): void {
   const e = challenge(context, statement, proof.commitment);
   const left = G.multiply(proof.response);
-  const right = e === 0n ? proof.commitment : proof.commitment.add(statement.multiply(e));
+  const right = e === 0n ? proof.commitment : proof.commitment.add(statement.multiplyUnsafe(e));
   if (!left.equals(right)) throw new MpcError('proof_failed', field, 'Schnorr proof does not verify');
 }
 

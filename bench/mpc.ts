@@ -1,0 +1,91 @@
+/**
+ * `npm run bench:mpc`: key generation and signing of the two-party engine, both parties' compute
+ * in one thread, no network (messages still go through their JSON encoding), against ethers'
+ * single-key signing as the in-run baseline. Last line: one JSON object.
+ */
+import { Wallet, hexlify } from 'ethers';
+import {
+  decodeKeyGenMsg1,
+  decodeKeyGenMsg2,
+  decodeKeyGenMsg3,
+  encodeKeyGenMsg1,
+  encodeKeyGenMsg2,
+  encodeKeyGenMsg3,
+  p1KeyGenFinish,
+  p1KeyGenStart,
+  p2KeyGenFinish,
+  p2KeyGenRespond,
+} from '../src/mpc/keygen.ts';
+import { NoncePool } from '../src/mpc/paillier.ts';
+import { randomBytes } from '../src/mpc/random.ts';
+import { p1SignFinish, p1SignReveal, p1SignStart, p2SignCompute, p2SignRespond } from '../src/mpc/sign.ts';
+import { decodeSignMsg1, decodeSignMsg2, decodeSignMsg3, decodeSignMsg4, encodeSignMsg1, encodeSignMsg2, encodeSignMsg3, encodeSignMsg4 } from '../src/mpc/sign-messages.ts';
+import type { P1KeyShare, P2KeyShare } from '../src/mpc/key-share.ts';
+
+const KEYGEN_RUNS = Number(process.env.KEYGEN_RUNS ?? 7);
+const SIGN_RUNS = Number(process.env.SIGN_RUNS ?? 51);
+const WARMUP = 5;
+
+const wire = (message: object): unknown => JSON.parse(JSON.stringify(message));
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
+const round = (value: number) => Math.round(value * 100) / 100;
+
+function keygen(): { p1: P1KeyShare; p2: P2KeyShare } {
+  const r1 = p1KeyGenStart(randomBytes(32));
+  const r2 = p2KeyGenRespond(decodeKeyGenMsg1(wire(encodeKeyGenMsg1(r1.message))));
+  const r3 = p1KeyGenFinish(r1.state, decodeKeyGenMsg2(wire(encodeKeyGenMsg2(r2.message))));
+  const p2 = p2KeyGenFinish(r2.state, decodeKeyGenMsg3(wire(encodeKeyGenMsg3(r3.message))));
+  return { p1: r3.keyShare, p2 };
+}
+
+function sign(p1: P1KeyShare, p2: P2KeyShare, pool?: NoncePool): void {
+  const request = { sessionId: randomBytes(32), digest: randomBytes(32), accountIndex: 1 };
+  const s1 = p1SignStart(p1, request, null);
+  const s2 = p2SignRespond(p2, request, decodeSignMsg1(wire(encodeSignMsg1(s1.message))), null);
+  const s3 = p1SignReveal(p1, s1.session, decodeSignMsg2(wire(encodeSignMsg2(s2.message))));
+  const s4 = p2SignCompute(p2, s2.session, decodeSignMsg3(wire(encodeSignMsg3(s3.message))), pool);
+  const outcome = p1SignFinish(p1, s3.session, decodeSignMsg4(wire(encodeSignMsg4(s4.message)), p1.paillier.publicKey.n));
+  if (outcome.kind !== 'signature') throw new Error('benchmark signature failed');
+}
+
+function time(action: () => void): number {
+  const start = performance.now();
+  action();
+  return performance.now() - start;
+}
+
+const keygenTimes: number[] = [];
+let shares = keygen();
+for (let i = 0; i < KEYGEN_RUNS; i++) keygenTimes.push(time(() => (shares = keygen())));
+console.log(`keygen: ${keygenTimes.map((t) => Math.round(t)).join(', ')} ms`);
+
+const { p1, p2 } = shares;
+const pool = new NoncePool({ n: p2.paillierN, n2: p2.paillierN * p2.paillierN });
+pool.fill(SIGN_RUNS + WARMUP);
+for (let i = 0; i < WARMUP; i++) sign(p1, p2, pool);
+const signTimes = Array.from({ length: SIGN_RUNS }, () => time(() => sign(p1, p2, pool)));
+const signNoPoolTimes = Array.from({ length: Math.ceil(SIGN_RUNS / 2) }, () => time(() => sign(p1, p2)));
+
+const wallet = Wallet.createRandom();
+const baselineTimes = Array.from({ length: SIGN_RUNS }, () => {
+  const digest = hexlify(randomBytes(32));
+  return time(() => wallet.signingKey.sign(digest));
+});
+
+console.log(
+  JSON.stringify({
+    keygen_ms_median: round(quantile(keygenTimes, 0.5)),
+    keygen_ms_p90: round(quantile(keygenTimes, 0.9)),
+    sign_ms_median: round(quantile(signTimes, 0.5)),
+    sign_ms_p90: round(quantile(signTimes, 0.9)),
+    sign_without_nonce_pool_ms_median: round(quantile(signNoPoolTimes, 0.5)),
+    single_key_sign_ms_median: round(quantile(baselineTimes, 0.5)),
+    paillier_bits: p1.paillier.publicKey.n.toString(2).length,
+    runs: { keygen: KEYGEN_RUNS, sign: SIGN_RUNS, sign_without_pool: signNoPoolTimes.length, baseline: SIGN_RUNS },
+  }),
+);
