@@ -1,0 +1,20 @@
+/**
+ * `npm run relay`: starts the relay with options from flags and environment (see relay-options.ts).
+ */
+import { parseRelayOptions, RelayConfigError } from './relay-options.ts';
+import { startRelay } from './relay-server.ts';
+
+try {
+  const relay = await startRelay(parseRelayOptions(process.argv.slice(2), process.env));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void relay.close().then(() => process.exit(0));
+    });
+  }
+} catch (error) {
+  if (error instanceof RelayConfigError) {
+    console.error(`relay: ${error.message}`);
+    process.exit(2);
+  }
+  throw error;
+}

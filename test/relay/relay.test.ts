@@ -1,0 +1,283 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
+import { CloseCode } from '../../src/channel/relay-protocol.ts';
+import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
+import { client, hello, newChannelId, rawSocket, text, untext, waitFor } from './relay-support.ts';
+
+const MESSAGES = 1000;
+
+describe('relay routing', () => {
+  let relay: RunningRelay;
+  const routed: { channel: string; payload: Uint8Array }[] = [];
+
+  beforeAll(async () => {
+    relay = await startRelay({ port: 0, staticDir: null, log: () => undefined, onRoutedFrame: (channel, _from, payload) => routed.push({ channel, payload }) });
+  });
+  afterAll(() => relay.close());
+
+  it('delivers 1,000 messages in order, none lost or duplicated, across repeated reconnects of one side', async () => {
+    const channelId = newChannelId();
+    const extension = client(relay.wsUrl, channelId, 'extension');
+    const phone = client(relay.wsUrl, channelId, 'phone');
+    const received: string[] = [];
+    phone.onMessage((payload) => received.push(untext(payload)));
+    await Promise.all([extension.connect(), phone.connect()]);
+    for (let i = 0; i < MESSAGES; i++) {
+      extension.send(text(`m${i}`));
+      if (i % 150 === 75) phone.interrupt();
+      if (i % 200 === 100) extension.interrupt();
+      if (i % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await waitFor(() => received.length >= MESSAGES);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(received).toEqual(Array.from({ length: MESSAGES }, (_, i) => `m${i}`));
+    extension.close();
+    phone.close();
+  });
+
+  it('keeps frames in the mailbox while the peer is offline and delivers them once it connects', async () => {
+    const channelId = newChannelId();
+    const extension = client(relay.wsUrl, channelId, 'extension');
+    await extension.connect();
+    for (let i = 0; i < 20; i++) extension.send(text(`queued-${i}`));
+    await waitFor(() => extension.saveState().unstored.length === 0);
+    expect(relay.stats().framesQueued).toBeGreaterThanOrEqual(20);
+    const phone = client(relay.wsUrl, channelId, 'phone');
+    const received: string[] = [];
+    phone.onMessage((payload) => received.push(untext(payload)));
+    await phone.connect();
+    await waitFor(() => received.length === 20);
+    expect(received[0]).toBe('queued-0');
+    expect(received[19]).toBe('queued-19');
+    extension.close();
+    phone.close();
+  });
+
+  it('forwards payload bytes unmodified and never needs to read them', async () => {
+    const channelId = newChannelId();
+    const extension = client(relay.wsUrl, channelId, 'extension');
+    const phone = client(relay.wsUrl, channelId, 'phone');
+    await Promise.all([extension.connect(), phone.connect()]);
+    const payload = crypto.getRandomValues(new Uint8Array(4096));
+    const got: Uint8Array[] = [];
+    phone.onMessage((bytes) => got.push(bytes));
+    extension.send(payload);
+    await waitFor(() => got.length === 1);
+    expect(got[0]).toEqual(payload);
+    expect(routed.filter((r) => r.channel === channelId).map((r) => r.payload)).toEqual([payload]);
+    extension.close();
+    phone.close();
+  });
+
+  it('resumes a client from saved state without loss or duplicates (service-worker restart)', async () => {
+    const channelId = newChannelId();
+    const phone = client(relay.wsUrl, channelId, 'phone');
+    const received: string[] = [];
+    phone.onMessage((payload) => received.push(untext(payload)));
+    await phone.connect();
+    const first = client(relay.wsUrl, channelId, 'extension');
+    await first.connect();
+    for (let i = 0; i < 30; i++) first.send(text(`a${i}`));
+    const saved = first.saveState();
+    first.close();
+    const restarted = client(relay.wsUrl, channelId, 'extension', JSON.parse(JSON.stringify(saved)));
+    await restarted.connect();
+    for (let i = 30; i < 60; i++) restarted.send(text(`a${i}`));
+    await waitFor(() => received.length >= 60);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(received).toEqual(Array.from({ length: 60 }, (_, i) => `a${i}`));
+
+    // The phone side restarts too, after receiving: nothing is delivered twice.
+    const phoneState = phone.saveState();
+    phone.close();
+    const phoneAgain = client(relay.wsUrl, channelId, 'phone', phoneState);
+    const again: string[] = [];
+    phoneAgain.onMessage((payload) => again.push(untext(payload)));
+    await phoneAgain.connect();
+    restarted.send(text('after'));
+    await waitFor(() => again.length === 1);
+    expect(again).toEqual(['after']);
+    restarted.close();
+    phoneAgain.close();
+  });
+});
+
+describe('relay mailbox TTL', () => {
+  it('drops frames older than the TTL', async () => {
+    const relay = await startRelay({ port: 0, staticDir: null, log: () => undefined, mailboxTtlMs: 200 });
+    const channelId = newChannelId();
+    const extension = client(relay.wsUrl, channelId, 'extension');
+    await extension.connect();
+    extension.send(text('stale'));
+    await waitFor(() => relay.stats().framesQueued === 1);
+    await waitFor(() => relay.stats().framesQueued === 0, 3_000);
+    const phone = client(relay.wsUrl, channelId, 'phone');
+    const received: string[] = [];
+    phone.onMessage((payload) => received.push(untext(payload)));
+    await phone.connect();
+    extension.send(text('fresh'));
+    await waitFor(() => received.length === 1);
+    expect(received).toEqual(['fresh']);
+    extension.close();
+    phone.close();
+    await relay.close();
+  });
+});
+
+describe('relay abuse handling', () => {
+  let relay: RunningRelay;
+  let healthy: { send(): void; received: () => number; close(): void };
+
+  beforeAll(async () => {
+    relay = await startRelay({ port: 0, staticDir: null, log: () => undefined, maxFrameBytes: 300 * 1024, framesPerSecond: 50, frameBurst: 100, maxChannelsPerIp: 16, idleTimeoutMs: 600, helloTimeoutMs: 500 });
+    const channelId = newChannelId();
+    const a = client(relay.wsUrl, channelId, 'extension');
+    const b = client(relay.wsUrl, channelId, 'phone');
+    let count = 0;
+    b.onMessage(() => count++);
+    await Promise.all([a.connect(), b.connect()]);
+    healthy = { send: () => a.send(text('ok')), received: () => count, close: () => (a.close(), b.close()) };
+  });
+  afterAll(async () => {
+    healthy.close();
+    await relay.close();
+  });
+
+  async function expectHealthy(): Promise<void> {
+    const before = healthy.received();
+    healthy.send();
+    await waitFor(() => healthy.received() === before + 1);
+  }
+
+  it('allows a 256 KiB frame and refuses an oversized one (1009)', async () => {
+    const channelId = newChannelId();
+    const sender = client(relay.wsUrl, channelId, 'extension');
+    const receiver = client(relay.wsUrl, channelId, 'phone');
+    const got: number[] = [];
+    receiver.onMessage((payload) => got.push(payload.length));
+    await Promise.all([sender.connect(), receiver.connect()]);
+    sender.send(new Uint8Array(256 * 1024));
+    await waitFor(() => got.length === 1);
+    sender.close();
+    receiver.close();
+
+    const raw = rawSocket(relay.wsUrl);
+    await raw.opened;
+    raw.socket.send(hello(newChannelId(), 'extension'));
+    raw.socket.send(new Uint8Array(400 * 1024));
+    expect((await raw.closed).code).toBe(CloseCode.tooLarge);
+    await expectHealthy();
+  });
+
+  it('closes a flooding connection (4004)', async () => {
+    const raw = rawSocket(relay.wsUrl);
+    await raw.opened;
+    raw.socket.send(hello(newChannelId(), 'extension'));
+    const ping = new Uint8Array([4, 0, 0, 0, 0]);
+    for (let i = 0; i < 300; i++) raw.socket.send(ping);
+    expect((await raw.closed).code).toBe(CloseCode.rateLimited);
+    await expectHealthy();
+  });
+
+  it('refuses a third party on a channel (4002)', async () => {
+    const channelId = newChannelId();
+    const first = client(relay.wsUrl, channelId, 'extension');
+    await first.connect();
+    const intruder = rawSocket(relay.wsUrl);
+    await intruder.opened;
+    intruder.socket.send(hello(channelId, 'extension'));
+    expect((await intruder.closed).code).toBe(CloseCode.channelFull);
+    expect(first.isOnline).toBe(true);
+    first.close();
+    await expectHealthy();
+  });
+
+  it('refuses garbage: malformed hello, binary before hello, malformed frames (4000)', async () => {
+    for (const bad of ['not json', JSON.stringify({ t: 'hello', v: 1, channel: 'short', role: 'phone', token: 'x', received: 0 })]) {
+      const raw = rawSocket(relay.wsUrl);
+      await raw.opened;
+      raw.socket.send(bad);
+      expect((await raw.closed).code).toBe(CloseCode.malformed);
+    }
+    const binaryFirst = rawSocket(relay.wsUrl);
+    await binaryFirst.opened;
+    binaryFirst.socket.send(new Uint8Array([1, 2, 3]));
+    expect((await binaryFirst.closed).code).toBe(CloseCode.malformed);
+    const badFrame = rawSocket(relay.wsUrl);
+    await badFrame.opened;
+    badFrame.socket.send(hello(newChannelId(), 'phone'));
+    badFrame.socket.send(new Uint8Array([9, 0]));
+    expect((await badFrame.closed).code).toBe(CloseCode.malformed);
+    const wrongVersion = rawSocket(relay.wsUrl);
+    await wrongVersion.opened;
+    wrongVersion.socket.send(hello(newChannelId(), 'phone').replace('"v":1', '"v":7'));
+    expect((await wrongVersion.closed).code).toBe(CloseCode.unsupportedVersion);
+    await expectHealthy();
+  });
+
+  it('closes half-open sockets: no hello (4009), then silence (4006)', async () => {
+    const silent = rawSocket(relay.wsUrl);
+    await silent.opened;
+    expect((await silent.closed).code).toBe(CloseCode.helloTimeout);
+    const quiet = rawSocket(relay.wsUrl);
+    await quiet.opened;
+    quiet.socket.send(hello(newChannelId(), 'phone'));
+    expect((await quiet.closed).code).toBe(CloseCode.idleTimeout);
+    await expectHealthy();
+  });
+
+  it('limits channels per address (4005)', async () => {
+    const sockets = [];
+    let refused: number | null = null;
+    for (let i = 0; i < 24 && refused === null; i++) {
+      const raw = rawSocket(relay.wsUrl);
+      await raw.opened;
+      raw.socket.send(hello(newChannelId(), 'phone'));
+      const outcome = await Promise.race([raw.closed.then((c) => c.code), new Promise<null>((resolve) => setTimeout(() => resolve(null), 100))]);
+      if (outcome === CloseCode.tooManyChannels) refused = outcome;
+      sockets.push(raw);
+    }
+    expect(refused).toBe(CloseCode.tooManyChannels);
+    for (const raw of sockets) raw.socket.close();
+    await expectHealthy();
+  });
+});
+
+describe('relay HTTP', () => {
+  it('serves /healthz and the phone app files, refusing traversal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'duet-static-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>phone</title>');
+    writeFileSync(join(dir, 'app.js'), 'console.log(1)');
+    const relay = await startRelay({ port: 0, staticDir: dir, log: () => undefined });
+    const health = await fetch(`${relay.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true });
+    expect(await (await fetch(`${relay.url}/`)).text()).toContain('phone');
+    expect((await fetch(`${relay.url}/app.js`)).headers.get('content-type')).toContain('javascript');
+    expect((await fetch(`${relay.url}/pair`)).status).toBe(200);
+    expect((await fetch(`${relay.url}/missing.js`)).status).toBe(404);
+    writeFileSync(join(dir, '..', 'duet-secret.txt'), 'secret-outside-root');
+    for (const path of ['/../duet-secret.txt', '/%2e%2e/duet-secret.txt', '/..%2fduet-secret.txt']) {
+      const body = await rawGet(relay.port, path);
+      expect(body).not.toContain('secret-outside-root');
+    }
+    expect((await fetch(`${relay.url}/`, { method: 'POST' })).status).toBe(405);
+    await relay.close();
+  });
+});
+
+/** GET with the path sent exactly as written (fetch would normalise it). */
+function rawGet(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve(`${res.statusCode} ${body}`));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
