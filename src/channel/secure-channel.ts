@@ -1,0 +1,321 @@
+/**
+ * The end-to-end encrypted channel between the extension and the phone, over any frame
+ * transport (the relay client, or a WebRTC data channel). It runs pairing (SAS confirmed by both
+ * users, identities pinned), later authenticated sessions, and carries the application's
+ * messages as JSON without interpreting them.
+ *
+ * Frames on the transport: one kind byte, then
+ *   PAIR_HELLO      phone → extension   phone's ephemeral X25519 key (32)
+ *   SESSION_INIT    extension → phone   e_I (32)
+ *   SESSION_REPLY   phone → extension   e_R (32) ‖ Ed25519 signature (64)
+ *   SESSION_CONFIRM extension → phone   Ed25519 signature (64)
+ *   SEALED          either              session-cipher frame
+ * Sealed contents: {k:"identity", key, sig} | {k:"confirm"} | {k:"app", m}.
+ */
+import { decodeBase64Url, encodeBase64Url } from './base64url.ts';
+import { ChannelError } from './channel-error.ts';
+import {
+  derivePairingKeys,
+  deriveSessionKeys,
+  generateEphemeral,
+  signTranscript,
+  verifyTranscriptSignature,
+  type DeviceRole,
+  type Identity,
+} from './handshake.ts';
+import type { PairingOffer } from './pairing-offer.ts';
+import { createSession, open, restoreSession, saveSession, seal, type SessionState, type SessionStateJson } from './session-cipher.ts';
+
+export interface FrameTransport {
+  send(frame: Uint8Array): void;
+  onMessage(handler: (frame: Uint8Array) => void): () => void;
+}
+
+const FrameKind = { pairHello: 1, sessionInit: 2, sessionReply: 3, sessionConfirm: 4, sealed: 5 } as const;
+
+export type ChannelPhase = 'awaiting-peer' | 'awaiting-sas' | 'paired' | 'session-pending' | 'closed';
+
+export type ChannelEvent =
+  | { readonly kind: 'sas'; readonly sas: string }
+  | { readonly kind: 'paired'; readonly peerIdentity: Uint8Array }
+  | { readonly kind: 'session' }
+  | { readonly kind: 'gap'; readonly missed: number }
+  | { readonly kind: 'error'; readonly error: ChannelError };
+
+export interface SecureChannelState {
+  readonly role: DeviceRole;
+  readonly channelId: string;
+  readonly phase: ChannelPhase;
+  readonly pinnedPeer: string | null;
+  readonly session: SessionStateJson | null;
+}
+
+interface PendingPairing {
+  readonly transcriptHash: Uint8Array;
+  readonly sas: string;
+  peerIdentity: Uint8Array | null;
+  localConfirmed: boolean;
+  peerConfirmed: boolean;
+}
+
+interface PendingSession {
+  readonly ephemeralSecret: Uint8Array;
+  readonly ephemeralPublic: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function frame(kind: number, ...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(1 + parts.reduce((n, p) => n + p.length, 0));
+  out[0] = kind;
+  let offset = 1;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+export class SecureChannel {
+  private readonly transport: FrameTransport;
+  private readonly role: DeviceRole;
+  private readonly channelId: Uint8Array;
+  private readonly identity: Identity;
+  private phase: ChannelPhase;
+  private pinnedPeer: Uint8Array | null;
+  private session: SessionState | null;
+  private pairing: PendingPairing | null = null;
+  private pairingSecret: { secretKey: Uint8Array; offer: PairingOffer } | null = null;
+  private pendingSession: PendingSession | null = null;
+  private nextSession: SessionState | null = null;
+  private nextTranscript: Uint8Array | null = null;
+  private messageHandlers: ((message: unknown) => void)[] = [];
+  private eventHandlers: ((event: ChannelEvent) => void)[] = [];
+
+  constructor(options: { transport: FrameTransport; role: DeviceRole; channelId: Uint8Array; identity: Identity; state?: SecureChannelState }) {
+    this.transport = options.transport;
+    this.role = options.role;
+    this.channelId = options.channelId;
+    this.identity = options.identity;
+    const state = options.state;
+    this.phase = state?.phase === 'paired' || state?.phase === 'session-pending' ? 'paired' : 'awaiting-peer';
+    this.pinnedPeer = state?.pinnedPeer ? decodeBase64Url(state.pinnedPeer) : null;
+    this.session = state?.session ? restoreSession(state.session) : null;
+    this.transport.onMessage((bytes) => this.receive(bytes));
+  }
+
+  onMessage(handler: (message: unknown) => void): () => void {
+    this.messageHandlers.push(handler);
+    return () => (this.messageHandlers = this.messageHandlers.filter((h) => h !== handler));
+  }
+
+  onEvent(handler: (event: ChannelEvent) => void): () => void {
+    this.eventHandlers.push(handler);
+    return () => (this.eventHandlers = this.eventHandlers.filter((h) => h !== handler));
+  }
+
+  get currentPhase(): ChannelPhase {
+    return this.phase;
+  }
+
+  get peerIdentity(): Uint8Array | null {
+    return this.pinnedPeer;
+  }
+
+  /** Extension: wait for the phone that scanned `offer`; keep the ephemeral secret until then. */
+  awaitPhone(offer: PairingOffer, ephemeralSecret: Uint8Array): void {
+    if (this.role !== 'extension') throw new ChannelError('not_ready', 'only the extension shows a pairing offer');
+    this.pairingSecret = { secretKey: ephemeralSecret, offer };
+    this.phase = 'awaiting-peer';
+  }
+
+  /** Phone: answer the scanned offer. */
+  answerOffer(offer: PairingOffer): void {
+    if (this.role !== 'phone') throw new ChannelError('not_ready', 'only the phone answers a pairing offer');
+    const ephemeral = generateEphemeral();
+    const keys = derivePairingKeys(offer.channelId, offer.extensionEphemeralKey, ephemeral.publicKey, ephemeral.secretKey, 'phone');
+    this.transport.send(frame(FrameKind.pairHello, ephemeral.publicKey));
+    this.startPairing(keys.transcriptHash, keys.sas, createSession('phone', keys.keys));
+  }
+
+  /** The user confirmed that both screens show the same SAS. */
+  confirmSas(): void {
+    if (this.phase !== 'awaiting-sas' || !this.pairing) throw new ChannelError('not_ready', 'no pairing is waiting for confirmation');
+    this.pairing.localConfirmed = true;
+    this.sendSealed({ k: 'confirm' });
+    this.completePairingIfReady();
+  }
+
+  /** The user saw different codes: abandon the pairing. */
+  rejectSas(): void {
+    this.phase = 'closed';
+    this.pairing = null;
+    this.session = null;
+    this.emit({ kind: 'error', error: new ChannelError('sas_rejected', 'the codes did not match; pairing was cancelled') });
+  }
+
+  /** Extension, after pairing: a fresh key exchange authenticated by the pinned identities. */
+  startSession(): void {
+    if (this.role !== 'extension' || !this.pinnedPeer) throw new ChannelError('not_ready', 'only a paired extension starts a session');
+    const ephemeral = generateEphemeral();
+    this.pendingSession = { ephemeralSecret: ephemeral.secretKey, ephemeralPublic: ephemeral.publicKey };
+    this.phase = 'session-pending';
+    this.transport.send(frame(FrameKind.sessionInit, ephemeral.publicKey));
+  }
+
+  send(message: unknown): void {
+    if (this.phase !== 'paired') throw new ChannelError('not_ready', `cannot send application messages while ${this.phase}`);
+    this.sendSealed({ k: 'app', m: message });
+  }
+
+  save(): SecureChannelState {
+    return {
+      role: this.role,
+      channelId: encodeBase64Url(this.channelId),
+      phase: this.phase,
+      pinnedPeer: this.pinnedPeer ? encodeBase64Url(this.pinnedPeer) : null,
+      session: this.session ? saveSession(this.session) : null,
+    };
+  }
+
+  private emit(event: ChannelEvent): void {
+    for (const handler of [...this.eventHandlers]) handler(event);
+  }
+
+  private fail(error: ChannelError): void {
+    this.emit({ kind: 'error', error });
+  }
+
+  private startPairing(transcriptHash: Uint8Array, sas: string, session: SessionState): void {
+    this.session = session;
+    this.pairing = { transcriptHash, sas, peerIdentity: null, localConfirmed: false, peerConfirmed: false };
+    this.phase = 'awaiting-sas';
+    this.sendSealed({ k: 'identity', key: encodeBase64Url(this.identity.publicKey), sig: encodeBase64Url(signTranscript(this.identity, 'identity', this.role, transcriptHash)) });
+    this.emit({ kind: 'sas', sas });
+  }
+
+  private completePairingIfReady(): void {
+    const pairing = this.pairing;
+    if (!pairing || !pairing.localConfirmed || !pairing.peerConfirmed || !pairing.peerIdentity) return;
+    this.pinnedPeer = pairing.peerIdentity;
+    this.pairing = null;
+    this.phase = 'paired';
+    this.emit({ kind: 'paired', peerIdentity: pairing.peerIdentity });
+  }
+
+  private sendSealed(body: object): void {
+    if (!this.session) throw new ChannelError('not_ready', 'no session keys yet');
+    const sealed = seal(this.session, encoder.encode(JSON.stringify(body)));
+    this.session = sealed.state;
+    this.transport.send(frame(FrameKind.sealed, sealed.frame));
+  }
+
+  private receive(bytes: Uint8Array): void {
+    try {
+      this.dispatch(bytes);
+    } catch (error) {
+      if (!(error instanceof ChannelError)) throw error;
+      if (error.code === 'tampered' || error.code === 'identity_mismatch') this.phase = 'closed';
+      this.fail(error);
+    }
+  }
+
+  private dispatch(bytes: Uint8Array): void {
+    const kind = bytes[0];
+    const body = bytes.subarray(1);
+    if (this.phase === 'closed') return;
+    switch (kind) {
+      case FrameKind.pairHello:
+        return this.onPairHello(body);
+      case FrameKind.sessionInit:
+        return this.onSessionInit(body);
+      case FrameKind.sessionReply:
+        return this.onSessionReply(body);
+      case FrameKind.sessionConfirm:
+        return this.onSessionConfirm(body);
+      case FrameKind.sealed:
+        return this.onSealed(body);
+      default:
+        throw new ChannelError('malformed_frame', 'unknown frame kind');
+    }
+  }
+
+  private onPairHello(phoneKey: Uint8Array): void {
+    if (this.role !== 'extension' || !this.pairingSecret || this.phase !== 'awaiting-peer') throw new ChannelError('malformed_frame', 'unexpected pairing hello');
+    const { secretKey, offer } = this.pairingSecret;
+    this.pairingSecret = null;
+    const keys = derivePairingKeys(offer.channelId, offer.extensionEphemeralKey, phoneKey, secretKey, 'extension');
+    this.startPairing(keys.transcriptHash, keys.sas, createSession('extension', keys.keys));
+  }
+
+  private onSessionInit(initiatorKey: Uint8Array): void {
+    if (this.role !== 'phone' || !this.pinnedPeer) throw new ChannelError('malformed_frame', 'unexpected session request');
+    const ephemeral = generateEphemeral();
+    const derived = deriveSessionKeys(this.channelId, initiatorKey, ephemeral.publicKey, ephemeral.secretKey, 'phone');
+    this.nextSession = createSession('phone', derived.keys);
+    this.nextTranscript = derived.transcriptHash;
+    this.phase = 'session-pending';
+    this.transport.send(frame(FrameKind.sessionReply, ephemeral.publicKey, signTranscript(this.identity, 'session', 'R', derived.transcriptHash)));
+  }
+
+  private onSessionReply(body: Uint8Array): void {
+    const pending = this.pendingSession;
+    if (this.role !== 'extension' || !pending || !this.pinnedPeer || body.length !== 96) throw new ChannelError('malformed_frame', 'unexpected session reply');
+    const responderKey = body.subarray(0, 32);
+    const derived = deriveSessionKeys(this.channelId, pending.ephemeralPublic, responderKey, pending.ephemeralSecret, 'extension');
+    verifyTranscriptSignature(this.pinnedPeer, body.subarray(32), 'session', 'R', derived.transcriptHash);
+    this.pendingSession = null;
+    this.transport.send(frame(FrameKind.sessionConfirm, signTranscript(this.identity, 'session', 'I', derived.transcriptHash)));
+    this.session = createSession('extension', derived.keys);
+    this.phase = 'paired';
+    this.emit({ kind: 'session' });
+  }
+
+  private onSessionConfirm(signature: Uint8Array): void {
+    if (this.role !== 'phone' || !this.nextSession || !this.nextTranscript || !this.pinnedPeer) throw new ChannelError('malformed_frame', 'unexpected session confirmation');
+    verifyTranscriptSignature(this.pinnedPeer, signature, 'session', 'I', this.nextTranscript);
+    this.session = this.nextSession;
+    this.nextSession = null;
+    this.nextTranscript = null;
+    this.phase = 'paired';
+    this.emit({ kind: 'session' });
+  }
+
+  private onSealed(body: Uint8Array): void {
+    if (!this.session) throw new ChannelError('not_ready', 'encrypted frame before any key exchange');
+    const opened = open(this.session, body);
+    this.session = opened.state;
+    if (opened.outcome.kind === 'duplicate') return;
+    if (opened.outcome.missed > 0) this.emit({ kind: 'gap', missed: opened.outcome.missed });
+    let content: { k?: unknown; key?: unknown; sig?: unknown; m?: unknown };
+    try {
+      content = JSON.parse(decoder.decode(opened.outcome.plaintext)) as typeof content;
+    } catch {
+      throw new ChannelError('malformed_frame', 'sealed content is not JSON');
+    }
+    if (content.k === 'identity') return this.onPeerIdentity(content.key, content.sig);
+    if (content.k === 'confirm') {
+      if (!this.pairing) throw new ChannelError('malformed_frame', 'unexpected confirmation');
+      this.pairing.peerConfirmed = true;
+      return this.completePairingIfReady();
+    }
+    if (content.k === 'app') {
+      if (this.phase !== 'paired') throw new ChannelError('not_ready', 'application message before pairing completed');
+      for (const handler of [...this.messageHandlers]) handler(content.m);
+      return;
+    }
+    throw new ChannelError('malformed_frame', 'unknown sealed content');
+  }
+
+  private onPeerIdentity(key: unknown, sig: unknown): void {
+    const pairing = this.pairing;
+    const publicKey = typeof key === 'string' ? decodeBase64Url(key) : null;
+    const signature = typeof sig === 'string' ? decodeBase64Url(sig) : null;
+    if (!pairing || !publicKey || publicKey.length !== 32 || !signature) throw new ChannelError('malformed_frame', 'unexpected identity');
+    const peerRole = this.role === 'extension' ? 'phone' : 'extension';
+    verifyTranscriptSignature(publicKey, signature, 'identity', peerRole, pairing.transcriptHash);
+    pairing.peerIdentity = publicKey;
+    this.completePairingIfReady();
+  }
+}
