@@ -9,7 +9,9 @@ const base = { id: '00112233445566778899aabbccddeeff', origin: 'http://localhost
 const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 const SPENDER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 
-function tx(data: string, value = 0n): SigningRequest {
+type TransactionRequest = Extract<SigningRequest, { kind: 'transaction' }>;
+
+function tx(data: string, value = 0n): TransactionRequest {
   return { ...base, kind: 'transaction', tx: { to: TOKEN, value, data, nonce: 1, gasLimit: 60_000n, maxFeePerGas: 2_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n } };
 }
 
@@ -85,7 +87,8 @@ describe('signing request', () => {
 
 describe('display decoding', () => {
   it('decodes an ETH transfer', () => {
-    const model = displayModel({ ...tx('0x', 15n * 10n ** 17n), tx: { ...(tx('0x') as Extract<SigningRequest, { kind: 'transaction' }>).tx, to: SPENDER, value: 15n * 10n ** 17n } });
+    const request = tx('0x', 15n * 10n ** 17n);
+    const model = displayModel({ ...request, tx: { ...request.tx, to: SPENDER } });
     expect(model.title).toBe('Send ETH');
     expect(model.fields.find((f) => f.label === 'Amount')?.value).toBe('1.5 ETH');
     expect(model.fields.find((f) => f.label === 'Max network fee')?.value).toBe('0.00012 ETH (max)');
