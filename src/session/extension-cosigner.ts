@@ -1,0 +1,162 @@
+/**
+ * The extension's side (P2) of key generation and co-signing, over the encrypted channel.
+ * It keeps no secrets of its own beyond the key share it is given; the caller persists state.
+ */
+import { accountAddress } from '../mpc/derivation.ts';
+import {
+  decodeKeyGenMsg1,
+  decodeKeyGenMsg3,
+  encodeKeyGenMsg2,
+  p2KeyGenFinish,
+  p2KeyGenRespond,
+  type P2KeyGenState,
+} from '../mpc/keygen.ts';
+import type { P2KeyShare } from '../mpc/key-share.ts';
+import { decodeSignMsg1, decodeSignMsg3, encodeSignMsg2, encodeSignMsg4 } from '../mpc/sign-messages.ts';
+import { p2SignCompute, p2SignRespond, type P2SignSession } from '../mpc/sign.ts';
+import type { EcdsaSignature } from '../mpc/signature.ts';
+import { encodeSigningRequest, signingDigest, type SigningRequest } from '../wallet/signing-request.ts';
+import { parseAppMessage, signSessionId, type AppMessage } from './messages.ts';
+import { Signature, recoverAddress, hexlify, toBeHex } from 'ethers';
+
+/** The extension checks the returned signature itself before using it. */
+export function signatureMatchesAccount(request: SigningRequest, signature: EcdsaSignature): boolean {
+  try {
+    const recovered = recoverAddress(hexlify(signingDigest(request)), Signature.from({ r: toBeHex(signature.r, 32), s: toBeHex(signature.s, 32), yParity: signature.yParity }));
+    return recovered === request.account.address;
+  } catch {
+    return false;
+  }
+}
+
+export class CoSigningRejected extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CoSigningRejected';
+  }
+}
+
+export class CoSigningFailed extends Error {
+  readonly reason: string;
+
+  constructor(reason: string, message: string) {
+    super(message);
+    this.name = 'CoSigningFailed';
+    this.reason = reason;
+  }
+}
+
+interface PendingSignature {
+  readonly request: SigningRequest;
+  session: P2SignSession | null;
+  resolve(signature: EcdsaSignature): void;
+  reject(error: Error): void;
+}
+
+export interface ExtensionCoSignerOptions {
+  readonly send: (message: AppMessage) => void;
+  /** Persist the new key share (encrypted) before the keygen is announced as done. */
+  readonly onKeyShare: (share: P2KeyShare) => Promise<void>;
+  readonly keyShare?: P2KeyShare;
+}
+
+export class ExtensionCoSigner {
+  private readonly options: ExtensionCoSignerOptions;
+  private keyShare: P2KeyShare | null;
+  private keygen: P2KeyGenState | null = null;
+  private readonly pending = new Map<string, PendingSignature>();
+
+  constructor(options: ExtensionCoSignerOptions) {
+    this.options = options;
+    this.keyShare = options.keyShare ?? null;
+  }
+
+  get share(): P2KeyShare | null {
+    return this.keyShare;
+  }
+
+  /** Sends the frozen request to the phone and resolves with the verified signature. */
+  requestSignature(request: SigningRequest): Promise<EcdsaSignature> {
+    if (!this.keyShare) return Promise.reject(new CoSigningFailed('not_paired', 'pair a phone first'));
+    return new Promise((resolve, reject) => {
+      this.pending.set(request.id, { request, session: null, resolve, reject });
+      this.options.send({ t: 'sign-request', request: encodeSigningRequest(request) });
+    });
+  }
+
+  cancel(requestId: string, error: Error): void {
+    this.pending.get(requestId)?.reject(error);
+    this.pending.delete(requestId);
+  }
+
+  async handle(raw: unknown): Promise<void> {
+    const message = parseAppMessage(raw);
+    if (!message) return;
+    switch (message.t) {
+      case 'keygen':
+        return this.onKeygen(message.body);
+      case 'sign':
+        return this.onSign(message.id, message.body);
+      case 'sign-reject':
+        return this.settle(message.id, new CoSigningRejected(`Rejected on your phone: ${message.reason}`));
+      case 'sign-failed':
+        return this.settle(message.id, new CoSigningFailed(message.reason, message.message));
+      case 'sign-result': {
+        const pending = this.pending.get(message.id);
+        if (!pending) return;
+        this.pending.delete(message.id);
+        const signature: EcdsaSignature = { r: BigInt(message.r), s: BigInt(message.s), yParity: message.yParity };
+        if (!signatureMatchesAccount(pending.request, signature)) {
+          pending.reject(new CoSigningFailed('bad_signature', 'the phone returned a signature that does not match the account'));
+          return;
+        }
+        pending.resolve(signature);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private settle(id: string, error: Error): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
+    pending.reject(error);
+  }
+
+  private async onKeygen(body: unknown): Promise<void> {
+    const type = (body as { type?: unknown } | null)?.type;
+    if (type === 'keygen/1') {
+      const round = p2KeyGenRespond(decodeKeyGenMsg1(body));
+      this.keygen = round.state;
+      this.options.send({ t: 'keygen', body: encodeKeyGenMsg2(round.message) });
+    } else if (type === 'keygen/3' && this.keygen) {
+      const share = p2KeyGenFinish(this.keygen, decodeKeyGenMsg3(body));
+      this.keygen = null;
+      await this.options.onKeyShare(share);
+      this.keyShare = share;
+      this.options.send({ t: 'keygen-done', address: accountAddress(share.publicKey, share.chainCode, 0) });
+    }
+  }
+
+  private onSign(id: string, body: unknown): void {
+    const pending = this.pending.get(id);
+    const share = this.keyShare;
+    if (!pending || !share) return;
+    const request = { sessionId: signSessionId(id), digest: signingDigest(pending.request), accountIndex: pending.request.account.index };
+    try {
+      if (pending.session === null) {
+        const round = p2SignRespond(share, request, decodeSignMsg1(body), null);
+        pending.session = round.session;
+        this.options.send({ t: 'sign', id, body: encodeSignMsg2(round.message) });
+      } else {
+        const round = p2SignCompute(share, pending.session, decodeSignMsg3(body));
+        pending.session = round.session;
+        this.options.send({ t: 'sign', id, body: encodeSignMsg4(round.message) });
+      }
+    } catch (error) {
+      this.settle(id, new CoSigningFailed('protocol_error', error instanceof Error ? error.message : 'co-signing failed'));
+    }
+  }
+}
