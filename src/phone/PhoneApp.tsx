@@ -1,9 +1,174 @@
-/** The phone co-signer's root view. */
-export function PhoneApp() {
+/** The phone co-signer's views. Logic lives in phone-controller.ts. */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { DisplayModel } from '../wallet/decode.ts';
+import { MIN_PIN_LENGTH, PhoneController, type PhoneView } from './phone-controller.ts';
+import './phone.css';
+
+function readPairingLink(): string | null {
+  if (!location.hash.includes('p=')) return null;
+  const link = location.href;
+  // The offer is single-use: drop it from the address bar so a reload cannot replay it.
+  history.replaceState(null, '', location.pathname);
+  return link;
+}
+
+function Fields({ model }: { model: DisplayModel }) {
   return (
-    <main data-testid="phone-root">
-      <h1>Duet</h1>
-      <p>This phone co-signs your Duet wallet. Scan the pairing code shown by the extension.</p>
+    <div class="request">
+      <h3 data-testid="phone-request-title">{model.title}</h3>
+      {model.warnings.map((w) => (
+        <p class="warning" data-testid="phone-request-warning" key={w}>
+          {w}
+        </p>
+      ))}
+      <dl>
+        {model.fields.map((f) => (
+          <div class="field" key={f.label}>
+            <dt>{f.label}</dt>
+            <dd data-testid={`phone-field-${f.label}`}>{f.value}</dd>
+          </div>
+        ))}
+      </dl>
+    </div>
+  );
+}
+
+function PinForm({ controller, create, error }: { controller: PhoneController; create: boolean; error: string | null }) {
+  const [pin, setPin] = useState('');
+  const [confirm, setConfirm] = useState('');
+  return (
+    <form
+      class="stack"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void (create ? controller.createPin(pin, confirm) : controller.unlock(pin));
+      }}
+    >
+      <h2>{create ? 'Choose a PIN' : 'Unlock'}</h2>
+      <p class="lede">{create ? `At least ${MIN_PIN_LENGTH} digits. It protects this phone's half of your key.` : 'Enter your PIN.'}</p>
+      <input data-testid="pin" type="password" inputMode="numeric" autoComplete="off" value={pin} onInput={(e) => setPin(e.currentTarget.value)} />
+      {create && <input data-testid="pin-confirm" type="password" inputMode="numeric" autoComplete="off" placeholder="Repeat the PIN" value={confirm} onInput={(e) => setConfirm(e.currentTarget.value)} />}
+      {error && <p class="error" data-testid="phone-error">{error}</p>}
+      <button data-testid="pin-submit" type="submit">
+        {create ? 'Continue' : 'Unlock'}
+      </button>
+    </form>
+  );
+}
+
+function Home({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  const [link, setLink] = useState('');
+  return (
+    <div class="stack">
+      {view.address ? (
+        <section class="card">
+          <h3>Your wallet</h3>
+          <p class="address" data-testid="phone-address">{view.address}</p>
+          <p class="lede">{view.online ? 'Connected to the relay.' : 'Connecting to the relay…'}</p>
+        </section>
+      ) : (
+        <section class="card">
+          <h3>Pair with your browser</h3>
+          <p class="lede">Scan the code the Duet extension shows, or paste its link.</p>
+          <input data-testid="pair-link" placeholder="https://…#p=…" value={link} onInput={(e) => setLink(e.currentTarget.value)} />
+          <button data-testid="pair-submit" onClick={() => void controller.pair(link)}>
+            Pair
+          </button>
+        </section>
+      )}
+      {view.error && <p class="error" data-testid="phone-error">{view.error}</p>}
+      {view.requests.map((entry) => (
+        <section class="card" data-testid="phone-request" key={entry.request.id}>
+          <p class="origin" data-testid="phone-request-origin">{entry.request.origin}</p>
+          <Fields model={entry.display} />
+          <p>
+            Request code <strong data-testid="phone-request-code">{entry.code}</strong>
+          </p>
+          {entry.status === 'pending' ? (
+            <div class="row">
+              <button class="secondary" data-testid="phone-reject" onClick={() => controller.reject(entry.request.id)}>
+                Reject
+              </button>
+              <button data-testid="phone-approve" onClick={() => controller.approve(entry.request.id)}>
+                Approve
+              </button>
+            </div>
+          ) : (
+            <p class="lede">Signing…</p>
+          )}
+        </section>
+      ))}
+      {view.extension && (
+        <section class="card">
+          <h3>Paired devices</h3>
+          <p data-testid="phone-devices">
+            {view.extension.name} — paired {new Date(view.extension.pairedAt).toLocaleString()}, last seen {new Date(view.extension.lastSeen).toLocaleTimeString()}
+          </p>
+        </section>
+      )}
+      {view.history.length > 0 && (
+        <section class="card">
+          <h3>History</h3>
+          <ul class="history" data-testid="phone-history">
+            {view.history.map((h) => (
+              <li key={h.id}>
+                {new Date(h.at).toLocaleTimeString()} · {h.origin} · {h.title} · {h.outcome}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+    </div>
+  );
+}
+
+export function PhoneApp() {
+  const controller = useMemo(() => new PhoneController(readPairingLink()), []);
+  const [view, setView] = useState<PhoneView>(controller.view());
+  useEffect(() => {
+    const off = controller.onChange(() => setView(controller.view()));
+    void controller.start();
+    return off;
+  }, [controller]);
+  return (
+    <main data-testid="phone-root" data-screen={view.screen}>
+      <header class="brand">
+        <span class="logo" aria-hidden="true" />
+        <h1>Duet</h1>
+      </header>
+      {view.screen === 'loading' && <p class="lede">This phone co-signs your Duet wallet.</p>}
+      {view.screen === 'create-pin' && <PinForm controller={controller} create error={view.error} />}
+      {view.screen === 'unlock' && <PinForm controller={controller} create={false} error={view.error} />}
+      {view.screen === 'pairing' && <p class="lede" data-testid="phone-pairing">Connecting to your browser…</p>}
+      {view.screen === 'confirm-sas' && (
+        <div class="stack center">
+          <h2>Does your browser show this code?</h2>
+          <p class="sas" data-testid="phone-sas">{view.sas}</p>
+          <div class="row">
+            <button class="secondary" data-testid="phone-sas-mismatch" onClick={() => controller.confirmSas(false)}>
+              No
+            </button>
+            <button data-testid="phone-sas-match" onClick={() => controller.confirmSas(true)}>
+              Yes, it matches
+            </button>
+          </div>
+          {view.error && <p class="error">{view.error}</p>}
+        </div>
+      )}
+      {view.screen === 'generating-key' && (
+        <div class="stack center">
+          <div class="spinner" />
+          <p class="lede" data-testid="phone-progress">Creating your key together with your browser…</p>
+        </div>
+      )}
+      {view.screen === 'tainted' && (
+        <div class="stack danger-screen" data-testid="phone-tainted">
+          <h2>Stop: move your funds</h2>
+          <p>A signature from your browser failed this phone's safety check. Your browser extension may be compromised. This key will not sign anything again.</p>
+          <p>Create a new Duet wallet on a clean computer and move your funds to it.</p>
+        </div>
+      )}
+      {view.screen === 'home' && <Home controller={controller} view={view} />}
     </main>
   );
 }

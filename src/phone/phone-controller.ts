@@ -1,0 +1,263 @@
+/**
+ * The phone co-signer's logic (P1), separate from its views: PIN-protected vault, pairing from a
+ * scanned link, key generation, incoming requests with approve/reject, taint, history.
+ */
+import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
+import { ChannelError } from '../channel/channel-error.ts';
+import { generateIdentity, type Identity } from '../channel/handshake.ts';
+import { decodePairingLink, relayChannelName } from '../channel/pairing-offer.ts';
+import { RelayClient, type RelayClientState } from '../channel/relay-client.ts';
+import { SecureChannel, type SecureChannelState } from '../channel/secure-channel.ts';
+import { accountAddress } from '../mpc/derivation.ts';
+import { decodeP1KeyShare, encodeP1KeyShare } from '../mpc/key-share-codec.ts';
+import type { P1KeyShare } from '../mpc/key-share.ts';
+import { PhoneCoSigner, type PhoneEvent, type PhoneRequest } from '../session/phone-cosigner.ts';
+import { createVault, unlockVault, vaultExists, VaultError, type UnlockedVault } from '../vault/vault.ts';
+
+export const PHONE_VAULT = 'duet-phone';
+export const MIN_PIN_LENGTH = 6;
+
+export type PhoneScreen = 'loading' | 'create-pin' | 'unlock' | 'home' | 'pairing' | 'confirm-sas' | 'generating-key' | 'tainted';
+
+export interface HistoryEntry {
+  readonly id: string;
+  readonly title: string;
+  readonly origin: string;
+  readonly at: number;
+  readonly outcome: 'signed' | 'rejected' | 'failed';
+}
+
+export interface PairedExtension {
+  readonly name: string;
+  readonly pairedAt: number;
+  lastSeen: number;
+}
+
+export interface PhoneView {
+  readonly screen: PhoneScreen;
+  readonly error: string | null;
+  readonly sas: string | null;
+  readonly address: string | null;
+  readonly requests: readonly PhoneRequest[];
+  readonly history: readonly HistoryEntry[];
+  readonly extension: PairedExtension | null;
+  readonly online: boolean;
+  readonly persistentStorage: boolean | null;
+}
+
+export class PhoneController {
+  private vault: UnlockedVault | null = null;
+  private identity: Identity | null = null;
+  private relay: RelayClient | null = null;
+  private channel: SecureChannel | null = null;
+  private cosigner: PhoneCoSigner | null = null;
+  private pendingLink: string | null;
+  private screen: PhoneScreen = 'loading';
+  private error: string | null = null;
+  private sas: string | null = null;
+  private address: string | null = null;
+  private history: HistoryEntry[] = [];
+  private extension: PairedExtension | null = null;
+  private persistentStorage: boolean | null = null;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(pairingLink: string | null) {
+    this.pendingLink = pairingLink;
+  }
+
+  view(): PhoneView {
+    return {
+      screen: this.screen,
+      error: this.error,
+      sas: this.sas,
+      address: this.address,
+      requests: this.cosigner?.list().filter((r) => r.status === 'pending' || r.status === 'signing') ?? [],
+      history: this.history,
+      extension: this.extension,
+      online: this.relay?.isOnline ?? false,
+      persistentStorage: this.persistentStorage,
+    };
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  private fail(message: string): void {
+    this.error = message;
+    this.changed();
+  }
+
+  async start(): Promise<void> {
+    this.screen = (await vaultExists(PHONE_VAULT)) ? 'unlock' : 'create-pin';
+    this.changed();
+  }
+
+  async createPin(pin: string, confirmation: string): Promise<void> {
+    if (pin.length < MIN_PIN_LENGTH) return this.fail(`Use at least ${MIN_PIN_LENGTH} digits or characters.`);
+    if (pin !== confirmation) return this.fail('The two entries differ.');
+    this.error = null;
+    this.vault = await createVault(PHONE_VAULT, pin);
+    const identity = generateIdentity();
+    await this.vault.put('identity', { secretKey: encodeBase64Url(identity.secretKey), publicKey: encodeBase64Url(identity.publicKey) });
+    this.identity = identity;
+    this.persistentStorage = (await navigator.storage?.persist?.()) ?? null;
+    await this.afterUnlock();
+  }
+
+  async unlock(pin: string): Promise<void> {
+    try {
+      this.vault = await unlockVault(PHONE_VAULT, pin);
+    } catch (error) {
+      if (error instanceof VaultError && error.code === 'wrong_password') return this.fail('Wrong PIN.');
+      throw error;
+    }
+    this.error = null;
+    const stored = await this.vault.get<{ secretKey: string; publicKey: string }>('identity');
+    if (stored) this.identity = { secretKey: decodeBase64Url(stored.secretKey) as Uint8Array, publicKey: decodeBase64Url(stored.publicKey) as Uint8Array };
+    await this.afterUnlock();
+  }
+
+  lock(): void {
+    this.relay?.close();
+    this.relay = null;
+    this.channel = null;
+    this.cosigner = null;
+    this.vault?.lock();
+    this.vault = null;
+    this.screen = 'unlock';
+    this.changed();
+  }
+
+  private async afterUnlock(): Promise<void> {
+    const vault = this.vault as UnlockedVault;
+    this.history = (await vault.get<HistoryEntry[]>('history')) ?? [];
+    this.extension = (await vault.get<PairedExtension>('extension')) ?? null;
+    const shareJson = await vault.get<unknown>('keyShare');
+    const channelState = await vault.get<SecureChannelState>('channel');
+    const relayState = await vault.get<RelayClientState>('relay');
+    if (shareJson && channelState && relayState) {
+      const share = decodeP1KeyShare(shareJson);
+      this.address = accountAddress(share.publicKey, share.chainCode, 0);
+      this.screen = share.tainted ? 'tainted' : 'home';
+      this.connect(relayState.relayUrl, relayState.channelId, decodeBase64Url(channelState.channelId) as Uint8Array, channelState, relayState, share);
+    } else {
+      this.screen = 'home';
+    }
+    this.changed();
+    if (this.pendingLink) {
+      const link = this.pendingLink;
+      this.pendingLink = null;
+      await this.pair(link);
+    }
+  }
+
+  private connect(relayUrl: string, channelName: string, channelId: Uint8Array, channelState: SecureChannelState | undefined, relayState: RelayClientState | undefined, share: P1KeyShare | undefined): SecureChannel {
+    const relay = new RelayClient({ relayUrl, channelId: channelName, role: 'phone', ...(relayState ? { state: relayState } : {}) });
+    const channel = new SecureChannel({ transport: relay, role: 'phone', channelId, identity: this.identity as Identity, ...(channelState ? { state: channelState } : {}) });
+    const cosigner = new PhoneCoSigner({
+      send: (message) => channel.send(message),
+      saveKeyShare: (next) => this.saveKeyShare(next),
+      onEvent: (event) => void this.onCosignerEvent(event),
+      ...(share ? { keyShare: share } : {}),
+    });
+    channel.onMessage((message) => {
+      if (this.extension) this.extension.lastSeen = Date.now();
+      void cosigner.handle(message).then(() => this.persistChannel());
+    });
+    channel.onEvent((event) => {
+      if (event.kind === 'sas') {
+        this.sas = event.sas;
+        this.screen = 'confirm-sas';
+      } else if (event.kind === 'paired') {
+        this.screen = 'generating-key';
+        cosigner.startKeygen();
+      } else if (event.kind === 'error') {
+        this.error = event.error.message;
+      }
+      this.changed();
+    });
+    relay.onStatus(() => this.changed());
+    this.relay = relay;
+    this.channel = channel;
+    this.cosigner = cosigner;
+    void relay.connect().catch((error: unknown) => this.fail(error instanceof Error ? error.message : 'The relay cannot be reached.'));
+    return channel;
+  }
+
+  /** A scanned, pasted or opened pairing link. */
+  async pair(link: string): Promise<void> {
+    if (!this.vault || !this.identity) {
+      this.pendingLink = link;
+      return;
+    }
+    let offer;
+    try {
+      offer = decodePairingLink(link, Date.now());
+    } catch (error) {
+      return this.fail(error instanceof ChannelError ? error.message : 'This is not a Duet pairing link.');
+    }
+    const used = (await this.vault.get<string[]>('usedOffers')) ?? [];
+    const name = relayChannelName(offer);
+    if (used.includes(name)) return this.fail('This pairing code was already used. Show a new one in the extension.');
+    await this.vault.put('usedOffers', [...used, name]);
+    this.relay?.close();
+    this.error = null;
+    this.screen = 'pairing';
+    this.changed();
+    const channel = this.connect(offer.relayUrl, name, offer.channelId, undefined, undefined, undefined);
+    channel.answerOffer(offer);
+  }
+
+  confirmSas(matches: boolean): void {
+    if (!this.channel) return;
+    if (matches) this.channel.confirmSas();
+    else {
+      this.channel.rejectSas();
+      this.screen = 'home';
+    }
+    this.changed();
+  }
+
+  approve(id: string): void {
+    this.cosigner?.approve(id);
+    this.changed();
+  }
+
+  reject(id: string): void {
+    this.cosigner?.reject(id);
+    this.changed();
+  }
+
+  private async saveKeyShare(share: P1KeyShare): Promise<void> {
+    const vault = this.vault;
+    if (!vault) throw new Error('locked');
+    await vault.putMany({ keyShare: encodeP1KeyShare(share), channel: this.channel?.save(), relay: this.relay?.saveState() });
+  }
+
+  private async persistChannel(): Promise<void> {
+    if (this.vault && this.channel && this.relay && this.cosigner?.share) {
+      await this.vault.putMany({ channel: this.channel.save(), relay: this.relay.saveState(), history: this.history, extension: this.extension });
+    }
+  }
+
+  private async onCosignerEvent(event: PhoneEvent): Promise<void> {
+    if (event.kind === 'paired') {
+      this.address = event.address;
+      this.extension = { name: 'Browser extension', pairedAt: Date.now(), lastSeen: Date.now() };
+      this.screen = 'home';
+      await this.persistChannel();
+    } else if (event.kind === 'tainted') {
+      this.screen = 'tainted';
+    } else if (event.kind === 'request-updated' && (event.request.status === 'signed' || event.request.status === 'rejected' || event.request.status === 'failed')) {
+      this.history = [{ id: event.request.request.id, title: event.request.display.title, origin: event.request.request.origin, at: Date.now(), outcome: event.request.status }, ...this.history].slice(0, 100);
+      await this.persistChannel();
+    }
+    this.changed();
+  }
+}
