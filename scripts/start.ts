@@ -1,42 +1,97 @@
 /**
- * `npm start`: Duet's local stack. Builds nothing itself (the npm script builds first), then
- * starts anvil and Chromium with the extension loaded. With a display, Chromium opens headed and
- * the stack runs until Ctrl-C; without one (or with --headless), it runs a headless smoke check
- * and exits 0 when the extension loaded.
+ * `npm start`: Duet's whole local stack with embedded defaults and no outside network:
+ * anvil (chain 31337, funded dev accounts), the relay serving the phone app, a demo dApp page,
+ * and Chromium with the built extension (the npm script builds first).
+ *
+ * With a display: Chromium opens headed on the demo dApp and the popup; the phone app's URL is
+ * printed (with a QR code) for a real phone on the same network. Ctrl-C stops everything.
+ * Without a display, or with --headless: runs the scripted demo (pairing, connect, a co-signed
+ * ETH transfer) in headless Chromium and prints one JSON object as its last line; exits 0 only
+ * if the transaction was mined.
  */
-import { startAnvil } from '../src/devstack/anvil.ts';
+import { createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { resolve } from 'node:path';
+import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
+import QRCode from 'qrcode';
+import { ANVIL_DEV_PRIVATE_KEY, startAnvil, type RunningAnvil } from '../src/devstack/anvil.ts';
+import { connectDapp, onboardAndPair, sendEthCoSigned } from '../src/devstack/demo-flow.ts';
 import { launchExtensionBrowser } from '../src/devstack/extension-browser.ts';
+import { freePort } from '../src/devstack/free-port.ts';
+import { startStaticServer } from '../src/devstack/static-server.ts';
+import { startRelay } from '../src/relay/relay-server.ts';
 
+const RELAY_PORT = 8787;
+const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const headless = process.argv.includes('--headless') || !(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
 
-const anvil = await startAnvil({ port: 8545 }).catch(() => startAnvil());
-console.log(`anvil: local chain 31337 at ${anvil.rpcUrl}`);
-const browser = await launchExtensionBrowser({ headless });
-console.log(`Chromium: Duet extension loaded (id ${browser.extensionId})`);
-
-async function stopAll(): Promise<void> {
-  await browser.close().catch(() => undefined);
-  await anvil.stop();
+function isFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer().once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
 }
 
+function lanAddress(): string | null {
+  for (const entries of Object.values(networkInterfaces())) {
+    for (const entry of entries ?? []) if (entry.family === 'IPv4' && !entry.internal) return entry.address;
+  }
+  return null;
+}
+
+const anvil: RunningAnvil = await startAnvil({ port: (await isFree(8545)) ? 8545 : await freePort() });
+const relay = await startRelay({ host: headless ? '127.0.0.1' : '0.0.0.0', port: (await isFree(RELAY_PORT)) ? RELAY_PORT : 0, staticDir: resolve('dist-phone'), log: () => undefined });
+const relayLocal = `http://127.0.0.1:${relay.port}`;
+const dapp = await startStaticServer(resolve('e2e/pages'));
+const browser = await launchExtensionBrowser({ headless });
+console.log(`anvil:   ${anvil.rpcUrl} (chain 31337; dev account 0xf39F…2266 funded)`);
+console.log(`relay:   ws://127.0.0.1:${relay.port} — phone app at ${relayLocal}/`);
+console.log(`dApp:    ${dapp.url}/index.html`);
+console.log(`Chromium: extension ${browser.extensionId} loaded${headless ? ' (headless)' : ''}`);
+
+let stopping = false;
+async function stopAll(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await browser.close().catch(() => undefined);
+  await Promise.all([relay.close(), dapp.close(), anvil.stop()]);
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopAll().then(() => process.exit(0)));
+
 if (headless) {
-  const page = await browser.context.newPage();
-  await page.goto(`chrome-extension://${browser.extensionId}/extension/popup/index.html`);
-  const rendered = await page.getByTestId('popup-root').isVisible();
+  const urls = { relayWsUrl: `ws://127.0.0.1:${relay.port}`, phoneAppUrl: `${relayLocal}/`, rpcUrl: anvil.rpcUrl };
+  let summary: Record<string, unknown> = { mined: false };
+  try {
+    const pairStart = performance.now();
+    const { phone, address } = await onboardAndPair(browser.context, browser.extensionId, urls);
+    const pairMs = performance.now() - pairStart;
+    const chain = new JsonRpcProvider(anvil.rpcUrl);
+    await (await new Wallet(ANVIL_DEV_PRIVATE_KEY, chain).sendTransaction({ to: address, value: parseEther('1') })).wait();
+    const page = await browser.context.newPage();
+    await page.goto(`${dapp.url}/index.html`);
+    const { approval } = await connectDapp(browser.context, page);
+    const sent = await sendEthCoSigned(approval, phone, page, address, RECIPIENT, parseEther('0.01'));
+    if (sent.result.error) throw new Error(`${sent.result.error.code}: ${sent.result.error.message}`);
+    const txHash = sent.result.result as string;
+    const receipt = await chain.waitForTransaction(txHash, 1, 30_000);
+    summary = { address, txHash, pair_ms: Math.round(pairMs), sign_ms: Math.round(sent.signedAt - sent.phoneApprovedAt), mined: receipt?.status === 1, block: receipt?.blockNumber };
+  } catch (error) {
+    summary = { mined: false, error: error instanceof Error ? error.message : String(error) };
+  }
   await stopAll();
-  console.log('No display found: ran a headless smoke check instead of opening a window.');
-  console.log(JSON.stringify({ extensionId: browser.extensionId, popupRendered: rendered, rpcUrl: anvil.rpcUrl }));
-  process.exit(rendered ? 0 : 1);
+  console.log('No display: ran the scripted demo (pair, connect, co-signed transfer) in headless Chromium.');
+  console.log(JSON.stringify(summary));
+  process.exit(summary.mined === true ? 0 : 1);
 }
 
 const page = await browser.context.newPage();
-await page.goto(`chrome-extension://${browser.extensionId}/extension/popup/index.html`);
+await page.goto(`${dapp.url}/index.html`);
+const popup = await browser.context.newPage();
+await popup.goto(`chrome-extension://${browser.extensionId}/extension/popup/index.html`);
+const lan = lanAddress();
+const phoneUrl = lan ? `http://${lan}:${relay.port}/` : `${relayLocal}/`;
+console.log(`\nOpen the phone app on your phone: ${phoneUrl}`);
+console.log(await QRCode.toString(phoneUrl, { type: 'terminal', small: true }));
+console.log('In the Duet popup, set the relay and phone app to that address under "Advanced", then pair.');
 console.log('Duet is running. Press Ctrl-C to stop.');
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    void stopAll().then(() => process.exit(0));
-  });
-}
-browser.context.on('close', () => {
-  void anvil.stop().then(() => process.exit(0));
-});
+browser.context.on('close', () => void stopAll().then(() => process.exit(0)));

@@ -1,0 +1,94 @@
+/**
+ * The user's steps through the real UI, shared by `npm start --headless` and the end-to-end
+ * tests: onboarding and pairing (extension popup + phone page), connecting a dApp, and a
+ * co-signed ETH transfer. Each step drives the pages as a person would and waits for the result.
+ */
+import type { BrowserContext, Page } from 'playwright-core';
+
+export const DEMO_PASSWORD = 'correct horse battery';
+export const DEMO_PIN = '246810';
+const LONG_WAIT_MS = 60_000;
+
+export interface StackUrls {
+  readonly relayWsUrl: string;
+  readonly phoneAppUrl: string;
+  readonly rpcUrl: string;
+}
+
+export interface PairedDevices {
+  readonly popup: Page;
+  readonly phone: Page;
+  readonly address: string;
+  readonly sas: string;
+}
+
+type Ethereum = { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
+export type DappResult = { result?: unknown; error?: { code: number; message: string } };
+
+/** Onboarding in the popup, then the phone opens the pairing link, both confirm the SAS, keygen runs. */
+export async function onboardAndPair(context: BrowserContext, extensionId: string, urls: StackUrls): Promise<PairedDevices> {
+  const popup = await context.newPage();
+  await popup.setViewportSize({ width: 360, height: 600 });
+  await popup.goto(`chrome-extension://${extensionId}/extension/popup/index.html`);
+  await popup.getByTestId('create-password').fill(DEMO_PASSWORD);
+  await popup.getByTestId('create-confirm').fill(DEMO_PASSWORD);
+  await popup.locator('details summary').click();
+  await popup.getByTestId('create-relay').fill(urls.relayWsUrl);
+  await popup.getByTestId('create-phone-app').fill(urls.phoneAppUrl);
+  await popup.getByTestId('create-rpc').fill(urls.rpcUrl);
+  await popup.getByTestId('create-submit').click();
+  await popup.getByTestId('start-pairing').click();
+  await popup.getByTestId('pairing-qr').waitFor();
+  const link = await popup.getByTestId('pairing-link').inputValue();
+
+  const phone = await context.newPage();
+  await phone.setViewportSize({ width: 390, height: 844 });
+  await phone.goto(link);
+  await phone.getByTestId('pin').fill(DEMO_PIN);
+  await phone.getByTestId('pin-confirm').fill(DEMO_PIN);
+  await phone.getByTestId('pin-submit').click();
+  const sas = ((await phone.getByTestId('phone-sas').textContent()) ?? '').trim();
+  await popup.getByTestId('pairing-sas').waitFor();
+  const popupSas = ((await popup.getByTestId('pairing-sas').textContent()) ?? '').trim();
+  if (popupSas !== sas) throw new Error(`the two screens show different codes (${popupSas} / ${sas})`);
+  await phone.getByTestId('phone-sas-match').click();
+  await popup.getByTestId('sas-match').click();
+  await popup.getByTestId('address').waitFor({ timeout: LONG_WAIT_MS });
+  const address = ((await popup.getByTestId('address').textContent()) ?? '').trim();
+  await phone.getByTestId('phone-address').waitFor({ timeout: LONG_WAIT_MS });
+  return { popup, phone, address, sas };
+}
+
+/** A provider request from the dApp page, not awaited by the page's own code. */
+export function dappRequest(dapp: Page, method: string, params: unknown[] = []): Promise<DappResult> {
+  return dapp.evaluate(
+    async ({ method, params }) => {
+      try {
+        return { result: await (window as unknown as { ethereum: Ethereum }).ethereum.request({ method, params }) };
+      } catch (error) {
+        const e = error as { code: number; message: string };
+        return { error: { code: e.code, message: e.message } };
+      }
+    },
+    { method, params },
+  );
+}
+
+/** eth_requestAccounts, approved in the approval window; returns that window. */
+export async function connectDapp(context: BrowserContext, dapp: Page): Promise<{ approval: Page; accounts: DappResult }> {
+  const approvalOpened = context.waitForEvent('page', (page) => page.url().includes('/extension/approval/'));
+  const connecting = dappRequest(dapp, 'eth_requestAccounts');
+  const approval = await approvalOpened;
+  await approval.getByTestId('approve').click();
+  return { approval, accounts: await connecting };
+}
+
+/** eth_sendTransaction approved in the extension and then on the phone; resolves with the dApp's answer. */
+export async function sendEthCoSigned(approval: Page, phone: Page, dapp: Page, from: string, to: string, valueWei: bigint): Promise<{ result: DappResult; phoneApprovedAt: number; signedAt: number }> {
+  const sending = dappRequest(dapp, 'eth_sendTransaction', [{ from, to, value: `0x${valueWei.toString(16)}` }]);
+  await approval.getByTestId('approve').click();
+  await phone.getByTestId('phone-approve').click();
+  const phoneApprovedAt = performance.now();
+  const result = await sending;
+  return { result, phoneApprovedAt, signedAt: performance.now() };
+}
