@@ -23,19 +23,10 @@ import { randomBytes, randomUnit } from '../../src/mpc/random.ts';
 import { encodeInteger } from '../../src/mpc/wire.ts';
 import { checkPaillierModulus, verifyPaillierValidity, VALIDITY_ROUNDS } from '../../src/mpc/zk/paillier-validity.ts';
 import { provePdl, verifyPdl, RANGE_BOUND_BITS } from '../../src/mpc/zk/paillier-dlog-range.ts';
+import { expectMpcError } from './expect-mpc-error.ts';
 import { loadPaillierFixture } from './fixtures.ts';
 import { wire } from './protocol-driver.ts';
 
-function expectMpcError(action: () => unknown, code: string, field: string): void {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(MpcError);
-  expect({ code: (caught as MpcError).code, field: (caught as MpcError).field }).toEqual({ code, field });
-}
 
 /** An honest run up to P2 holding msg3. */
 function honestUpToMessage3() {

@@ -21,6 +21,7 @@ import { transcriptContext } from '../../src/mpc/protocol-context.ts';
 import { encodeInteger } from '../../src/mpc/wire.ts';
 import { commit } from '../../src/mpc/zk/commitment.ts';
 import { proveDiscreteLog } from '../../src/mpc/zk/schnorr.ts';
+import { expectMpcError } from './expect-mpc-error.ts';
 import { loadPaillierFixture } from './fixtures.ts';
 import { runKeygen, runSign, wire } from './protocol-driver.ts';
 
@@ -30,16 +31,6 @@ function request(overrides: Partial<SignRequest> = {}): SignRequest {
   return { sessionId: randomBytes(32), digest: randomBytes(32), accountIndex: 0, ...overrides };
 }
 
-function expectMpcError(action: () => unknown, code: string, field: string): void {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(MpcError);
-  expect({ code: (caught as MpcError).code, field: (caught as MpcError).field }).toEqual({ code, field });
-}
 
 /** Runs the honest protocol up to P2 holding msg3 and P1 awaiting msg4. */
 function upToMessage3(req = request()) {
