@@ -1,67 +1,85 @@
 /**
- * Service worker entry: wires browser APIs (storage, windows, alarms, ports) to the wallet
- * service in src/background. No logic of its own beyond that wiring.
+ * Service worker entry: wires the browser's APIs (storage areas, windows, alarms, ports, fetch,
+ * WebSocket) to the wallet core in src/background. No wallet logic of its own.
  */
 import browser from 'webextension-polyfill';
+import { ApprovalWindow } from '../../src/background/approval-window.ts';
+import { AUTO_LOCK_ALARM } from '../../src/background/auto-lock.ts';
+import { PageConnections } from '../../src/background/page-connections.ts';
+import { relayPhoneLinks } from '../../src/background/phone-link.ts';
 import { PROVIDER_PORT_NAME, parsePortRequest } from '../../src/background/port-messages.ts';
 import { originFromSender } from '../../src/background/router.ts';
-import type { KeyValueStore } from '../../src/background/settings.ts';
-import { UI_MESSAGE, type UiEnvelope, type UiResponse } from '../../src/background/ui-messages.ts';
+import type { KeyValueStore } from '../../src/background/storage.ts';
+import { handleUiRequest } from '../../src/background/ui-actions.ts';
+import { UI_MESSAGE, isExtensionPage, type UiEnvelope, type UiResponse } from '../../src/background/ui-messages.ts';
 import { WalletService } from '../../src/background/wallet-service.ts';
-import { ProviderRpcError, RpcErrorCode } from '../../src/provider/rpc-error.ts';
+import { toProviderRpcError } from '../../src/provider/rpc-error.ts';
 
-const AUTO_LOCK_ALARM = 'duet-auto-lock';
 const APPROVAL_PAGE = 'extension/approval/index.html';
+const APPROVAL_WINDOW_SIZE = { width: 400, height: 660 };
 
 function storeOf(area: browser.Storage.StorageArea): KeyValueStore {
   return {
     get: async <T>(key: string) => (await area.get(key))[key] as T | undefined,
-    set: (key, value) => area.set({ [key]: value }),
-    remove: (key) => area.remove(key),
+    set: (key: string, value: unknown) => area.set({ [key]: value }),
+    remove: (key: string) => area.remove(key),
   };
 }
 
-const pagePorts = new Map<browser.Runtime.Port, string>();
-let approvalWindowId: number | null = null;
-
-async function openApprovalWindow(): Promise<void> {
-  if (approvalWindowId !== null) {
-    try {
-      await browser.windows.update(approvalWindowId, { focused: true });
-      return;
-    } catch {
-      approvalWindowId = null;
-    }
+function post(port: browser.Runtime.Port, message: unknown): void {
+  try {
+    port.postMessage(message);
+  } catch {
+    // the page went away; a re-sent request will be answered on its new port
   }
-  const created = await browser.windows.create({ url: browser.runtime.getURL(APPROVAL_PAGE), type: 'popup', width: 420, height: 640 });
-  approvalWindowId = created.id ?? null;
 }
 
-const service = new WalletService({
-  local: storeOf(browser.storage.local),
-  session: storeOf(browser.storage.session),
-  openApprovalWindow,
-  notifyOrigin: (origin, event, payload) => {
-    for (const [port, portOrigin] of pagePorts) if (origin === null || origin === portOrigin) port.postMessage({ kind: 'event', event, payload });
+const sessionStore = storeOf(browser.storage.session);
+const pages = new PageConnections<browser.Runtime.Port>();
+const approvalWindow = new ApprovalWindow(
+  {
+    create: async (url) => (await browser.windows.create({ url, type: 'popup', ...APPROVAL_WINDOW_SIZE })).id ?? null,
+    focus: (windowId) => browser.windows.update(windowId, { focused: true }).then(() => true, () => false),
   },
-  fetch: (input, init) => fetch(input, init),
-  now: () => Date.now(),
+  sessionStore,
+  browser.runtime.getURL(APPROVAL_PAGE),
+);
+
+const wallet = new WalletService({
+  local: storeOf(browser.storage.local),
+  session: sessionStore,
+  fetch: (url, init) => fetch(url, init),
+  approvalWindow,
+  pageEvents: {
+    toOrigin: (origin, event, payload) => pages.sendTo(origin, { kind: 'event', event, payload }),
+    toAll: (event, payload) => pages.sendAll({ kind: 'event', event, payload }),
+  },
+  alarms: {
+    schedule: (name, delayInMinutes) => browser.alarms.create(name, { delayInMinutes }),
+    clear: async (name) => {
+      await browser.alarms.clear(name);
+    },
+  },
+  clock: {
+    now: () => Date.now(),
+    after: (ms, task) => {
+      const timer = setTimeout(task, ms);
+      return () => clearTimeout(timer);
+    },
+  },
+  phoneLinks: relayPhoneLinks(),
+  vaultName: 'duet-extension',
 });
-const ready = service.restore();
+const ready = wallet.start().catch(() => undefined);
 
 browser.windows.onRemoved.addListener((windowId) => {
-  if (windowId !== approvalWindowId) return;
-  approvalWindowId = null;
-  service.approvals.rejectAllPending();
+  void ready.then(async () => {
+    if (await approvalWindow.closed(windowId)) await wallet.approvalWindowClosed();
+  });
 });
 
-async function resetAutoLock(): Promise<void> {
-  const { state } = await service.view();
-  if (state.autoLockMinutes > 0) await browser.alarms.create(AUTO_LOCK_ALARM, { delayInMinutes: state.autoLockMinutes });
-}
-
 browser.alarms.onAlarm.addListener((alarm) => {
-  if (alarm.name === AUTO_LOCK_ALARM) void service.lock();
+  if (alarm.name === AUTO_LOCK_ALARM) void ready.then(() => wallet.lock());
 });
 
 browser.runtime.onConnect.addListener((port) => {
@@ -73,71 +91,27 @@ browser.runtime.onConnect.addListener((port) => {
     port.disconnect();
     return;
   }
-  pagePorts.set(port, origin);
-  port.onDisconnect.addListener(() => pagePorts.delete(port));
+  pages.add(port, origin);
+  port.onDisconnect.addListener(() => pages.remove(port));
   void ready.then(async () => {
-    const { state } = await service.view();
-    port.postMessage({ kind: 'event', event: 'connect', payload: { chainId: `0x${state.activeChainId.toString(16)}` } });
+    const snapshot = await wallet.pageSnapshot(origin);
+    post(port, { kind: 'event', event: 'connect', payload: { chainId: snapshot.chainId } });
+    post(port, { kind: 'event', event: 'accountsChanged', payload: snapshot.accounts });
   });
-  port.onMessage.addListener(async (raw: unknown) => {
+  port.onMessage.addListener((raw: unknown) => {
     const request = parsePortRequest(raw);
     if (!request) return;
-    await ready;
-    try {
-      const result = await service.handle(request.method, request.params, origin);
-      port.postMessage({ kind: 'response', id: request.id, result });
-    } catch (error) {
-      const rpcError = error instanceof ProviderRpcError ? error : new ProviderRpcError(RpcErrorCode.internal, 'Internal error.');
-      port.postMessage({ kind: 'error', id: request.id, error: rpcError.toJSON() });
-    }
+    void ready
+      .then(() => wallet.request(request.method, request.params, { origin, requestKey: request.key }))
+      .then(
+        (result) => post(port, { kind: 'response', id: request.id, result }),
+        (error: unknown) => post(port, { kind: 'error', id: request.id, error: toProviderRpcError(error).toJSON() }),
+      );
   });
 });
 
-async function handleUi(envelope: UiEnvelope): Promise<unknown> {
-  const request = envelope.request;
-  switch (request.action) {
-    case 'view':
-      break;
-    case 'create':
-      await service.createWallet(request.password, request);
-      break;
-    case 'unlock':
-      await service.unlock(request.password);
-      break;
-    case 'lock':
-      await service.lock();
-      break;
-    case 'start-pairing':
-      await service.startPairing();
-      break;
-    case 'confirm-sas':
-      service.confirmSas(request.matches);
-      break;
-    case 'decide':
-      service.decideApproval(request.id, request.approved);
-      break;
-    case 'add-account':
-      await service.addAccount(request.name);
-      break;
-    case 'select-account':
-      await service.selectAccount(request.index);
-      break;
-    case 'switch-chain':
-      await service.switchChain(request.chainId);
-      break;
-    case 'revoke':
-      await service.handle('wallet_revokePermissions', [{ eth_accounts: {} }], request.origin);
-      break;
-  }
-  await resetAutoLock();
-  return service.view();
-}
-
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<UiResponse> | undefined => {
-  const envelope = message as UiEnvelope;
-  if (envelope?.type !== UI_MESSAGE || !sender.url?.startsWith(browser.runtime.getURL(''))) return undefined;
-  return ready
-    .then(() => handleUi(envelope))
-    .then((view): UiResponse => ({ ok: true, view }))
-    .catch((error: unknown): UiResponse => ({ ok: false, error: error instanceof Error ? error.message : 'Something went wrong.' }));
+  const envelope = message as Partial<UiEnvelope> | null;
+  if (envelope?.type !== UI_MESSAGE || !isExtensionPage(sender.url, browser.runtime.getURL(''))) return undefined;
+  return ready.then(() => handleUiRequest(wallet, envelope.request));
 });

@@ -1,4 +1,4 @@
-/** The extension pages' connection to the service worker: requests and a polled view. */
+/** The extension pages' connection to the service worker: typed requests and a polled view. */
 import browser from 'webextension-polyfill';
 import { useEffect, useState } from 'preact/hooks';
 import { UI_MESSAGE, type UiRequest, type UiResponse } from '../../src/background/ui-messages.ts';
@@ -6,10 +6,23 @@ import type { WalletView } from '../../src/background/wallet-service.ts';
 
 const POLL_MS = 400;
 
-export async function sendUi(request: UiRequest): Promise<WalletView> {
-  const response = (await browser.runtime.sendMessage({ type: UI_MESSAGE, request })) as UiResponse;
-  if (!response.ok) throw new Error(response.error);
-  return response.view as WalletView;
+export class UiError extends Error {
+  readonly code: string;
+  readonly field: string | null;
+
+  constructor(message: string, code: string, field: string | null) {
+    super(message);
+    this.name = 'UiError';
+    this.code = code;
+    this.field = field;
+  }
+}
+
+export async function sendUi<T = WalletView>(request: UiRequest): Promise<T> {
+  const response = (await browser.runtime.sendMessage({ type: UI_MESSAGE, request })) as UiResponse | undefined;
+  if (!response) throw new UiError('Duet is starting; try again.', 'unavailable', null);
+  if (!response.ok) throw new UiError(response.error, response.code, response.field);
+  return response.value as T;
 }
 
 export function useWalletView(): { view: WalletView | null; refresh(view: WalletView): void } {
@@ -21,7 +34,7 @@ export function useWalletView(): { view: WalletView | null; refresh(view: Wallet
         const next = await sendUi({ action: 'view' });
         if (alive) setView(next);
       } catch {
-        // the service worker is starting; the next poll retries
+        // the service worker is (re)starting; the next poll retries
       }
     };
     void poll();
@@ -32,4 +45,24 @@ export function useWalletView(): { view: WalletView | null; refresh(view: Wallet
     };
   }, []);
   return { view, refresh: setView };
+}
+
+/** Runs one request at a time, keeps its error for display, and refreshes the view with the answer. */
+export function useAction(refresh: (view: WalletView) => void) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async (request: UiRequest): Promise<boolean> => {
+    setBusy(true);
+    setError(null);
+    try {
+      refresh(await sendUi(request));
+      return true;
+    } catch (caught) {
+      setError(caught instanceof Error ? caught.message : 'Something went wrong.');
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { error, busy, run, clearError: () => setError(null) };
 }

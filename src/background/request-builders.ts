@@ -1,84 +1,167 @@
 /**
- * Turns provider parameters into frozen signing requests, validating every field (-32602 on bad
- * input, nothing changed) and filling what the network decides (nonce, gas, fees).
+ * Provider parameters → frozen SigningRequests. Every field is checked (-32602 naming it, nothing
+ * changed); what the network decides (nonce, gas, fees) is filled in before the user sees it, so
+ * the window shows exactly what will be signed.
  */
-import { getAddress, isHexString, hexlify, toUtf8Bytes } from 'ethers';
-import { ProviderRpcError, RpcErrorCode } from '../provider/rpc-error.ts';
-import type { AccountRef, SigningRequest, TypedDataPayload } from '../wallet/signing-request.ts';
-import { signingDigest } from '../wallet/signing-request.ts';
+import { TypedDataEncoder, getAddress, hexlify, isHexString, toUtf8Bytes } from 'ethers';
+import { rpcErrors } from '../provider/rpc-error.ts';
+import { signingDigest, typesWithoutDomain, type AccountRef, type SigningRequest, type TypedDataPayload } from '../wallet/signing-request.ts';
 
-export type RpcCall = (method: string, params: unknown[]) => Promise<unknown>;
-type RequestBase = { id: string; origin: string; chainId: number; createdAt: number };
-type AccountLookup = (address: string) => AccountRef;
+export type RpcCall = (method: string, params: readonly unknown[]) => Promise<unknown>;
 
-const invalid = (message: string) => new ProviderRpcError(RpcErrorCode.invalidParams, message);
+export interface RequestBase {
+  readonly id: string;
+  readonly origin: string;
+  readonly chainId: number;
+  readonly createdAt: number;
+}
 
-function addressParam(value: unknown, what: string): string {
-  if (typeof value !== 'string') throw invalid(`${what} must be an address.`);
+/** Maps a requested address to a connected account, or throws 4100. */
+export type AccountLookup = (address: string, field: string) => AccountRef;
+
+type TransactionRequest = Extract<SigningRequest, { kind: 'transaction' }>;
+
+const TRANSACTION_KEYS = new Set(['from', 'to', 'value', 'data', 'input', 'gas', 'gasLimit', 'gasPrice', 'maxFeePerGas', 'maxPriorityFeePerGas', 'nonce', 'chainId', 'type', 'accessList']);
+const SUPPORTED_TYPES = new Set(['0x0', '0x00', '0x2', '0x02']);
+/** Used when a node does not implement eth_maxPriorityFeePerGas: 1 gwei. */
+export const FALLBACK_PRIORITY_FEE_WEI = 1_000_000_000n;
+/** maxFeePerGas = 2 × base fee + tip: stays valid through six full blocks of +12.5 %. */
+const BASE_FEE_MULTIPLIER = 2n;
+
+export function addressParam(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw rpcErrors.invalidParams(`${field} must be an address.`);
   try {
     return getAddress(value);
   } catch {
-    throw invalid(`${what} is not a valid address.`);
+    throw rpcErrors.invalidParams(`${field} is not a valid address.`);
   }
 }
 
-function quantityParam(value: unknown, what: string): bigint | undefined {
+function quantityParam(value: unknown, field: string): bigint | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{1,64}$/.test(value)) throw invalid(`${what} must be a 0x-hex quantity.`);
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{1,64}$/.test(value)) throw rpcErrors.invalidParams(`${field} must be a 0x-hex quantity.`);
   return BigInt(value);
 }
 
-/** personal_sign [message, address]: message as hex bytes or UTF-8 text. */
-export function personalSignRequest(params: unknown[], base: RequestBase, accountFor: AccountLookup): SigningRequest {
-  const [message, address] = params;
-  if (typeof message !== 'string') throw invalid('personal_sign expects [message, address].');
-  const hex = isHexString(message) && message.length % 2 === 0 ? message.toLowerCase() : hexlify(toUtf8Bytes(message));
-  return { ...base, kind: 'personal_sign', account: accountFor(addressParam(address, 'address')), message: hex };
+function bytesParam(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !isHexString(value) || value.length % 2 !== 0) throw rpcErrors.invalidParams(`${field} must be 0x-prefixed hex bytes.`);
+  return value.toLowerCase();
 }
 
-/** eth_signTypedData_v4 [address, typedData]; the domain's chainId must be the active chain. */
-export function typedDataRequest(params: unknown[], base: RequestBase, accountFor: AccountLookup): SigningRequest {
+function quantityResult(value: unknown, what: string): bigint {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{1,64}$/.test(value)) throw rpcErrors.internal(`The node returned a malformed ${what}.`);
+  return BigInt(value);
+}
+
+/** personal_sign [message, address]: a 0x-hex message is bytes, anything else UTF-8 text. */
+export function personalSignRequest(params: unknown, base: RequestBase, accountFor: AccountLookup): SigningRequest {
+  if (!Array.isArray(params) || params.length < 2) throw rpcErrors.invalidParams('personal_sign expects [message, address].');
+  const [message, address] = params;
+  if (typeof message !== 'string') throw rpcErrors.invalidParams('params[0] (message) must be a string.');
+  const hex = isHexString(message) && message.length % 2 === 0 ? message.toLowerCase() : hexlify(toUtf8Bytes(message));
+  return { ...base, kind: 'personal_sign', account: accountFor(addressParam(address, 'params[1] (address)'), 'params[1] (address)'), message: hex };
+}
+
+function typedDataChainId(domain: Record<string, unknown>): number | undefined {
+  const value = domain.chainId;
+  if (value === undefined) return undefined;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+  if (typeof value === 'string' && /^(0x[0-9a-f]+|[0-9]+)$/i.test(value)) return Number(BigInt(value));
+  throw rpcErrors.invalidParams('domain.chainId must be a positive integer.');
+}
+
+/** eth_signTypedData_v4 [address, typedData]; a domain chainId other than the active chain is refused. */
+export function typedDataRequest(params: unknown, base: RequestBase, accountFor: AccountLookup): SigningRequest {
+  if (!Array.isArray(params) || params.length < 2) throw rpcErrors.invalidParams('eth_signTypedData_v4 expects [address, typedData].');
   const [address, raw] = params;
   let parsed: unknown;
   try {
     parsed = typeof raw === 'string' ? JSON.parse(raw) : raw;
   } catch {
-    throw invalid('Typed data must be JSON.');
+    throw rpcErrors.invalidParams('params[1] (typedData) is not valid JSON.');
   }
-  const typed = parsed as Partial<TypedDataPayload> | null;
-  if (!typed || typeof typed !== 'object' || typeof typed.primaryType !== 'string' || typeof typed.types !== 'object' || typeof typed.domain !== 'object' || typeof typed.message !== 'object' || !typed.types || !typed.domain || !typed.message) {
-    throw invalid('Typed data needs types, primaryType, domain and message.');
+  const typed = parsed as Partial<Record<keyof TypedDataPayload, unknown>> | null;
+  const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!isObject(typed) || typeof typed?.primaryType !== 'string' || !isObject(typed.types) || !isObject(typed.domain) || !isObject(typed.message)) {
+    throw rpcErrors.invalidParams('params[1] (typedData) needs types, primaryType, domain and message.');
   }
-  const domainChain = (typed.domain as { chainId?: unknown }).chainId;
-  if (domainChain !== undefined && Number(domainChain) !== base.chainId) throw invalid(`The typed data is for chain ${String(domainChain)}, but the active chain is ${base.chainId}.`);
-  const request: SigningRequest = { ...base, kind: 'typed_data', account: accountFor(addressParam(address, 'address')), typedData: typed as TypedDataPayload };
+  const payload = typed as TypedDataPayload;
+  const domainChainId = typedDataChainId(payload.domain);
+  if (domainChainId !== undefined && domainChainId !== base.chainId) {
+    throw rpcErrors.invalidParams(`The typed data is for chain ${domainChainId}, but the active chain is ${base.chainId}. Switch networks first.`);
+  }
+  // The digest uses the primary type ethers infers from `types`; a declared one that differs would
+  // make the window (and the phone) show one struct while another is signed.
+  let inferredPrimaryType: string;
+  try {
+    inferredPrimaryType = TypedDataEncoder.getPrimaryType(typesWithoutDomain(payload.types));
+  } catch {
+    throw rpcErrors.invalidParams('params[1] (typedData) types are not valid EIP-712 types.');
+  }
+  if (payload.primaryType !== inferredPrimaryType) throw rpcErrors.invalidParams(`params[1] (typedData) primaryType "${payload.primaryType}" is not the root type "${inferredPrimaryType}" of types.`);
+  const declaredDomain = payload.types.EIP712Domain;
+  if (declaredDomain !== undefined) {
+    const declared = Array.isArray(declaredDomain) ? declaredDomain.map((field) => field?.name).sort().join(',') : null;
+    if (declared !== Object.keys(payload.domain).sort().join(',')) throw rpcErrors.invalidParams('params[1] (typedData) types.EIP712Domain does not list exactly the fields of domain.');
+  }
+  const request: SigningRequest = { ...base, kind: 'typed_data', account: accountFor(addressParam(address, 'params[0] (address)'), 'params[0] (address)'), typedData: payload };
   try {
     signingDigest(request);
   } catch {
-    throw invalid('The typed data is not valid EIP-712.');
+    throw rpcErrors.invalidParams('params[1] (typedData) is not valid EIP-712 typed data.');
   }
   return request;
 }
 
-/** eth_sendTransaction [tx] as EIP-1559 with nonce, gas and fees filled from the network. */
-export async function buildTransactionRequest(params: unknown[], base: RequestBase, accountFor: AccountLookup, rpc: RpcCall): Promise<SigningRequest> {
-  const tx = params[0] as Record<string, unknown> | undefined;
-  if (!tx || typeof tx !== 'object') throw invalid('eth_sendTransaction expects [transaction].');
-  const account = accountFor(addressParam(tx.from, 'from'));
+export interface TransactionContext {
+  readonly rpc: RpcCall;
+  /** The next nonce after the account's transactions already waiting in the approval queue. */
+  readonly queuedNonce: number | null;
+}
+
+/** eth_sendTransaction [tx] → an EIP-1559 transaction on the active chain, fully specified. */
+export async function transactionRequest(params: unknown, base: RequestBase, accountFor: AccountLookup, context: TransactionContext): Promise<TransactionRequest> {
+  if (!Array.isArray(params) || params.length !== 1 || typeof params[0] !== 'object' || params[0] === null || Array.isArray(params[0])) {
+    throw rpcErrors.invalidParams('eth_sendTransaction expects [transaction].');
+  }
+  const tx = params[0] as Record<string, unknown>;
+  const unexpected = Object.keys(tx).filter((key) => !TRANSACTION_KEYS.has(key));
+  if (unexpected.length > 0) throw rpcErrors.invalidParams(`Unexpected transaction fields: ${unexpected.join(', ')}.`);
+  if (tx.from === undefined) throw rpcErrors.invalidParams('from is required.');
+  const account = accountFor(addressParam(tx.from, 'from'), 'from');
   const to = tx.to === undefined || tx.to === null ? null : addressParam(tx.to, 'to');
-  const data = tx.data ?? tx.input ?? '0x';
-  if (typeof data !== 'string' || !isHexString(data) || data.length % 2 !== 0) throw invalid('data must be 0x-hex bytes.');
+  if (tx.data !== undefined && tx.input !== undefined && String(tx.data).toLowerCase() !== String(tx.input).toLowerCase()) throw rpcErrors.invalidParams('data and input differ.');
+  const data = bytesParam(tx.data ?? tx.input ?? '0x', tx.data !== undefined ? 'data' : 'input');
+  if (to === null && data === '0x') throw rpcErrors.invalidParams('A contract creation (no "to") needs data.');
   const value = quantityParam(tx.value, 'value') ?? 0n;
-  if (tx.chainId !== undefined && quantityParam(tx.chainId, 'chainId') !== BigInt(base.chainId)) throw invalid('chainId does not match the active chain.');
-  const nonce = quantityParam(tx.nonce, 'nonce') ?? BigInt(String(await rpc('eth_getTransactionCount', [account.address, 'pending'])));
-  const gasLimit = quantityParam(tx.gas ?? tx.gasLimit, 'gas') ?? BigInt(String(await rpc('eth_estimateGas', [{ from: account.address, to, value: `0x${value.toString(16)}`, data }])));
+  if (tx.type !== undefined && (typeof tx.type !== 'string' || !SUPPORTED_TYPES.has(tx.type.toLowerCase()))) throw rpcErrors.invalidParams('type must be 0x2 (EIP-1559) or 0x0; Duet sends EIP-1559 transactions.');
+  if (tx.accessList !== undefined && !(Array.isArray(tx.accessList) && tx.accessList.length === 0)) throw rpcErrors.invalidParams('accessList is not supported.');
+  const chainId = quantityParam(tx.chainId, 'chainId');
+  if (chainId !== undefined && chainId !== BigInt(base.chainId)) throw rpcErrors.invalidParams(`chainId ${chainId} is not the active chain ${base.chainId}.`);
+  const requestedNonce = quantityParam(tx.nonce, 'nonce');
+  if (requestedNonce !== undefined && requestedNonce > BigInt(Number.MAX_SAFE_INTEGER)) throw rpcErrors.invalidParams('nonce is too large.');
+  const gasParam = quantityParam(tx.gas ?? tx.gasLimit, tx.gas !== undefined ? 'gas' : 'gasLimit');
+  const gasPrice = quantityParam(tx.gasPrice, 'gasPrice');
+  let maxFeePerGas = quantityParam(tx.maxFeePerGas, 'maxFeePerGas');
   let maxPriorityFeePerGas = quantityParam(tx.maxPriorityFeePerGas, 'maxPriorityFeePerGas');
-  let maxFeePerGas = quantityParam(tx.maxFeePerGas, 'maxFeePerGas') ?? quantityParam(tx.gasPrice, 'gasPrice');
-  if (maxPriorityFeePerGas === undefined) maxPriorityFeePerGas = BigInt(String(await rpc('eth_maxPriorityFeePerGas', [])));
+  if (gasPrice !== undefined && (maxFeePerGas !== undefined || maxPriorityFeePerGas !== undefined)) throw rpcErrors.invalidParams('Give either gasPrice or maxFeePerGas/maxPriorityFeePerGas, not both.');
+  if (maxFeePerGas !== undefined && maxPriorityFeePerGas !== undefined && maxPriorityFeePerGas > maxFeePerGas) throw rpcErrors.invalidParams('maxPriorityFeePerGas is larger than maxFeePerGas.');
+
+  const { rpc } = context;
+  const nonce = requestedNonce !== undefined ? Number(requestedNonce) : Math.max(Number(quantityResult(await rpc('eth_getTransactionCount', [account.address, 'pending']), 'nonce')), context.queuedNonce ?? 0);
+  const gasLimit = gasParam ?? quantityResult(await rpc('eth_estimateGas', [{ from: account.address, ...(to ? { to } : {}), value: `0x${value.toString(16)}`, data }]), 'gas estimate');
+  if (gasPrice !== undefined) {
+    maxFeePerGas = gasPrice;
+    maxPriorityFeePerGas = gasPrice;
+  }
+  if (maxPriorityFeePerGas === undefined) {
+    maxPriorityFeePerGas = await rpc('eth_maxPriorityFeePerGas', []).then((fee) => quantityResult(fee, 'priority fee'), () => FALLBACK_PRIORITY_FEE_WEI);
+  }
   if (maxFeePerGas === undefined) {
-    const block = (await rpc('eth_getBlockByNumber', ['latest', false])) as { baseFeePerGas?: string };
-    maxFeePerGas = BigInt(block.baseFeePerGas ?? '0x0') * 2n + maxPriorityFeePerGas;
+    const block = (await rpc('eth_getBlockByNumber', ['latest', false])) as { baseFeePerGas?: unknown } | null;
+    if (!block || block.baseFeePerGas === undefined) throw rpcErrors.internal('The network has no EIP-1559 base fee; Duet sends EIP-1559 transactions only.');
+    maxFeePerGas = quantityResult(block.baseFeePerGas, 'base fee') * BASE_FEE_MULTIPLIER + maxPriorityFeePerGas;
   }
   if (maxPriorityFeePerGas > maxFeePerGas) maxPriorityFeePerGas = maxFeePerGas;
-  return { ...base, kind: 'transaction', account, tx: { to, value, data: data.toLowerCase(), nonce: Number(nonce), gasLimit, maxFeePerGas, maxPriorityFeePerGas } };
+  return { ...base, kind: 'transaction', account, tx: { to, value, data, nonce, gasLimit, maxFeePerGas, maxPriorityFeePerGas } };
 }

@@ -1,27 +1,37 @@
 /**
- * The service worker's request router: one handler per EIP-1193 method, the requesting origin
- * taken from the browser's sender data. Methods not handled yet answer 4200.
+ * The service worker's request router: one handler per EIP-1193 method. The requesting origin
+ * comes from the browser's sender data; the request key from the content script identifies one
+ * page request across service-worker restarts. Methods without a handler answer 4200.
  */
-import { ProviderRpcError, RpcErrorCode } from '../provider/rpc-error.ts';
+import { rpcErrors } from '../provider/rpc-error.ts';
 
 export interface RequestContext {
   /** The origin the browser reports for the sending frame, never a value from the page. */
   readonly origin: string;
+  /** Unique per page request (page session id + request id), stable when the bridge re-sends it. */
+  readonly requestKey: string;
 }
 
 export type MethodHandler = (params: unknown, context: RequestContext) => Promise<unknown>;
 
 export class RequestRouter {
   private readonly handlers = new Map<string, MethodHandler>();
+  private fallback: ((method: string) => MethodHandler | undefined) | null = null;
 
   register(method: string, handler: MethodHandler): this {
     this.handlers.set(method, handler);
     return this;
   }
 
+  /** Handlers for a family of methods (the read-only proxy), consulted after the named ones. */
+  registerFallback(resolve: (method: string) => MethodHandler | undefined): this {
+    this.fallback = resolve;
+    return this;
+  }
+
   async handle(method: string, params: unknown, context: RequestContext): Promise<unknown> {
-    const handler = this.handlers.get(method);
-    if (!handler) throw new ProviderRpcError(RpcErrorCode.unsupportedMethod, `Duet does not support ${method}.`);
+    const handler = this.handlers.get(method) ?? this.fallback?.(method);
+    if (!handler) throw rpcErrors.unsupportedMethod(`Duet does not support ${method}.`);
     return handler(params, context);
   }
 }
@@ -30,7 +40,7 @@ export class RequestRouter {
 export function originFromSender(sender: { origin?: string; url?: string }): string {
   const candidate = sender.origin ?? (sender.url ? new URL(sender.url).origin : undefined);
   if (!candidate || candidate === 'null' || !/^https?:\/\//.test(candidate)) {
-    throw new ProviderRpcError(RpcErrorCode.unauthorized, 'Requests are accepted only from web pages.');
+    throw rpcErrors.unauthorized('Requests are accepted only from web pages.');
   }
   return candidate;
 }

@@ -1,7 +1,10 @@
 /**
- * Messages from the extension's own pages (popup, approval window) to the service worker.
- * Only pages of the extension may send them: the service worker checks the sender's URL.
+ * Requests from the extension's own pages (popup, approval window) to the service worker.
+ * The service worker accepts them only from its own extension pages (sender URL check) and
+ * parses each one strictly: a malformed request is refused, nothing changes.
  */
+import { WalletActionError } from './wallet-action-error.ts';
+
 export type UiRequest =
   | { readonly action: 'view' }
   | { readonly action: 'create'; readonly password: string; readonly relayUrl?: string; readonly phoneAppUrl?: string; readonly rpcUrl?: string }
@@ -9,11 +12,24 @@ export type UiRequest =
   | { readonly action: 'lock' }
   | { readonly action: 'start-pairing' }
   | { readonly action: 'confirm-sas'; readonly matches: boolean }
-  | { readonly action: 'decide'; readonly id: string; readonly approved: boolean }
-  | { readonly action: 'add-account'; readonly name: string }
+  | { readonly action: 'cancel-pairing' }
+  | { readonly action: 'decide'; readonly id: string; readonly approved: boolean; readonly accounts?: readonly string[] }
+  | { readonly action: 'extend-wait'; readonly id: string }
+  | { readonly action: 'cancel-wait'; readonly id: string }
+  | { readonly action: 'add-account'; readonly name?: string }
+  | { readonly action: 'rename-account'; readonly index: number; readonly name: string }
   | { readonly action: 'select-account'; readonly index: number }
   | { readonly action: 'switch-chain'; readonly chainId: number }
-  | { readonly action: 'revoke'; readonly origin: string };
+  | { readonly action: 'add-network'; readonly name: string; readonly chainId: number; readonly rpcUrl: string; readonly symbol: string; readonly explorerUrl?: string }
+  | { readonly action: 'set-network-rpc'; readonly chainId: number; readonly rpcUrl: string }
+  | { readonly action: 'remove-network'; readonly chainId: number }
+  | { readonly action: 'revoke'; readonly origin: string }
+  | { readonly action: 'rename-device'; readonly id: string; readonly name: string }
+  | { readonly action: 'unpair-device'; readonly id: string }
+  | { readonly action: 'set-auto-lock'; readonly minutes: number }
+  | { readonly action: 'balance' };
+
+export type UiAction = UiRequest['action'];
 
 export const UI_MESSAGE = 'duet:ui';
 
@@ -22,4 +38,67 @@ export interface UiEnvelope {
   readonly request: UiRequest;
 }
 
-export type UiResponse = { readonly ok: true; readonly view: unknown } | { readonly ok: false; readonly error: string };
+export type UiResponse = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string; readonly code: string; readonly field: string | null };
+
+type FieldKind = 'string' | 'number' | 'boolean' | 'string?' | 'strings?';
+
+/** The fields each action carries and their types. */
+const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
+  view: {},
+  create: { password: 'string', relayUrl: 'string?', phoneAppUrl: 'string?', rpcUrl: 'string?' },
+  unlock: { password: 'string' },
+  lock: {},
+  'start-pairing': {},
+  'confirm-sas': { matches: 'boolean' },
+  'cancel-pairing': {},
+  decide: { id: 'string', approved: 'boolean', accounts: 'strings?' },
+  'extend-wait': { id: 'string' },
+  'cancel-wait': { id: 'string' },
+  'add-account': { name: 'string?' },
+  'rename-account': { index: 'number', name: 'string' },
+  'select-account': { index: 'number' },
+  'switch-chain': { chainId: 'number' },
+  'add-network': { name: 'string', chainId: 'number', rpcUrl: 'string', symbol: 'string', explorerUrl: 'string?' },
+  'set-network-rpc': { chainId: 'number', rpcUrl: 'string' },
+  'remove-network': { chainId: 'number' },
+  revoke: { origin: 'string' },
+  'rename-device': { id: 'string', name: 'string' },
+  'unpair-device': { id: 'string' },
+  'set-auto-lock': { minutes: 'number' },
+  balance: {},
+};
+
+function fieldMatches(value: unknown, kind: FieldKind): boolean {
+  switch (kind) {
+    case 'string':
+      return typeof value === 'string';
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'string?':
+      return value === undefined || typeof value === 'string';
+    case 'strings?':
+      return value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
+  }
+}
+
+export function parseUiRequest(value: unknown): UiRequest {
+  if (typeof value !== 'object' || value === null) throw new WalletActionError('invalid_input', 'Malformed request.', 'request');
+  const raw = value as Record<string, unknown>;
+  const action = raw.action;
+  if (typeof action !== 'string' || !Object.hasOwn(ACTION_FIELDS, action)) throw new WalletActionError('invalid_input', 'Unknown action.', 'action');
+  const fields = ACTION_FIELDS[action as UiAction];
+  for (const key of Object.keys(raw)) {
+    if (key !== 'action' && !Object.hasOwn(fields, key)) throw new WalletActionError('invalid_input', `Unexpected field ${key}.`, key);
+  }
+  for (const [key, kind] of Object.entries(fields)) {
+    if (!fieldMatches(raw[key], kind)) throw new WalletActionError('invalid_input', `${key} is missing or has the wrong type.`, key);
+  }
+  return raw as UiRequest;
+}
+
+/** Only pages of this extension may send UI requests (content scripts share the extension id). */
+export function isExtensionPage(senderUrl: string | undefined, extensionBaseUrl: string): boolean {
+  return typeof senderUrl === 'string' && senderUrl.startsWith(extensionBaseUrl);
+}

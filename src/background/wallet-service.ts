@@ -1,448 +1,616 @@
 /**
- * The extension's wallet: vault and lock state, pairing and key generation with the phone,
- * EIP-1193 method handlers with per-origin permissions, approvals, and co-signing (P2).
- * Browser APIs come in as ports (storage, windows, WebSocket, fetch), so Node tests reach it.
+ * The extension's wallet core (P2's side, minus the two-party protocol itself): lock state,
+ * accounts from the pairing, networks, per-origin permissions, the approval queue, and the
+ * approval → co-signing → verify → broadcast pipeline.
+ *
+ * Everything the browser provides comes in as a port (storage areas, fetch, the approval window,
+ * page events, alarms, a clock, the phone link), so Node tests run the same code.
  */
-import { Signature } from 'ethers';
-import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
-import { generateIdentity, type Identity } from '../channel/handshake.ts';
-import { createPairingOffer, encodePairingLink, relayChannelName } from '../channel/pairing-offer.ts';
-import { RelayClient, type RelayClientState, type WebSocketConstructor } from '../channel/relay-client.ts';
-import { SecureChannel, type SecureChannelState } from '../channel/secure-channel.ts';
-import { accountAddress } from '../mpc/derivation.ts';
-import { decodeP2KeyShare, encodeP2KeyShare } from '../mpc/key-share-codec.ts';
-import type { P2KeyShare } from '../mpc/key-share.ts';
-import type { EcdsaSignature } from '../mpc/signature.ts';
-import { ProviderRpcError, RpcErrorCode } from '../provider/rpc-error.ts';
-import { CoSigningFailed, CoSigningRejected, ExtensionCoSigner } from '../session/extension-cosigner.ts';
-import { displayModel } from '../wallet/decode.ts';
+import { getAddress } from 'ethers';
+import type { ProviderEventName } from '../provider/page-messages.ts';
+import { ProviderRpcError, rpcErrors, toProviderRpcError } from '../provider/rpc-error.ts';
 import { toHexChainId } from '../wallet/chains.ts';
-import { shortCode, unsignedTransaction, type SigningRequest } from '../wallet/signing-request.ts';
-import { createVault, unlockVault, unlockVaultWithKey, vaultExists, VaultError, type UnlockedVault } from '../vault/vault.ts';
-import { ApprovalQueue, type ApprovalView } from './approvals.ts';
-import { buildTransactionRequest, personalSignRequest, typedDataRequest, type RpcCall } from './request-builders.ts';
-import { loadPublicState, savePublicState, type KeyValueStore, type PublicState } from './settings.ts';
+import { decodeSigningRequest, encodeSigningRequest } from '../wallet/signing-request.ts';
+import type { UnlockedVault } from '../vault/vault.ts';
+import { defaultAccountName, deriveAccountAddress, PAIRED_KEY_RECORD, parseAccountName, parsePairedKey, type PairedKey } from './accounts.ts';
+import { ApprovalQueue, type ApprovalOutcome, type ApprovalPayload, type ApprovalRecord } from './approval-queue.ts';
+import { approvalCard, type ApprovalCard } from './approval-view.ts';
+import { AUTO_LOCK_ALARM, armAutoLock, type AlarmPort } from './auto-lock.ts';
+import { parseCurrencySymbol, parseExplorerUrl, parseHexChainId, parseNetworkName, parseRpcUrl, type AddChainRequest } from './chain-params.ts';
+import { CoSignerFailedError, CoSignerRejectedError, type PhoneStatus } from './co-signer.ts';
+import { addNetwork, findNetwork, removeNetwork, requireNetwork, setNetworkRpcUrl, switchNetwork } from './networks.ts';
+import { IDLE_PAIRING, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
+import { connectedOrigins, eip2255Permissions, grantAccounts, permittedAccounts, revokeOrigin } from './permissions.ts';
+import { registerProviderMethods, type MethodBackend } from './provider-methods.ts';
+import { AUTO_LOCK_CHOICES_MINUTES, activeAccountEntry, activeNetwork, PublicStateStore, type Mutable, type PairedDevice, type PublicState } from './public-state.ts';
+import { callRpc, fetchChainId, type FetchLike } from './rpc-client.ts';
+import { RequestRouter, type RequestContext } from './router.ts';
+import { signatureHex, signedTransactionHex, verifyCoSignature } from './signature-check.ts';
+import type { KeyValueStore } from './storage.ts';
+import { VaultSession } from './vault-session.ts';
+import { WalletActionError } from './wallet-action-error.ts';
 
-export const VAULT_NAME = 'duet-extension';
-const SESSION_KEY = 'duet/unlock-key';
+/** How long Duet waits for the phone after the user approved; the user can extend it. */
+export const PHONE_WAIT_MS = 2 * 60_000;
+export const PHONE_WAIT_EXTENSION_MS = 2 * 60_000;
+/** "Last seen" is written to storage at most this often. */
+const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
 
-/** Read-only methods proxied to the active network's RPC. */
-const PROXIED_METHODS = new Set([
-  'eth_blockNumber', 'eth_getBalance', 'eth_call', 'eth_estimateGas', 'eth_getTransactionReceipt', 'eth_getTransactionByHash',
-  'eth_getCode', 'eth_gasPrice', 'eth_feeHistory', 'eth_getLogs', 'eth_getBlockByNumber', 'eth_getBlockByHash',
-  'eth_getTransactionCount', 'eth_maxPriorityFeePerGas', 'eth_getStorageAt', 'net_listening', 'web3_clientVersion',
-]);
-
-export interface ServicePorts {
-  readonly local: KeyValueStore;
-  readonly session: KeyValueStore;
-  readonly openApprovalWindow: () => Promise<void>;
-  readonly notifyOrigin: (origin: string | null, event: string, payload: unknown) => void;
-  readonly fetch: typeof fetch;
-  readonly WebSocket?: WebSocketConstructor;
-  readonly now: () => number;
+export interface Clock {
+  now(): number;
+  /** Runs `task` after `ms`; returns a function that cancels it. */
+  after(ms: number, task: () => void): () => void;
 }
 
-export type PairingPhase = 'idle' | 'waiting-for-phone' | 'confirm-sas' | 'generating-key' | 'done' | 'failed';
+export interface PageEvents {
+  toOrigin(origin: string, event: ProviderEventName, payload: unknown): void;
+  toAll(event: ProviderEventName, payload: unknown): void;
+}
 
-export interface PairingView {
-  phase: PairingPhase;
-  link: string | null;
-  sas: string | null;
-  error: string | null;
+export interface ApprovalWindowPort {
+  /** Opens the approval window, or focuses it when it is already open. */
+  open(): Promise<void>;
+}
+
+export interface WalletPorts {
+  readonly local: KeyValueStore;
+  readonly session: KeyValueStore;
+  readonly fetch: FetchLike;
+  readonly approvalWindow: ApprovalWindowPort;
+  readonly pageEvents: PageEvents;
+  readonly alarms: AlarmPort;
+  readonly clock: Clock;
+  readonly phoneLinks: PhoneLinkFactory;
+  readonly vaultName: string;
 }
 
 export interface WalletView {
   readonly vaultExists: boolean;
   readonly unlocked: boolean;
+  readonly paired: boolean;
   readonly state: PublicState;
-  readonly pairing: PairingView;
-  readonly approvals: ApprovalView[];
-  readonly phoneOnline: boolean;
+  readonly pairing: PairingProgress;
+  readonly phone: PhoneStatus;
+  readonly approvals: readonly ApprovalCard[];
 }
 
-const requestIdHex = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+export interface NetworkInput {
+  readonly name: unknown;
+  readonly chainId: unknown;
+  readonly rpcUrl: unknown;
+  readonly symbol: unknown;
+  readonly explorerUrl?: unknown;
+}
 
-export class WalletService {
-  private readonly ports: ServicePorts;
-  private vault: UnlockedVault | null = null;
-  private state: PublicState | null = null;
-  private relay: RelayClient | null = null;
-  private channel: SecureChannel | null = null;
-  private cosigner: ExtensionCoSigner | null = null;
-  private identity: Identity | null = null;
-  readonly approvals = new ApprovalQueue();
-  readonly pairing: PairingView = { phase: 'idle', link: null, sas: null, error: null };
-  private readonly listeners = new Set<() => void>();
+export type StopReason = 'cancelled' | 'timeout' | 'locked' | 'window-closed';
 
-  constructor(ports: ServicePorts) {
+/** Why Duet stopped waiting for the phone (the AbortSignal's reason). */
+export class SigningStopped extends Error {
+  readonly reason: StopReason;
+
+  constructor(reason: StopReason) {
+    super(`co-signing stopped: ${reason}`);
+    this.name = 'SigningStopped';
+    this.reason = reason;
+  }
+}
+
+interface InFlight {
+  readonly controller: AbortController;
+  cancelTimer: () => void;
+}
+
+const OFFLINE_PHONE: PhoneStatus = { reachable: false, lastSeen: null };
+
+function randomId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+function unwrapOutcome(outcome: ApprovalOutcome): unknown {
+  if ('error' in outcome) throw new ProviderRpcError(outcome.error.code, outcome.error.message, outcome.error.data);
+  return outcome.result;
+}
+
+/** What a page sees when co-signing did not produce a signature. */
+export function coSigningError(error: unknown): ProviderRpcError {
+  if (error instanceof SigningStopped) {
+    switch (error.reason) {
+      case 'timeout':
+        return rpcErrors.internal('Your phone did not answer in time. Nothing was signed.', { reason: 'phone_timeout' });
+      case 'locked':
+        return rpcErrors.unauthorized('Duet was locked before your phone answered. Nothing was signed.');
+      default:
+        return rpcErrors.userRejected('Cancelled in Duet before your phone answered. Nothing was signed.');
+    }
+  }
+  if (error instanceof CoSignerRejectedError) return rpcErrors.userRejected('Rejected on your phone.');
+  if (error instanceof CoSignerFailedError) {
+    if (error.code === 'not_paired') return rpcErrors.unauthorized('No phone is paired with Duet.');
+    if (error.code === 'tainted') return rpcErrors.internal('Your phone refused to sign: this key may be under attack. Move your funds to a new pairing.', { reason: 'tainted' });
+    return rpcErrors.internal(`Co-signing failed: ${error.message}`, { reason: error.code });
+  }
+  return toProviderRpcError(error);
+}
+
+export class WalletService implements MethodBackend {
+  readonly state: PublicStateStore;
+  private readonly ports: WalletPorts;
+  private readonly vaultSession: VaultSession;
+  private readonly queue: ApprovalQueue;
+  private readonly router: RequestRouter;
+  private readonly inFlight = new Map<string, InFlight>();
+  private link: PhoneLink | null = null;
+  private lastSeenWritten = 0;
+
+  constructor(ports: WalletPorts) {
     this.ports = ports;
-    this.approvals.onChange(() => this.changed());
+    this.state = new PublicStateStore(ports.local);
+    this.vaultSession = new VaultSession(ports.session, ports.vaultName);
+    this.queue = new ApprovalQueue(ports.session, () => ports.clock.now());
+    this.router = registerProviderMethods(new RequestRouter(), this);
   }
 
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private changed(): void {
-    for (const listener of this.listeners) listener();
-  }
-
-  private async publicState(): Promise<PublicState> {
-    this.state ??= await loadPublicState(this.ports.local);
-    return this.state;
-  }
-
-  private async saveState(): Promise<void> {
-    if (this.state) await savePublicState(this.ports.local, this.state);
-    this.changed();
-  }
-
-  /** After a service-worker restart: reopen the vault with the key kept in session storage. */
-  async restore(): Promise<void> {
-    const raw = await this.ports.session.get<string>(SESSION_KEY);
-    if (!raw || this.vault) return;
-    const key = decodeBase64Url(raw);
-    if (!key) return;
-    try {
-      this.vault = await unlockVaultWithKey(VAULT_NAME, key);
-      await this.afterUnlock();
-    } catch {
-      await this.ports.session.remove(SESSION_KEY);
+  /** After (re)start: reopen the vault from session storage, restore the queue, resume co-signing. */
+  async start(): Promise<void> {
+    await this.queue.load();
+    const vault = await this.vaultSession.restore();
+    if (vault) this.openLink(vault, await this.state.read());
+    for (const record of this.queue.open()) {
+      if (record.status !== 'co-signing') continue;
+      if (this.link) this.runCoSigning(record);
+      else await this.queue.finish(record.id, { error: coSigningError(new SigningStopped('locked')).toJSON() }, 'Duet was locked.');
     }
+    if (this.queue.open().some((record) => record.status === 'awaiting-user')) await this.ports.approvalWindow.open();
   }
 
-  async view(): Promise<WalletView> {
-    return {
-      vaultExists: await vaultExists(VAULT_NAME),
-      unlocked: this.vault !== null,
-      state: await this.publicState(),
-      pairing: { ...this.pairing },
-      approvals: this.approvals.list(),
-      phoneOnline: this.relay?.isOnline ?? false,
-    };
+  // ---- MethodBackend ------------------------------------------------------------------------------
+
+  isUnlocked(): boolean {
+    return this.vaultSession.vault !== null;
   }
 
-  async createWallet(password: string, settings: { relayUrl?: string; phoneAppUrl?: string; rpcUrl?: string }): Promise<void> {
-    if (password.length < 8) throw new ProviderRpcError(RpcErrorCode.invalidParams, 'Choose a password of at least 8 characters.');
-    const vault = await createVault(VAULT_NAME, password);
-    const identity = generateIdentity();
-    await vault.put('identity', { secretKey: encodeBase64Url(identity.secretKey), publicKey: encodeBase64Url(identity.publicKey) });
-    const state = await this.publicState();
-    if (settings.relayUrl) state.relayUrl = settings.relayUrl;
-    if (settings.phoneAppUrl) state.phoneAppUrl = settings.phoneAppUrl;
-    if (settings.rpcUrl) state.networks = state.networks.map((n) => (n.chainId === state.activeChainId ? { ...n, rpcUrl: settings.rpcUrl as string } : n));
-    await this.saveState();
-    this.vault = vault;
-    await this.rememberUnlockKey();
-    await this.afterUnlock();
+  now(): number {
+    return this.ports.clock.now();
   }
 
-  async unlock(password: string): Promise<void> {
-    try {
-      this.vault = await unlockVault(VAULT_NAME, password);
-    } catch (error) {
-      if (error instanceof VaultError && error.code === 'wrong_password') throw new ProviderRpcError(RpcErrorCode.invalidParams, 'Wrong password.');
-      throw error;
-    }
-    await this.rememberUnlockKey();
-    await this.afterUnlock();
+  newId(): string {
+    return randomId();
   }
 
-  async lock(): Promise<void> {
-    this.relay?.close();
-    this.relay = null;
-    this.channel = null;
-    this.cosigner = null;
-    this.vault?.lock();
-    this.vault = null;
-    await this.ports.session.remove(SESSION_KEY);
-    this.changed();
+  async rpc(chainId: number, method: string, params: readonly unknown[]): Promise<unknown> {
+    const network = findNetwork(await this.state.read(), chainId);
+    if (!network) throw rpcErrors.chainDisconnected(`Duet has no network with chain ID ${chainId}.`);
+    return callRpc(this.ports.fetch, network, method, params);
   }
 
-  private async rememberUnlockKey(): Promise<void> {
-    if (this.vault) await this.ports.session.set(SESSION_KEY, encodeBase64Url(await this.vault.exportKey()));
+  remoteChainId(rpcUrl: string): Promise<number> {
+    return fetchChainId(this.ports.fetch, { name: rpcUrl, rpcUrl });
   }
 
-  private requireVault(): UnlockedVault {
-    if (!this.vault) throw new ProviderRpcError(RpcErrorCode.unauthorized, 'Duet is locked. Open Duet and unlock it.');
-    return this.vault;
-  }
-
-  private async afterUnlock(): Promise<void> {
-    const vault = this.requireVault();
-    const stored = await vault.get<{ secretKey: string; publicKey: string }>('identity');
-    if (stored) this.identity = { secretKey: decodeBase64Url(stored.secretKey) as Uint8Array, publicKey: decodeBase64Url(stored.publicKey) as Uint8Array };
-    const shareJson = await vault.get<unknown>('keyShare');
-    const channelState = await vault.get<SecureChannelState>('channel');
-    const relayState = await vault.get<RelayClientState>('relay');
-    if (shareJson && channelState && relayState) this.connectPairedChannel(decodeP2KeyShare(shareJson), channelState, relayState);
-    this.changed();
-  }
-
-  // ---- pairing ------------------------------------------------------------------------------
-
-  async startPairing(): Promise<PairingView> {
-    this.requireVault();
-    const state = await this.publicState();
-    const identity = this.identity;
-    if (!identity) throw new ProviderRpcError(RpcErrorCode.internal, 'Missing device identity.');
-    this.relay?.close();
-    const { offer, ephemeralSecret } = createPairingOffer(state.relayUrl, this.ports.now());
-    const relay = this.newRelay(relayChannelName(offer));
-    const channel = new SecureChannel({ transport: relay, role: 'extension', channelId: offer.channelId, identity });
-    channel.awaitPhone(offer, ephemeralSecret);
-    this.relay = relay;
-    this.channel = channel;
-    Object.assign(this.pairing, { phase: 'waiting-for-phone', link: encodePairingLink(offer, state.phoneAppUrl), sas: null, error: null });
-    channel.onEvent((event) => {
-      if (event.kind === 'sas') Object.assign(this.pairing, { phase: 'confirm-sas', sas: event.sas });
-      if (event.kind === 'paired') Object.assign(this.pairing, { phase: 'generating-key' });
-      if (event.kind === 'error') Object.assign(this.pairing, { phase: 'failed', error: event.error.message });
-      this.changed();
-    });
-    this.cosigner = new ExtensionCoSigner({ send: (message) => channel.send(message), onKeyShare: (share) => this.onNewKeyShare(share) });
-    channel.onMessage((message) => void this.cosigner?.handle(message));
-    relay.onStatus(() => this.changed());
-    await relay.connect();
-    this.changed();
-    return { ...this.pairing };
-  }
-
-  confirmSas(matches: boolean): void {
-    if (!this.channel) return;
-    if (matches) this.channel.confirmSas();
-    else this.channel.rejectSas();
-  }
-
-  private newRelay(channelName: string, state?: RelayClientState): RelayClient {
-    const url = this.state?.relayUrl ?? '';
-    return new RelayClient({ relayUrl: url, channelId: channelName, role: 'extension', ...(this.ports.WebSocket ? { WebSocket: this.ports.WebSocket } : {}), ...(state ? { state } : {}) });
-  }
-
-  private async onNewKeyShare(share: P2KeyShare): Promise<void> {
-    const vault = this.requireVault();
-    const state = await this.publicState();
-    const address = accountAddress(share.publicKey, share.chainCode, 0);
-    await vault.putMany({ keyShare: encodeP2KeyShare(share), channel: this.channel?.save(), relay: this.relay?.saveState() });
-    state.accounts = [{ index: 0, address, name: 'Account 1' }];
-    state.activeAccount = 0;
-    state.phone = { name: 'Phone', pairedAt: this.ports.now(), lastSeen: this.ports.now() };
-    await this.saveState();
-    Object.assign(this.pairing, { phase: 'done', error: null });
-    this.changed();
-  }
-
-  private connectPairedChannel(share: P2KeyShare, channelState: SecureChannelState, relayState: RelayClientState): void {
-    const identity = this.identity;
-    if (!identity) return;
-    const relay = this.newRelay(relayState.channelId, relayState);
-    const channelId = decodeBase64Url(channelState.channelId) as Uint8Array;
-    const channel = new SecureChannel({ transport: relay, role: 'extension', channelId, identity, state: channelState });
-    const cosigner = new ExtensionCoSigner({ send: (message) => channel.send(message), onKeyShare: (next) => this.onNewKeyShare(next), keyShare: share });
-    channel.onMessage((message) => {
-      void cosigner.handle(message).then(() => this.persistChannel());
-      if (this.state?.phone) this.state.phone.lastSeen = this.ports.now();
-    });
-    relay.onStatus(() => this.changed());
-    this.relay = relay;
-    this.channel = channel;
-    this.cosigner = cosigner;
-    void relay.connect().catch(() => this.changed());
-  }
-
-  private async persistChannel(): Promise<void> {
-    if (this.vault && this.channel && this.relay) await this.vault.putMany({ channel: this.channel.save(), relay: this.relay.saveState() });
-  }
-
-  async addAccount(name: string): Promise<void> {
-    const share = this.cosigner?.share;
-    if (!share) throw new ProviderRpcError(RpcErrorCode.unauthorized, 'Pair a phone first.');
-    const state = await this.publicState();
-    const index = state.accounts.length;
-    state.accounts.push({ index, address: accountAddress(share.publicKey, share.chainCode, index), name: name || `Account ${index + 1}` });
-    await this.saveState();
-  }
-
-  async selectAccount(index: number): Promise<void> {
-    const state = await this.publicState();
-    if (!state.accounts.some((a) => a.index === index)) throw new ProviderRpcError(RpcErrorCode.invalidParams, 'Unknown account.');
-    state.activeAccount = index;
-    await this.saveState();
-    for (const [origin, permission] of Object.entries(state.permissions)) this.ports.notifyOrigin(origin, 'accountsChanged', this.orderedAccounts(state, permission.accounts));
+  async askUser(origin: string, requestKey: string, fingerprint: string, payload: ApprovalPayload): Promise<unknown> {
+    const record = await this.queue.add({ id: randomId(), origin, requestKey, fingerprint, payload, createdAt: this.now() });
+    const outcome = this.queue.wait(record.id);
+    await this.ports.approvalWindow.open();
+    return unwrapOutcome(await outcome);
   }
 
   async switchChain(chainId: number): Promise<void> {
-    const state = await this.publicState();
-    if (!state.networks.some((n) => n.chainId === chainId)) throw new ProviderRpcError(RpcErrorCode.unrecognizedChain, `Unrecognized chain ID ${toHexChainId(chainId)}. Add it with wallet_addEthereumChain first.`);
-    state.activeChainId = chainId;
-    await this.saveState();
-    this.ports.notifyOrigin(null, 'chainChanged', toHexChainId(chainId));
+    if (await this.state.update((draft) => switchNetwork(draft, chainId))) this.ports.pageEvents.toAll('chainChanged', toHexChainId(chainId));
   }
 
-  decideApproval(id: string, approved: boolean): void {
-    this.approvals.decide(id, approved);
+  async announceAccounts(origin: string): Promise<void> {
+    this.ports.pageEvents.toOrigin(origin, 'accountsChanged', this.isUnlocked() ? permittedAccounts(await this.state.read(), origin) : []);
   }
 
-  // ---- provider methods ---------------------------------------------------------------------
-
-  private orderedAccounts(state: PublicState, permitted: string[]): string[] {
-    const active = state.accounts.find((a) => a.index === state.activeAccount)?.address;
-    return active && permitted.includes(active) ? [active, ...permitted.filter((a) => a !== active)] : permitted;
-  }
-
-  private permittedAccounts(state: PublicState, origin: string): string[] {
-    const permission = state.permissions[origin];
-    return this.vault && permission ? this.orderedAccounts(state, permission.accounts) : [];
-  }
-
-  async handle(method: string, params: unknown, origin: string): Promise<unknown> {
-    const state = await this.publicState();
-    const list = Array.isArray(params) ? params : params === undefined ? [] : null;
-    switch (method) {
-      case 'eth_chainId':
-        return toHexChainId(state.activeChainId);
-      case 'net_version':
-        return String(state.activeChainId);
-      case 'eth_accounts':
-        return this.permittedAccounts(state, origin);
-      case 'eth_requestAccounts':
-        return this.requestAccounts(state, origin);
-      case 'wallet_requestPermissions': {
-        const first = list?.[0] as Record<string, unknown> | undefined;
-        if (!first || typeof first !== 'object' || !('eth_accounts' in first)) throw new ProviderRpcError(RpcErrorCode.invalidParams, 'Only the eth_accounts permission can be requested.');
-        await this.requestAccounts(state, origin);
-        return this.permissionsOf(state, origin);
-      }
-      case 'wallet_getPermissions':
-        return this.permissionsOf(state, origin);
-      case 'wallet_revokePermissions':
-        delete state.permissions[origin];
-        await this.saveState();
-        this.ports.notifyOrigin(origin, 'accountsChanged', []);
-        return null;
-      case 'wallet_switchEthereumChain': {
-        const chainId = this.parseChainIdParam(list?.[0]);
-        await this.switchChain(chainId);
-        return null;
-      }
-      case 'eth_sign':
-        throw new ProviderRpcError(RpcErrorCode.unsupportedMethod, 'eth_sign is disabled in Duet: it can sign a transaction disguised as a message. Use personal_sign.');
-      case 'personal_sign':
-      case 'eth_signTypedData_v4':
-      case 'eth_sendTransaction':
-        return this.signingMethod(method, list, state, origin);
-      default:
-        if (PROXIED_METHODS.has(method)) return this.rpc(method, list ?? []);
-        throw new ProviderRpcError(RpcErrorCode.unsupportedMethod, `Duet does not support ${method}.`);
-    }
-  }
-
-  private parseChainIdParam(value: unknown): number {
-    const chainId = (value as { chainId?: unknown } | undefined)?.chainId;
-    if (typeof chainId !== 'string' || !/^0x[1-9a-f][0-9a-f]*$/.test(chainId)) throw new ProviderRpcError(RpcErrorCode.invalidParams, 'Expected { chainId } as 0x-hex without leading zeros.');
-    return Number.parseInt(chainId, 16);
-  }
-
-  private permissionsOf(state: PublicState, origin: string): unknown[] {
-    const permission = state.permissions[origin];
-    if (!permission) return [];
-    return [{ parentCapability: 'eth_accounts', invoker: origin, date: permission.grantedAt, caveats: [{ type: 'restrictReturnedAccounts', value: permission.accounts }] }];
-  }
-
-  private async requestAccounts(state: PublicState, origin: string): Promise<string[]> {
-    if (!this.vault) {
-      await this.ports.openApprovalWindow();
-      throw new ProviderRpcError(RpcErrorCode.unauthorized, 'Duet is locked. Unlock it and try again.');
-    }
-    if (state.accounts.length === 0) throw new ProviderRpcError(RpcErrorCode.unauthorized, 'Pair your phone in Duet first.');
-    const existing = this.permittedAccounts(state, origin);
-    if (existing.length > 0) return existing;
-    const active = state.accounts.find((a) => a.index === state.activeAccount) ?? state.accounts[0];
-    if (!active) throw new ProviderRpcError(RpcErrorCode.unauthorized, 'No account.');
-    const view: ApprovalView = {
-      id: requestIdHex(),
-      origin,
-      kind: 'connect',
-      display: { title: 'Connect to this site', fields: [{ label: 'Site', value: origin }, { label: 'Account', value: `${active.name} ${active.address}` }], warnings: ['The site will see your address and can ask for approvals. It cannot move funds without your approval on both devices.'] },
-      code: null,
-      status: 'pending',
-      message: null,
-    };
-    const decision = this.approvals.request(view, `connect:${origin}`);
-    await this.ports.openApprovalWindow();
-    if (!(await decision)) throw new ProviderRpcError(RpcErrorCode.userRejected, 'User rejected the request.');
-    state.permissions[origin] = { accounts: [active.address], grantedAt: this.ports.now() };
-    await this.saveState();
-    this.ports.notifyOrigin(origin, 'accountsChanged', [active.address]);
-    return [active.address];
-  }
-
-  private async rpc(method: string, params: unknown[]): Promise<unknown> {
-    const state = await this.publicState();
-    const network = state.networks.find((n) => n.chainId === state.activeChainId);
-    if (!network?.rpcUrl) throw new ProviderRpcError(RpcErrorCode.chainDisconnected, 'No RPC URL is set for the active network.');
-    let response: Response;
+  queuedNonce(address: string, chainId: number): number | null {
+    let account: string;
     try {
-      response = await this.ports.fetch(network.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+      account = getAddress(address);
     } catch {
-      throw new ProviderRpcError(RpcErrorCode.chainDisconnected, `The network ${network.name} cannot be reached.`);
+      return null;
     }
-    const body = (await response.json()) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
-    if (body.error) throw new ProviderRpcError(body.error.code, body.error.message, body.error.data);
-    return body.result;
+    let next: number | null = null;
+    for (const record of this.queue.open()) {
+      if (record.payload.kind !== 'sign' || record.payload.method !== 'eth_sendTransaction') continue;
+      const request = decodeSigningRequest(record.payload.request);
+      if (request.kind === 'transaction' && request.chainId === chainId && request.account.address === account) next = Math.max(next ?? 0, request.tx.nonce + 1);
+    }
+    return next;
   }
 
-  private async signingMethod(method: string, params: unknown[] | null, state: PublicState, origin: string): Promise<unknown> {
-    if (!params) throw new ProviderRpcError(RpcErrorCode.invalidParams, 'Expected an array of parameters.');
-    const permitted = this.permittedAccounts(state, origin);
-    if (permitted.length === 0) throw new ProviderRpcError(RpcErrorCode.unauthorized, 'Connect this site to Duet first (eth_requestAccounts).');
-    const accountFor = (address: string) => {
-      const match = state.accounts.find((a) => a.address.toLowerCase() === address.toLowerCase());
-      if (!match || !permitted.some((p) => p.toLowerCase() === address.toLowerCase())) throw new ProviderRpcError(RpcErrorCode.unauthorized, 'This account is not connected to this site.');
-      return { index: match.index, address: match.address };
+  // ---- pages --------------------------------------------------------------------------------------
+
+  /** A provider request from a page. A re-sent request (same origin and key) joins its record. */
+  async request(method: string, params: unknown, context: RequestContext): Promise<unknown> {
+    const open = this.queue.findOpen(context.origin, context.requestKey);
+    if (open) return unwrapOutcome(await this.queue.wait(open.id));
+    const finished = this.queue.findOutcome(context.origin, context.requestKey);
+    if (finished) return unwrapOutcome(finished);
+    return this.router.handle(method, params, context);
+  }
+
+  /** What a newly connected page learns at once: the chain, and its accounts if any. */
+  async pageSnapshot(origin: string): Promise<{ chainId: string; accounts: string[] }> {
+    const state = await this.state.read();
+    return { chainId: toHexChainId(state.activeChainId), accounts: this.isUnlocked() ? permittedAccounts(state, origin) : [] };
+  }
+
+  private async announceAllAccounts(): Promise<void> {
+    for (const origin of connectedOrigins(await this.state.read())) await this.announceAccounts(origin);
+  }
+
+  // ---- vault --------------------------------------------------------------------------------------
+
+  async view(): Promise<WalletView> {
+    const state = await this.state.read();
+    return {
+      vaultExists: await this.vaultSession.exists(),
+      unlocked: this.isUnlocked(),
+      paired: state.accounts.length > 0,
+      state,
+      pairing: this.link?.pairing.progress() ?? IDLE_PAIRING,
+      phone: this.link?.coSigner.status() ?? OFFLINE_PHONE,
+      approvals: this.queue.visible().map((record) => approvalCard(record, state)),
     };
-    const base = { id: requestIdHex(), origin, chainId: state.activeChainId, createdAt: this.ports.now() };
-    const call: RpcCall = (m, p) => this.rpc(m, p);
-    let request: SigningRequest;
-    if (method === 'personal_sign') request = personalSignRequest(params, base, accountFor);
-    else if (method === 'eth_signTypedData_v4') request = typedDataRequest(params, base, accountFor);
-    else request = await buildTransactionRequest(params, base, accountFor, call);
-
-    const signature = await this.approveAndCoSign(request);
-    const rHex = signature.r.toString(16).padStart(64, '0');
-    const sHex = signature.s.toString(16).padStart(64, '0');
-    if (request.kind !== 'transaction') return `0x${rHex}${sHex}${(27 + signature.yParity).toString(16)}`;
-    const tx = unsignedTransaction(request);
-    tx.signature = Signature.from({ r: `0x${rHex}`, s: `0x${sHex}`, yParity: signature.yParity });
-    return this.rpc('eth_sendRawTransaction', [tx.serialized]);
   }
 
-  private async approveAndCoSign(request: SigningRequest): Promise<EcdsaSignature> {
-    const cosigner = this.cosigner;
-    if (!cosigner?.share) throw new ProviderRpcError(RpcErrorCode.unauthorized, 'Pair your phone in Duet first.');
-    const view: ApprovalView = { id: request.id, origin: request.origin, kind: 'sign', display: displayModel(request), code: shortCode(request), status: 'pending', message: null };
-    const decision = this.approvals.request(view, `sign:${request.origin}:${JSON.stringify(view.display)}`);
-    await this.ports.openApprovalWindow();
-    if (!(await decision)) throw new ProviderRpcError(RpcErrorCode.userRejected, 'User rejected the request.');
-    this.approvals.update(request.id, 'waiting-for-phone', `Approve on your phone. Code ${view.code}.`);
+  async create(password: string, settings: { relayUrl?: string; phoneAppUrl?: string; rpcUrl?: string }): Promise<void> {
+    const rpcUrl = settings.rpcUrl ? parseRpcUrl(settings.rpcUrl, 'rpcUrl') : undefined;
+    const vault = await this.vaultSession.create(password);
+    await this.state.update((draft) => {
+      if (settings.relayUrl) draft.relayUrl = settings.relayUrl;
+      if (settings.phoneAppUrl) draft.phoneAppUrl = settings.phoneAppUrl;
+      if (rpcUrl) setNetworkRpcUrl(draft, draft.activeChainId, rpcUrl);
+    });
+    this.openLink(vault, await this.state.read());
+    await this.touch();
+  }
+
+  async unlock(password: string): Promise<void> {
+    const vault = await this.vaultSession.unlock(password);
+    this.openLink(vault, await this.state.read());
+    await this.touch();
+    await this.announceAllAccounts();
+  }
+
+  async lock(): Promise<void> {
+    for (const [, flight] of this.inFlight) flight.controller.abort(new SigningStopped('locked'));
+    this.link?.close();
+    this.link = null;
+    await this.vaultSession.lock();
+    await this.ports.alarms.clear(AUTO_LOCK_ALARM);
+    await this.announceAllAccounts();
+  }
+
+  /** Any use of Duet's own pages re-arms auto-lock. */
+  async touch(): Promise<void> {
+    if (this.isUnlocked()) await armAutoLock(this.ports.alarms, (await this.state.read()).autoLockMinutes);
+  }
+
+  async setAutoLock(minutes: unknown): Promise<void> {
+    if (typeof minutes !== 'number' || !AUTO_LOCK_CHOICES_MINUTES.includes(minutes)) throw new WalletActionError('invalid_input', `Auto-lock must be one of ${AUTO_LOCK_CHOICES_MINUTES.join(', ')} minutes (0 = off).`, 'minutes');
+    await this.state.update((draft) => {
+      draft.autoLockMinutes = minutes;
+    });
+    await this.touch();
+  }
+
+  private requireVault(): UnlockedVault {
+    const vault = this.vaultSession.vault;
+    if (!vault) throw new WalletActionError('locked', 'Duet is locked. Unlock it first.');
+    return vault;
+  }
+
+  private requireLink(): PhoneLink {
+    this.requireVault();
+    if (!this.link) throw new WalletActionError('locked', 'Duet is locked. Unlock it first.');
+    return this.link;
+  }
+
+  private openLink(vault: UnlockedVault, state: PublicState): void {
+    this.link?.close();
+    this.link = this.ports.phoneLinks({
+      secrets: vault,
+      relayUrl: state.relayUrl,
+      phoneAppUrl: state.phoneAppUrl,
+      now: () => this.now(),
+      completePairing: (result, linkRecords) => this.completePairing(result, linkRecords),
+      seen: (at) => void this.recordSeen(at),
+    });
+  }
+
+  // ---- pairing and devices ------------------------------------------------------------------------
+
+  async startPairing(): Promise<void> {
+    await this.requireLink().pairing.start();
+  }
+
+  confirmSas(matches: boolean): void {
+    this.requireLink().pairing.confirmSas(matches);
+  }
+
+  cancelPairing(): void {
+    this.requireLink().pairing.cancel();
+  }
+
+  private async completePairing(result: PairingResult, linkRecords: Record<string, unknown>): Promise<void> {
+    const vault = this.requireVault();
+    const pairedKey = parsePairedKey(result.pairedKey);
+    const previous = await this.pairedKey();
+    await vault.putMany({ ...linkRecords, [PAIRED_KEY_RECORD]: pairedKey });
+    const now = this.now();
+    if (previous && previous.publicKey === pairedKey.publicKey && previous.chainCode === pairedKey.chainCode) {
+      await this.recordSeen(now);
+      return;
+    }
+    const origins = connectedOrigins(await this.state.read());
+    await this.state.update((draft) => {
+      draft.accounts = [{ index: 0, address: deriveAccountAddress(pairedKey, 0), name: defaultAccountName(0) }];
+      draft.activeAccount = 0;
+      draft.permissions = {};
+      draft.devices = [{ id: randomId(), name: result.deviceName, pairedAt: now, lastSeen: now }];
+    });
+    for (const origin of origins) this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
+  }
+
+  private async pairedKey(): Promise<PairedKey | null> {
+    const stored = await this.requireVault().get<unknown>(PAIRED_KEY_RECORD);
+    return stored === undefined ? null : parsePairedKey(stored);
+  }
+
+  private async recordSeen(at: number): Promise<void> {
+    if (at - this.lastSeenWritten < LAST_SEEN_WRITE_INTERVAL_MS) return;
+    this.lastSeenWritten = at;
+    await this.state.update((draft) => {
+      draft.devices = draft.devices.map((device) => ({ ...device, lastSeen: at }));
+    });
+  }
+
+  async renameDevice(id: unknown, name: unknown): Promise<void> {
+    const deviceName = parseAccountName(name, 'name');
+    await this.state.update((draft) => {
+      if (!draft.devices.some((device) => device.id === id)) throw new WalletActionError('not_found', 'No such device.', 'id');
+      draft.devices = draft.devices.map((device): PairedDevice => (device.id === id ? { ...device, name: deviceName } : device));
+    });
+  }
+
+  /** Forgets the phone: its key share and the paired key leave the vault; accounts and connections go. */
+  async unpairDevice(id: unknown): Promise<void> {
+    const link = this.requireLink();
+    const state = await this.state.read();
+    if (!state.devices.some((device) => device.id === id)) throw new WalletActionError('not_found', 'No such device.', 'id');
+    for (const record of this.queue.open()) {
+      this.inFlight.get(record.id)?.controller.abort(new SigningStopped('cancelled'));
+      if (record.status === 'awaiting-user') await this.queue.finish(record.id, { error: rpcErrors.unauthorized('The phone was unpaired.').toJSON() }, 'The phone was unpaired.');
+    }
+    await link.forget();
+    await this.requireVault().delete(PAIRED_KEY_RECORD);
+    const origins = connectedOrigins(state);
+    await this.state.update((draft) => {
+      draft.devices = [];
+      draft.accounts = [];
+      draft.activeAccount = 0;
+      draft.permissions = {};
+    });
+    for (const origin of origins) this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
+  }
+
+  // ---- accounts -----------------------------------------------------------------------------------
+
+  async addAccount(name: unknown): Promise<void> {
+    const pairedKey = await this.pairedKey();
+    if (!pairedKey) throw new WalletActionError('not_paired', 'Pair your phone first.');
+    const chosen = name === undefined || name === '' ? null : parseAccountName(name, 'name');
+    await this.state.update((draft) => {
+      const index = draft.accounts.reduce((max, account) => Math.max(max, account.index), -1) + 1;
+      draft.accounts = [...draft.accounts, { index, address: deriveAccountAddress(pairedKey, index), name: chosen ?? defaultAccountName(index) }];
+      draft.activeAccount = index;
+    });
+    await this.announceAllAccounts();
+  }
+
+  async renameAccount(index: unknown, name: unknown): Promise<void> {
+    const accountName = parseAccountName(name, 'name');
+    await this.state.update((draft) => {
+      if (!draft.accounts.some((account) => account.index === index)) throw new WalletActionError('not_found', 'No such account.', 'index');
+      draft.accounts = draft.accounts.map((account) => (account.index === index ? { ...account, name: accountName } : account));
+    });
+  }
+
+  async selectAccount(index: unknown): Promise<void> {
+    await this.state.update((draft) => {
+      if (!draft.accounts.some((account) => account.index === index)) throw new WalletActionError('not_found', 'No such account.', 'index');
+      draft.activeAccount = index as number;
+    });
+    await this.announceAllAccounts();
+  }
+
+  /** The active account's balance on the active network (wei, 0x-hex), or null if the node is unreachable. */
+  async balance(): Promise<string | null> {
+    const state = await this.state.read();
+    const account = activeAccountEntry(state);
+    if (!account) return null;
     try {
-      const signature = await cosigner.requestSignature(request);
-      await this.persistChannel();
-      this.approvals.update(request.id, 'done', 'Signed by both devices.');
-      return signature;
-    } catch (error) {
-      this.approvals.update(request.id, 'failed', error instanceof Error ? error.message : 'Co-signing failed.');
-      if (error instanceof CoSigningRejected) throw new ProviderRpcError(RpcErrorCode.userRejected, error.message);
-      if (error instanceof CoSigningFailed) throw new ProviderRpcError(RpcErrorCode.internal, error.message);
-      throw error;
-    } finally {
-      setTimeout(() => this.approvals.dismiss(request.id), 3_000);
+      const result = await callRpc(this.ports.fetch, activeNetwork(state), 'eth_getBalance', [account.address, 'latest']);
+      return typeof result === 'string' ? result : null;
+    } catch {
+      return null;
     }
   }
 
-  cancelSigning(id: string): void {
-    this.cosigner?.cancel(id, new CoSigningRejected('Cancelled in the extension.'));
+  // ---- networks and sites -------------------------------------------------------------------------
+
+  async switchNetworkFromUi(chainId: unknown): Promise<void> {
+    if (typeof chainId !== 'number') throw new WalletActionError('invalid_input', 'chainId must be a number.', 'chainId');
+    const network = requireNetwork(await this.state.read(), chainId);
+    if (!network.rpcUrl) throw new WalletActionError('invalid_input', `Set an RPC URL for ${network.name} first (Networks).`, 'chainId');
+    await this.switchChain(chainId);
+  }
+
+  private async checkNodeChainId(rpcUrl: string, chainId: number): Promise<void> {
+    let reported: number;
+    try {
+      reported = await this.remoteChainId(rpcUrl);
+    } catch {
+      throw new WalletActionError('unreachable', `${rpcUrl} cannot be reached.`, 'rpcUrl');
+    }
+    if (reported !== chainId) throw new WalletActionError('network_mismatch', `${rpcUrl} is chain ${reported}, not ${chainId}.`, 'rpcUrl');
+  }
+
+  async addNetworkFromUi(input: NetworkInput): Promise<void> {
+    const chainId = typeof input.chainId === 'number' ? input.chainId : parseHexChainId(input.chainId, 'chainId');
+    if (!Number.isSafeInteger(chainId) || chainId <= 0) throw new WalletActionError('invalid_input', 'Chain ID must be a positive integer.', 'chainId');
+    const request: AddChainRequest = {
+      chainId,
+      name: parseNetworkName(input.name, 'name'),
+      symbol: parseCurrencySymbol(input.symbol, 'symbol'),
+      rpcUrl: parseRpcUrl(input.rpcUrl, 'rpcUrl'),
+      ...(input.explorerUrl ? { explorerUrl: parseExplorerUrl(input.explorerUrl, 'explorerUrl') } : {}),
+    };
+    if (findNetwork(await this.state.read(), chainId)) throw new WalletActionError('invalid_input', `Chain ${chainId} is already in Duet.`, 'chainId');
+    await this.checkNodeChainId(request.rpcUrl, chainId);
+    await this.state.update((draft) => addNetwork(draft, request));
+  }
+
+  async setNetworkRpc(chainId: unknown, rpcUrl: unknown): Promise<void> {
+    if (typeof chainId !== 'number') throw new WalletActionError('invalid_input', 'chainId must be a number.', 'chainId');
+    const url = parseRpcUrl(rpcUrl, 'rpcUrl');
+    requireNetwork(await this.state.read(), chainId);
+    await this.checkNodeChainId(url, chainId);
+    await this.state.update((draft) => setNetworkRpcUrl(draft, chainId, url));
+  }
+
+  async removeNetworkFromUi(chainId: unknown): Promise<void> {
+    if (typeof chainId !== 'number') throw new WalletActionError('invalid_input', 'chainId must be a number.', 'chainId');
+    await this.state.update((draft) => removeNetwork(draft, chainId));
+  }
+
+  async disconnectSite(origin: unknown): Promise<void> {
+    if (typeof origin !== 'string') throw new WalletActionError('invalid_input', 'origin must be a string.', 'origin');
+    if (await this.state.update((draft) => revokeOrigin(draft, origin))) this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
+  }
+
+  // ---- approvals ----------------------------------------------------------------------------------
+
+  /** The user's answer in the approval window. `accounts` applies to connection requests. */
+  async decide(id: string, approved: boolean, accounts?: readonly string[]): Promise<void> {
+    const record = this.queue.get(id);
+    if (!record || record.status !== 'awaiting-user') throw new WalletActionError('not_found', 'This request is no longer waiting.', 'id');
+    if (!approved) {
+      await this.queue.finish(id, { error: rpcErrors.userRejected('The user rejected the request in Duet.').toJSON() }, 'Rejected.');
+      return;
+    }
+    this.requireVault();
+    if (record.payload.kind === 'connect' && accounts !== undefined) await this.checkAccountChoice(accounts);
+    await this.touch();
+    try {
+      await this.execute(record, accounts);
+    } catch (error) {
+      if (error instanceof WalletActionError) throw error;
+      await this.queue.finish(id, { error: toProviderRpcError(error).toJSON() }, error instanceof Error ? error.message : 'Failed.');
+    }
+  }
+
+  /** The accounts the user ticked for a connection: at least one, all of them Duet's. */
+  private async checkAccountChoice(accounts: readonly string[]): Promise<void> {
+    const known = (await this.state.read()).accounts.map((account) => account.address);
+    if (accounts.length === 0) throw new WalletActionError('invalid_input', 'Choose at least one account to connect.', 'accounts');
+    const unknown = accounts.find((address) => !known.includes(address));
+    if (unknown !== undefined) throw new WalletActionError('invalid_input', `Unknown account ${unknown}.`, 'accounts');
+  }
+
+  private async execute(record: ApprovalRecord, accounts: readonly string[] | undefined): Promise<void> {
+    const payload = record.payload;
+    switch (payload.kind) {
+      case 'connect': {
+        const state = await this.state.read();
+        const chosen = accounts ?? [activeAccountEntry(state)?.address].filter((address): address is string => address !== undefined);
+        await this.state.update((draft) => grantAccounts(draft, record.origin, chosen, this.now()));
+        const updated = await this.state.read();
+        await this.announceAccounts(record.origin);
+        const result = payload.method === 'eth_requestAccounts' ? permittedAccounts(updated, record.origin) : eip2255Permissions(updated, record.origin);
+        await this.queue.finish(record.id, { result }, 'Connected.');
+        return;
+      }
+      case 'switch-chain':
+        await this.switchChain(payload.chainId);
+        await this.queue.finish(record.id, { result: null }, 'Network switched.');
+        return;
+      case 'add-chain':
+        await this.state.update((draft: Mutable<PublicState>) => {
+          if (!findNetwork(draft, payload.network.chainId)) addNetwork(draft, payload.network);
+        });
+        await this.switchChain(payload.network.chainId);
+        await this.queue.finish(record.id, { result: null }, 'Network added.');
+        return;
+      case 'sign': {
+        if (!this.link) throw new WalletActionError('locked', 'Duet is locked. Unlock it first.');
+        const approvedRequest = encodeSigningRequest({ ...decodeSigningRequest(payload.request), createdAt: this.now() });
+        const updated = await this.queue.update(record.id, { status: 'co-signing', deadline: this.now() + PHONE_WAIT_MS, message: 'Approve on your phone.', payload: { ...payload, request: approvedRequest } });
+        if (updated) this.runCoSigning(updated);
+        return;
+      }
+    }
+  }
+
+  /** Gives the phone more time. */
+  async extendWait(id: string): Promise<void> {
+    const record = this.queue.get(id);
+    const flight = this.inFlight.get(id);
+    if (!record || record.status !== 'co-signing' || !flight) throw new WalletActionError('not_found', 'This request is not waiting for your phone.', 'id');
+    const deadline = Math.max(record.deadline ?? this.now(), this.now()) + PHONE_WAIT_EXTENSION_MS;
+    await this.queue.update(id, { deadline });
+    flight.cancelTimer();
+    flight.cancelTimer = this.ports.clock.after(deadline - this.now(), () => flight.controller.abort(new SigningStopped('timeout')));
+  }
+
+  cancelWait(id: string): void {
+    const flight = this.inFlight.get(id);
+    if (!flight) throw new WalletActionError('not_found', 'This request is not waiting for your phone.', 'id');
+    flight.controller.abort(new SigningStopped('cancelled'));
+  }
+
+  /** The user closed the approval window: everything still open there is rejected (4001). */
+  async approvalWindowClosed(): Promise<void> {
+    for (const record of this.queue.open()) {
+      if (record.status === 'awaiting-user') await this.queue.finish(record.id, { error: rpcErrors.userRejected('The user closed the approval window.').toJSON() }, 'Closed.');
+      else this.inFlight.get(record.id)?.controller.abort(new SigningStopped('window-closed'));
+    }
+  }
+
+  private runCoSigning(record: ApprovalRecord): void {
+    const payload = record.payload;
+    const link = this.link;
+    if (payload.kind !== 'sign' || !link || this.inFlight.has(record.id)) return;
+    const controller = new AbortController();
+    const deadline = record.deadline ?? this.now() + PHONE_WAIT_MS;
+    const flight: InFlight = { controller, cancelTimer: this.ports.clock.after(Math.max(0, deadline - this.now()), () => controller.abort(new SigningStopped('timeout'))) };
+    this.inFlight.set(record.id, flight);
+    void (async () => {
+      let outcome: ApprovalOutcome;
+      let message: string;
+      try {
+        const request = decodeSigningRequest(payload.request);
+        const signature = await link.coSigner.sign(request, controller.signal);
+        verifyCoSignature(request, signature);
+        if (request.kind === 'transaction') {
+          const { raw, hash } = signedTransactionHex(request, signature);
+          const sent = await this.rpc(request.chainId, 'eth_sendRawTransaction', [raw]);
+          outcome = { result: typeof sent === 'string' ? sent : hash };
+          message = 'Signed by both devices and sent.';
+        } else {
+          outcome = { result: signatureHex(signature) };
+          message = 'Signed by both devices.';
+        }
+      } catch (error) {
+        const rpcError = coSigningError(controller.signal.aborted ? controller.signal.reason : error);
+        outcome = { error: rpcError.toJSON() };
+        message = rpcError.message;
+      } finally {
+        flight.cancelTimer();
+        this.inFlight.delete(record.id);
+      }
+      await this.queue.finish(record.id, outcome, message);
+    })();
   }
 }

@@ -35,7 +35,7 @@ export class DuetProvider extends ProviderEventEmitter {
   private readonly transport: PageTransport;
   private readonly pending = new Map<number, PendingRequest>();
   private nextId = 1;
-  private chainId: string | null = null;
+  private currentChainId: string | null = null;
   private accounts: string[] = [];
   private connected = false;
 
@@ -52,6 +52,11 @@ export class DuetProvider extends ProviderEventEmitter {
 
   get selectedAddress(): string | null {
     return this.accounts[0] ?? null;
+  }
+
+  /** The chain id from the last connect/chainChanged event (0x-hex), as many dApps read it. */
+  get chainId(): string | null {
+    return this.currentChainId;
   }
 
   request(args: RequestArguments): Promise<unknown> {
@@ -83,11 +88,15 @@ export class DuetProvider extends ProviderEventEmitter {
   private applyEvent(event: ProviderEventName, payload: unknown): void {
     switch (event) {
       case 'connect': {
+        // Sent on every (re)connection of the bridge's port: a chain that changed meanwhile is announced.
         const { chainId } = payload as { chainId: string };
-        this.chainId = chainId;
+        const previous = this.currentChainId;
+        this.currentChainId = chainId;
         if (!this.connected) {
           this.connected = true;
           this.emit('connect', { chainId });
+        } else if (previous !== chainId) {
+          this.emit('chainChanged', chainId);
         }
         return;
       }
@@ -96,8 +105,8 @@ export class DuetProvider extends ProviderEventEmitter {
         this.emit('disconnect', payload);
         return;
       case 'chainChanged':
-        if (payload !== this.chainId) {
-          this.chainId = payload as string;
+        if (payload !== this.currentChainId) {
+          this.currentChainId = payload as string;
           this.emit('chainChanged', payload);
         }
         return;

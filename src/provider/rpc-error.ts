@@ -48,3 +48,21 @@ export function isSerializedRpcError(value: unknown): value is SerializedRpcErro
     typeof (value as SerializedRpcError).message === 'string'
   );
 }
+
+/** Constructors for the errors the wallet returns, so each call site names only what went wrong. */
+export const rpcErrors = {
+  userRejected: (message = 'The user rejected the request.') => new ProviderRpcError(RpcErrorCode.userRejected, message),
+  unauthorized: (message: string) => new ProviderRpcError(RpcErrorCode.unauthorized, message),
+  unsupportedMethod: (message: string) => new ProviderRpcError(RpcErrorCode.unsupportedMethod, message),
+  chainDisconnected: (message: string) => new ProviderRpcError(RpcErrorCode.chainDisconnected, message),
+  unrecognizedChain: (message: string) => new ProviderRpcError(RpcErrorCode.unrecognizedChain, message),
+  invalidParams: (message: string) => new ProviderRpcError(RpcErrorCode.invalidParams, message),
+  internal: (message: string, data?: unknown) => new ProviderRpcError(RpcErrorCode.internal, message, data),
+  resourceUnavailable: (message: string) => new ProviderRpcError(RpcErrorCode.resourceUnavailable, message),
+};
+
+/** Any thrown value as the error a page may see: our own errors as they are, the rest as -32603. */
+export function toProviderRpcError(error: unknown): ProviderRpcError {
+  if (error instanceof ProviderRpcError) return error;
+  return new ProviderRpcError(RpcErrorCode.internal, 'Internal error in Duet.');
+}

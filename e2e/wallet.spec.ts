@@ -1,0 +1,272 @@
+/**
+ * The wallet in real Chromium: the built extension (default build, nothing test-only in it), the
+ * real phone app served by the relay in a second page as the co-signer (P1), anvil, and a dApp that
+ * finds Duet through EIP-6963 (mipd) and uses it through ethers' BrowserProvider and viem.
+ *
+ * Steps run in order and share the paired wallet.
+ */
+import type { BrowserContext, Page, TestInfo } from '@playwright/test';
+import { JsonRpcProvider, Wallet, parseEther, verifyMessage, verifyTypedData } from 'ethers';
+import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
+import { onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { SECOND_CHAIN_ID, expect, test } from './wallet-fixtures.ts';
+
+const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+type Outcome = { result?: unknown; error?: { code: unknown; message: string } };
+
+test.describe.configure({ mode: 'serial' });
+
+let popup: Page;
+let phone: Page;
+let dapp: Page;
+let address: string;
+
+async function shot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
+  await page.screenshot({ path: testInfo.outputPath(`${name}.png`) });
+}
+
+/** Calls window.dapp[name](...args) in the dApp page without awaiting the page's own UI. */
+function call(page: Page, name: string, ...args: unknown[]): Promise<Outcome> {
+  return page.evaluate(([fn, fnArgs]) => (window as unknown as { dapp: Record<string, (...a: unknown[]) => Promise<Outcome>> }).dapp[fn as string]!(...(fnArgs as unknown[])), [name, args] as const);
+}
+
+/** The approval window: the open one, or the next one to open. */
+async function approvalWindow(context: BrowserContext): Promise<Page> {
+  const isApproval = (page: Page) => page.url().includes('/extension/approval/') && !page.isClosed();
+  const open = context.pages().find(isApproval);
+  if (open) return open;
+  const page = await context.waitForEvent('page', { predicate: isApproval });
+  await page.setViewportSize({ width: 400, height: 660 });
+  return page;
+}
+
+async function openDapp(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForFunction(() => (window as unknown as { dapp?: { discovered(): unknown[] } }).dapp?.discovered().length);
+  await page.evaluate(() => (window as unknown as { dapp: { watchEvents(): boolean } }).dapp.watchEvents());
+  return page;
+}
+
+test('onboarding: password, pairing with the phone app, first address', async ({ extension, relay, anvil }, testInfo) => {
+  ({ popup, phone, address } = await onboardAndPair(extension.context, extension.extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl }));
+  await expect(popup.getByTestId('address')).toHaveText(address);
+  await shot(popup, testInfo, 'popup-first-address');
+  await popup.getByTestId('first-address-continue').click();
+  const chain = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1 });
+  await (await new Wallet(ANVIL_DEV_PRIVATE_KEY, chain).sendTransaction({ to: address, value: parseEther('2') })).wait();
+  chain.destroy();
+  await expect(popup.getByTestId('balance')).toHaveText('2.0000 ETH', { timeout: 15_000 });
+  await expect(popup.getByTestId('phone-status')).toContainText('relay connected');
+  await shot(popup, testInfo, 'popup-home');
+});
+
+test('discovery: the dApp finds Duet through EIP-6963 (mipd)', async ({ extension, walletDapp }) => {
+  dapp = await openDapp(extension.context, `${walletDapp.url}/wallet-dapp.html`);
+  const infos = (await dapp.evaluate(() => (window as unknown as { dapp: { discovered(): unknown[] } }).dapp.discovered())) as { name: string; rdns: string; uuid: string; icon: string }[];
+  const duet = infos.find((info) => info.rdns === 'app.duet.wallet');
+  expect(duet?.name).toBe('Duet');
+  expect(duet?.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  expect(duet?.icon).toMatch(/^data:image\/svg\+xml;base64,/);
+  expect(await dapp.evaluate(() => (window as unknown as { dapp: { isWindowEthereumDuet(): boolean } }).dapp.isWindowEthereumDuet())).toBe(true);
+  expect((await call(dapp, 'raw', 'eth_accounts')).result).toEqual([]);
+});
+
+test('ethers: connect (approved in the window), chain id and balance', async ({ extension }, testInfo) => {
+  const connecting = call(dapp, 'ethersConnect');
+  const approval = await approvalWindow(extension.context);
+  await expect(approval.getByTestId('request-title')).toHaveText('Connect to this site');
+  await expect(approval.getByTestId('approval-origin')).toHaveText(new URL(dapp.url()).origin);
+  await expect(approval.getByTestId('connect-account-0')).toBeChecked();
+  await shot(approval, testInfo, 'approval-connect');
+  await approval.getByTestId('approve').click();
+  expect((await connecting).result).toBe(address);
+  expect((await call(dapp, 'ethersChainId')).result).toBe('31337');
+  expect((await call(dapp, 'ethersBalance', address)).result).toBe(parseEther('2').toString());
+  const events = (await dapp.evaluate(() => (window as unknown as { dapp: { events(): unknown[] } }).dapp.events())) as { event: string; payload: unknown }[];
+  expect(events).toContainEqual({ event: 'accountsChanged', payload: [address] });
+});
+
+test('viem: the same wallet through a custom transport', async () => {
+  expect((await call(dapp, 'viemAddresses')).result).toEqual([address]);
+  expect((await call(dapp, 'viemChainId')).result).toBe(31337);
+  expect((await call(dapp, 'viemBalance', address)).result).toBe(parseEther('2').toString());
+  expect(Number((await call(dapp, 'viemBlockNumber')).result)).toBeGreaterThan(0);
+});
+
+test('a connection rejected in the window is 4001 for the site', async ({ extension, walletDapp }) => {
+  const otherOrigin = walletDapp.url.replace('127.0.0.1', 'localhost');
+  const other = await openDapp(extension.context, `${otherOrigin}/wallet-dapp.html`);
+  const connecting = call(other, 'viemAddresses');
+  const approval = await approvalWindow(extension.context);
+  await expect(approval.getByTestId('approval-origin')).toHaveText(new URL(otherOrigin).origin);
+  await approval.getByTestId('reject').click();
+  expect((await connecting).error?.code).toBe(4001);
+  expect((await call(other, 'raw', 'eth_accounts')).result).toEqual([]);
+  await other.close();
+});
+
+test('chains: add one (EIP-3085, approved), switch back (EIP-3326), unknown chain is 4902', async ({ extension, secondChain }, testInfo) => {
+  const adding = call(dapp, 'viemAddChain', SECOND_CHAIN_ID, 'Second anvil', secondChain.rpcUrl);
+  const approval = await approvalWindow(extension.context);
+  await expect(approval.getByTestId('request-title')).toHaveText('Add a network');
+  await expect(approval.getByTestId('field-Chain ID')).toHaveText('1337 (0x539)');
+  await shot(approval, testInfo, 'approval-add-chain');
+  await approval.getByTestId('approve').click();
+  expect((await adding).error).toBeUndefined();
+  expect((await call(dapp, 'raw', 'eth_chainId')).result).toBe('0x539');
+  await expect(popup.getByTestId('network-select')).toHaveValue(String(SECOND_CHAIN_ID));
+  expect((await call(dapp, 'viemSwitchChain', 31337)).error).toBeUndefined();
+  expect((await call(dapp, 'ethersChainId')).result).toBe('31337');
+  expect((await call(dapp, 'viemSwitchChain', 0x1234)).error?.code).toBe(4902);
+  const events = (await dapp.evaluate(() => (window as unknown as { dapp: { events(): unknown[] } }).dapp.events())) as { event: string; payload: unknown }[];
+  expect(events.filter((e) => e.event === 'chainChanged').map((e) => e.payload)).toEqual(['0x539', '0x7a69']);
+});
+
+test('ethers: a transaction approved here and on the phone is mined on anvil', async ({ extension }, testInfo) => {
+  const sending = call(dapp, 'ethersSend', RECIPIENT, parseEther('0.5').toString());
+  const approval = await approvalWindow(extension.context);
+  await expect(approval.getByTestId('request-title')).toHaveText('Send ETH');
+  await expect(approval.getByTestId('field-Amount')).toHaveText('0.5 ETH');
+  await expect(approval.getByTestId('approval-network')).toHaveText('Local (anvil)');
+  const code = (await approval.getByTestId('approval-code').textContent()) ?? '';
+  await shot(approval, testInfo, 'approval-send-eth');
+  await approval.getByTestId('approve').click();
+  await expect(approval.getByTestId('waiting-for-phone')).toBeVisible();
+  await expect(approval.getByTestId('approval-deadline')).toContainText('Duet stops waiting in');
+  await shot(approval, testInfo, 'approval-waiting-for-phone');
+  await expect(phone.getByTestId('phone-request-code')).toHaveText(code);
+  await phone.getByTestId('phone-approve').click();
+  const sent = await sending;
+  expect(sent.error).toBeUndefined();
+  expect(sent.result).toMatchObject({ status: 1, from: address, chainId: '31337', type: 2 });
+  await expect(approval.getByTestId('approval-status')).toHaveText('Signed by both devices and sent.');
+  await shot(approval, testInfo, 'approval-done');
+});
+
+test('messages: personal_sign (ethers) and typed data (viem) verify against the account', async ({ extension }) => {
+  const approval = await approvalWindow(extension.context);
+  const signing = call(dapp, 'ethersSignMessage', 'Hello Duet');
+  await expect(approval.getByTestId('field-Message')).toHaveText('Hello Duet');
+  await approval.getByTestId('approve').click();
+  await phone.getByTestId('phone-approve').click();
+  expect(verifyMessage('Hello Duet', (await signing).result as string)).toBe(address);
+
+  const typed = call(dapp, 'viemSignTypedData', address);
+  await expect(approval.getByTestId('field-Greeting.text')).toHaveText('Hello from viem');
+  await approval.getByTestId('approve').click();
+  await phone.getByTestId('phone-approve').click();
+  const signature = (await typed).result as string;
+  const recovered = verifyTypedData({ name: 'Duet e2e', version: '1', chainId: 31337 }, { Greeting: [{ name: 'from', type: 'address' }, { name: 'text', type: 'string' }] }, { from: address, text: 'Hello from viem' }, signature);
+  expect(recovered).toBe(address);
+});
+
+test('rejections: on the phone and in the window are 4001; eth_sign is refused (4200)', async ({ extension }) => {
+  const approval = await approvalWindow(extension.context);
+  const onPhone = call(dapp, 'ethersSignMessage', 'no thanks');
+  await approval.getByTestId('approve').click();
+  await phone.getByTestId('phone-reject').click();
+  const phoneRejection = await onPhone;
+  expect(phoneRejection.error?.code).toBe(4001);
+  expect(phoneRejection.error?.message).toContain('Rejected on your phone');
+
+  const inWindow = call(dapp, 'ethersSend', RECIPIENT, '1');
+  await expect(approval.getByTestId('reject')).toBeVisible();
+  await approval.getByTestId('reject').click();
+  expect((await inWindow).error?.code).toBe(4001);
+
+  expect((await call(dapp, 'raw', 'eth_sign', [address, `0x${'11'.repeat(32)}`])).error?.code).toBe(4200);
+  expect((await call(dapp, 'raw', 'wallet_switchEthereumChain', [{ chainId: '0x01' }])).error?.code).toBe(-32602);
+});
+
+test('phone offline (its page closed): the request waits with a deadline the user can extend or cancel (4001)', async ({ extension }, testInfo) => {
+  const approval = await approvalWindow(extension.context);
+  await phone.close();
+  const waiting = call(dapp, 'ethersSignMessage', 'while offline');
+  await approval.getByTestId('approve').click();
+  await expect(approval.getByTestId('waiting-for-phone')).toBeVisible();
+  const before = (await approval.getByTestId('approval-deadline').textContent()) ?? '';
+  await approval.getByTestId('extend-wait').click();
+  await expect(approval.getByTestId('approval-deadline')).not.toHaveText(before);
+  await expect(approval.getByTestId('approval-deadline')).toContainText(/in [34]:\d\d/);
+  await shot(approval, testInfo, 'approval-phone-offline');
+  await approval.getByTestId('cancel-wait').click();
+  const cancelled = await waiting;
+  expect(cancelled.error?.code).toBe(4001);
+  expect(cancelled.error?.message).toContain('Cancelled');
+});
+
+test('a pending approval survives a service-worker restart and the page still gets its answer', async ({ extension }) => {
+  const approval = await approvalWindow(extension.context);
+  const pending = call(dapp, 'raw', 'wallet_requestPermissions', [{ eth_accounts: {} }]);
+  await expect(approval.getByTestId('request-title')).toHaveText('Connect to this site');
+  await extension.serviceWorker.evaluate(() => {
+    (globalThis as { beforeRestart?: boolean }).beforeRestart = true;
+  });
+  const cdp = await extension.context.newCDPSession(popup);
+  const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
+  const worker = targetInfos.find((target) => target.type === 'service_worker' && target.url.startsWith(`chrome-extension://${extension.extensionId}/`));
+  expect(worker).toBeDefined();
+  await cdp.send('Target.closeTarget', { targetId: worker?.targetId as string });
+  await cdp.detach();
+  // A new worker (without the marker) serves the restored queue.
+  await expect
+    .poll(async () => {
+      const current = extension.context.serviceWorkers().at(-1);
+      return current ? current.evaluate(() => (globalThis as { beforeRestart?: boolean }).beforeRestart === true).catch(() => 'stopped') : 'none';
+    })
+    .toBe(false);
+  await expect(approval.getByTestId('request-title')).toHaveText('Connect to this site');
+  await approval.getByTestId('approve').click();
+  const granted = await pending;
+  expect(granted.error).toBeUndefined();
+  expect(granted.result).toMatchObject([{ parentCapability: 'eth_accounts', caveats: [{ type: 'restrictReturnedAccounts', value: [address] }] }]);
+});
+
+test('popup screens: accounts, networks, devices, connected sites, settings, lock', async ({}, testInfo) => {
+  await popup.reload();
+  await popup.getByTestId('nav-accounts').click();
+  await popup.getByTestId('add-account-name').fill('Savings');
+  await popup.getByTestId('add-account').click();
+  await expect(popup.getByTestId('account-label-1')).toHaveText('Savings');
+  await popup.getByTestId('account-rename-0').click();
+  await popup.getByTestId('account-name-input-0').fill('Main');
+  await popup.getByTestId('account-rename-save-0').click();
+  await expect(popup.getByTestId('account-label-0')).toHaveText('Main');
+  await shot(popup, testInfo, 'popup-accounts');
+  await popup.getByTestId('account-use-0').click();
+
+  await popup.getByTestId('nav-networks').click();
+  await expect(popup.getByTestId(`network-${SECOND_CHAIN_ID}`)).toContainText('Second anvil');
+  await shot(popup, testInfo, 'popup-networks');
+
+  await popup.getByTestId('nav-devices').click();
+  await expect(popup.getByTestId('device-name')).toHaveText('Phone');
+  await expect(popup.getByTestId('device-last-seen')).not.toContainText('never');
+  await shot(popup, testInfo, 'popup-devices');
+
+  await popup.getByTestId('nav-settings').click();
+  await expect(popup.getByTestId('auto-lock-select')).toHaveValue('15');
+  await popup.getByTestId('auto-lock-select').selectOption('30');
+  await expect(popup.getByTestId('auto-lock-select')).toHaveValue('30');
+  await shot(popup, testInfo, 'popup-settings');
+
+  await popup.getByTestId('nav-sites').click();
+  await expect(popup.getByTestId('site-origin')).toHaveText(new URL(dapp.url()).origin);
+  await shot(popup, testInfo, 'popup-sites');
+  await popup.getByTestId('site-disconnect').click();
+  await expect(popup.getByTestId('no-sites')).toBeVisible();
+  await expect.poll(async () => (await call(dapp, 'raw', 'eth_accounts')).result).toEqual([]);
+  const events = (await dapp.evaluate(() => (window as unknown as { dapp: { events(): unknown[] } }).dapp.events())) as { event: string; payload: unknown }[];
+  expect(events.at(-1)).toEqual({ event: 'accountsChanged', payload: [] });
+
+  await popup.getByTestId('lock').click();
+  await expect(popup.getByTestId('unlock-password')).toBeVisible();
+  await popup.getByTestId('unlock-password').fill('not the password');
+  await popup.getByTestId('unlock-submit').click();
+  await expect(popup.getByTestId('error')).toHaveText('Wrong password.');
+  await shot(popup, testInfo, 'popup-locked-wrong-password');
+  await popup.getByTestId('unlock-password').fill('correct horse battery');
+  await popup.getByTestId('unlock-submit').click();
+  await expect(popup.getByTestId('nav-home')).toBeVisible();
+});

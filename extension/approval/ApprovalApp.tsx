@@ -1,0 +1,190 @@
+/**
+ * The approval window: one request at a time (oldest first), decoded, with Approve / Reject;
+ * then "waiting for your phone" with the request's code and a timeout the user can extend or
+ * cancel; then the result. When Duet is locked it asks for the password first.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { ApprovalCard } from '../../src/background/approval-view.ts';
+import type { WalletView } from '../../src/background/wallet-service.ts';
+import { DisplayFields } from '../ui/DisplayFields.tsx';
+import { formatCountdown, shortAddress } from '../ui/format.ts';
+import { UnlockForm } from '../ui/UnlockForm.tsx';
+import { useAction, useWalletView } from '../ui/wallet-client.ts';
+
+type Refresh = (view: WalletView) => void;
+
+const APPROVE_LABELS: Record<ApprovalCard['kind'], string> = {
+  connect: 'Connect',
+  'switch-chain': 'Switch network',
+  'add-chain': 'Add network',
+  sign: 'Approve',
+};
+
+function isOpen(card: ApprovalCard): boolean {
+  return card.status === 'awaiting-user' || card.status === 'co-signing';
+}
+
+/** The oldest open request, or else the most recent result (shown for a few seconds). */
+function currentCard(view: WalletView): ApprovalCard | undefined {
+  return view.approvals.find(isOpen) ?? view.approvals.at(-1);
+}
+
+function useNow(): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 500);
+    return () => clearInterval(timer);
+  }, []);
+  return now;
+}
+
+function ConnectChoices({ card, selected, onChange }: { card: ApprovalCard; selected: readonly string[]; onChange: (next: string[]) => void }) {
+  return (
+    <fieldset class="choices">
+      <legend>Accounts to share</legend>
+      {(card.choices ?? []).map((choice) => (
+        <label class="choice" key={choice.address}>
+          <input
+            type="checkbox"
+            data-testid={`connect-account-${choice.index}`}
+            checked={selected.includes(choice.address)}
+            onChange={(e) => onChange(e.currentTarget.checked ? [...selected, choice.address] : selected.filter((address) => address !== choice.address))}
+          />
+          <span>
+            {choice.name} <span class="muted">{shortAddress(choice.address)}</span>
+          </span>
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+function Decision({ card, refresh }: { card: ApprovalCard; refresh: Refresh }) {
+  const { error, busy, run } = useAction(refresh);
+  const [selected, setSelected] = useState<string[]>(() => (card.choices ?? []).filter((choice) => choice.selected).map((choice) => choice.address));
+  const decide = (approved: boolean) => void run({ action: 'decide', id: card.id, approved, ...(card.kind === 'connect' && approved ? { accounts: selected } : {}) });
+  return (
+    <div class="stack">
+      {card.kind === 'connect' && <ConnectChoices card={card} selected={selected} onChange={setSelected} />}
+      {card.kind === 'sign' && <p class="hint">After you approve here, approve the same request (code {card.code}) on your phone.</p>}
+      {error && (
+        <p class="error" data-testid="approval-error">
+          {error}
+        </p>
+      )}
+      <div class="row actions">
+        <button class="secondary" data-testid="reject" disabled={busy} onClick={() => decide(false)}>
+          Reject
+        </button>
+        <button data-testid="approve" disabled={busy || (card.kind === 'connect' && selected.length === 0)} onClick={() => decide(true)}>
+          {APPROVE_LABELS[card.kind]}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function WaitingForPhone({ card, view, refresh }: { card: ApprovalCard; view: WalletView; refresh: Refresh }) {
+  const { error, busy, run } = useAction(refresh);
+  const now = useNow();
+  return (
+    <div class="stack waiting" data-testid="waiting-for-phone">
+      <div class="row">
+        <div class="spinner small" aria-hidden="true" />
+        <p data-testid="approval-status">Waiting for your phone… Approve the request with code {card.code} there.</p>
+      </div>
+      <p class={view.phone.reachable ? 'muted' : 'warning'} data-testid="phone-reachability">
+        {view.phone.reachable ? 'Connected to the relay; your phone gets the request as soon as it is online.' : 'The relay is offline: the request waits until your phone can be reached.'}
+      </p>
+      {view.phone.lastSeen !== null && (
+        <p class="muted" data-testid="phone-last-seen">
+          Last heard from your phone {formatCountdown(now - view.phone.lastSeen)} ago.
+        </p>
+      )}
+      {card.deadline !== null && (
+        <p class="muted" data-testid="approval-deadline">
+          Duet stops waiting in {formatCountdown(card.deadline - now)}.
+        </p>
+      )}
+      {error && <p class="error">{error}</p>}
+      <div class="row actions">
+        <button class="secondary" data-testid="cancel-wait" disabled={busy} onClick={() => void run({ action: 'cancel-wait', id: card.id })}>
+          Cancel
+        </button>
+        <button class="secondary" data-testid="extend-wait" disabled={busy} onClick={() => void run({ action: 'extend-wait', id: card.id })}>
+          Wait 2 more minutes
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function Request({ card, view, refresh }: { card: ApprovalCard; view: WalletView; refresh: Refresh }) {
+  const waiting = view.approvals.filter(isOpen).length - (isOpen(card) ? 1 : 0);
+  return (
+    <div class="stack" data-testid="approval-card" data-kind={card.kind} data-status={card.status}>
+      <dl class="context">
+        <div>
+          <dt>Site</dt>
+          <dd data-testid="approval-origin">{card.origin}</dd>
+        </div>
+        <div>
+          <dt>Network</dt>
+          <dd data-testid="approval-network">{card.network}</dd>
+        </div>
+        {card.account && (
+          <div>
+            <dt>Account</dt>
+            <dd data-testid="approval-account" title={card.account.address}>
+              {card.account.name} · {shortAddress(card.account.address)}
+            </dd>
+          </div>
+        )}
+      </dl>
+      <DisplayFields model={card.display} />
+      {card.code && (
+        <p class="code">
+          Request code <strong data-testid="approval-code">{card.code}</strong>
+        </p>
+      )}
+      {card.status === 'awaiting-user' && <Decision key={card.id} card={card} refresh={refresh} />}
+      {card.status === 'co-signing' && <WaitingForPhone card={card} view={view} refresh={refresh} />}
+      {(card.status === 'done' || card.status === 'failed') && (
+        <p class={card.status === 'failed' ? 'error result' : 'success result'} data-testid="approval-status">
+          {card.message}
+        </p>
+      )}
+      {waiting > 0 && (
+        <p class="muted" data-testid="approval-more">
+          {waiting} more waiting.
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function ApprovalApp() {
+  const { view, refresh } = useWalletView();
+  const card = view ? currentCard(view) : undefined;
+  const needsUnlock = view !== null && !view.unlocked && view.approvals.some((candidate) => candidate.status === 'awaiting-user');
+  return (
+    <main class="popup approval" data-testid="approval-root">
+      <header class="brand">
+        <span class="logo" aria-hidden="true" />
+        <h1>Duet</h1>
+      </header>
+      {view && needsUnlock && <UnlockForm refresh={refresh} lede="A site is waiting for your approval." />}
+      {view && !needsUnlock && !card && (
+        <div class="stack">
+          <p class="lede" data-testid="approval-empty">
+            No request is waiting for your approval.
+          </p>
+          <button class="secondary" onClick={() => window.close()}>
+            Close
+          </button>
+        </div>
+      )}
+      {view && !needsUnlock && card && <Request card={card} view={view} refresh={refresh} />}
+    </main>
+  );
+}

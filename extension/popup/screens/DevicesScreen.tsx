@@ -1,0 +1,53 @@
+import { useState } from 'preact/hooks';
+import type { PairedDevice } from '../../../src/background/public-state.ts';
+import type { WalletView } from '../../../src/background/wallet-service.ts';
+import { formatDate } from '../../ui/format.ts';
+import { useAction } from '../../ui/wallet-client.ts';
+
+type Refresh = (view: WalletView) => void;
+
+function DeviceRow({ device, reachable, refresh }: { device: PairedDevice; reachable: boolean; refresh: Refresh }) {
+  const { error, busy, run } = useAction(refresh);
+  const [confirming, setConfirming] = useState(false);
+  return (
+    <li class="item" data-testid={`device-${device.id}`}>
+      <strong data-testid="device-name">{device.name}</strong>
+      <p class="muted small">Paired {formatDate(device.pairedAt)}</p>
+      <p class="muted small" data-testid="device-last-seen">
+        Last seen {device.lastSeen === null ? 'never' : formatDate(device.lastSeen)} · {reachable ? 'relay connected' : 'relay offline'}
+      </p>
+      {confirming ? (
+        <div class="stack">
+          <p class="warning">Unpairing deletes this browser's key share. These accounts can then no longer sign from this browser. Continue?</p>
+          <div class="row">
+            <button class="secondary" onClick={() => setConfirming(false)}>
+              Keep
+            </button>
+            <button class="danger" data-testid="unpair-confirm" disabled={busy} onClick={() => void run({ action: 'unpair-device', id: device.id })}>
+              Unpair
+            </button>
+          </div>
+        </div>
+      ) : (
+        <button class="danger small" data-testid="unpair" onClick={() => setConfirming(true)}>
+          Unpair
+        </button>
+      )}
+      {error && <p class="error">{error}</p>}
+    </li>
+  );
+}
+
+export function DevicesScreen({ view, refresh }: { view: WalletView; refresh: Refresh }) {
+  return (
+    <div class="stack">
+      <h2>Devices</h2>
+      <p class="lede">The phone that holds the other half of your key.</p>
+      <ul class="list">
+        {view.state.devices.map((device) => (
+          <DeviceRow key={device.id} device={device} reachable={view.phone.reachable} refresh={refresh} />
+        ))}
+      </ul>
+    </div>
+  );
+}

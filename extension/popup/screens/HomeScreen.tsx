@@ -1,0 +1,71 @@
+import { useEffect, useState } from 'preact/hooks';
+import { activeAccountEntry, activeNetwork } from '../../../src/background/public-state.ts';
+import type { WalletView } from '../../../src/background/wallet-service.ts';
+import { formatBalance, formatDate } from '../../ui/format.ts';
+import { sendUi } from '../../ui/wallet-client.ts';
+
+const BALANCE_REFRESH_MS = 10_000;
+
+function useBalance(address: string | undefined, chainId: number): string | null | undefined {
+  const [balance, setBalance] = useState<string | null | undefined>(undefined);
+  useEffect(() => {
+    let alive = true;
+    setBalance(undefined);
+    const load = () => void sendUi<string | null>({ action: 'balance' }).then((value) => alive && setBalance(value), () => alive && setBalance(null));
+    load();
+    const timer = setInterval(load, BALANCE_REFRESH_MS);
+    return () => {
+      alive = false;
+      clearInterval(timer);
+    };
+  }, [address, chainId]);
+  return balance;
+}
+
+export function HomeScreen({ view }: { view: WalletView }) {
+  const account = activeAccountEntry(view.state);
+  const network = activeNetwork(view.state);
+  const balance = useBalance(account?.address, network.chainId);
+  const [copied, setCopied] = useState(false);
+  const device = view.state.devices[0];
+  const waiting = view.approvals.filter((card) => card.status === 'awaiting-user' || card.status === 'co-signing').length;
+  return (
+    <div class="stack">
+      <section class="card">
+        <p class="muted" data-testid="account-name">
+          {account?.name}
+        </p>
+        <p class="balance" data-testid="balance">
+          {balance === undefined ? '…' : balance === null ? 'Balance unavailable' : formatBalance(balance, network.symbol)}
+        </p>
+        <p class="address" data-testid="address">
+          {account?.address}
+        </p>
+        <button
+          class="secondary small"
+          data-testid="copy-address"
+          onClick={() => {
+            if (account) void navigator.clipboard.writeText(account.address).then(() => setCopied(true));
+          }}
+        >
+          {copied ? 'Copied' : 'Copy address'}
+        </button>
+        <p class="muted" data-testid="network-name">
+          {network.name}
+          {network.rpcUrl ? '' : ' — no RPC URL set (Networks)'}
+        </p>
+      </section>
+      <section class="card">
+        <h3>Signer phone</h3>
+        <p data-testid="phone-status">
+          {device ? `${device.name}, paired ${formatDate(device.pairedAt)} — ${view.phone.reachable ? 'relay connected' : 'relay offline'}` : 'No phone paired'}
+        </p>
+      </section>
+      {waiting > 0 && (
+        <p class="notice" data-testid="pending-approvals">
+          {waiting === 1 ? '1 request is' : `${waiting} requests are`} waiting in the approval window.
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,107 @@
+/**
+ * What the approval window renders for each queued record: origin, account, network, and the
+ * decoded action (src/wallet/decode.ts for signing requests), plus co-signing progress.
+ */
+import { chainName, toHexChainId } from '../wallet/chains.ts';
+import { displayModel, type DisplayModel } from '../wallet/decode.ts';
+import { decodeSigningRequest, shortCode } from '../wallet/signing-request.ts';
+import type { ApprovalRecord, ApprovalStatus } from './approval-queue.ts';
+import { findNetwork } from './networks.ts';
+import { activeAccountEntry, type PublicState } from './public-state.ts';
+
+export interface AccountChoice {
+  readonly index: number;
+  readonly name: string;
+  readonly address: string;
+  readonly selected: boolean;
+}
+
+export interface ApprovalCard {
+  readonly id: string;
+  readonly origin: string;
+  readonly kind: ApprovalRecord['payload']['kind'];
+  readonly status: ApprovalStatus;
+  readonly network: string;
+  readonly account: { readonly name: string; readonly address: string } | null;
+  readonly display: DisplayModel;
+  /** The short code the phone shows for the same request. */
+  readonly code: string | null;
+  readonly deadline: number | null;
+  readonly message: string | null;
+  /** For connection requests: the accounts the user may share. */
+  readonly choices: readonly AccountChoice[] | null;
+}
+
+export const ADD_NETWORK_WARNING = 'A network can report false balances and transaction results. Add only networks you trust.';
+export const CONNECT_NOTE = 'The site will see the chosen addresses and can ask for approvals. Nothing is signed without your approval here and on your phone.';
+
+function networkLabel(state: PublicState, chainId: number): string {
+  return findNetwork(state, chainId)?.name ?? chainName(chainId);
+}
+
+function signCard(state: PublicState, encoded: Record<string, unknown>): Pick<ApprovalCard, 'display' | 'code' | 'account' | 'network'> {
+  try {
+    const request = decodeSigningRequest(encoded);
+    const account = state.accounts.find((candidate) => candidate.address === request.account.address);
+    return { display: displayModel(request), code: shortCode(request), account: { name: account?.name ?? `Account ${request.account.index + 1}`, address: request.account.address }, network: networkLabel(state, request.chainId) };
+  } catch {
+    return { display: { title: 'Unreadable request', fields: [], warnings: ['This request cannot be decoded. Reject it.'] }, code: null, account: null, network: networkLabel(state, state.activeChainId) };
+  }
+}
+
+export function approvalCard(record: ApprovalRecord, state: PublicState): ApprovalCard {
+  const active = activeAccountEntry(state);
+  const base = {
+    id: record.id,
+    origin: record.origin,
+    kind: record.payload.kind,
+    status: record.status,
+    deadline: record.deadline,
+    message: record.message,
+    network: networkLabel(state, state.activeChainId),
+    account: active ? { name: active.name, address: active.address } : null,
+    code: null,
+    choices: null,
+  };
+  const payload = record.payload;
+  switch (payload.kind) {
+    case 'connect': {
+      const permitted = state.permissions[record.origin]?.accounts ?? [];
+      const choices = state.accounts.map((account) => ({ ...account, selected: permitted.length > 0 ? permitted.includes(account.address) : account.address === active?.address }));
+      return { ...base, choices, display: { title: 'Connect to this site', fields: [{ label: 'Site', value: record.origin }], warnings: [CONNECT_NOTE] } };
+    }
+    case 'switch-chain':
+      return {
+        ...base,
+        display: {
+          title: 'Switch network',
+          fields: [
+            { label: 'Site', value: record.origin },
+            { label: 'From', value: networkLabel(state, state.activeChainId) },
+            { label: 'To', value: `${networkLabel(state, payload.chainId)} (${payload.chainId})` },
+          ],
+          warnings: [],
+        },
+      };
+    case 'add-chain': {
+      const network = payload.network;
+      return {
+        ...base,
+        display: {
+          title: 'Add a network',
+          fields: [
+            { label: 'Site', value: record.origin },
+            { label: 'Network name', value: network.name },
+            { label: 'Chain ID', value: `${network.chainId} (${toHexChainId(network.chainId)})` },
+            { label: 'RPC URL', value: network.rpcUrl },
+            { label: 'Currency symbol', value: network.symbol },
+            ...(network.explorerUrl ? [{ label: 'Block explorer', value: network.explorerUrl }] : []),
+          ],
+          warnings: [ADD_NETWORK_WARNING],
+        },
+      };
+    }
+    case 'sign':
+      return { ...base, ...signCard(state, payload.request) };
+  }
+}

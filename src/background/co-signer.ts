@@ -1,0 +1,53 @@
+/**
+ * The phone's half of every signature, as the approval pipeline sees it. After the user approves
+ * a request in the extension, the frozen SigningRequest goes to `sign`; the implementation runs
+ * the two-party protocol with the phone (which shows the request again and asks its user).
+ *
+ * Contract for implementations:
+ * - resolve only with a signature for exactly `request` (the pipeline verifies it anyway);
+ * - reject with CoSignerRejectedError when the phone's user refuses, CoSignerFailedError when the
+ *   protocol cannot complete, and with `signal.reason` as soon as `signal` aborts;
+ * - `sign` may be called again with the same request after a service-worker restart: resume, or
+ *   refuse with CoSignerFailedError('interrupted').
+ */
+import type { SigningRequest } from '../wallet/signing-request.ts';
+
+export interface CoSignature {
+  readonly r: bigint;
+  readonly s: bigint;
+  readonly yParity: 0 | 1;
+}
+
+export interface PhoneStatus {
+  /** True while the channel to the phone is up (relay connected); requests still queue when not. */
+  readonly reachable: boolean;
+  /** Unix ms of the last message from the phone, if any. */
+  readonly lastSeen: number | null;
+}
+
+export interface CoSigner {
+  sign(request: SigningRequest, signal: AbortSignal): Promise<CoSignature>;
+  status(): PhoneStatus;
+  onStatusChange(listener: (status: PhoneStatus) => void): () => void;
+}
+
+export class CoSignerRejectedError extends Error {
+  readonly code = 'phone_rejected';
+
+  constructor(message = 'Rejected on your phone.') {
+    super(message);
+    this.name = 'CoSignerRejectedError';
+  }
+}
+
+export type CoSignerFailure = 'not_paired' | 'tainted' | 'protocol_error' | 'interrupted' | 'unavailable';
+
+export class CoSignerFailedError extends Error {
+  readonly code: CoSignerFailure;
+
+  constructor(code: CoSignerFailure, message: string) {
+    super(message);
+    this.name = 'CoSignerFailedError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * EIP-2255 permissions, per origin. The only permission is eth_accounts with a
+ * restrictReturnedAccounts caveat; the origin is always the browser's sender origin.
+ */
+import { rpcErrors } from '../provider/rpc-error.ts';
+import { activeAccountEntry, type Mutable, type PublicState } from './public-state.ts';
+
+export const ETH_ACCOUNTS_PERMISSION = 'eth_accounts';
+export const RESTRICT_ACCOUNTS_CAVEAT = 'restrictReturnedAccounts';
+
+export interface Eip2255Permission {
+  readonly invoker: string;
+  readonly parentCapability: typeof ETH_ACCOUNTS_PERMISSION;
+  readonly date: number;
+  readonly caveats: readonly { readonly type: typeof RESTRICT_ACCOUNTS_CAVEAT; readonly value: readonly string[] }[];
+}
+
+/** The accounts an origin may see, the active account first when it is among them (as MetaMask). */
+export function permittedAccounts(state: PublicState, origin: string): string[] {
+  const permission = state.permissions[origin];
+  if (!permission) return [];
+  const known = permission.accounts.filter((address) => state.accounts.some((account) => account.address === address));
+  const active = activeAccountEntry(state)?.address;
+  return active && known.includes(active) ? [active, ...known.filter((address) => address !== active)] : known;
+}
+
+export function connectedOrigins(state: PublicState): string[] {
+  return Object.keys(state.permissions);
+}
+
+export function grantAccounts(draft: Mutable<PublicState>, origin: string, accounts: readonly string[], now: number): void {
+  if (accounts.length === 0) throw rpcErrors.invalidParams('Choose at least one account to connect.');
+  for (const address of accounts) {
+    if (!draft.accounts.some((account) => account.address === address)) throw rpcErrors.invalidParams(`Unknown account ${address}.`);
+  }
+  draft.permissions = { ...draft.permissions, [origin]: { accounts: [...new Set(accounts)], grantedAt: now } };
+}
+
+export function revokeOrigin(draft: Mutable<PublicState>, origin: string): boolean {
+  if (!(origin in draft.permissions)) return false;
+  const rest = { ...draft.permissions };
+  delete rest[origin];
+  draft.permissions = rest;
+  return true;
+}
+
+export function eip2255Permissions(state: PublicState, origin: string): Eip2255Permission[] {
+  const permission = state.permissions[origin];
+  if (!permission) return [];
+  return [{ invoker: origin, parentCapability: ETH_ACCOUNTS_PERMISSION, date: permission.grantedAt, caveats: [{ type: RESTRICT_ACCOUNTS_CAVEAT, value: permittedAccounts(state, origin) }] }];
+}
+
+/** wallet_requestPermissions / wallet_revokePermissions take [{ eth_accounts: {} }]. */
+export function parsePermissionRequest(method: string, params: unknown): void {
+  if (!Array.isArray(params) || params.length !== 1 || typeof params[0] !== 'object' || params[0] === null || Array.isArray(params[0])) {
+    throw rpcErrors.invalidParams(`${method} expects [{ eth_accounts: {} }].`);
+  }
+  const names = Object.keys(params[0]);
+  if (names.length === 0) throw rpcErrors.invalidParams(`${method} needs at least one permission.`);
+  const unknown = names.filter((name) => name !== ETH_ACCOUNTS_PERMISSION);
+  if (unknown.length > 0) throw rpcErrors.invalidParams(`Duet has no permission named ${unknown.join(', ')}; only eth_accounts exists.`);
+}

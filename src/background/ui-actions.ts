@@ -1,0 +1,89 @@
+/**
+ * Carries out one request from the extension's pages on the wallet service and answers with
+ * the fresh view (or the asked-for value), or a typed error the page can show.
+ */
+import { ProviderRpcError } from '../provider/rpc-error.ts';
+import { parseUiRequest, type UiRequest, type UiResponse } from './ui-messages.ts';
+import { WalletActionError } from './wallet-action-error.ts';
+import type { WalletService } from './wallet-service.ts';
+
+async function perform(wallet: WalletService, request: UiRequest): Promise<unknown> {
+  switch (request.action) {
+    case 'view':
+      return wallet.view();
+    case 'balance':
+      return wallet.balance();
+    case 'create':
+      await wallet.create(request.password, request);
+      break;
+    case 'unlock':
+      await wallet.unlock(request.password);
+      break;
+    case 'lock':
+      await wallet.lock();
+      break;
+    case 'start-pairing':
+      await wallet.startPairing();
+      break;
+    case 'confirm-sas':
+      wallet.confirmSas(request.matches);
+      break;
+    case 'cancel-pairing':
+      wallet.cancelPairing();
+      break;
+    case 'decide':
+      await wallet.decide(request.id, request.approved, request.accounts);
+      break;
+    case 'extend-wait':
+      await wallet.extendWait(request.id);
+      break;
+    case 'cancel-wait':
+      wallet.cancelWait(request.id);
+      break;
+    case 'add-account':
+      await wallet.addAccount(request.name);
+      break;
+    case 'rename-account':
+      await wallet.renameAccount(request.index, request.name);
+      break;
+    case 'select-account':
+      await wallet.selectAccount(request.index);
+      break;
+    case 'switch-chain':
+      await wallet.switchNetworkFromUi(request.chainId);
+      break;
+    case 'add-network':
+      await wallet.addNetworkFromUi(request);
+      break;
+    case 'set-network-rpc':
+      await wallet.setNetworkRpc(request.chainId, request.rpcUrl);
+      break;
+    case 'remove-network':
+      await wallet.removeNetworkFromUi(request.chainId);
+      break;
+    case 'revoke':
+      await wallet.disconnectSite(request.origin);
+      break;
+    case 'rename-device':
+      await wallet.renameDevice(request.id, request.name);
+      break;
+    case 'unpair-device':
+      await wallet.unpairDevice(request.id);
+      break;
+    case 'set-auto-lock':
+      await wallet.setAutoLock(request.minutes);
+      break;
+  }
+  if (request.action !== 'lock') await wallet.touch();
+  return wallet.view();
+}
+
+export async function handleUiRequest(wallet: WalletService, raw: unknown): Promise<UiResponse> {
+  try {
+    return { ok: true, value: await perform(wallet, parseUiRequest(raw)) };
+  } catch (error) {
+    if (error instanceof WalletActionError) return { ok: false, error: error.message, code: error.code, field: error.field };
+    if (error instanceof ProviderRpcError) return { ok: false, error: error.message, code: String(error.code), field: null };
+    return { ok: false, error: 'Something went wrong in Duet.', code: 'internal', field: null };
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * A WalletService wired to in-memory ports, as the service worker wires it to the browser's:
+ * storage areas, a node (scripted or anvil), an approval-window counter, recorded page events,
+ * recorded alarms, a test clock, and the test phone link with its co-signer stand-in.
+ * `restart()` builds a fresh service over the same storage and vault, like a restarted worker.
+ */
+import 'fake-indexeddb/auto';
+import type { AlarmPort } from '../../src/background/auto-lock.ts';
+import type { FetchLike } from '../../src/background/rpc-client.ts';
+import { WalletService, type WalletView } from '../../src/background/wallet-service.ts';
+import type { ProviderEventName } from '../../src/provider/page-messages.ts';
+import { LocalTestCoSigner } from './local-test-co-signer.ts';
+import { MemoryStore } from './memory-store.ts';
+import { TestClock } from './test-clock.ts';
+import { testPhoneLinks } from './test-phone-link.ts';
+
+export const PASSWORD = 'correct horse battery';
+export const DAPP = 'https://dapp.example';
+export const OTHER_DAPP = 'https://other.example';
+
+export interface PageEvent {
+  readonly to: string;
+  readonly event: ProviderEventName;
+  readonly payload: unknown;
+}
+
+export interface Harness {
+  readonly wallet: WalletService;
+  readonly local: MemoryStore;
+  readonly session: MemoryStore;
+  readonly clock: TestClock;
+  readonly phone: LocalTestCoSigner;
+  readonly events: PageEvent[];
+  readonly alarms: Map<string, number>;
+  readonly windowOpens: { count: number };
+  readonly vaultName: string;
+  /** A provider request as a page would send it (each call gets a fresh request key unless given). */
+  request(method: string, params?: unknown, origin?: string, requestKey?: string): Promise<unknown>;
+  view(): Promise<WalletView>;
+  /** A new service over the same storage and vault (a restarted service worker). */
+  restart(): Promise<Harness>;
+  /** The same, after the browser was closed: session storage is empty. */
+  reopenBrowser(): Promise<Harness>;
+}
+
+let keyCounter = 0;
+
+interface Shared {
+  local: MemoryStore;
+  session: MemoryStore;
+  clock: TestClock;
+  phone: LocalTestCoSigner;
+  fetch: FetchLike;
+  vaultName: string;
+}
+
+async function build(shared: Shared): Promise<Harness> {
+  const events: PageEvent[] = [];
+  const alarms = new Map<string, number>();
+  const windowOpens = { count: 0 };
+  const alarmPort: AlarmPort = {
+    schedule: async (name, minutes) => void alarms.set(name, minutes),
+    clear: async (name) => void alarms.delete(name),
+  };
+  const wallet = new WalletService({
+    local: shared.local,
+    session: shared.session,
+    fetch: shared.fetch,
+    approvalWindow: { open: async () => void windowOpens.count++ },
+    pageEvents: {
+      toOrigin: (origin, event, payload) => events.push({ to: origin, event, payload }),
+      toAll: (event, payload) => events.push({ to: '*', event, payload }),
+    },
+    alarms: alarmPort,
+    clock: shared.clock,
+    phoneLinks: testPhoneLinks(shared.phone),
+    vaultName: shared.vaultName,
+  });
+  await wallet.start();
+  const harness: Harness = {
+    wallet,
+    ...shared,
+    events,
+    alarms,
+    windowOpens,
+    request: (method, params, origin = DAPP, requestKey = `page:${++keyCounter}`) => wallet.request(method, params, { origin, requestKey }),
+    view: () => wallet.view(),
+    restart: () => build(shared),
+    reopenBrowser: () => build({ ...shared, session: new MemoryStore() }),
+  };
+  return harness;
+}
+
+export function createHarness(fetch: FetchLike, phone = new LocalTestCoSigner()): Promise<Harness> {
+  const vaultName = `duet-test-${crypto.randomUUID()}`;
+  return build({ local: new MemoryStore(), session: new MemoryStore(), clock: new TestClock(), phone, fetch, vaultName });
+}
+
+/** Resolves when `check` holds, letting promises and I/O run in between. */
+export async function until(check: () => boolean | Promise<boolean>, what = 'condition'): Promise<void> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Creates the vault (with the local network's RPC URL) and pairs the test phone. */
+export async function setUpWallet(harness: Harness, rpcUrl?: string): Promise<string> {
+  await harness.wallet.create(PASSWORD, rpcUrl ? { rpcUrl } : {});
+  await harness.wallet.startPairing();
+  harness.wallet.confirmSas(true);
+  await until(async () => (await harness.view()).paired, 'pairing');
+  const address = (await harness.view()).state.accounts[0]?.address;
+  if (!address) throw new Error('no account after pairing');
+  return address;
+}
+
+/** The id of the open approval once it appears. */
+export async function nextApproval(harness: Harness, kind?: string): Promise<string> {
+  let id: string | undefined;
+  await until(async () => {
+    id = (await harness.view()).approvals.find((card) => card.status === 'awaiting-user' && (kind === undefined || card.kind === kind))?.id;
+    return id !== undefined;
+  }, `an approval${kind ? ` (${kind})` : ''}`);
+  return id as string;
+}
+
+/** Approvals still waiting for the user or the phone (finished ones stay visible a few seconds). */
+export async function openApprovals(harness: Harness): Promise<WalletView['approvals']> {
+  return (await harness.view()).approvals.filter((card) => card.status === 'awaiting-user' || card.status === 'co-signing');
+}
+
+/** eth_requestAccounts approved in the window. */
+export async function connect(harness: Harness, origin = DAPP): Promise<string[]> {
+  const pending = harness.request('eth_requestAccounts', [], origin);
+  await harness.wallet.decide(await nextApproval(harness, 'connect'), true);
+  return (await pending) as string[];
+}
