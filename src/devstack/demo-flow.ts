@@ -74,11 +74,18 @@ export function dappRequest(dapp: Page, method: string, params: unknown[] = []):
   );
 }
 
+const isApprovalWindow = (page: Page) => page.url().includes('/extension/approval/');
+
+/** The approval window, once the extension has opened it (it is reused while open). */
+export async function approvalWindow(context: BrowserContext): Promise<Page> {
+  return context.pages().find(isApprovalWindow) ?? context.waitForEvent('page', { predicate: isApprovalWindow, timeout: LONG_WAIT_MS });
+}
+
 /** eth_requestAccounts, approved in the approval window; returns that window. */
 export async function connectDapp(context: BrowserContext, dapp: Page): Promise<{ approval: Page; accounts: DappResult }> {
-  const approvalOpened = context.waitForEvent('page', (page) => page.url().includes('/extension/approval/'));
+  const opened = context.pages().find(isApprovalWindow) ? null : context.waitForEvent('page', { predicate: isApprovalWindow, timeout: LONG_WAIT_MS });
   const connecting = dappRequest(dapp, 'eth_requestAccounts');
-  const approval = await approvalOpened;
+  const approval = opened ? await opened : await approvalWindow(context);
   await approval.getByTestId('approve').click();
   return { approval, accounts: await connecting };
 }
