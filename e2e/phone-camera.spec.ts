@@ -1,0 +1,50 @@
+/**
+ * The phone scans the pairing QR with its camera: a second Chromium (the phone) whose fake camera
+ * shows the QR code rendered from the extension's pairing link; the app decodes it and pairs.
+ */
+import { chromium } from 'playwright-core';
+import { findChromium } from '../src/devstack/chromium.ts';
+import { DEMO_PASSWORD, DEMO_PIN } from '../src/devstack/demo-flow.ts';
+import { startRelay } from '../src/relay/relay-server.ts';
+import { expect, test } from './fixtures.ts';
+import { writeQrVideo } from './y4m.ts';
+
+test('the phone pairs by scanning the QR code with its camera', async ({ extension, anvil }, testInfo) => {
+  const relay = await startRelay({ port: 0, staticDir: 'dist-phone', log: () => undefined });
+  const popup = await extension.context.newPage();
+  await popup.goto(`chrome-extension://${extension.extensionId}/extension/popup/index.html`);
+  await popup.getByTestId('create-password').fill(DEMO_PASSWORD);
+  await popup.getByTestId('create-confirm').fill(DEMO_PASSWORD);
+  await popup.locator('details summary').click();
+  await popup.getByTestId('create-relay').fill(relay.wsUrl);
+  await popup.getByTestId('create-phone-app').fill(`${relay.url}/`);
+  await popup.getByTestId('create-rpc').fill(anvil.rpcUrl);
+  await popup.getByTestId('create-submit').click();
+  await popup.getByTestId('start-pairing').click();
+  const link = await popup.getByTestId('pairing-link').inputValue();
+
+  const video = testInfo.outputPath('pairing-qr.y4m');
+  writeQrVideo(video, link);
+  const phoneBrowser = await chromium.launch({
+    executablePath: findChromium(),
+    headless: true,
+    args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`, '--disable-background-networking', '--no-first-run', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])],
+  });
+  const phoneContext = await phoneBrowser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, permissions: ['camera'] });
+  const phone = await phoneContext.newPage();
+  await phone.goto(`${relay.url}/`);
+  await phone.getByTestId('pin').fill(DEMO_PIN);
+  await phone.getByTestId('pin-confirm').fill(DEMO_PIN);
+  await phone.getByTestId('pin-submit').click();
+  await phone.getByTestId('scan').click();
+  const sas = await phone.getByTestId('phone-sas').textContent({ timeout: 30_000 });
+  await expect(popup.getByTestId('pairing-sas')).toHaveText(sas ?? 'missing');
+  await phone.getByTestId('phone-sas-match').click();
+  await popup.getByTestId('sas-match').click();
+  await expect(popup.getByTestId('address')).toHaveText(/^0x[0-9a-fA-F]{40}$/, { timeout: 60_000 });
+  await expect(phone.getByTestId('phone-address')).toHaveText((await popup.getByTestId('address').textContent()) ?? 'missing');
+  const noHorizontalScroll = await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  expect(noHorizontalScroll).toBe(true);
+  await phoneBrowser.close();
+  await relay.close();
+});
