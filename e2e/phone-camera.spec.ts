@@ -45,6 +45,13 @@ test('the phone pairs by scanning the QR code with its camera', async ({ extensi
   await expect(phone.getByTestId('phone-address')).toHaveText((await popup.getByTestId('address').textContent()) ?? 'missing');
   const noHorizontalScroll = await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
   expect(noHorizontalScroll).toBe(true);
+
+  // The offline shell: with the service worker active, the app still opens without a network.
+  expect(await phone.evaluate(() => navigator.serviceWorker.ready.then(() => true))).toBe(true);
+  await phone.reload();
+  await phoneContext.setOffline(true);
+  await phone.reload();
+  await expect(phone.getByTestId('pin')).toBeVisible();
   await phoneBrowser.close();
   await relay.close();
 });
