@@ -108,7 +108,7 @@ export class PhoneController {
     const identity = generateIdentity();
     await this.vault.put('identity', { secretKey: encodeBase64Url(identity.secretKey), publicKey: encodeBase64Url(identity.publicKey) });
     this.identity = identity;
-    this.persistentStorage = (await navigator.storage?.persist?.()) ?? null;
+    this.persistentStorage = (await globalThis.navigator?.storage?.persist?.()) ?? null;
     await this.afterUnlock();
   }
 
