@@ -4,24 +4,14 @@
  */
 import { chromium } from 'playwright-core';
 import { findChromium } from '../src/devstack/chromium.ts';
-import { DEMO_PASSWORD, DEMO_PIN } from '../src/devstack/demo-flow.ts';
+import { DEMO_PIN, showPairingCode } from '../src/devstack/demo-flow.ts';
 import { startRelay } from '../src/relay/relay-server.ts';
 import { expect, test } from './fixtures.ts';
 import { writeQrVideo } from './y4m.ts';
 
 test('the phone pairs by scanning the QR code with its camera', async ({ extension, anvil }, testInfo) => {
   const relay = await startRelay({ port: 0, staticDir: 'dist-phone', log: () => undefined });
-  const popup = await extension.context.newPage();
-  await popup.goto(`chrome-extension://${extension.extensionId}/extension/popup/index.html`);
-  await popup.getByTestId('create-password').fill(DEMO_PASSWORD);
-  await popup.getByTestId('create-confirm').fill(DEMO_PASSWORD);
-  await popup.locator('details summary').click();
-  await popup.getByTestId('create-relay').fill(relay.wsUrl);
-  await popup.getByTestId('create-phone-app').fill(`${relay.url}/`);
-  await popup.getByTestId('create-rpc').fill(anvil.rpcUrl);
-  await popup.getByTestId('create-submit').click();
-  await popup.getByTestId('start-pairing').click();
-  const link = await popup.getByTestId('pairing-link').inputValue();
+  const { popup, link } = await showPairingCode(extension.context, extension.extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl });
 
   const video = testInfo.outputPath('pairing-qr.y4m');
   writeQrVideo(video, link);

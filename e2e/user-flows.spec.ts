@@ -5,7 +5,7 @@
 import type { Page } from '@playwright/test';
 import { JsonRpcProvider, Wallet, parseEther, verifyTypedData } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { DEMO_PASSWORD, DEMO_PIN, connectDapp, dappRequest, onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { DEMO_PASSWORD, DEMO_PIN, connectDapp, dappRequest, onboardAndPair, showPairingCode } from '../src/devstack/demo-flow.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay-server.ts';
 import { expect, test } from './fixtures.ts';
 
@@ -111,17 +111,7 @@ test('typed data, two accounts, wrong password, relay down while signing', async
 
 test('an expired pairing code gives a clear message on the phone', async ({ extension, anvil }) => {
   const relay = await startRelay({ port: 0, staticDir: 'dist-phone', log: () => undefined });
-  const popup = await extension.context.newPage();
-  await popup.goto(`chrome-extension://${extension.extensionId}/extension/popup/index.html`);
-  await popup.getByTestId('create-password').fill(DEMO_PASSWORD);
-  await popup.getByTestId('create-confirm').fill(DEMO_PASSWORD);
-  await popup.locator('details summary').click();
-  await popup.getByTestId('create-relay').fill(relay.wsUrl);
-  await popup.getByTestId('create-phone-app').fill(`${relay.url}/`);
-  await popup.getByTestId('create-rpc').fill(anvil.rpcUrl);
-  await popup.getByTestId('create-submit').click();
-  await popup.getByTestId('start-pairing').click();
-  const link = await popup.getByTestId('pairing-link').inputValue();
+  const { popup, link } = await showPairingCode(extension.context, extension.extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl });
 
   const phone = await extension.context.newPage();
   await phone.clock.install({ time: Date.now() + 6 * 60_000 });
