@@ -8,21 +8,22 @@ import { startAnvil, type RunningAnvil } from '../src/devstack/anvil.ts';
 import { launchExtensionBrowser, type ExtensionBrowser } from '../src/devstack/extension-browser.ts';
 import { startStaticServer, type RunningStaticServer } from '../src/devstack/static-server.ts';
 
-interface WorkerFixtures {
+interface TestFixtures {
+  /** A fresh Chromium profile with the extension for every test: no state leaks between tests. */
   extension: ExtensionBrowser;
+}
+
+interface WorkerFixtures {
   dappServer: RunningStaticServer;
   anvil: RunningAnvil;
 }
 
-export const test = base.extend<object, WorkerFixtures>({
-  extension: [
-    async ({}, use) => {
-      const browser = await launchExtensionBrowser({ headless: process.env.HEADED !== '1' });
-      await use(browser);
-      await browser.close();
-    },
-    { scope: 'worker' },
-  ],
+export const test = base.extend<TestFixtures, WorkerFixtures>({
+  extension: async ({}, use) => {
+    const browser = await launchExtensionBrowser({ headless: process.env.HEADED !== '1' });
+    await use(browser);
+    await browser.close();
+  },
   dappServer: [
     async ({}, use) => {
       const server = await startStaticServer(resolve('e2e/pages'));

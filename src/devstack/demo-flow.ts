@@ -25,8 +25,8 @@ export interface PairedDevices {
 type Ethereum = { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
 export type DappResult = { result?: unknown; error?: { code: number; message: string } };
 
-/** Onboarding in the popup, then the phone opens the pairing link, both confirm the SAS, keygen runs. */
-export async function onboardAndPair(context: BrowserContext, extensionId: string, urls: StackUrls): Promise<PairedDevices> {
+/** Onboarding in the popup up to the pairing code: returns the popup and the link the QR code holds. */
+export async function showPairingCode(context: BrowserContext, extensionId: string, urls: StackUrls): Promise<{ popup: Page; link: string }> {
   const popup = await context.newPage();
   await popup.setViewportSize({ width: 360, height: 600 });
   await popup.goto(`chrome-extension://${extensionId}/extension/popup/index.html`);
@@ -39,8 +39,12 @@ export async function onboardAndPair(context: BrowserContext, extensionId: strin
   await popup.getByTestId('create-submit').click();
   await popup.getByTestId('start-pairing').click();
   await popup.getByTestId('pairing-qr').waitFor();
-  const link = await popup.getByTestId('pairing-link').inputValue();
+  return { popup, link: await popup.getByTestId('pairing-link').inputValue() };
+}
 
+/** Onboarding in the popup, then the phone opens the pairing link, both confirm the SAS, keygen runs. */
+export async function onboardAndPair(context: BrowserContext, extensionId: string, urls: StackUrls): Promise<PairedDevices> {
+  const { popup, link } = await showPairingCode(context, extensionId, urls);
   const phone = await context.newPage();
   await phone.setViewportSize({ width: 390, height: 844 });
   await phone.goto(link);
@@ -74,11 +78,18 @@ export function dappRequest(dapp: Page, method: string, params: unknown[] = []):
   );
 }
 
+const isApprovalWindow = (page: Page) => page.url().includes('/extension/approval/');
+
+/** The approval window, once the extension has opened it (it is reused while open). */
+export async function approvalWindow(context: BrowserContext): Promise<Page> {
+  return context.pages().find(isApprovalWindow) ?? context.waitForEvent('page', { predicate: isApprovalWindow, timeout: LONG_WAIT_MS });
+}
+
 /** eth_requestAccounts, approved in the approval window; returns that window. */
 export async function connectDapp(context: BrowserContext, dapp: Page): Promise<{ approval: Page; accounts: DappResult }> {
-  const approvalOpened = context.waitForEvent('page', (page) => page.url().includes('/extension/approval/'));
+  const opened = context.pages().find(isApprovalWindow) ? null : context.waitForEvent('page', { predicate: isApprovalWindow, timeout: LONG_WAIT_MS });
   const connecting = dappRequest(dapp, 'eth_requestAccounts');
-  const approval = await approvalOpened;
+  const approval = opened ? await opened : await approvalWindow(context);
   await approval.getByTestId('approve').click();
   return { approval, accounts: await connecting };
 }

@@ -1,7 +1,8 @@
 /** The phone co-signer's views. Logic lives in phone-controller.ts. */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { DisplayModel } from '../wallet/decode.ts';
-import { MIN_PIN_LENGTH, PhoneController, type PhoneView } from './phone-controller.ts';
+import { AUTO_LOCK_MS, MIN_PIN_LENGTH, PhoneController, type PhoneView } from './phone-controller.ts';
+import { scanPairingLink, type ScanSession } from './qr-scanner.ts';
 import './phone.css';
 
 function readPairingLink(): string | null {
@@ -56,8 +57,26 @@ function PinForm({ controller, create, error }: { controller: PhoneController; c
   );
 }
 
+function Scanner({ controller }: { controller: PhoneController }) {
+  const video = useRef<HTMLVideoElement>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let session: ScanSession | null = null;
+    if (video.current) void scanPairingLink(video.current, (link) => void controller.pair(link), setError).then((s) => (session = s));
+    return () => session?.stop();
+  }, [controller]);
+  return (
+    <div class="stack">
+      <video class="scanner" data-testid="scanner-video" ref={video} muted />
+      {error && <p class="error">{error}</p>}
+    </div>
+  );
+}
+
 function Home({ controller, view }: { controller: PhoneController; view: PhoneView }) {
   const [link, setLink] = useState('');
+  const [scanning, setScanning] = useState(false);
+  const [confirmUnpair, setConfirmUnpair] = useState(false);
   return (
     <div class="stack">
       {view.address ? (
@@ -70,9 +89,16 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
         <section class="card">
           <h3>Pair with your browser</h3>
           <p class="lede">Scan the code the Duet extension shows, or paste its link.</p>
+          {scanning ? (
+            <Scanner controller={controller} />
+          ) : (
+            <button data-testid="scan" onClick={() => setScanning(true)}>
+              Scan with the camera
+            </button>
+          )}
           <input data-testid="pair-link" placeholder="https://…#p=…" value={link} onInput={(e) => setLink(e.currentTarget.value)} />
-          <button data-testid="pair-submit" onClick={() => void controller.pair(link)}>
-            Pair
+          <button class="secondary" data-testid="pair-submit" onClick={() => void controller.pair(link)}>
+            Pair with a pasted link
           </button>
         </section>
       )}
@@ -104,6 +130,23 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
           <p data-testid="phone-devices">
             {view.extension.name} — paired {new Date(view.extension.pairedAt).toLocaleString()}, last seen {new Date(view.extension.lastSeen).toLocaleTimeString()}
           </p>
+          {confirmUnpair ? (
+            <div class="stack">
+              <p class="warning">Unpairing deletes this phone's half of the key. Without it the wallet cannot sign again. Move your funds first.</p>
+              <div class="row">
+                <button class="secondary" onClick={() => setConfirmUnpair(false)}>
+                  Keep
+                </button>
+                <button class="danger" data-testid="unpair-confirm" onClick={() => void controller.unpair().then(() => setConfirmUnpair(false))}>
+                  Delete and unpair
+                </button>
+              </div>
+            </div>
+          ) : (
+            <button class="secondary" data-testid="unpair" onClick={() => setConfirmUnpair(true)}>
+              Unpair
+            </button>
+          )}
         </section>
       )}
       {view.history.length > 0 && (
@@ -129,6 +172,20 @@ export function PhoneApp() {
     const off = controller.onChange(() => setView(controller.view()));
     void controller.start();
     return off;
+  }, [controller]);
+  useEffect(() => {
+    let timer = setTimeout(() => undefined, 0);
+    const restart = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.unlocked && controller.lock(), AUTO_LOCK_MS);
+    };
+    restart();
+    const events = ['pointerdown', 'keydown'] as const;
+    for (const name of events) window.addEventListener(name, restart);
+    return () => {
+      clearTimeout(timer);
+      for (const name of events) window.removeEventListener(name, restart);
+    };
   }, [controller]);
   return (
     <main data-testid="phone-root" data-screen={view.screen}>

@@ -16,6 +16,8 @@ import { createVault, unlockVault, vaultExists, VaultError, type UnlockedVault }
 
 export const PHONE_VAULT = 'duet-phone';
 export const MIN_PIN_LENGTH = 6;
+/** The app locks itself after this long without a touch or key press. */
+export const AUTO_LOCK_MS = 5 * 60_000;
 
 export type PhoneScreen = 'loading' | 'create-pin' | 'unlock' | 'home' | 'pairing' | 'confirm-sas' | 'generating-key' | 'tainted';
 
@@ -106,7 +108,7 @@ export class PhoneController {
     const identity = generateIdentity();
     await this.vault.put('identity', { secretKey: encodeBase64Url(identity.secretKey), publicKey: encodeBase64Url(identity.publicKey) });
     this.identity = identity;
-    this.persistentStorage = (await navigator.storage?.persist?.()) ?? null;
+    this.persistentStorage = (await globalThis.navigator?.storage?.persist?.()) ?? null;
     await this.afterUnlock();
   }
 
@@ -222,6 +224,25 @@ export class PhoneController {
       this.screen = 'home';
     }
     this.changed();
+  }
+
+  /** Forgets the pairing and deletes this phone's key share (after the user confirmed). */
+  async unpair(): Promise<void> {
+    const vault = this.vault;
+    if (!vault) return;
+    this.relay?.close();
+    this.relay = null;
+    this.channel = null;
+    this.cosigner = null;
+    for (const key of ['keyShare', 'channel', 'relay', 'extension']) await vault.delete(key);
+    this.address = null;
+    this.extension = null;
+    this.screen = 'home';
+    this.changed();
+  }
+
+  get unlocked(): boolean {
+    return this.vault !== null;
   }
 
   approve(id: string): void {

@@ -23,6 +23,9 @@ export class Mailbox {
   ) {}
 
   store(seq: number, payload: Uint8Array, now: number): StoreResult {
+    // A relay that restarted has empty mailboxes while its clients keep their numbering: the
+    // first frame it sees for a direction sets the baseline.
+    if (this.lastStored === 0 && this.frames.length === 0) this.lastStored = seq - 1;
     if (seq <= this.lastStored) return 'duplicate';
     if (seq !== this.lastStored + 1) return 'gap';
     if (this.frames.length >= this.maxFrames || this.bytes + payload.length > this.maxBytes) return 'full';

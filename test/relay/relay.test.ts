@@ -281,3 +281,26 @@ function rawGet(port: number, path: string): Promise<string> {
     req.end();
   });
 }
+
+describe('relay restart', () => {
+  it('clients resume through a restarted relay: frames sent while it was down arrive once, in order', async () => {
+    const first = await startRelay({ port: 0, staticDir: null, log: () => undefined, drainTimeoutMs: 500 });
+    const port = first.port;
+    const channelId = newChannelId();
+    const extension = client(first.wsUrl, channelId, 'extension');
+    const phone = client(first.wsUrl, channelId, 'phone');
+    const received: string[] = [];
+    phone.onMessage((payload) => received.push(untext(payload)));
+    await Promise.all([extension.connect(), phone.connect()]);
+    for (let i = 0; i < 10; i++) extension.send(text(`before-${i}`));
+    await waitFor(() => received.length === 10);
+    await first.close();
+    for (let i = 0; i < 10; i++) extension.send(text(`during-${i}`));
+    const second = await startRelay({ port, staticDir: null, log: () => undefined });
+    await waitFor(() => received.length === 20, 15_000);
+    expect(received.slice(10)).toEqual(Array.from({ length: 10 }, (_, i) => `during-${i}`));
+    extension.close();
+    phone.close();
+    await second.close();
+  });
+});
