@@ -14,16 +14,21 @@ interface TestFixtures {
 }
 
 interface WorkerFixtures {
+  /** One profile for a whole serial spec file whose tests build on each other. */
+  sharedExtension: ExtensionBrowser;
   dappServer: RunningStaticServer;
   anvil: RunningAnvil;
 }
 
+async function withExtensionBrowser(use: (browser: ExtensionBrowser) => Promise<void>): Promise<void> {
+  const browser = await launchExtensionBrowser({ headless: process.env.HEADED !== '1' });
+  await use(browser);
+  await browser.close();
+}
+
 export const test = base.extend<TestFixtures, WorkerFixtures>({
-  extension: async ({}, use) => {
-    const browser = await launchExtensionBrowser({ headless: process.env.HEADED !== '1' });
-    await use(browser);
-    await browser.close();
-  },
+  extension: async ({}, use) => withExtensionBrowser(use),
+  sharedExtension: [async ({}, use) => withExtensionBrowser(use), { scope: 'worker' }],
   dappServer: [
     async ({}, use) => {
       const server = await startStaticServer(resolve('e2e/pages'));

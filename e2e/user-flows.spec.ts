@@ -73,13 +73,18 @@ test('typed data, two accounts, wrong password, relay down while signing', async
   expect(wrongChain.error?.code).toBe(-32602);
 
   // Flow 8: a second account from the same pairing signs a transaction anvil accepts.
+  await popup.getByTestId('first-address-continue').click();
+  await popup.getByTestId('nav-accounts').click();
   await popup.getByTestId('add-account').click();
   await expect(popup.locator('[data-testid=account-select] option')).toHaveCount(2);
   await popup.getByTestId('account-select').selectOption('1');
+  await popup.getByTestId('nav-home').click();
   await expect(popup.getByTestId('address')).not.toHaveText(address);
   const second = ((await popup.getByTestId('address').textContent()) ?? '').trim();
   await fund(anvil.rpcUrl, second);
-  await popup.getByRole('button', { name: 'Disconnect' }).click();
+  await popup.getByTestId('nav-sites').click();
+  await popup.getByTestId('site-disconnect').click();
+  await popup.getByTestId('nav-home').click();
   const reconnect = await connectDapp(context, dapp);
   expect(reconnect.accounts.result).toEqual([second]);
   const sending = dappRequest(dapp, 'eth_sendTransaction', [{ from: second, to: RECIPIENT, value: '0x2386f26fc10000' }]);
@@ -92,7 +97,7 @@ test('typed data, two accounts, wrong password, relay down while signing', async
   await relay.close();
   const waiting = dappRequest(dapp, 'personal_sign', ['0x6f66666c696e65', second]);
   await reconnect.approval.getByTestId('approve').click();
-  await expect(reconnect.approval.getByTestId('approval-status')).toContainText('Approve on your phone');
+  await expect(reconnect.approval.getByTestId('approval-status')).toContainText('Waiting for your phone');
   relay = await startRelay({ port: relayPort, staticDir: 'dist-phone', log: () => undefined });
   await phone.getByTestId('phone-approve').click({ timeout: 60_000 });
   expect((await waiting).result).toMatch(/^0x[0-9a-f]{130}$/);
@@ -102,7 +107,7 @@ test('typed data, two accounts, wrong password, relay down while signing', async
   await popup.getByTestId('lock').click();
   await popup.getByTestId('unlock-password').fill('not the password');
   await popup.getByTestId('unlock-submit').click();
-  await expect(popup.getByTestId('error')).toHaveText('Wrong password.');
+  await expect(popup.getByTestId('error')).toContainText(/wrong password/i);
   await popup.getByTestId('unlock-password').fill(DEMO_PASSWORD);
   await popup.getByTestId('unlock-submit').click();
   await expect(popup.getByTestId('address')).toHaveText(second);

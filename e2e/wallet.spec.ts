@@ -48,7 +48,7 @@ async function openDapp(context: BrowserContext, url: string): Promise<Page> {
   return page;
 }
 
-test('onboarding: password, pairing with the phone app, first address', async ({ extension, relay, anvil }, testInfo) => {
+test('onboarding: password, pairing with the phone app, first address', async ({ sharedExtension: extension, relay, anvil }, testInfo) => {
   ({ popup, phone, address } = await onboardAndPair(extension.context, extension.extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl }));
   await expect(popup.getByTestId('address')).toHaveText(address);
   await shot(popup, testInfo, 'popup-first-address');
@@ -61,7 +61,7 @@ test('onboarding: password, pairing with the phone app, first address', async ({
   await shot(popup, testInfo, 'popup-home');
 });
 
-test('discovery: the dApp finds Duet through EIP-6963 (mipd)', async ({ extension, walletDapp }) => {
+test('discovery: the dApp finds Duet through EIP-6963 (mipd)', async ({ sharedExtension: extension, walletDapp }) => {
   dapp = await openDapp(extension.context, `${walletDapp.url}/wallet-dapp.html`);
   const infos = (await dapp.evaluate(() => (window as unknown as { dapp: { discovered(): unknown[] } }).dapp.discovered())) as { name: string; rdns: string; uuid: string; icon: string }[];
   const duet = infos.find((info) => info.rdns === 'app.duet.wallet');
@@ -72,7 +72,7 @@ test('discovery: the dApp finds Duet through EIP-6963 (mipd)', async ({ extensio
   expect((await call(dapp, 'raw', 'eth_accounts')).result).toEqual([]);
 });
 
-test('ethers: connect (approved in the window), chain id and balance', async ({ extension }, testInfo) => {
+test('ethers: connect (approved in the window), chain id and balance', async ({ sharedExtension: extension }, testInfo) => {
   const connecting = call(dapp, 'ethersConnect');
   const approval = await approvalWindow(extension.context);
   await expect(approval.getByTestId('request-title')).toHaveText('Connect to this site');
@@ -94,7 +94,7 @@ test('viem: the same wallet through a custom transport', async () => {
   expect(Number((await call(dapp, 'viemBlockNumber')).result)).toBeGreaterThan(0);
 });
 
-test('a connection rejected in the window is 4001 for the site', async ({ extension, walletDapp }) => {
+test('a connection rejected in the window is 4001 for the site', async ({ sharedExtension: extension, walletDapp }) => {
   const otherOrigin = walletDapp.url.replace('127.0.0.1', 'localhost');
   const other = await openDapp(extension.context, `${otherOrigin}/wallet-dapp.html`);
   const connecting = call(other, 'viemAddresses');
@@ -106,7 +106,7 @@ test('a connection rejected in the window is 4001 for the site', async ({ extens
   await other.close();
 });
 
-test('chains: add one (EIP-3085, approved), switch back (EIP-3326), unknown chain is 4902', async ({ extension, secondChain }, testInfo) => {
+test('chains: add one (EIP-3085, approved), switch back (EIP-3326), unknown chain is 4902', async ({ sharedExtension: extension, secondChain }, testInfo) => {
   const adding = call(dapp, 'viemAddChain', SECOND_CHAIN_ID, 'Second anvil', secondChain.rpcUrl);
   const approval = await approvalWindow(extension.context);
   await expect(approval.getByTestId('request-title')).toHaveText('Add a network');
@@ -123,7 +123,7 @@ test('chains: add one (EIP-3085, approved), switch back (EIP-3326), unknown chai
   expect(events.filter((e) => e.event === 'chainChanged').map((e) => e.payload)).toEqual(['0x539', '0x7a69']);
 });
 
-test('ethers: a transaction approved here and on the phone is mined on anvil', async ({ extension }, testInfo) => {
+test('ethers: a transaction approved here and on the phone is mined on anvil', async ({ sharedExtension: extension }, testInfo) => {
   const sending = call(dapp, 'ethersSend', RECIPIENT, parseEther('0.5').toString());
   const approval = await approvalWindow(extension.context);
   await expect(approval.getByTestId('request-title')).toHaveText('Send ETH');
@@ -144,7 +144,7 @@ test('ethers: a transaction approved here and on the phone is mined on anvil', a
   await shot(approval, testInfo, 'approval-done');
 });
 
-test('messages: personal_sign (ethers) and typed data (viem) verify against the account', async ({ extension }) => {
+test('messages: personal_sign (ethers) and typed data (viem) verify against the account', async ({ sharedExtension: extension }) => {
   const approval = await approvalWindow(extension.context);
   const signing = call(dapp, 'ethersSignMessage', 'Hello Duet');
   await expect(approval.getByTestId('field-Message')).toHaveText('Hello Duet');
@@ -161,7 +161,7 @@ test('messages: personal_sign (ethers) and typed data (viem) verify against the 
   expect(recovered).toBe(address);
 });
 
-test('rejections: on the phone and in the window are 4001; eth_sign is refused (4200)', async ({ extension }) => {
+test('rejections: on the phone and in the window are 4001; eth_sign is refused (4200)', async ({ sharedExtension: extension }) => {
   const approval = await approvalWindow(extension.context);
   const onPhone = call(dapp, 'ethersSignMessage', 'no thanks');
   await approval.getByTestId('approve').click();
@@ -179,7 +179,7 @@ test('rejections: on the phone and in the window are 4001; eth_sign is refused (
   expect((await call(dapp, 'raw', 'wallet_switchEthereumChain', [{ chainId: '0x01' }])).error?.code).toBe(-32602);
 });
 
-test('phone offline (its page closed): the request waits with a deadline the user can extend or cancel (4001)', async ({ extension }, testInfo) => {
+test('phone offline (its page closed): the request waits with a deadline the user can extend or cancel (4001)', async ({ sharedExtension: extension }, testInfo) => {
   const approval = await approvalWindow(extension.context);
   await phone.close();
   const waiting = call(dapp, 'ethersSignMessage', 'while offline');
@@ -196,7 +196,7 @@ test('phone offline (its page closed): the request waits with a deadline the use
   expect(cancelled.error?.message).toContain('Cancelled');
 });
 
-test('a pending approval survives a service-worker restart and the page still gets its answer', async ({ extension }) => {
+test('a pending approval survives a service-worker restart and the page still gets its answer', async ({ sharedExtension: extension }) => {
   const approval = await approvalWindow(extension.context);
   const pending = call(dapp, 'raw', 'wallet_requestPermissions', [{ eth_accounts: {} }]);
   await expect(approval.getByTestId('request-title')).toHaveText('Connect to this site');
