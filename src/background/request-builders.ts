@@ -3,9 +3,12 @@
  * changed); what the network decides (nonce, gas, fees) is filled in before the user sees it, so
  * the window shows exactly what will be signed.
  */
-import { TypedDataEncoder, getAddress, hexlify, isHexString, toUtf8Bytes } from 'ethers';
+import { getAddress, isHexString } from 'ethers';
 import { rpcErrors } from '../provider/rpc-error.ts';
-import { signingDigest, typesWithoutDomain, type AccountRef, type SigningRequest, type TypedDataPayload } from '../wallet/signing-request.ts';
+import { parsePersonalSignParams } from '../wallet/personal-message.ts';
+import { type AccountRef, type SigningRequest } from '../wallet/signing-request.ts';
+import { checkTypedData, parseTypedDataParam } from '../wallet/typed-data.ts';
+import { WalletError } from '../wallet/wallet-error.ts';
 
 export type RpcCall = (method: string, params: readonly unknown[]) => Promise<unknown>;
 
@@ -53,64 +56,33 @@ function quantityResult(value: unknown, what: string): bigint {
   return BigInt(value);
 }
 
+/** Runs a src/wallet parser; its WalletError (naming the refused field) becomes -32602. */
+function walletParam<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof WalletError) throw rpcErrors.invalidParams(error.message);
+    throw error;
+  }
+}
+
 /** personal_sign [message, address]: a 0x-hex message is bytes, anything else UTF-8 text. */
 export function personalSignRequest(params: unknown, base: RequestBase, accountFor: AccountLookup): SigningRequest {
-  if (!Array.isArray(params) || params.length < 2) throw rpcErrors.invalidParams('personal_sign expects [message, address].');
-  const [message, address] = params;
-  if (typeof message !== 'string') throw rpcErrors.invalidParams('params[0] (message) must be a string.');
-  const hex = isHexString(message) && message.length % 2 === 0 ? message.toLowerCase() : hexlify(toUtf8Bytes(message));
-  return { ...base, kind: 'personal_sign', account: accountFor(addressParam(address, 'params[1] (address)'), 'params[1] (address)'), message: hex };
+  const { message, address } = walletParam(() => parsePersonalSignParams(params));
+  return { ...base, kind: 'personal_sign', account: accountFor(address, 'address'), message };
 }
 
-function typedDataChainId(domain: Record<string, unknown>): number | undefined {
-  const value = domain.chainId;
-  if (value === undefined) return undefined;
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
-  if (typeof value === 'string' && /^(0x[0-9a-f]+|[0-9]+)$/i.test(value)) return Number(BigInt(value));
-  throw rpcErrors.invalidParams('domain.chainId must be a positive integer.');
-}
-
-/** eth_signTypedData_v4 [address, typedData]; a domain chainId other than the active chain is refused. */
+/**
+ * eth_signTypedData_v4 [address, typedData]: the typed data is checked strictly (declared
+ * primaryType and EIP712Domain are what is hashed and shown); a domain chainId other than the
+ * active chain is refused.
+ */
 export function typedDataRequest(params: unknown, base: RequestBase, accountFor: AccountLookup): SigningRequest {
-  if (!Array.isArray(params) || params.length < 2) throw rpcErrors.invalidParams('eth_signTypedData_v4 expects [address, typedData].');
+  if (!Array.isArray(params) || params.length !== 2) throw rpcErrors.invalidParams('eth_signTypedData_v4 expects [address, typedData].');
   const [address, raw] = params;
-  let parsed: unknown;
-  try {
-    parsed = typeof raw === 'string' ? JSON.parse(raw) : raw;
-  } catch {
-    throw rpcErrors.invalidParams('params[1] (typedData) is not valid JSON.');
-  }
-  const typed = parsed as Partial<Record<keyof TypedDataPayload, unknown>> | null;
-  const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
-  if (!isObject(typed) || typeof typed?.primaryType !== 'string' || !isObject(typed.types) || !isObject(typed.domain) || !isObject(typed.message)) {
-    throw rpcErrors.invalidParams('params[1] (typedData) needs types, primaryType, domain and message.');
-  }
-  const payload = typed as TypedDataPayload;
-  const domainChainId = typedDataChainId(payload.domain);
-  if (domainChainId !== undefined && domainChainId !== base.chainId) {
-    throw rpcErrors.invalidParams(`The typed data is for chain ${domainChainId}, but the active chain is ${base.chainId}. Switch networks first.`);
-  }
-  // The digest uses the primary type ethers infers from `types`; a declared one that differs would
-  // make the window (and the phone) show one struct while another is signed.
-  let inferredPrimaryType: string;
-  try {
-    inferredPrimaryType = TypedDataEncoder.getPrimaryType(typesWithoutDomain(payload.types));
-  } catch {
-    throw rpcErrors.invalidParams('params[1] (typedData) types are not valid EIP-712 types.');
-  }
-  if (payload.primaryType !== inferredPrimaryType) throw rpcErrors.invalidParams(`params[1] (typedData) primaryType "${payload.primaryType}" is not the root type "${inferredPrimaryType}" of types.`);
-  const declaredDomain = payload.types.EIP712Domain;
-  if (declaredDomain !== undefined) {
-    const declared = Array.isArray(declaredDomain) ? declaredDomain.map((field) => field?.name).sort().join(',') : null;
-    if (declared !== Object.keys(payload.domain).sort().join(',')) throw rpcErrors.invalidParams('params[1] (typedData) types.EIP712Domain does not list exactly the fields of domain.');
-  }
-  const request: SigningRequest = { ...base, kind: 'typed_data', account: accountFor(addressParam(address, 'params[0] (address)'), 'params[0] (address)'), typedData: payload };
-  try {
-    signingDigest(request);
-  } catch {
-    throw rpcErrors.invalidParams('params[1] (typedData) is not valid EIP-712 typed data.');
-  }
-  return request;
+  const account = accountFor(addressParam(address, 'params[0] (address)'), 'params[0] (address)');
+  const { payload } = walletParam(() => checkTypedData(parseTypedDataParam(raw, 'params[1]'), base.chainId, 'params[1]'));
+  return { ...base, kind: 'typed_data', account, typedData: payload };
 }
 
 export interface TransactionContext {
@@ -149,7 +121,7 @@ export async function transactionRequest(params: unknown, base: RequestBase, acc
 
   const { rpc } = context;
   const nonce = requestedNonce !== undefined ? Number(requestedNonce) : Math.max(Number(quantityResult(await rpc('eth_getTransactionCount', [account.address, 'pending']), 'nonce')), context.queuedNonce ?? 0);
-  const gasLimit = gasParam ?? quantityResult(await rpc('eth_estimateGas', [{ from: account.address, ...(to ? { to } : {}), value: `0x${value.toString(16)}`, data }]), 'gas estimate');
+  const gas = gasParam ?? quantityResult(await rpc('eth_estimateGas', [{ from: account.address, ...(to ? { to } : {}), value: `0x${value.toString(16)}`, data }]), 'gas estimate');
   if (gasPrice !== undefined) {
     maxFeePerGas = gasPrice;
     maxPriorityFeePerGas = gasPrice;
@@ -163,5 +135,5 @@ export async function transactionRequest(params: unknown, base: RequestBase, acc
     maxFeePerGas = quantityResult(block.baseFeePerGas, 'base fee') * BASE_FEE_MULTIPLIER + maxPriorityFeePerGas;
   }
   if (maxPriorityFeePerGas > maxFeePerGas) maxPriorityFeePerGas = maxFeePerGas;
-  return { ...base, kind: 'transaction', account, tx: { to, value, data, nonce, gasLimit, maxFeePerGas, maxPriorityFeePerGas } };
+  return { ...base, kind: 'transaction', account, tx: { to, value, data, nonce, gas, maxFeePerGas, maxPriorityFeePerGas, chainId: base.chainId } };
 }

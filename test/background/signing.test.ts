@@ -129,7 +129,7 @@ describe('with a scripted node', () => {
     await rejects(h.request('eth_signTypedData_v4', [address, '{not json']), RpcErrorCode.invalidParams, /JSON/);
     await rejects(h.request('eth_signTypedData_v4', [address, { ...typedData(31337), primaryType: 'Missing' }]), RpcErrorCode.invalidParams, /primaryType/);
     await rejects(h.request('eth_signTypedData_v4', [address, { ...typedData(31337), primaryType: 'EIP712Domain' }]), RpcErrorCode.invalidParams, /primaryType/);
-    await rejects(h.request('eth_signTypedData_v4', [address, { ...typedData(31337), message: { to: 'nope', contents: 'x' } }]), RpcErrorCode.invalidParams, /EIP-712/);
+    await rejects(h.request('eth_signTypedData_v4', [address, { ...typedData(31337), message: { to: 'nope', contents: 'x' } }]), RpcErrorCode.invalidParams, /params\[1\]\.message\.to: not a valid address/);
     await rejects(h.request('eth_signTypedData_v4', [address, { ...typedData(31337), domain: { name: 'Duet test', chainId: 31337, version: '1' } }]), RpcErrorCode.invalidParams, /EIP712Domain/);
     await rejects(h.request('eth_signTypedData_v4', [address, { types: {}, domain: {} }]), RpcErrorCode.invalidParams);
     expect(await openApprovals(h)).toHaveLength(0);

@@ -64,7 +64,7 @@ function transfer(address: string, id: string): SigningRequest {
     chainId: 31337,
     account: { index: 0, address },
     createdAt: Date.now(),
-    tx: { to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: 10n ** 18n, data: '0x', nonce: 0, gasLimit: 21000n, maxFeePerGas: 2n * 10n ** 9n, maxPriorityFeePerGas: 10n ** 9n },
+    tx: { to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: 10n ** 18n, data: '0x', nonce: 0, gas: 21000n, maxFeePerGas: 2n * 10n ** 9n, maxPriorityFeePerGas: 10n ** 9n, chainId: 31337 },
   };
 }
 
