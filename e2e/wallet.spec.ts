@@ -223,7 +223,7 @@ test('a pending approval survives a service-worker restart and the page still ge
   expect(granted.result).toMatchObject([{ parentCapability: 'eth_accounts', caveats: [{ type: 'restrictReturnedAccounts', value: [address] }] }]);
 });
 
-test('popup screens: accounts, networks, devices, connected sites, settings, lock', async ({}, testInfo) => {
+test('popup screens: accounts, networks, devices (rename), connected sites, settings (auto-lock, password change), lock', async ({}, testInfo) => {
   await popup.reload();
   await popup.getByTestId('nav-accounts').click();
   await popup.getByTestId('add-account-name').fill('Savings');
@@ -243,12 +243,24 @@ test('popup screens: accounts, networks, devices, connected sites, settings, loc
   await popup.getByTestId('nav-devices').click();
   await expect(popup.getByTestId('device-name')).toHaveText('Phone');
   await expect(popup.getByTestId('device-last-seen')).not.toContainText('never');
+  await popup.getByTestId('device-rename').click();
+  await popup.getByTestId('device-name-input').fill('Pixel');
+  await popup.getByTestId('device-rename-save').click();
+  await expect(popup.getByTestId('device-name')).toHaveText('Pixel');
   await shot(popup, testInfo, 'popup-devices');
 
   await popup.getByTestId('nav-settings').click();
   await expect(popup.getByTestId('auto-lock-select')).toHaveValue('15');
   await popup.getByTestId('auto-lock-select').selectOption('30');
   await expect(popup.getByTestId('auto-lock-select')).toHaveValue('30');
+  await popup.getByTestId('current-password').fill('not the password');
+  await popup.getByTestId('new-password').fill('a new password 2');
+  await popup.getByTestId('new-password-confirm').fill('a new password 2');
+  await popup.getByTestId('change-password').click();
+  await expect(popup.getByTestId('change-password-error')).toHaveText('The current password is wrong.');
+  await popup.getByTestId('current-password').fill('correct horse battery');
+  await popup.getByTestId('change-password').click();
+  await expect(popup.getByTestId('password-changed')).toBeVisible();
   await shot(popup, testInfo, 'popup-settings');
 
   await popup.getByTestId('nav-sites').click();
@@ -267,6 +279,9 @@ test('popup screens: accounts, networks, devices, connected sites, settings, loc
   await expect(popup.getByTestId('error')).toHaveText('Wrong password.');
   await shot(popup, testInfo, 'popup-locked-wrong-password');
   await popup.getByTestId('unlock-password').fill('correct horse battery');
+  await popup.getByTestId('unlock-submit').click();
+  await expect(popup.getByTestId('error')).toHaveText('Wrong password.');
+  await popup.getByTestId('unlock-password').fill('a new password 2');
   await popup.getByTestId('unlock-submit').click();
   await expect(popup.getByTestId('nav-home')).toBeVisible();
 });

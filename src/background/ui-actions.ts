@@ -22,6 +22,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'lock':
       await wallet.lock();
       break;
+    case 'change-password':
+      await wallet.changePassword(request.currentPassword, request.newPassword);
+      break;
     case 'start-pairing':
       await wallet.startPairing();
       break;

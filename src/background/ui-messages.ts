@@ -10,6 +10,7 @@ export type UiRequest =
   | { readonly action: 'create'; readonly password: string; readonly relayUrl?: string; readonly phoneAppUrl?: string; readonly rpcUrl?: string }
   | { readonly action: 'unlock'; readonly password: string }
   | { readonly action: 'lock' }
+  | { readonly action: 'change-password'; readonly currentPassword: string; readonly newPassword: string }
   | { readonly action: 'start-pairing' }
   | { readonly action: 'confirm-sas'; readonly matches: boolean }
   | { readonly action: 'cancel-pairing' }
@@ -48,6 +49,7 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   create: { password: 'string', relayUrl: 'string?', phoneAppUrl: 'string?', rpcUrl: 'string?' },
   unlock: { password: 'string' },
   lock: {},
+  'change-password': { currentPassword: 'string', newPassword: 'string' },
   'start-pairing': {},
   'confirm-sas': { matches: 'boolean' },
   'cancel-pairing': {},

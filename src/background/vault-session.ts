@@ -5,12 +5,14 @@
  * restarted worker reopens the vault without the password. Locking removes it.
  */
 import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
-import { VaultError, createVault, unlockVault, unlockVaultWithKey, vaultExists, type UnlockedVault } from '../vault/vault.ts';
+import { VaultError, createVault, importUnlockKey, unlockVault, vaultExists, type UnlockedVault } from '../vault/vault.ts';
 import { MIN_PASSWORD_LENGTH } from './password-policy.ts';
 import type { KeyValueStore } from './storage.ts';
 import { WalletActionError } from './wallet-action-error.ts';
 
 const UNLOCK_KEY = 'duet/unlock-key';
+/** The raw key must be exportable to survive a worker restart through session storage. */
+const UNLOCK_OPTIONS = { exportableKey: true } as const;
 
 export class VaultSession {
   private readonly session: KeyValueStore;
@@ -34,10 +36,10 @@ export class VaultSession {
   }
 
   async create(password: string): Promise<UnlockedVault> {
-    if (password.length < MIN_PASSWORD_LENGTH) throw new WalletActionError('weak_password', `Choose a password of at least ${MIN_PASSWORD_LENGTH} characters.`, 'password');
+    requireStrongPassword(password, 'password');
     let vault: UnlockedVault;
     try {
-      vault = await createVault(this.name, password);
+      vault = await createVault(this.name, password, UNLOCK_OPTIONS);
     } catch (error) {
       if (error instanceof VaultError && error.code === 'already_exists') throw new WalletActionError('already_created', 'Duet is already set up on this browser.');
       throw error;
@@ -49,7 +51,7 @@ export class VaultSession {
     if (this.unlocked) return this.unlocked;
     let vault: UnlockedVault;
     try {
-      vault = await unlockVault(this.name, password);
+      vault = await unlockVault(this.name, password, UNLOCK_OPTIONS);
     } catch (error) {
       if (error instanceof VaultError && error.code === 'wrong_password') throw new WalletActionError('wrong_password', 'Wrong password.', 'password');
       if (error instanceof VaultError && error.code === 'not_found') throw new WalletActionError('not_created', 'Duet is not set up yet.');
@@ -65,12 +67,30 @@ export class VaultSession {
     const key = stored ? decodeBase64Url(stored) : null;
     if (!key) return null;
     try {
-      this.unlocked = await unlockVaultWithKey(this.name, key);
+      this.unlocked = await importUnlockKey(this.name, key, UNLOCK_OPTIONS);
     } catch {
       await this.session.remove(UNLOCK_KEY);
       return null;
     }
     return this.unlocked;
+  }
+
+  /**
+   * Re-encrypts the vault under a key from the new password, in one IndexedDB transaction: a
+   * wrong current password or a weak new one changes nothing. The session key is replaced too.
+   */
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    const vault = this.unlocked;
+    if (!vault) throw new WalletActionError('locked', 'Duet is locked. Unlock it first.');
+    requireStrongPassword(newPassword, 'newPassword');
+    try {
+      await vault.changePassword(currentPassword, newPassword);
+    } catch (error) {
+      if (error instanceof VaultError && error.code === 'wrong_password') throw new WalletActionError('wrong_password', 'The current password is wrong.', 'currentPassword');
+      if (error instanceof VaultError && error.code === 'invalid_argument') throw new WalletActionError('invalid_input', 'Enter the current password.', 'currentPassword');
+      throw error;
+    }
+    await this.session.set(UNLOCK_KEY, encodeBase64Url(await vault.exportUnlockKey()));
   }
 
   async lock(): Promise<void> {
@@ -80,8 +100,12 @@ export class VaultSession {
   }
 
   private async opened(vault: UnlockedVault): Promise<UnlockedVault> {
-    await this.session.set(UNLOCK_KEY, encodeBase64Url(await vault.exportKey()));
+    await this.session.set(UNLOCK_KEY, encodeBase64Url(await vault.exportUnlockKey()));
     this.unlocked = vault;
     return vault;
   }
+}
+
+function requireStrongPassword(password: string, field: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH) throw new WalletActionError('weak_password', `Choose a password of at least ${MIN_PASSWORD_LENGTH} characters.`, field);
 }

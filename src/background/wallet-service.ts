@@ -273,6 +273,11 @@ export class WalletService implements MethodBackend {
     await this.announceAllAccounts();
   }
 
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.vaultSession.changePassword(currentPassword, newPassword);
+    await this.touch();
+  }
+
   async lock(): Promise<void> {
     for (const [, flight] of this.inFlight) flight.controller.abort(new SigningStopped('locked'));
     this.link?.close();

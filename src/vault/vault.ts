@@ -1,90 +1,212 @@
 /**
- * Password-encrypted storage in IndexedDB, used by both devices for their key share, pairing
- * keys and settings.
+ * Password-encrypted storage in IndexedDB (via idb), used by the extension and the phone for key
+ * shares, pairing keys and other secrets. See docs/vault.md.
  *
- * - Key: PBKDF2-SHA256, ≥ 600,000 iterations (OWASP Password Storage Cheat Sheet, 2023), 16-byte
- *   random salt → AES-GCM-256. The parameters are stored with the vault so they can be raised.
- * - Each record is encrypted on its own with a fresh 12-byte IV and its key as additional data,
- *   so records cannot be swapped; a check record tells a wrong password from a corrupt vault.
- * - Writes of several records happen in one IndexedDB transaction: all or nothing.
- * It uses the global IndexedDB (browsers; Node unit tests install fake-indexeddb).
+ * Layout: one database per vault with two object stores. `meta` holds the header under "vault":
+ * { format: 2, kdf: { algorithm, iterations, salt }, cipher, check }. `records` holds, under each
+ * record key, { iv, ciphertext } (vault-crypto.ts). Record keys are stored in plain text: they
+ * must name things, never hold secrets.
+ *
+ * Every operation runs in one IndexedDB transaction that also reads the header and checks it is
+ * the one this handle's key belongs to (by the check value's IV, fresh at every re-key); a handle
+ * whose vault was re-keyed elsewhere becomes locked instead of writing records no one can read.
+ * Operations on one handle run one at a time, in call order.
  */
-import { openDB, type IDBPDatabase } from 'idb';
+import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import { VaultError } from './vault-error.ts';
+import { WEAK_KDF_FOR_TESTS_ONLY, type WeakKdfForTests } from './test-only-weak-kdf.ts';
+import { decodeValue, encodeValue } from './value-codec.ts';
+import {
+  CIPHER,
+  KDF_ALGORITHM,
+  SALT_BYTES,
+  asSealedRecord,
+  deriveVaultKey,
+  exportVaultKey,
+  importVaultKey,
+  keyOpensCheck,
+  newKdfParameters,
+  openRecord,
+  sealCheck,
+  sealRecord,
+  type KdfParameters,
+  type SealedRecord,
+} from './vault-crypto.ts';
 
+export { VaultError, type VaultErrorCode } from './vault-error.ts';
+
+/** OWASP Password Storage Cheat Sheet (2023): PBKDF2-HMAC-SHA256 with at least 600,000 iterations. */
 export const MIN_PBKDF2_ITERATIONS = 600_000;
-const SALT_BYTES = 16;
-const IV_BYTES = 12;
+export const DEFAULT_PBKDF2_ITERATIONS = MIN_PBKDF2_ITERATIONS;
+/** An upper bound, so a tampered header cannot make unlocking hang (~2 s per 1.2 M on a laptop core). */
+export const MAX_PBKDF2_ITERATIONS = 10_000_000;
+export const MAX_RECORD_KEY_LENGTH = 256;
+const FORMAT = 2;
+const DB_VERSION = 1;
 const META_STORE = 'meta';
 const RECORD_STORE = 'records';
-const META_KEY = 'vault';
-const CHECK_PLAINTEXT = 'duet-vault-check-v1';
+const HEADER_KEY = 'vault';
 
-export type VaultErrorCode = 'wrong_password' | 'locked' | 'not_found' | 'corrupt' | 'already_exists' | 'weak_parameters';
-
-export class VaultError extends Error {
-  readonly code: VaultErrorCode;
-
-  constructor(code: VaultErrorCode, message: string) {
-    super(message);
-    this.name = 'VaultError';
-    this.code = code;
-  }
+interface VaultSchema extends DBSchema {
+  meta: { key: string; value: unknown };
+  records: { key: string; value: unknown };
 }
 
-interface VaultMeta {
-  readonly version: 1;
-  readonly kdf: { readonly name: 'PBKDF2-SHA256'; readonly iterations: number; readonly salt: Uint8Array };
-  readonly check: EncryptedRecord;
+type VaultDatabase = IDBPDatabase<VaultSchema>;
+type StoreName = typeof META_STORE | typeof RECORD_STORE;
+type WriteTransaction = IDBPTransaction<VaultSchema, StoreName[], 'readwrite'>;
+
+interface VaultHeader {
+  readonly format: typeof FORMAT;
+  readonly kdf: KdfParameters;
+  readonly cipher: typeof CIPHER;
+  readonly check: SealedRecord;
 }
 
-interface EncryptedRecord {
-  readonly iv: Uint8Array;
-  readonly ciphertext: Uint8Array;
+export interface VaultStorageOptions {
+  /** The IndexedDB factory; default globalThis.indexedDB. Node tests pass fake-indexeddb's. */
+  readonly indexedDB?: IDBFactory;
 }
 
-export interface VaultOptions {
+export interface VaultUnlockOptions extends VaultStorageOptions {
+  /**
+   * Keep the AES key extractable so exportUnlockKey() works. Only the extension's service worker
+   * needs it (to survive restarts through chrome.storage.session); by default the key is
+   * non-extractable.
+   */
+  readonly exportableKey?: boolean;
+  /** WEAK_KDF_FOR_TESTS_ONLY, in unit tests only: allows fewer than 600,000 iterations. */
+  readonly weakKdfForTests?: WeakKdfForTests;
+}
+
+export interface VaultCreateOptions extends VaultUnlockOptions {
+  /** PBKDF2 iterations; default and minimum 600,000. */
   readonly iterations?: number;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-function open(name: string): Promise<IDBPDatabase> {
-  return openDB(name, 1, {
-    upgrade(db) {
-      db.createObjectStore(META_STORE);
-      db.createObjectStore(RECORD_STORE);
-    },
-  });
+export interface ChangePasswordOptions {
+  /** PBKDF2 iterations for the new key; default: the current count, raised to the default if lower. */
+  readonly iterations?: number;
+  readonly weakKdfForTests?: WeakKdfForTests;
 }
 
-/** A copy backed by a plain ArrayBuffer, as WebCrypto's types want. */
-function buffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(bytes);
+function factoryOf(options: VaultStorageOptions): IDBFactory {
+  const factory = options.indexedDB ?? globalThis.indexedDB;
+  if (!factory) throw new VaultError('storage_error', 'IndexedDB is not available here');
+  return factory;
 }
 
-async function deriveKey(password: string, salt: Uint8Array, iterations: number): Promise<CryptoKey> {
-  const material = await crypto.subtle.importKey('raw', buffer(encoder.encode(password)), 'PBKDF2', false, ['deriveKey']);
-  return crypto.subtle.deriveKey({ name: 'PBKDF2', hash: 'SHA-256', salt: buffer(salt), iterations }, material, { name: 'AES-GCM', length: 256 }, true, ['encrypt', 'decrypt']);
+function storageError(error: unknown): VaultError {
+  if (error instanceof VaultError) return error;
+  const name = error instanceof Error ? error.name : 'unknown error';
+  return new VaultError('storage_error', `IndexedDB refused the operation (${name})`);
 }
 
-async function encrypt(key: CryptoKey, recordKey: string, plaintext: Uint8Array): Promise<EncryptedRecord> {
-  const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const ciphertext = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: buffer(encoder.encode(recordKey)) }, key, buffer(plaintext)));
-  return { iv, ciphertext };
+async function openDatabase(options: VaultStorageOptions, name: string): Promise<VaultDatabase> {
+  if (typeof name !== 'string' || name.length === 0) throw new VaultError('invalid_argument', 'a vault needs a database name');
+  const request = factoryOf(options).open(name, DB_VERSION);
+  request.onupgradeneeded = () => {
+    const db = request.result;
+    for (const store of [META_STORE, RECORD_STORE]) if (!db.objectStoreNames.contains(store)) db.createObjectStore(store);
+  };
+  let opened: IDBPDatabase | undefined;
+  try {
+    opened = await wrap(request);
+  } catch (error) {
+    throw storageError(error);
+  }
+  if (!opened) throw new VaultError('storage_error', 'IndexedDB did not open the database');
+  const db = opened as unknown as VaultDatabase;
+  // Another tab deleting or upgrading the database must not wait on this connection.
+  db.addEventListener('versionchange', () => db.close());
+  return db;
 }
 
-async function decrypt(key: CryptoKey, recordKey: string, record: EncryptedRecord): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: buffer(record.iv), additionalData: buffer(encoder.encode(recordKey)) }, key, buffer(record.ciphertext)));
+function allowsWeakKdf(options: { readonly weakKdfForTests?: WeakKdfForTests }): boolean {
+  return options.weakKdfForTests === WEAK_KDF_FOR_TESTS_ONLY;
 }
 
+function checkIterations(iterations: number, allowWeak: boolean): void {
+  const min = allowWeak ? 1 : MIN_PBKDF2_ITERATIONS;
+  if (!Number.isSafeInteger(iterations) || iterations < min || iterations > MAX_PBKDF2_ITERATIONS) {
+    throw new VaultError('weak_parameters', `PBKDF2 iterations must be an integer from ${MIN_PBKDF2_ITERATIONS} to ${MAX_PBKDF2_ITERATIONS}`);
+  }
+}
+
+function checkPassword(password: unknown, what: string): asserts password is string {
+  if (typeof password !== 'string' || password.length === 0) throw new VaultError('invalid_argument', `${what} must be a non-empty string`);
+}
+
+function checkRecordKey(recordKey: unknown): asserts recordKey is string {
+  if (typeof recordKey !== 'string' || recordKey.length === 0 || recordKey.length > MAX_RECORD_KEY_LENGTH) {
+    throw new VaultError('invalid_argument', `a record key is a string of 1 to ${MAX_RECORD_KEY_LENGTH} characters`);
+  }
+}
+
+/** Checks the stored header's shape; a KDF below the minimum is weak_parameters, not corrupt. */
+function parseHeader(value: unknown, allowWeak: boolean): VaultHeader {
+  const corrupt = () => new VaultError('corrupt', 'the vault header is damaged or of an unsupported format');
+  if (typeof value !== 'object' || value === null) throw corrupt();
+  const { format, kdf, cipher, check } = value as Record<string, unknown>;
+  const sealedCheck = asSealedRecord(check);
+  if (format !== FORMAT || cipher !== CIPHER || sealedCheck === null || typeof kdf !== 'object' || kdf === null) throw corrupt();
+  const { algorithm, iterations, salt } = kdf as Record<string, unknown>;
+  if (algorithm !== KDF_ALGORITHM || !(salt instanceof Uint8Array) || salt.length !== SALT_BYTES || typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < 1) throw corrupt();
+  if (iterations > MAX_PBKDF2_ITERATIONS) throw corrupt();
+  checkIterations(iterations, allowWeak);
+  return { format: FORMAT, kdf: { algorithm: KDF_ALGORITHM, iterations, salt }, cipher: CIPHER, check: sealedCheck };
+}
+
+/** Identifies one header version: the check value's IV is fresh each time the vault is keyed. */
+function headerId(check: SealedRecord): string {
+  return Array.from(check.iv, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/** Runs `body` in one read-write transaction over both stores; aborts it on any error. */
+async function inWriteTransaction(db: VaultDatabase, body: (tx: WriteTransaction, track: <T>(request: Promise<T>) => Promise<T>) => Promise<void>): Promise<void> {
+  const tx = db.transaction([META_STORE, RECORD_STORE], 'readwrite');
+  const pending: Promise<unknown>[] = [tx.done];
+  const track = <T>(request: Promise<T>): Promise<T> => {
+    pending.push(request);
+    return request;
+  };
+  try {
+    await body(tx, track);
+    await Promise.all(pending);
+  } catch (error) {
+    for (const request of pending) request.catch(() => undefined);
+    try {
+      tx.abort();
+    } catch {
+      // already finished or aborted: nothing was committed after the failure
+    }
+    throw storageError(error);
+  }
+}
+
+/** An unlocked vault. Values: see value-codec.ts (JSON plus bigint). */
 export class UnlockedVault {
   private key: CryptoKey | null;
-  private readonly db: IDBPDatabase;
+  private currentHeaderId: string;
+  private readonly db: VaultDatabase;
+  private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(db: IDBPDatabase, key: CryptoKey) {
+  /** Use createVault, unlockVault or importUnlockKey. */
+  constructor(db: VaultDatabase, key: CryptoKey, header: VaultHeader) {
     this.db = db;
     this.key = key;
+    this.currentHeaderId = headerId(header.check);
+  }
+
+  get isLocked(): boolean {
+    return this.key === null;
+  }
+
+  /** Runs operations one at a time, in call order; a failed one does not stop the next. */
+  private serial<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(operation);
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   private requireKey(): CryptoKey {
@@ -92,105 +214,245 @@ export class UnlockedVault {
     return this.key;
   }
 
-  async get<T>(recordKey: string): Promise<T | undefined> {
-    const key = this.requireKey();
-    const record = (await this.db.get(RECORD_STORE, recordKey)) as EncryptedRecord | undefined;
-    if (!record) return undefined;
-    try {
-      return JSON.parse(decoder.decode(await decrypt(key, recordKey, record))) as T;
-    } catch {
-      throw new VaultError('corrupt', `record ${recordKey} cannot be decrypted`);
-    }
+  /** Locks this handle when the stored header is no longer the one its key belongs to. */
+  private requireCurrentHeader(stored: unknown): void {
+    const current = typeof stored === 'object' && stored !== null ? asSealedRecord((stored as Record<string, unknown>).check) : null;
+    if (current !== null && headerId(current) === this.currentHeaderId) return;
+    this.drop();
+    throw new VaultError('locked', 'the vault was re-keyed or replaced since this handle was unlocked; unlock it again');
   }
 
-  async put(recordKey: string, value: unknown): Promise<void> {
-    await this.putMany({ [recordKey]: value });
-  }
-
-  /** Encrypts everything first, then writes all records in one transaction. */
-  async putMany(records: Record<string, unknown>): Promise<void> {
-    const key = this.requireKey();
-    const encrypted = await Promise.all(Object.entries(records).map(async ([recordKey, value]) => [recordKey, await encrypt(key, recordKey, encoder.encode(JSON.stringify(value)))] as const));
-    const tx = this.db.transaction(RECORD_STORE, 'readwrite');
-    await Promise.all([...encrypted.map(([recordKey, record]) => tx.store.put(record, recordKey)), tx.done]);
-  }
-
-  async delete(recordKey: string): Promise<void> {
-    this.requireKey();
-    await this.db.delete(RECORD_STORE, recordKey);
-  }
-
-  async keys(): Promise<string[]> {
-    this.requireKey();
-    return (await this.db.getAllKeys(RECORD_STORE)).map(String);
-  }
-
-  /** The raw AES key, for an MV3 service worker to keep in chrome.storage.session (memory only). */
-  async exportKey(): Promise<Uint8Array> {
-    return new Uint8Array(await crypto.subtle.exportKey('raw', this.requireKey()));
-  }
-
-  lock(): void {
+  private drop(): void {
     this.key = null;
     this.db.close();
   }
-}
 
-export async function vaultExists(name: string): Promise<boolean> {
-  const db = await open(name);
-  const meta = await db.get(META_STORE, META_KEY);
-  db.close();
-  return meta !== undefined;
-}
-
-export async function createVault(name: string, password: string, options: VaultOptions = {}): Promise<UnlockedVault> {
-  const iterations = options.iterations ?? MIN_PBKDF2_ITERATIONS;
-  if (iterations < MIN_PBKDF2_ITERATIONS) throw new VaultError('weak_parameters', `PBKDF2 needs at least ${MIN_PBKDF2_ITERATIONS} iterations`);
-  const db = await open(name);
-  if (await db.get(META_STORE, META_KEY)) {
-    db.close();
-    throw new VaultError('already_exists', 'a vault already exists here');
+  /** The value under `recordKey`, or undefined when there is none. */
+  get<T = unknown>(recordKey: string): Promise<T | undefined> {
+    return this.serial(async () => {
+      checkRecordKey(recordKey);
+      const key = this.requireKey();
+      let stored: [unknown, unknown];
+      try {
+        const tx = this.db.transaction([META_STORE, RECORD_STORE], 'readonly');
+        stored = await Promise.all([tx.objectStore(META_STORE).get(HEADER_KEY), tx.objectStore(RECORD_STORE).get(recordKey), tx.done]).then(([header, record]) => [header, record]);
+      } catch (error) {
+        throw storageError(error);
+      }
+      this.requireCurrentHeader(stored[0]);
+      if (stored[1] === undefined) return undefined;
+      const sealed = asSealedRecord(stored[1]);
+      const plaintext = sealed && (await openRecord(key, recordKey, sealed));
+      if (!plaintext) throw new VaultError('corrupt', `record ${JSON.stringify(recordKey)} fails authentication`);
+      return decodeValue(plaintext, recordKey) as T;
+    });
   }
-  const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
-  const key = await deriveKey(password, salt, iterations);
-  const meta: VaultMeta = { version: 1, kdf: { name: 'PBKDF2-SHA256', iterations, salt }, check: await encrypt(key, META_KEY, encoder.encode(CHECK_PLAINTEXT)) };
-  await db.put(META_STORE, meta, META_KEY);
-  return new UnlockedVault(db, key);
-}
 
-async function readMeta(db: IDBPDatabase): Promise<VaultMeta> {
-  const meta = (await db.get(META_STORE, META_KEY)) as VaultMeta | undefined;
-  if (!meta) {
-    db.close();
-    throw new VaultError('not_found', 'no vault has been created yet');
+  put(recordKey: string, value: unknown): Promise<void> {
+    return this.putMany({ [recordKey]: value });
   }
-  return meta;
+
+  /** Writes all records in one transaction: all of them or none. Everything is encrypted first. */
+  putMany(records: Readonly<Record<string, unknown>>): Promise<void> {
+    return this.serial(async () => {
+      const key = this.requireKey();
+      if (typeof records !== 'object' || records === null) throw new VaultError('invalid_argument', 'putMany takes an object of records');
+      const entries = Object.entries(records);
+      for (const [recordKey] of entries) checkRecordKey(recordKey);
+      const plaintexts = entries.map(([recordKey, value]) => [recordKey, encodeValue(value, recordKey)] as const);
+      const sealed = await Promise.all(plaintexts.map(async ([recordKey, plaintext]) => [recordKey, await sealRecord(key, recordKey, plaintext)] as const));
+      await inWriteTransaction(this.db, async (tx, track) => {
+        this.requireCurrentHeader(await track(tx.objectStore(META_STORE).get(HEADER_KEY)));
+        const store = tx.objectStore(RECORD_STORE);
+        for (const [recordKey, record] of sealed) track(store.put(record, recordKey));
+      });
+    });
+  }
+
+  delete(recordKey: string): Promise<void> {
+    return this.deleteMany([recordKey]);
+  }
+
+  /** Deletes all the records in one transaction; missing ones are ignored. */
+  deleteMany(recordKeys: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      this.requireKey();
+      if (!Array.isArray(recordKeys)) throw new VaultError('invalid_argument', 'deleteMany takes an array of record keys');
+      for (const recordKey of recordKeys) checkRecordKey(recordKey);
+      await inWriteTransaction(this.db, async (tx, track) => {
+        this.requireCurrentHeader(await track(tx.objectStore(META_STORE).get(HEADER_KEY)));
+        const store = tx.objectStore(RECORD_STORE);
+        for (const recordKey of recordKeys) track(store.delete(recordKey));
+      });
+    });
+  }
+
+  /** The record keys, sorted. */
+  keys(): Promise<string[]> {
+    return this.serial(async () => {
+      this.requireKey();
+      let stored: [unknown, IDBValidKey[]];
+      try {
+        const tx = this.db.transaction([META_STORE, RECORD_STORE], 'readonly');
+        stored = await Promise.all([tx.objectStore(META_STORE).get(HEADER_KEY), tx.objectStore(RECORD_STORE).getAllKeys(), tx.done]).then(([header, keys]) => [header, keys]);
+      } catch (error) {
+        throw storageError(error);
+      }
+      this.requireCurrentHeader(stored[0]);
+      return stored[1].map(String).sort();
+    });
+  }
+
+  /**
+   * Re-encrypts every record under a key from the new password (fresh salt) and replaces the
+   * header, in one transaction. A wrong old password is `wrong_password` and changes nothing; if
+   * the vault changed since it was read, `conflict` and nothing changed.
+   */
+  changePassword(oldPassword: string, newPassword: string, options: ChangePasswordOptions = {}): Promise<void> {
+    return this.serial(async () => {
+      const key = this.requireKey();
+      checkPassword(oldPassword, 'the old password');
+      checkPassword(newPassword, 'the new password');
+      const snapshot = await this.readEverything();
+      this.requireCurrentHeader(snapshot.header);
+      const header = parseHeader(snapshot.header, true);
+      if (!(await keyOpensCheck(await deriveVaultKey(oldPassword, header.kdf, false), header.check))) throw new VaultError('wrong_password', 'wrong password');
+      const iterations = options.iterations ?? Math.max(header.kdf.iterations, DEFAULT_PBKDF2_ITERATIONS);
+      checkIterations(iterations, allowsWeakKdf(options));
+      const kdf = newKdfParameters(iterations);
+      const newKey = await deriveVaultKey(newPassword, kdf, key.extractable);
+      const resealed: (readonly [string, SealedRecord])[] = [];
+      for (const [recordKey, stored] of snapshot.records) {
+        const sealed = asSealedRecord(stored);
+        const plaintext = sealed && (await openRecord(key, recordKey, sealed));
+        if (!plaintext) throw new VaultError('corrupt', `record ${JSON.stringify(recordKey)} fails authentication; nothing was changed`);
+        resealed.push([recordKey, await sealRecord(newKey, recordKey, plaintext)]);
+        plaintext.fill(0);
+      }
+      const newHeader: VaultHeader = { format: FORMAT, kdf, cipher: CIPHER, check: await sealCheck(newKey) };
+      await inWriteTransaction(this.db, async (tx, track) => {
+        const [storedHeader, keys, values] = await Promise.all([track(tx.objectStore(META_STORE).get(HEADER_KEY)), track(tx.objectStore(RECORD_STORE).getAllKeys()), track(tx.objectStore(RECORD_STORE).getAll())]);
+        this.requireCurrentHeader(storedHeader);
+        if (!sameRecords(snapshot.records, keys.map(String), values)) throw new VaultError('conflict', 'the vault changed during the password change; nothing was changed, try again');
+        track(tx.objectStore(META_STORE).put(newHeader, HEADER_KEY));
+        const store = tx.objectStore(RECORD_STORE);
+        for (const [recordKey, record] of resealed) track(store.put(record, recordKey));
+      });
+      this.key = newKey;
+      this.currentHeaderId = headerId(newHeader.check);
+    });
+  }
+
+  private async readEverything(): Promise<{ header: unknown; records: [string, unknown][] }> {
+    try {
+      const tx = this.db.transaction([META_STORE, RECORD_STORE], 'readonly');
+      const [header, keys, values] = await Promise.all([tx.objectStore(META_STORE).get(HEADER_KEY), tx.objectStore(RECORD_STORE).getAllKeys(), tx.objectStore(RECORD_STORE).getAll(), tx.done]);
+      return { header, records: keys.map((recordKey, index) => [String(recordKey), values[index]]) };
+    } catch (error) {
+      throw storageError(error);
+    }
+  }
+
+  /**
+   * The raw 32-byte AES key, for the extension's service worker to keep in chrome.storage.session
+   * (memory only) and reopen with importUnlockKey after a restart. Whoever holds these bytes can
+   * read the vault until the password changes: never write them to persistent storage or logs.
+   */
+  exportUnlockKey(): Promise<Uint8Array<ArrayBuffer>> {
+    return this.serial(() => exportVaultKey(this.requireKey()));
+  }
+
+  /** Drops the key and closes the database; every later call is `locked`. */
+  lock(): void {
+    if (this.key) this.drop();
+  }
 }
 
-async function checkKey(db: IDBPDatabase, meta: VaultMeta, key: CryptoKey, failure: VaultErrorCode): Promise<void> {
+/** Same keys and, for each, the same IV (every write draws a fresh one). */
+function sameRecords(snapshot: readonly [string, unknown][], keys: readonly string[], values: readonly unknown[]): boolean {
+  if (snapshot.length !== keys.length) return false;
+  return snapshot.every(([recordKey, stored], index) => {
+    const before = asSealedRecord(stored);
+    const now = asSealedRecord(values[index]);
+    return keys[index] === recordKey && before !== null && now !== null && before.iv.every((byte, position) => byte === now.iv[position]);
+  });
+}
+
+async function readHeader(db: VaultDatabase): Promise<unknown> {
   try {
-    const check = decoder.decode(await decrypt(key, META_KEY, meta.check));
-    if (check === CHECK_PLAINTEXT) return;
-  } catch {
-    // fall through to the failure below
+    return await db.get(META_STORE, HEADER_KEY);
+  } catch (error) {
+    throw storageError(error);
   }
-  db.close();
-  throw new VaultError(failure, failure === 'wrong_password' ? 'wrong password' : 'the saved unlock key does not open this vault');
 }
 
-export async function unlockVault(name: string, password: string): Promise<UnlockedVault> {
-  const db = await open(name);
-  const meta = await readMeta(db);
-  const key = await deriveKey(password, meta.kdf.salt, meta.kdf.iterations);
-  await checkKey(db, meta, key, 'wrong_password');
-  return new UnlockedVault(db, key);
+/** Opens the database and returns its parsed header; closes it again on any failure. */
+async function openExisting(name: string, options: VaultUnlockOptions): Promise<{ db: VaultDatabase; header: VaultHeader }> {
+  const db = await openDatabase(options, name);
+  try {
+    const stored = await readHeader(db);
+    if (stored === undefined) throw new VaultError('not_found', 'no vault has been created here');
+    return { db, header: parseHeader(stored, allowsWeakKdf(options)) };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }
 
-/** Re-opens with a key kept in memory-only session storage (service-worker restart). */
-export async function unlockVaultWithKey(name: string, rawKey: Uint8Array): Promise<UnlockedVault> {
-  const db = await open(name);
-  const meta = await readMeta(db);
-  const key = await crypto.subtle.importKey('raw', buffer(rawKey), { name: 'AES-GCM' }, true, ['encrypt', 'decrypt']);
-  await checkKey(db, meta, key, 'corrupt');
-  return new UnlockedVault(db, key);
+export async function vaultExists(name: string, options: VaultStorageOptions = {}): Promise<boolean> {
+  const db = await openDatabase(options, name);
+  try {
+    return (await readHeader(db)) !== undefined;
+  } finally {
+    db.close();
+  }
+}
+
+export async function createVault(name: string, password: string, options: VaultCreateOptions = {}): Promise<UnlockedVault> {
+  checkPassword(password, 'the password');
+  const iterations = options.iterations ?? DEFAULT_PBKDF2_ITERATIONS;
+  checkIterations(iterations, allowsWeakKdf(options));
+  const db = await openDatabase(options, name);
+  try {
+    if ((await readHeader(db)) !== undefined) throw new VaultError('already_exists', 'a vault already exists here');
+    const kdf = newKdfParameters(iterations);
+    const key = await deriveVaultKey(password, kdf, options.exportableKey === true);
+    const header: VaultHeader = { format: FORMAT, kdf, cipher: CIPHER, check: await sealCheck(key) };
+    await inWriteTransaction(db, async (tx, track) => {
+      // Checked again inside the transaction: two createVault calls racing cannot both win.
+      if ((await track(tx.objectStore(META_STORE).get(HEADER_KEY))) !== undefined) throw new VaultError('already_exists', 'a vault already exists here');
+      if ((await track(tx.objectStore(RECORD_STORE).count())) !== 0) throw new VaultError('corrupt', 'records exist without a vault header');
+      track(tx.objectStore(META_STORE).put(header, HEADER_KEY));
+    });
+    return new UnlockedVault(db, key, header);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** A wrong password is `wrong_password`, and nothing is changed. */
+export async function unlockVault(name: string, password: string, options: VaultUnlockOptions = {}): Promise<UnlockedVault> {
+  checkPassword(password, 'the password');
+  const { db, header } = await openExisting(name, options);
+  const key = await deriveVaultKey(password, header.kdf, options.exportableKey === true);
+  if (!(await keyOpensCheck(key, header.check))) {
+    db.close();
+    throw new VaultError('wrong_password', 'wrong password');
+  }
+  return new UnlockedVault(db, key, header);
+}
+
+/**
+ * Reopens a vault with a key from exportUnlockKey (service-worker restart). A key that no longer
+ * opens it (the password changed) is `locked`: unlock with the password.
+ */
+export async function importUnlockKey(name: string, rawKey: Uint8Array, options: VaultUnlockOptions = {}): Promise<UnlockedVault> {
+  const key = await importVaultKey(rawKey, options.exportableKey === true);
+  const { db, header } = await openExisting(name, options);
+  if (!(await keyOpensCheck(key, header.check))) {
+    db.close();
+    throw new VaultError('locked', 'this unlock key does not open the vault; unlock with the password');
+  }
+  return new UnlockedVault(db, key, header);
 }

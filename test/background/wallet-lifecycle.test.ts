@@ -41,6 +41,31 @@ describe('creating and unlocking', () => {
     expect((await h.view()).unlocked).toBe(true);
   });
 
+  it('changes the password: a wrong current or weak new password changes nothing; afterwards only the new one unlocks', async () => {
+    const h = await createHarness(node.fetch);
+    const address = await setUpWallet(h);
+    const NEW_PASSWORD = 'a new password 2';
+    const before = { local: h.local.dump(), session: h.session.dump() };
+    await expect(h.wallet.changePassword('wrong password!', NEW_PASSWORD)).rejects.toMatchObject({ code: 'wrong_password', field: 'currentPassword' });
+    await expect(h.wallet.changePassword(PASSWORD, 'short')).rejects.toMatchObject({ code: 'weak_password', field: 'newPassword' });
+    expect({ local: h.local.dump(), session: h.session.dump() }).toEqual(before);
+    await h.wallet.changePassword(PASSWORD, NEW_PASSWORD);
+    expect(h.session.dump()).not.toBe(before.session);
+    const restarted = await h.restart();
+    expect((await restarted.view()).unlocked).toBe(true);
+    const reopened = await h.reopenBrowser();
+    await expect(reopened.wallet.unlock(PASSWORD)).rejects.toMatchObject({ code: 'wrong_password' });
+    await reopened.wallet.unlock(NEW_PASSWORD);
+    expect((await reopened.view()).state.accounts[0]?.address).toBe(address);
+  });
+
+  it('changing the password needs the wallet unlocked', async () => {
+    const h = await createHarness(node.fetch);
+    await setUpWallet(h);
+    await h.wallet.lock();
+    await expect(h.wallet.changePassword(PASSWORD, 'a new password 2')).rejects.toMatchObject({ code: 'locked' });
+  });
+
   it('an invalid local RPC URL at creation is refused before anything is created', async () => {
     const h = await createHarness(node.fetch);
     await expect(h.wallet.create(PASSWORD, { rpcUrl: 'ftp://127.0.0.1' })).rejects.toMatchObject({ code: RpcErrorCode.invalidParams });

@@ -9,9 +9,38 @@ type Refresh = (view: WalletView) => void;
 function DeviceRow({ device, reachable, refresh }: { device: PairedDevice; reachable: boolean; refresh: Refresh }) {
   const { error, busy, run } = useAction(refresh);
   const [confirming, setConfirming] = useState(false);
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(device.name);
   return (
     <li class="item" data-testid={`device-${device.id}`}>
-      <strong data-testid="device-name">{device.name}</strong>
+      {editing ? (
+        <form
+          class="row"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void run({ action: 'rename-device', id: device.id, name }).then((ok) => ok && setEditing(false));
+          }}
+        >
+          <input data-testid="device-name-input" value={name} onInput={(e) => setName(e.currentTarget.value)} aria-label="Device name" />
+          <button data-testid="device-rename-save" type="submit" disabled={busy}>
+            Save
+          </button>
+        </form>
+      ) : (
+        <div class="row spread">
+          <strong data-testid="device-name">{device.name}</strong>
+          <button
+            class="secondary small"
+            data-testid="device-rename"
+            onClick={() => {
+              setName(device.name);
+              setEditing(true);
+            }}
+          >
+            Rename
+          </button>
+        </div>
+      )}
       <p class="muted small">Paired {formatDate(device.pairedAt)}</p>
       <p class="muted small" data-testid="device-last-seen">
         Last seen {device.lastSeen === null ? 'never' : formatDate(device.lastSeen)} · {reachable ? 'relay connected' : 'relay offline'}

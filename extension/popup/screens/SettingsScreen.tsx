@@ -1,3 +1,5 @@
+import { useState } from 'preact/hooks';
+import { MIN_PASSWORD_LENGTH } from '../../../src/background/password-policy.ts';
 import { AUTO_LOCK_CHOICES_MINUTES } from '../../../src/background/public-state.ts';
 import type { WalletView } from '../../../src/background/wallet-service.ts';
 import { useAction } from '../../ui/wallet-client.ts';
@@ -6,6 +8,42 @@ function autoLockLabel(minutes: number): string {
   if (minutes === 0) return 'Never';
   if (minutes < 60) return `After ${minutes} minute${minutes === 1 ? '' : 's'}`;
   return `After ${minutes / 60} hour${minutes === 60 ? '' : 's'}`;
+}
+
+function ChangePasswordForm({ refresh }: { refresh: (view: WalletView) => void }) {
+  const { error, busy, run } = useAction(refresh);
+  const [currentPassword, setCurrentPassword] = useState('');
+  const [newPassword, setNewPassword] = useState('');
+  const [confirmation, setConfirmation] = useState('');
+  const [changed, setChanged] = useState(false);
+  const mismatch = confirmation.length > 0 && confirmation !== newPassword;
+  return (
+    <form
+      class="stack"
+      onSubmit={(event) => {
+        event.preventDefault();
+        setChanged(false);
+        void run({ action: 'change-password', currentPassword, newPassword }).then((ok) => {
+          if (!ok) return;
+          setCurrentPassword('');
+          setNewPassword('');
+          setConfirmation('');
+          setChanged(true);
+        });
+      }}
+    >
+      <h3>Change password</h3>
+      <input type="password" data-testid="current-password" autocomplete="current-password" placeholder="Current password" value={currentPassword} onInput={(e) => setCurrentPassword(e.currentTarget.value)} />
+      <input type="password" data-testid="new-password" autocomplete="new-password" placeholder={`New password (${MIN_PASSWORD_LENGTH}+ characters)`} value={newPassword} onInput={(e) => setNewPassword(e.currentTarget.value)} />
+      <input type="password" data-testid="new-password-confirm" autocomplete="new-password" placeholder="Repeat the new password" value={confirmation} onInput={(e) => setConfirmation(e.currentTarget.value)} />
+      {mismatch && <p class="error">The new passwords differ.</p>}
+      <button type="submit" data-testid="change-password" disabled={busy || mismatch || confirmation.length === 0 || currentPassword.length === 0}>
+        {busy ? 'Re-encrypting…' : 'Change password'}
+      </button>
+      {changed && <p class="hint" data-testid="password-changed">Password changed. Use the new one to unlock.</p>}
+      {error && <p class="error" data-testid="change-password-error">{error}</p>}
+    </form>
+  );
 }
 
 export function SettingsScreen({ view, refresh }: { view: WalletView; refresh: (view: WalletView) => void }) {
@@ -24,6 +62,7 @@ export function SettingsScreen({ view, refresh }: { view: WalletView; refresh: (
         </select>
       </label>
       <p class="hint">Duet also locks when the browser closes.</p>
+      <ChangePasswordForm refresh={refresh} />
       <dl class="facts">
         <dt>Relay</dt>
         <dd>{view.state.relayUrl}</dd>
