@@ -8,7 +8,7 @@
 import type { BrowserContext, Page, TestInfo } from '@playwright/test';
 import { JsonRpcProvider, Wallet, parseEther, verifyMessage, verifyTypedData } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { DEMO_PIN, onboardAndPair } from '../src/devstack/demo-flow.ts';
 import { SECOND_CHAIN_ID, expect, test } from './wallet-fixtures.ts';
 
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -38,6 +38,50 @@ async function approvalWindow(context: BrowserContext): Promise<Page> {
   const page = await context.waitForEvent('page', { predicate: isApproval });
   await page.setViewportSize({ width: 400, height: 660 });
   return page;
+}
+
+async function unlockPhone(page: Page): Promise<void> {
+  await page.getByTestId('pin').fill(DEMO_PIN);
+  await page.getByTestId('pin-submit').click();
+}
+
+type Extension = { context: BrowserContext; extensionId: string };
+/** The chrome.* calls the test makes inside the service worker. */
+type WorkerGlobals = {
+  chrome: {
+    alarms: { get(name: string): Promise<{ scheduledTime: number } | undefined>; create(name: string, info: { when: number }): Promise<void> };
+    storage: { session: { get(keys: null): Promise<Record<string, unknown>> } };
+  };
+};
+
+/** The extension's current service worker (the phone app has one too, in the same browser). */
+function extensionWorker(extension: Extension) {
+  return extension.context
+    .serviceWorkers()
+    .filter((worker) => worker.url().startsWith(`chrome-extension://${extension.extensionId}/`))
+    .at(-1);
+}
+
+/** Stops the extension's service worker as Chrome does when it idles (DevTools protocol), and waits for a new one. */
+async function restartServiceWorker(extension: Extension, page: Page): Promise<void> {
+  const running = extensionWorker(extension);
+  expect(running).toBeDefined();
+  await running?.evaluate(() => {
+    (globalThis as { beforeRestart?: boolean }).beforeRestart = true;
+  });
+  const cdp = await extension.context.newCDPSession(page);
+  const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
+  const worker = targetInfos.find((target) => target.type === 'service_worker' && target.url.startsWith(`chrome-extension://${extension.extensionId}/`));
+  expect(worker).toBeDefined();
+  await cdp.send('Target.closeTarget', { targetId: worker?.targetId as string });
+  await cdp.detach();
+  // The extension's pages keep asking for the view; that starts a new worker (without the marker).
+  await expect
+    .poll(async () => {
+      const current = extensionWorker(extension);
+      return current ? current.evaluate(() => (globalThis as { beforeRestart?: boolean }).beforeRestart === true).catch(() => 'stopped') : 'none';
+    })
+    .toBe(false);
 }
 
 async function openDapp(context: BrowserContext, url: string): Promise<Page> {
@@ -200,22 +244,7 @@ test('a pending approval survives a service-worker restart and the page still ge
   const approval = await approvalWindow(extension.context);
   const pending = call(dapp, 'raw', 'wallet_requestPermissions', [{ eth_accounts: {} }]);
   await expect(approval.getByTestId('request-title')).toHaveText('Connect to this site');
-  await extension.serviceWorker.evaluate(() => {
-    (globalThis as { beforeRestart?: boolean }).beforeRestart = true;
-  });
-  const cdp = await extension.context.newCDPSession(popup);
-  const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
-  const worker = targetInfos.find((target) => target.type === 'service_worker' && target.url.startsWith(`chrome-extension://${extension.extensionId}/`));
-  expect(worker).toBeDefined();
-  await cdp.send('Target.closeTarget', { targetId: worker?.targetId as string });
-  await cdp.detach();
-  // A new worker (without the marker) serves the restored queue.
-  await expect
-    .poll(async () => {
-      const current = extension.context.serviceWorkers().at(-1);
-      return current ? current.evaluate(() => (globalThis as { beforeRestart?: boolean }).beforeRestart === true).catch(() => 'stopped') : 'none';
-    })
-    .toBe(false);
+  await restartServiceWorker(extension, popup);
   await expect(approval.getByTestId('request-title')).toHaveText('Connect to this site');
   await approval.getByTestId('approve').click();
   const granted = await pending;
@@ -223,7 +252,57 @@ test('a pending approval survives a service-worker restart and the page still ge
   expect(granted.result).toMatchObject([{ parentCapability: 'eth_accounts', caveats: [{ type: 'restrictReturnedAccounts', value: [address] }] }]);
 });
 
-test('popup screens: accounts, networks, devices (rename), connected sites, settings (auto-lock, password change), lock', async ({}, testInfo) => {
+test('the service worker stopped in the middle of co-signing: after it restarts the transaction completes; a phone reloaded with the request shown still has it', async ({ sharedExtension: extension, relay, anvil }, testInfo) => {
+  // The phone's frames to the relay can be held back, so the extension's worker can be stopped
+  // while the phone's first signing round is on its way.
+  let holding = false;
+  const held: (string | Buffer)[] = [];
+  const relaySide: { send?: (message: string | Buffer) => void } = {};
+  const page = await extension.context.newPage();
+  await page.routeWebSocket(relay.wsUrl, (socket) => {
+    const server = socket.connectToServer();
+    relaySide.send = (message) => server.send(message);
+    socket.onMessage((message) => (holding ? held.push(message) : server.send(message)));
+  });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${relay.url}/`);
+  await unlockPhone(page);
+  phone = page;
+
+  const chain = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1 });
+  const before = await chain.getBalance(RECIPIENT);
+  const sending = call(dapp, 'ethersSend', RECIPIENT, parseEther('0.25').toString());
+  const approval = await approvalWindow(extension.context);
+  await expect(approval.getByTestId('field-Amount')).toHaveText('0.25 ETH');
+  const code = (await approval.getByTestId('approval-code').textContent()) ?? '';
+  await approval.getByTestId('approve').click();
+  await expect(phone.getByTestId('phone-request-code')).toHaveText(code);
+  // The phone page reloads while the request is shown: unlocked again, the request is still there.
+  await phone.reload();
+  await unlockPhone(phone);
+  await expect(phone.getByTestId('phone-request-code')).toHaveText(code);
+
+  // Approved on the phone: its first round (attempt 1) is held; the extension's worker stops.
+  holding = true;
+  await phone.getByTestId('phone-approve').click();
+  await expect(phone.getByTestId('phone-request')).toHaveAttribute('data-attempt', '1');
+  await restartServiceWorker(extension, approval);
+  // The new worker asks the phone again; the phone drops attempt 1 and starts attempt 2.
+  await expect(phone.getByTestId('phone-request')).toHaveAttribute('data-attempt', '2');
+  await shot(phone, testInfo, 'phone-signing-after-worker-restart');
+  holding = false;
+  for (const message of held.splice(0)) relaySide.send?.(message);
+
+  const sent = await sending;
+  expect(sent.error).toBeUndefined();
+  expect(sent.result).toMatchObject({ status: 1, from: address, chainId: '31337', type: 2 });
+  expect((await chain.getBalance(RECIPIENT)) - before).toBe(parseEther('0.25'));
+  chain.destroy();
+  await expect(approval.getByTestId('approval-status')).toHaveText('Signed by both devices and sent.');
+  await shot(approval, testInfo, 'approval-done-after-worker-restart');
+});
+
+test('popup screens: accounts, networks, devices (rename), connected sites, settings (auto-lock, password change), lock, auto-lock firing', async ({ sharedExtension: extension }, testInfo) => {
   await popup.reload();
   await popup.getByTestId('nav-accounts').click();
   await popup.getByTestId('add-account-name').fill('Savings');
@@ -281,6 +360,23 @@ test('popup screens: accounts, networks, devices (rename), connected sites, sett
   await popup.getByTestId('unlock-password').fill('correct horse battery');
   await popup.getByTestId('unlock-submit').click();
   await expect(popup.getByTestId('error')).toHaveText('Wrong password.');
+  await popup.getByTestId('unlock-password').fill('a new password 2');
+  await popup.getByTestId('unlock-submit').click();
+  await expect(popup.getByTestId('nav-home')).toBeVisible();
+
+  // Auto-lock is a chrome.alarms alarm re-armed by every use (30 minutes, as chosen above). Moved
+  // to fire now (unpacked extensions may set alarms under Chrome's 30 s minimum), it locks Duet.
+  const worker = extensionWorker(extension);
+  const scheduledIn = await worker?.evaluate(async () => {
+    const { chrome } = globalThis as unknown as WorkerGlobals;
+    const alarm = await chrome.alarms.get('duet/auto-lock');
+    return alarm ? alarm.scheduledTime - Date.now() : null;
+  });
+  expect(scheduledIn).toBeGreaterThan(29 * 60_000);
+  expect(scheduledIn).toBeLessThanOrEqual(30 * 60_000);
+  await worker?.evaluate(() => (globalThis as unknown as WorkerGlobals).chrome.alarms.create('duet/auto-lock', { when: Date.now() + 200 }));
+  await expect(popup.getByTestId('unlock-password')).toBeVisible();
+  expect(await worker?.evaluate(async () => (await (globalThis as unknown as WorkerGlobals).chrome.storage.session.get(null))['duet/unlock-key'] ?? null)).toBeNull();
   await popup.getByTestId('unlock-password').fill('a new password 2');
   await popup.getByTestId('unlock-submit').click();
   await expect(popup.getByTestId('nav-home')).toBeVisible();

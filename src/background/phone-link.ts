@@ -134,10 +134,12 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   private async onNewKeyShare(share: P2KeyShare): Promise<void> {
     const connection = this.connection;
     if (!connection) throw new CoSignerFailedError('unavailable', 'the pairing was cancelled');
+    const channelState = connection.channel.save();
     await this.context.completePairing(
       { pairedKey: pairedKeyFromParts(share.publicKey.toBytes(true), share.chainCode), deviceName: DEFAULT_PHONE_NAME },
-      { [KEY_SHARE_RECORD]: encodeP2KeyShare(share), [CHANNEL_RECORD]: connection.channel.save(), [RELAY_RECORD]: connection.relay.saveState() },
+      { [KEY_SHARE_RECORD]: encodeP2KeyShare(share), [CHANNEL_RECORD]: channelState, [RELAY_RECORD]: connection.relay.saveState() },
     );
+    connection.channel.confirmSaved(channelState);
     this.setProgress(IDLE_PAIRING);
   }
 
@@ -234,12 +236,17 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     });
     relay.onStatus(() => this.statusListeners.emit(this.status()));
     this.connection = { relay, channel, cosigner };
+    // A restored channel sends nothing until a fresh state is stored (no AEAD nonce is reused).
+    await this.persistChannel();
     void relay.connect().catch(() => this.statusListeners.emit(this.status()));
   }
 
   private async persistChannel(): Promise<void> {
     const connection = this.connection;
-    if (connection) await this.context.secrets.putMany({ [CHANNEL_RECORD]: connection.channel.save(), [RELAY_RECORD]: connection.relay.saveState() });
+    if (!connection) return;
+    const channelState = connection.channel.save();
+    await this.context.secrets.putMany({ [CHANNEL_RECORD]: channelState, [RELAY_RECORD]: connection.relay.saveState() });
+    connection.channel.confirmSaved(channelState);
   }
 }
 

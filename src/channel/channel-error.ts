@@ -8,6 +8,7 @@ export type ChannelErrorCode =
   | 'bad_signature'
   | 'identity_mismatch'
   | 'not_ready'
+  | 'save_required'
   | 'sas_rejected';
 
 export class ChannelError extends Error {

@@ -77,6 +77,12 @@ export class RelayClient {
   private keepaliveTimer: ReturnType<typeof setInterval> | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private attempt = 0;
+  /**
+   * Restored from a saved state: the first sequence number this run assigned. The state may be
+   * older than what an earlier run sent (it was stopped before saving again); the relay's welcome
+   * says how far it stored, and this run's frames are renumbered to follow (once, at that welcome).
+   */
+  private firstOwnSeq: number | null;
 
   constructor(options: RelayClientOptions) {
     const keepalive = options.keepaliveMs ?? 15_000;
@@ -89,6 +95,7 @@ export class RelayClient {
     this.token = state?.token ?? encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
     this.lastSent = state?.lastSent ?? 0;
     this.lastReceived = state?.lastReceived ?? 0;
+    this.firstOwnSeq = state ? this.lastSent + 1 : null;
     for (const frame of state?.unstored ?? []) {
       const payload = decodeBase64Url(frame.payload);
       if (payload) this.unstored.set(frame.seq, payload);
@@ -209,6 +216,7 @@ export class RelayClient {
     if (typeof data === 'string') {
       const welcome = parseWelcome(data);
       if (!welcome) return socket.close(CloseCode.malformed, 'malformed welcome');
+      this.followStored(welcome.stored);
       this.dropStored(welcome.stored);
       this.online = true;
       this.attempt = 0;
@@ -234,6 +242,17 @@ export class RelayClient {
     }
     // Duplicates (seq ≤ lastReceived) are acknowledged again.
     if (socket.readyState === OPEN) socket.send(encodeFrame(FrameType.ack, this.lastReceived));
+  }
+
+  private followStored(stored: number): void {
+    const firstOwn = this.firstOwnSeq;
+    this.firstOwnSeq = null;
+    if (firstOwn === null || stored < firstOwn) return;
+    const shift = stored + 1 - firstOwn;
+    const own = [...this.unstored].filter(([seq]) => seq >= firstOwn);
+    for (const [seq] of own) this.unstored.delete(seq);
+    for (const [seq, payload] of own) this.unstored.set(seq + shift, payload);
+    this.lastSent += shift;
   }
 
   private dropStored(upTo: number): void {

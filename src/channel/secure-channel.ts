@@ -11,6 +11,16 @@
  *   SESSION_CONFIRM extension → phone   Ed25519 signature (64)
  *   SEALED          either              session-cipher frame
  * Sealed contents: {k:"identity", key, sig} | {k:"confirm"} | {k:"app", m}.
+ *
+ * Saved state and nonces. The AEAD nonce is the send sequence number, so a channel restored from
+ * a saved state must never send under a number an earlier run already used (a restarted service
+ * worker, a reloaded phone page). `save()` therefore records a send floor SEND_SEQ_RESERVE above
+ * the numbers used so far; a restored channel continues above that floor (the peer sees a gap,
+ * which it accepts). The running channel sends only up to the floor of the last save the caller
+ * confirmed as stored (`confirmSaved`), or before any save was confirmed, up to the floor of the
+ * first save (a fresh channel) or of the state it was restored from, so it cannot send at all until
+ * a new state is stored: otherwise `save_required`. Whatever state is restored later, every
+ * number sent before is at or below its floor.
  */
 import { decodeBase64Url, encodeBase64Url } from './base64url.ts';
 import { ChannelError } from './channel-error.ts';
@@ -30,6 +40,9 @@ export interface FrameTransport {
   send(frame: Uint8Array): void;
   onMessage(handler: (frame: Uint8Array) => void): () => void;
 }
+
+/** Send sequence numbers reserved by each save: the frames a channel may send between saves. */
+export const SEND_SEQ_RESERVE = 1024;
 
 const FrameKind = { pairHello: 1, sessionInit: 2, sessionReply: 3, sessionConfirm: 4, sealed: 5 } as const;
 
@@ -85,6 +98,8 @@ export class SecureChannel {
   private phase: ChannelPhase;
   private pinnedPeer: Uint8Array | null;
   private session: SessionState | null;
+  /** The highest send sequence number this run may use (see the header: saved state and nonces). */
+  private sendLimit: number;
   private pairing: PendingPairing | null = null;
   private pairingSecret: { secretKey: Uint8Array; offer: PairingOffer } | null = null;
   private pendingSession: PendingSession | null = null;
@@ -102,6 +117,7 @@ export class SecureChannel {
     this.phase = state?.phase === 'paired' || state?.phase === 'session-pending' ? 'paired' : 'awaiting-peer';
     this.pinnedPeer = state?.pinnedPeer ? decodeBase64Url(state.pinnedPeer) : null;
     this.session = state?.session ? restoreSession(state.session) : null;
+    this.sendLimit = this.session ? this.session.sent : Number.POSITIVE_INFINITY;
     this.transport.onMessage((bytes) => this.receive(bytes));
   }
 
@@ -169,14 +185,23 @@ export class SecureChannel {
     this.sendSealed({ k: 'app', m: message });
   }
 
+  /** The state to store; its session reserves the next SEND_SEQ_RESERVE send numbers. */
   save(): SecureChannelState {
+    const session = this.session ? { ...this.session, sent: this.session.sent + SEND_SEQ_RESERVE } : null;
+    if (session && this.sendLimit === Number.POSITIVE_INFINITY) this.sendLimit = session.sent;
     return {
       role: this.role,
       channelId: encodeBase64Url(this.channelId),
       phase: this.phase,
       pinnedPeer: this.pinnedPeer ? encodeBase64Url(this.pinnedPeer) : null,
-      session: this.session ? saveSession(this.session) : null,
+      session: session ? saveSession(session) : null,
     };
+  }
+
+  /** The caller stored `state` (from save()): the channel may send up to its floor. */
+  confirmSaved(state: SecureChannelState): void {
+    const floor = state.session?.sent;
+    if (floor !== undefined && state.session?.sendKey === (this.session ? saveSession(this.session).sendKey : null)) this.sendLimit = Math.max(this.sendLimit, floor);
   }
 
   private emit(event: ChannelEvent): void {
@@ -188,7 +213,7 @@ export class SecureChannel {
   }
 
   private startPairing(transcriptHash: Uint8Array, sas: string, session: SessionState): void {
-    this.session = session;
+    this.useNewSession(session);
     this.pairing = { transcriptHash, sas, peerIdentity: null, localConfirmed: false, peerConfirmed: false };
     this.phase = 'awaiting-sas';
     this.sendSealed({ k: 'identity', key: encodeBase64Url(this.identity.publicKey), sig: encodeBase64Url(signTranscript(this.identity, 'identity', this.role, transcriptHash)) });
@@ -204,8 +229,15 @@ export class SecureChannel {
     this.emit({ kind: 'paired', peerIdentity: pairing.peerIdentity });
   }
 
+  /** New keys: no number was used under them, so no save bounds them yet. */
+  private useNewSession(session: SessionState): void {
+    this.session = session;
+    this.sendLimit = Number.POSITIVE_INFINITY;
+  }
+
   private sendSealed(body: object): void {
     if (!this.session) throw new ChannelError('not_ready', 'no session keys yet');
+    if (this.session.sent >= this.sendLimit) throw new ChannelError('save_required', 'store the channel state (save, then confirmSaved) before sending more');
     const sealed = seal(this.session, encoder.encode(JSON.stringify(body)));
     this.session = sealed.state;
     this.transport.send(frame(FrameKind.sealed, sealed.frame));
@@ -267,7 +299,7 @@ export class SecureChannel {
     verifyTranscriptSignature(this.pinnedPeer, body.subarray(32), 'session', 'R', derived.transcriptHash);
     this.pendingSession = null;
     this.transport.send(frame(FrameKind.sessionConfirm, signTranscript(this.identity, 'session', 'I', derived.transcriptHash)));
-    this.session = createSession('extension', derived.keys);
+    this.useNewSession(createSession('extension', derived.keys));
     this.phase = 'paired';
     this.emit({ kind: 'session' });
   }
@@ -275,7 +307,7 @@ export class SecureChannel {
   private onSessionConfirm(signature: Uint8Array): void {
     if (this.role !== 'phone' || !this.nextSession || !this.nextTranscript || !this.pinnedPeer) throw new ChannelError('malformed_frame', 'unexpected session confirmation');
     verifyTranscriptSignature(this.pinnedPeer, signature, 'session', 'I', this.nextTranscript);
-    this.session = this.nextSession;
+    this.useNewSession(this.nextSession);
     this.nextSession = null;
     this.nextTranscript = null;
     this.phase = 'paired';

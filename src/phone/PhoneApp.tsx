@@ -104,7 +104,7 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
       )}
       {view.error && <p class="error" data-testid="phone-error">{view.error}</p>}
       {view.requests.map((entry) => (
-        <section class="card" data-testid="phone-request" key={entry.request.id}>
+        <section class="card" data-testid="phone-request" data-status={entry.status} data-attempt={entry.attempt} key={entry.request.id}>
           <p class="origin" data-testid="phone-request-origin">{entry.request.origin}</p>
           <Fields model={entry.display} />
           <p>
@@ -120,7 +120,7 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
               </button>
             </div>
           ) : (
-            <p class="lede">Signing…</p>
+            <p class="lede" data-testid="phone-request-status">{entry.status === 'approved' ? 'Approved — waits for the request before it.' : 'Signing…'}</p>
           )}
         </section>
       ))}

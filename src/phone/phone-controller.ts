@@ -11,13 +11,18 @@ import { SecureChannel, type SecureChannelState } from '../channel/secure-channe
 import { accountAddress } from '../mpc/derivation.ts';
 import { decodeP1KeyShare, encodeP1KeyShare } from '../mpc/key-share-codec.ts';
 import type { P1KeyShare } from '../mpc/key-share.ts';
-import { PhoneCoSigner, type PhoneEvent, type PhoneRequest } from '../session/phone-cosigner.ts';
+import { PhoneCoSigner, type PhoneEvent, type PhoneRequest, type PhoneRequestStatus, type SavedPhoneRequest } from '../session/phone-cosigner.ts';
 import { createVault, unlockVault, vaultExists, VaultError, type UnlockedVault } from '../vault/vault.ts';
 
 export const PHONE_VAULT = 'duet-phone';
 export const MIN_PIN_LENGTH = 6;
 /** The app locks itself after this long without a touch or key press. */
 export const AUTO_LOCK_MS = 5 * 60_000;
+
+/** Requests still shown on the home screen; settled ones move to the history. */
+const OPEN_STATUSES: ReadonlySet<PhoneRequestStatus> = new Set(['pending', 'approved', 'signing']);
+/** Settled requests kept (with their answers) so a restarted extension gets the same answer. */
+const SETTLED_REQUESTS_KEPT = 20;
 
 export type PhoneScreen = 'loading' | 'create-pin' | 'unlock' | 'home' | 'pairing' | 'confirm-sas' | 'generating-key' | 'tainted';
 
@@ -26,7 +31,7 @@ export interface HistoryEntry {
   readonly title: string;
   readonly origin: string;
   readonly at: number;
-  readonly outcome: 'signed' | 'rejected' | 'failed';
+  readonly outcome: 'signed' | 'rejected' | 'failed' | 'cancelled';
 }
 
 export interface PairedExtension {
@@ -73,7 +78,7 @@ export class PhoneController {
       error: this.error,
       sas: this.sas,
       address: this.address,
-      requests: this.cosigner?.list().filter((r) => r.status === 'pending' || r.status === 'signing') ?? [],
+      requests: this.cosigner?.list().filter((r) => OPEN_STATUSES.has(r.status)) ?? [],
       history: this.history,
       extension: this.extension,
       online: this.relay?.isOnline ?? false,
@@ -112,19 +117,28 @@ export class PhoneController {
     await this.afterUnlock();
   }
 
+  /** A wrong PIN or damaged storage is a message on the unlock screen; the phone stays locked. */
   async unlock(pin: string): Promise<void> {
+    if (this.vault) return;
+    let vault: UnlockedVault;
     try {
-      this.vault = await unlockVault(PHONE_VAULT, pin);
+      vault = await unlockVault(PHONE_VAULT, pin);
     } catch (error) {
-      if (error instanceof VaultError && error.code === 'wrong_password') return this.fail('Wrong PIN.');
-      throw error;
+      return this.fail(unlockFailure(error));
     }
+    this.vault = vault;
     this.error = null;
-    const stored = await this.vault.get<{ secretKey: string; publicKey: string }>('identity');
-    if (stored) this.identity = { secretKey: decodeBase64Url(stored.secretKey) as Uint8Array, publicKey: decodeBase64Url(stored.publicKey) as Uint8Array };
-    await this.afterUnlock();
+    try {
+      const stored = await vault.get<{ secretKey: string; publicKey: string }>('identity');
+      if (stored) this.identity = { secretKey: decodeBase64Url(stored.secretKey) as Uint8Array, publicKey: decodeBase64Url(stored.publicKey) as Uint8Array };
+      await this.afterUnlock();
+    } catch (error) {
+      this.lock();
+      this.fail(unlockFailure(error));
+    }
   }
 
+  /** Closes the connection and forgets everything read from the vault. */
   lock(): void {
     this.relay?.close();
     this.relay = null;
@@ -132,6 +146,11 @@ export class PhoneController {
     this.cosigner = null;
     this.vault?.lock();
     this.vault = null;
+    this.identity = null;
+    this.sas = null;
+    this.address = null;
+    this.extension = null;
+    this.history = [];
     this.screen = 'unlock';
     this.changed();
   }
@@ -147,7 +166,12 @@ export class PhoneController {
       const share = decodeP1KeyShare(shareJson);
       this.address = accountAddress(share.publicKey, share.chainCode, 0);
       this.screen = share.tainted ? 'tainted' : 'home';
-      this.connect(relayState.relayUrl, relayState.channelId, decodeBase64Url(channelState.channelId) as Uint8Array, channelState, relayState, share);
+      const savedRequests = (await vault.get<SavedPhoneRequest[]>('requests')) ?? [];
+      this.connect(relayState.relayUrl, relayState.channelId, decodeBase64Url(channelState.channelId) as Uint8Array, channelState, relayState, share, savedRequests);
+      // A restored channel sends nothing until a fresh state is stored (no AEAD nonce is reused).
+      await this.persistChannel();
+      this.cosigner?.resume();
+      this.goOnline();
     } else {
       this.screen = 'home';
     }
@@ -159,13 +183,14 @@ export class PhoneController {
     }
   }
 
-  private connect(relayUrl: string, channelName: string, channelId: Uint8Array, channelState: SecureChannelState | undefined, relayState: RelayClientState | undefined, share: P1KeyShare | undefined): SecureChannel {
+  private connect(relayUrl: string, channelName: string, channelId: Uint8Array, channelState: SecureChannelState | undefined, relayState: RelayClientState | undefined, share: P1KeyShare | undefined, savedRequests: readonly SavedPhoneRequest[] = []): SecureChannel {
     const relay = new RelayClient({ relayUrl, channelId: channelName, role: 'phone', ...(relayState ? { state: relayState } : {}) });
     const channel = new SecureChannel({ transport: relay, role: 'phone', channelId, identity: this.identity as Identity, ...(channelState ? { state: channelState } : {}) });
     const cosigner = new PhoneCoSigner({
       send: (message) => channel.send(message),
       saveKeyShare: (next) => this.saveKeyShare(next),
       onEvent: (event) => void this.onCosignerEvent(event),
+      savedRequests,
       ...(share ? { keyShare: share } : {}),
     });
     channel.onMessage((message) => {
@@ -188,8 +213,11 @@ export class PhoneController {
     this.relay = relay;
     this.channel = channel;
     this.cosigner = cosigner;
-    void relay.connect().catch((error: unknown) => this.fail(error instanceof Error ? error.message : 'The relay cannot be reached.'));
     return channel;
+  }
+
+  private goOnline(): void {
+    void this.relay?.connect().catch((error: unknown) => this.fail(error instanceof Error ? error.message : 'The relay cannot be reached.'));
   }
 
   /** A scanned, pasted or opened pairing link. */
@@ -213,6 +241,7 @@ export class PhoneController {
     this.screen = 'pairing';
     this.changed();
     const channel = this.connect(offer.relayUrl, name, offer.channelId, undefined, undefined, undefined);
+    this.goOnline();
     channel.answerOffer(offer);
   }
 
@@ -234,7 +263,7 @@ export class PhoneController {
     this.relay = null;
     this.channel = null;
     this.cosigner = null;
-    for (const key of ['keyShare', 'channel', 'relay', 'extension']) await vault.delete(key);
+    for (const key of ['keyShare', 'channel', 'relay', 'extension', 'requests']) await vault.delete(key);
     this.address = null;
     this.extension = null;
     this.screen = 'home';
@@ -258,13 +287,31 @@ export class PhoneController {
   private async saveKeyShare(share: P1KeyShare): Promise<void> {
     const vault = this.vault;
     if (!vault) throw new Error('locked');
-    await vault.putMany({ keyShare: encodeP1KeyShare(share), channel: this.channel?.save(), relay: this.relay?.saveState() });
+    const channelState = this.channel?.save();
+    await vault.putMany({ keyShare: encodeP1KeyShare(share), channel: channelState, relay: this.relay?.saveState() });
+    if (channelState) this.channel?.confirmSaved(channelState);
   }
 
   private async persistChannel(): Promise<void> {
     if (this.vault && this.channel && this.relay && this.cosigner?.share) {
-      await this.vault.putMany({ channel: this.channel.save(), relay: this.relay.saveState(), history: this.history, extension: this.extension });
+      const channel = this.channel;
+      const channelState = channel.save();
+      try {
+        await this.vault.putMany({ channel: channelState, relay: this.relay.saveState(), history: this.history, extension: this.extension, requests: this.savedRequests(this.cosigner) });
+      } catch (error) {
+        // Locked while writing: the next unlock restores the last stored state, as after a reload.
+        if (error instanceof VaultError && error.code === 'locked') return;
+        throw error;
+      }
+      channel.confirmSaved(channelState);
     }
+  }
+
+  /** Open requests, and the latest settled ones with their answers. */
+  private savedRequests(cosigner: PhoneCoSigner): SavedPhoneRequest[] {
+    const saved = cosigner.saved();
+    const settled = saved.filter((entry) => !OPEN_STATUSES.has(entry.status)).slice(-SETTLED_REQUESTS_KEPT);
+    return [...saved.filter((entry) => OPEN_STATUSES.has(entry.status)), ...settled];
   }
 
   private async onCosignerEvent(event: PhoneEvent): Promise<void> {
@@ -275,10 +322,19 @@ export class PhoneController {
       await this.persistChannel();
     } else if (event.kind === 'tainted') {
       this.screen = 'tainted';
-    } else if (event.kind === 'request-updated' && (event.request.status === 'signed' || event.request.status === 'rejected' || event.request.status === 'failed')) {
+    } else if (event.kind === 'request' || (event.kind === 'request-updated' && OPEN_STATUSES.has(event.request.status))) {
+      await this.persistChannel();
+    } else if (event.kind === 'request-updated' && (event.request.status === 'signed' || event.request.status === 'rejected' || event.request.status === 'failed' || event.request.status === 'cancelled')) {
       this.history = [{ id: event.request.request.id, title: event.request.display.title, origin: event.request.request.origin, at: Date.now(), outcome: event.request.status }, ...this.history].slice(0, 100);
       await this.persistChannel();
     }
     this.changed();
   }
+}
+
+function unlockFailure(error: unknown): string {
+  if (error instanceof VaultError && error.code === 'wrong_password') return 'Wrong PIN.';
+  if (error instanceof VaultError && error.code === 'corrupt') return "This phone's stored data is damaged and cannot be read. Unpair in the extension and pair again.";
+  if (error instanceof VaultError) return `The phone's storage refused: ${error.message}.`;
+  throw error;
 }

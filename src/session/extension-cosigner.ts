@@ -48,6 +48,8 @@ export class CoSigningFailed extends Error {
 
 interface PendingSignature {
   readonly request: SigningRequest;
+  /** The phone's signing attempt this session answers (0 before the first round). */
+  attempt: number;
   session: P2SignSession | null;
   resolve(signature: EcdsaSignature): void;
   reject(error: Error): void;
@@ -75,18 +77,31 @@ export class ExtensionCoSigner {
     return this.keyShare;
   }
 
-  /** Sends the frozen request to the phone and resolves with the verified signature. */
+  /**
+   * Sends the frozen request to the phone and resolves with the verified signature. Called again
+   * with the same request after a service-worker restart, it asks the phone again: the phone
+   * answers a settled request again, or restarts the signing as a new attempt.
+   */
   requestSignature(request: SigningRequest): Promise<EcdsaSignature> {
     if (!this.keyShare) return Promise.reject(new CoSigningFailed('not_paired', 'pair a phone first'));
     return new Promise((resolve, reject) => {
-      this.pending.set(request.id, { request, session: null, resolve, reject });
+      this.pending.set(request.id, { request, attempt: 0, session: null, resolve, reject });
       this.options.send({ t: 'sign-request', request: encodeSigningRequest(request) });
     });
   }
 
+  /** Stops waiting for a request and tells the phone to drop it. */
   cancel(requestId: string, error: Error): void {
-    this.pending.get(requestId)?.reject(error);
+    const pending = this.pending.get(requestId);
+    if (!pending) return;
     this.pending.delete(requestId);
+    pending.reject(error);
+    try {
+      this.options.send({ t: 'sign-cancel', id: requestId });
+    } catch {
+      // The channel cannot send now (closed, or locked mid-save); the phone's copy then stays
+      // until its user rejects it, and the extension answers nothing for it.
+    }
   }
 
   async handle(raw: unknown): Promise<void> {
@@ -96,7 +111,7 @@ export class ExtensionCoSigner {
       case 'keygen':
         return this.onKeygen(message.body);
       case 'sign':
-        return this.onSign(message.id, message.body);
+        return this.onSign(message.id, message.attempt, message.body);
       case 'sign-reject':
         return this.settle(message.id, new CoSigningRejected(`Rejected on your phone: ${message.reason}`));
       case 'sign-failed':
@@ -140,20 +155,26 @@ export class ExtensionCoSigner {
     }
   }
 
-  private onSign(id: string, body: unknown): void {
+  /** sign/1 of a newer attempt starts a fresh session; sign/3 continues the current one; others are dropped. */
+  private onSign(id: string, attempt: number, body: unknown): void {
     const pending = this.pending.get(id);
     const share = this.keyShare;
     if (!pending || !share) return;
-    const request = { sessionId: signSessionId(id), digest: signingDigest(pending.request), accountIndex: pending.request.account.index };
+    const round = (body as { type?: unknown } | null)?.type;
+    const startsAttempt = round === 'sign/1' && attempt > pending.attempt;
+    const continuesAttempt = round === 'sign/3' && attempt === pending.attempt && pending.session !== null;
+    if (!startsAttempt && !continuesAttempt) return;
+    const request = { sessionId: signSessionId(id, attempt), digest: signingDigest(pending.request), accountIndex: pending.request.account.index };
     try {
-      if (pending.session === null) {
-        const round = p2SignRespond(share, request, decodeSignMsg1(body), null);
-        pending.session = round.session;
-        this.options.send({ t: 'sign', id, body: encodeSignMsg2(round.message) });
+      if (startsAttempt) {
+        const next = p2SignRespond(share, request, decodeSignMsg1(body), null);
+        pending.attempt = attempt;
+        pending.session = next.session;
+        this.options.send({ t: 'sign', id, attempt, body: encodeSignMsg2(next.message) });
       } else {
-        const round = p2SignCompute(share, pending.session, decodeSignMsg3(body));
-        pending.session = round.session;
-        this.options.send({ t: 'sign', id, body: encodeSignMsg4(round.message) });
+        const next = p2SignCompute(share, pending.session as P2SignSession, decodeSignMsg3(body));
+        pending.session = next.session;
+        this.options.send({ t: 'sign', id, attempt, body: encodeSignMsg4(next.message) });
       }
     } catch (error) {
       this.settle(id, new CoSigningFailed('protocol_error', error instanceof Error ? error.message : 'co-signing failed'));

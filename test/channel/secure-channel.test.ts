@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelError } from '../../src/channel/channel-error.ts';
 import { generateEphemeral, generateIdentity } from '../../src/channel/handshake.ts';
 import { createPairingOffer, decodePairingLink, encodePairingLink, relayChannelName, type PairingOffer } from '../../src/channel/pairing-offer.ts';
-import { SecureChannel, type ChannelEvent, type FrameTransport } from '../../src/channel/secure-channel.ts';
+import { SEND_SEQ_RESERVE, SecureChannel, type ChannelEvent, type FrameTransport } from '../../src/channel/secure-channel.ts';
+
+/** The frame kind byte of sealed frames (secure-channel.ts). */
+const SEALED_FRAME = 5;
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
 import { client, waitFor } from '../relay/relay-support.ts';
 import { pipe, settle, type Interceptor } from './pipe.ts';
@@ -128,14 +131,59 @@ describe('sessions after pairing', () => {
     expect(restoredPhone.currentPhase).toBe('closed');
   });
 
-  it('restores from saved state and keeps talking', async () => {
-    const { extension, phone, wires, offer, extensionIdentity } = await paired();
-    const restored = new SecureChannel({ transport: wires.extension, role: 'extension', channelId: offer.channelId, identity: extensionIdentity, state: JSON.parse(JSON.stringify(extension.save())) });
+  it('a restored channel sends only after a fresh state is stored, above the saved floor (the peer accepts the gap)', async () => {
+    const { extension, phone, wires, offer, extensionIdentity, events } = await paired();
+    const saved = JSON.parse(JSON.stringify(extension.save()));
+    const restored = new SecureChannel({ transport: wires.extension, role: 'extension', channelId: offer.channelId, identity: extensionIdentity, state: saved });
     const got: unknown[] = [];
     phone.onMessage((m) => got.push(m));
+    expect(() => restored.send({ too: 'early' })).toThrow(expect.objectContaining({ code: 'save_required' }));
+    const stored = restored.save();
+    restored.confirmSaved(stored);
     restored.send({ after: 'restart' });
     await settle();
     expect(got).toEqual([{ after: 'restart' }]);
+    expect(events.phone).toContainEqual({ kind: 'gap', missed: SEND_SEQ_RESERVE });
+  });
+
+  it('never seals two frames under one nonce, whatever saved state a restart finds', async () => {
+    const toPhone: number[] = [];
+    const record: Interceptor = (frame, direction) => {
+      if (direction === 'toPhone' && frame[0] === SEALED_FRAME) toPhone.push(Number(new DataView(frame.buffer, frame.byteOffset + 1, 8).getBigUint64(0)));
+      return frame;
+    };
+    const { extension, offer, extensionIdentity } = await paired();
+    const wires = pipe(record);
+    const run = (state: unknown) => new SecureChannel({ transport: wires.extension, role: 'extension', channelId: offer.channelId, identity: extensionIdentity, state: JSON.parse(JSON.stringify(state)) });
+    // Run 1 stores a state, sends, and is stopped before storing again.
+    const durable = extension.save();
+    extension.confirmSaved(durable);
+    const first = run(durable);
+    const firstStored = first.save();
+    first.confirmSaved(firstStored);
+    for (let i = 0; i < 3; i++) first.send({ i });
+    // Run 2 starts from `firstStored`, stores a state it never gets confirmed (stopped mid-write).
+    const second = run(firstStored);
+    second.save();
+    expect(() => second.send({ lost: true })).toThrow(expect.objectContaining({ code: 'save_required' }));
+    // Run 3 also starts from `firstStored`: its numbers are above everything run 1 used.
+    const third = run(firstStored);
+    third.confirmSaved(third.save());
+    for (let i = 0; i < 3; i++) third.send({ i });
+    expect(toPhone).toHaveLength(6);
+    expect(new Set(toPhone).size).toBe(6);
+    expect(Math.min(...toPhone.slice(3))).toBeGreaterThan(Math.max(...toPhone.slice(0, 3)));
+  });
+
+  it('a running channel sends at most SEND_SEQ_RESERVE frames past its last confirmed save', async () => {
+    const { extension } = await paired();
+    const unconfirmed = extension.save();
+    for (let i = 0; i < SEND_SEQ_RESERVE; i++) extension.send({ i });
+    expect(() => extension.send({ one: 'more' })).toThrow(expect.objectContaining({ code: 'save_required' }));
+    extension.confirmSaved(unconfirmed);
+    expect(() => extension.send({ one: 'more' })).toThrow(expect.objectContaining({ code: 'save_required' }));
+    extension.confirmSaved(extension.save());
+    extension.send({ one: 'more' });
   });
 });
 

@@ -105,6 +105,34 @@ describe('relay routing', () => {
   });
 });
 
+describe('restoring an older saved state', () => {
+  it('frames sent after restoring a state older than what the relay stored are renumbered, not dropped as duplicates', async () => {
+    const relay = await startRelay({ port: 0, staticDir: null, log: () => undefined });
+    const channelId = newChannelId();
+    const phone = client(relay.wsUrl, channelId, 'phone');
+    const received: string[] = [];
+    phone.onMessage((payload) => received.push(untext(payload)));
+    await phone.connect();
+    const first = client(relay.wsUrl, channelId, 'extension');
+    await first.connect();
+    for (let i = 0; i < 5; i++) first.send(text(`a${i}`));
+    const stale = JSON.parse(JSON.stringify(first.saveState()));
+    // Sent and stored, but the worker stops before saving its state again.
+    for (let i = 5; i < 10; i++) first.send(text(`a${i}`));
+    await waitFor(() => first.saveState().unstored.length === 0);
+    first.close();
+    const restarted = client(relay.wsUrl, channelId, 'extension', stale);
+    for (let i = 10; i < 13; i++) restarted.send(text(`a${i}`));
+    await restarted.connect();
+    await waitFor(() => received.length >= 13);
+    expect(received).toEqual(Array.from({ length: 13 }, (_, i) => `a${i}`));
+    expect(restarted.saveState().lastSent).toBe(13);
+    restarted.close();
+    phone.close();
+    await relay.close();
+  });
+});
+
 describe('relay mailbox TTL', () => {
   it('drops frames older than the TTL', async () => {
     const relay = await startRelay({ port: 0, staticDir: null, log: () => undefined, mailboxTtlMs: 200 });

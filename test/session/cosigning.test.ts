@@ -7,13 +7,13 @@ import { Transaction, Signature, toBeHex } from 'ethers';
 import { generateIdentity } from '../../src/channel/handshake.ts';
 import { createPairingOffer, relayChannelName } from '../../src/channel/pairing-offer.ts';
 import { SecureChannel } from '../../src/channel/secure-channel.ts';
-import type { P1KeyShare } from '../../src/mpc/key-share.ts';
+import type { P1KeyShare, P2KeyShare } from '../../src/mpc/key-share.ts';
 import { encodeInteger } from '../../src/mpc/wire.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
 import { CoSigningFailed, CoSigningRejected, ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
-import type { AppMessage } from '../../src/session/messages.ts';
+import { MAX_SIGN_ATTEMPTS, parseAppMessage, type AppMessage } from '../../src/session/messages.ts';
 import { PhoneCoSigner, type PhoneEvent } from '../../src/session/phone-cosigner.ts';
-import { unsignedTransaction, type SigningRequest } from '../../src/wallet/signing-request.ts';
+import { encodeSigningRequest, unsignedTransaction, type SigningRequest } from '../../src/wallet/signing-request.ts';
 import { loadPaillierFixture } from '../mpc/fixtures.ts';
 import { client, waitFor } from '../relay/relay-support.ts';
 
@@ -40,7 +40,14 @@ async function pairedDevices(tamper?: (message: AppMessage) => AppMessage) {
 
   const saved: P1KeyShare[] = [];
   const phoneEvents: PhoneEvent[] = [];
-  const extension = new ExtensionCoSigner({ send: (m) => extensionChannel.send(tamper ? tamper(m) : m), onKeyShare: async () => undefined });
+  const newExtension = (keyShare?: P2KeyShare) => new ExtensionCoSigner({ send: (m) => extensionChannel.send(tamper ? tamper(m) : m), onKeyShare: async () => undefined, ...(keyShare ? { keyShare } : {}) });
+  // `extension` is the running service worker; restartExtension() replaces it as a restart does,
+  // keeping only what the extension persists (its key share and the channel).
+  let extension = newExtension();
+  const toExtension: AppMessage[] = [];
+  // While the extension is stopped, what the phone sends waits (as in the relay's mailbox).
+  let stopsOn: ((message: AppMessage) => boolean) | null = null;
+  let held: AppMessage[] | null = null;
   const phone = new PhoneCoSigner({
     send: (m) => phoneChannel.send(m),
     saveKeyShare: async (share) => {
@@ -48,12 +55,43 @@ async function pairedDevices(tamper?: (message: AppMessage) => AppMessage) {
     },
     onEvent: (event) => phoneEvents.push(event),
   });
-  extensionChannel.onMessage((m) => void extension.handle(m));
-  phoneChannel.onMessage((m) => void phone.handle(m, loadPaillierFixture(2)));
+  extensionChannel.onMessage((m) => {
+    const message = m as AppMessage;
+    toExtension.push(message);
+    if (held === null && stopsOn?.(message)) held = [];
+    if (held) held.push(message);
+    else void extension.handle(message);
+  });
+  const detachPhone = phoneChannel.onMessage((m) => void phone.handle(m, loadPaillierFixture(2)));
   phone.startKeygen();
   await waitFor(() => phoneEvents.some((e) => e.kind === 'paired'));
   const address = (phoneEvents.find((e) => e.kind === 'paired') as { address: string }).address;
-  return { extension, phone, phoneEvents, saved, address, close: () => (extensionRelay.close(), phoneRelay.close()) };
+  return {
+    get extension() {
+      return extension;
+    },
+    /** The worker stops when a message matching `predicate` arrives, before handling it. */
+    stopExtensionOn: (predicate: (message: AppMessage) => boolean) => {
+      stopsOn = predicate;
+    },
+    /** A new worker with the persisted key share; held messages reach it after it asked again. */
+    restartExtension: () => {
+      extension = newExtension(extension.share as P2KeyShare);
+      const waiting = held ?? [];
+      held = null;
+      stopsOn = null;
+      setTimeout(() => waiting.forEach((message) => void extension.handle(message)), 0);
+      return extension;
+    },
+    toExtension,
+    phoneChannel,
+    detachPhone,
+    phone,
+    phoneEvents,
+    saved,
+    address,
+    close: () => (extensionRelay.close(), phoneRelay.close()),
+  };
 }
 
 function transfer(address: string, id: string): SigningRequest {
@@ -126,5 +164,193 @@ describe('co-signing over the relay', () => {
     const refusal = await second.catch((e: unknown) => e);
     expect((refusal as CoSigningFailed).reason).toBe('tainted');
     devices.close();
+  });
+});
+
+function expectSignsFor(request: SigningRequest, address: string, signature: { r: bigint; s: bigint; yParity: 0 | 1 }): void {
+  const tx = unsignedTransaction(request as Extract<SigningRequest, { kind: 'transaction' }>);
+  tx.signature = Signature.from({ r: toBeHex(signature.r, 32), s: toBeHex(signature.s, 32), yParity: signature.yParity });
+  expect(Transaction.from(tx.serialized).from).toBe(address);
+}
+
+const roundsSeen = (messages: readonly AppMessage[], round: string) => messages.filter((m) => m.t === 'sign' && (m.body as { type?: string }).type === round);
+
+describe('resuming after the extension restarts (service worker stopped)', () => {
+  it('stopped after the phone opened R1 (sign/3 in flight): asked again, the phone restarts as attempt 2 and the signature is valid', async () => {
+    const devices = await pairedDevices();
+    const request = transfer(devices.address, requestId());
+    const lost = devices.extension.requestSignature(request);
+    await waitFor(() => devices.phone.list().length === 1);
+    devices.stopExtensionOn((message) => message.t === 'sign' && (message.body as { type?: string }).type === 'sign/3');
+    devices.phone.approve(request.id);
+    await waitFor(() => roundsSeen(devices.toExtension, 'sign/3').length === 1);
+    // The worker stopped before answering sign/3; the new one knows only the key share and the request.
+    const restarted = devices.restartExtension();
+    void lost.catch(() => undefined);
+    const signature = await restarted.requestSignature(request);
+    expectSignsFor(request, devices.address, signature);
+    expect(devices.phone.list()[0]).toMatchObject({ status: 'signed', attempt: 2 });
+    expect(devices.phone.tainted).toBe(false);
+    devices.close();
+  });
+
+  it('stopped after the phone answered: asked again, the phone sends the same signature again without signing anew', async () => {
+    const devices = await pairedDevices();
+    const request = transfer(devices.address, requestId());
+    const first = devices.extension.requestSignature(request);
+    await waitFor(() => devices.phone.list().length === 1);
+    devices.phone.approve(request.id);
+    const signature = await first;
+    const restarted = devices.restartExtension();
+    expect(await restarted.requestSignature(request)).toEqual(signature);
+    expect(devices.phone.list()[0]).toMatchObject({ status: 'signed', attempt: 1 });
+    expect(roundsSeen(devices.toExtension, 'sign/1')).toHaveLength(1);
+    devices.close();
+  });
+
+  it('a rejected request asked again is rejected again; a request still waiting for the user is not asked twice', async () => {
+    const devices = await pairedDevices();
+    const rejected = transfer(devices.address, requestId());
+    const first = devices.extension.requestSignature(rejected);
+    await waitFor(() => devices.phone.list().length === 1);
+    devices.phone.reject(rejected.id);
+    await expect(first).rejects.toBeInstanceOf(CoSigningRejected);
+    await expect(devices.restartExtension().requestSignature(rejected)).rejects.toBeInstanceOf(CoSigningRejected);
+
+    const waiting = transfer(devices.address, requestId());
+    void devices.extension.requestSignature(waiting).catch(() => undefined);
+    await waitFor(() => devices.phone.list().length === 2);
+    const again = devices.restartExtension().requestSignature(waiting);
+    await waitFor(() => devices.toExtension.length > 0 && devices.phone.list().length === 2);
+    expect(devices.phoneEvents.filter((e) => e.kind === 'request')).toHaveLength(2);
+    devices.phone.approve(waiting.id);
+    expectSignsFor(waiting, devices.address, await again);
+    devices.close();
+  });
+
+  it('another request under a known id is dropped, not shown', async () => {
+    const devices = await pairedDevices();
+    const request = transfer(devices.address, requestId());
+    void devices.extension.requestSignature(request).catch(() => undefined);
+    await waitFor(() => devices.phone.list().length === 1);
+    const swapped = { ...request, tx: { ...(request as Extract<SigningRequest, { kind: 'transaction' }>).tx, value: 10n ** 20n } } as SigningRequest;
+    await devices.phone.handle({ t: 'sign-request', request: encodeSigningRequest(swapped) });
+    expect(devices.phone.list()).toHaveLength(1);
+    expect(devices.phone.list()[0]).toMatchObject({ request, status: 'pending' });
+    expect(devices.phoneEvents.filter((e) => e.kind === 'request')).toHaveLength(1);
+    devices.close();
+  });
+
+  it('rounds of an abandoned attempt are dropped by the phone', async () => {
+    const devices = await pairedDevices();
+    const request = transfer(devices.address, requestId());
+    void devices.extension.requestSignature(request).catch(() => undefined);
+    await waitFor(() => devices.phone.list().length === 1);
+    devices.phone.approve(request.id);
+    await waitFor(() => devices.phone.list()[0]?.status === 'signed');
+    const before = devices.phone.list()[0];
+    await devices.phone.handle({ t: 'sign', id: request.id, attempt: 1, body: { type: 'sign/2' } });
+    await devices.phone.handle({ t: 'sign', id: request.id, attempt: 7, body: { type: 'sign/4' } });
+    expect(devices.phone.list()[0]).toEqual(before);
+    devices.close();
+  });
+});
+
+describe('the phone request queue', () => {
+  it('a request approved while another is being co-signed waits, then signs', async () => {
+    const devices = await pairedDevices();
+    const first = transfer(devices.address, requestId());
+    const second = transfer(devices.address, requestId());
+    const pendingFirst = devices.extension.requestSignature(first);
+    const pendingSecond = devices.extension.requestSignature(second);
+    await waitFor(() => devices.phone.list().length === 2);
+    devices.phone.approve(first.id);
+    devices.phone.approve(second.id);
+    expect(devices.phone.list().map((entry) => entry.status)).toEqual(['signing', 'approved']);
+    expectSignsFor(first, devices.address, await pendingFirst);
+    expectSignsFor(second, devices.address, await pendingSecond);
+    devices.close();
+  });
+
+  it('a request the extension stops waiting for is dropped on the phone, also mid-signing; the next approved one then signs', async () => {
+    const devices = await pairedDevices();
+    const waiting = transfer(devices.address, requestId());
+    const signing = transfer(devices.address, requestId());
+    const queued = transfer(devices.address, requestId());
+    void devices.extension.requestSignature(waiting).catch(() => undefined);
+    const stopped = devices.extension.requestSignature(signing);
+    const pendingQueued = devices.extension.requestSignature(queued);
+    await waitFor(() => devices.phone.list().length === 3);
+    devices.extension.cancel(waiting.id, new Error('cancelled'));
+    await waitFor(() => devices.phone.list()[0]?.status === 'cancelled');
+    devices.phone.approve(signing.id);
+    devices.phone.approve(queued.id);
+    expect(devices.phone.list().map((entry) => entry.status)).toEqual(['cancelled', 'signing', 'approved']);
+    // The extension stops waiting while the phone's first round is on its way: it never answers it.
+    devices.extension.cancel(signing.id, new Error('timed out'));
+    await expect(stopped).rejects.toThrow('timed out');
+    expectSignsFor(queued, devices.address, await pendingQueued);
+    expect(devices.phone.list().map((entry) => entry.status)).toEqual(['cancelled', 'cancelled', 'signed']);
+    devices.close();
+  });
+
+  it('a request the phone cannot read is answered bad_request naming the field, and nothing is shown', async () => {
+    const devices = await pairedDevices();
+    const request = transfer(devices.address, requestId());
+    await devices.phone.handle({ t: 'sign-request', request: { ...encodeSigningRequest(request), origin: 'not an origin' } });
+    await waitFor(() => devices.toExtension.some((m) => m.t === 'sign-failed'));
+    expect(devices.toExtension.find((m) => m.t === 'sign-failed')).toMatchObject({ id: request.id, reason: 'bad_request', message: expect.stringContaining('request.origin') });
+    expect(devices.phone.list()).toHaveLength(0);
+    devices.close();
+  });
+
+  it('after a reload the phone shows what was waiting and finishes what the user had approved', async () => {
+    const devices = await pairedDevices();
+    const waiting = transfer(devices.address, requestId());
+    const approved = transfer(devices.address, requestId());
+    void devices.extension.requestSignature(waiting).catch(() => undefined);
+    const pendingApproved = devices.extension.requestSignature(approved);
+    await waitFor(() => devices.phone.list().length === 2);
+    devices.phone.approve(approved.id);
+    const saved = devices.phone.saved();
+    expect(saved.map((entry) => entry.status)).toEqual(['pending', 'approved']);
+    expect(JSON.stringify(saved)).not.toMatch(/k1|opening/);
+    // The page reloads: the old co-signer is gone, a new one starts from what was saved.
+    devices.detachPhone();
+    const share = devices.phone.share as P1KeyShare;
+    const events: PhoneEvent[] = [];
+    const reloaded = new PhoneCoSigner({ send: (m) => devices.phoneChannel.send(m), saveKeyShare: async () => undefined, onEvent: (e) => events.push(e), keyShare: share, savedRequests: saved });
+    devices.phoneChannel.onMessage((m) => void reloaded.handle(m));
+    reloaded.resume();
+    expect(reloaded.list().map((entry) => [entry.request.id, entry.status])).toEqual([
+      [waiting.id, 'pending'],
+      [approved.id, 'signing'],
+    ]);
+    expectSignsFor(approved, devices.address, await pendingApproved);
+    devices.close();
+  });
+});
+
+describe('application messages', () => {
+  const id = 'a'.repeat(32);
+  it('accepts exactly the shape of each type', () => {
+    expect(parseAppMessage({ t: 'sign', id, attempt: 1, body: {} })).not.toBeNull();
+    expect(parseAppMessage({ t: 'sign-result', id, r: '0x1', s: '0x2', yParity: 1 })).not.toBeNull();
+    expect(parseAppMessage({ t: 'sign-request', request: encodeSigningRequest(transfer('0x70997970C51812dc3A010C7d01b50e0d17dc79C8', id)) })).not.toBeNull();
+  });
+
+  it.each([
+    ['an unknown type', { t: 'sign-now', id }],
+    ['a missing attempt', { t: 'sign', id, body: {} }],
+    ['attempt 0', { t: 'sign', id, attempt: 0, body: {} }],
+    ['an attempt above the cap', { t: 'sign', id, attempt: MAX_SIGN_ATTEMPTS + 1, body: {} }],
+    ['a fractional attempt', { t: 'sign', id, attempt: 1.5, body: {} }],
+    ['an extra key', { t: 'sign', id, attempt: 1, body: {}, extra: true }],
+    ['a non-hex r', { t: 'sign-result', id, r: '12', s: '0x2', yParity: 0 }],
+    ['yParity 2', { t: 'sign-result', id, r: '0x1', s: '0x2', yParity: 2 }],
+    ['an unknown failure reason', { t: 'sign-failed', id, reason: 'oops', message: '' }],
+    ['an array', [{ t: 'keygen', body: {} }]],
+  ])('drops %s', (_label, message) => {
+    expect(parseAppMessage(message)).toBeNull();
   });
 });

@@ -1,0 +1,195 @@
+/**
+ * The phone's storage at rest, through the real PhoneController: fake-indexeddb, a real relay on
+ * loopback, and a real pairing and key generation with an extension-side peer. Proves that:
+ * a) the raw IndexedDB (every store, every record) holds only the vault header and
+ *    { iv, ciphertext } records, and none of the phone's secrets (x1, the Paillier primes, φ and λ,
+ *    the identity key, the channel keys, the relay token, the PIN) in hex, decimal or base64(url);
+ * b) a wrong PIN writes nothing, and the right one shows the same address again;
+ * c) one flipped ciphertext byte in the stored key share (the vault refuses it as 'corrupt'):
+ *    unlocking with the right PIN shows a clear message, stays locked, writes nothing and shows
+ *    no address.
+ */
+import 'fake-indexeddb/auto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { decodeBase64Url } from '../../src/channel/base64url.ts';
+import { generateIdentity } from '../../src/channel/handshake.ts';
+import { createPairingOffer, encodePairingLink, relayChannelName } from '../../src/channel/pairing-offer.ts';
+import type { RelayClient, RelayClientState } from '../../src/channel/relay-client.ts';
+import { SecureChannel, type SecureChannelState } from '../../src/channel/secure-channel.ts';
+import { bigIntToBytes, bigIntToMinimalBytes } from '../../src/mpc/bytes.ts';
+import { G } from '../../src/mpc/curve.ts';
+import { accountAddress } from '../../src/mpc/derivation.ts';
+import { decodeP1KeyShare } from '../../src/mpc/key-share-codec.ts';
+import { gcd } from '../../src/mpc/wire.ts';
+import type { P2KeyShare } from '../../src/mpc/key-share.ts';
+import { PHONE_VAULT, PhoneController } from '../../src/phone/phone-controller.ts';
+import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
+import { ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
+import { VaultError, unlockVault } from '../../src/vault/vault.ts';
+import { client, waitFor } from '../relay/relay-support.ts';
+import { writeRaw } from '../vault/raw-indexeddb.ts';
+
+const PIN = '4815162342';
+
+function request<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Every record of every object store of the phone's database, read as anyone with the profile could. */
+async function rawRecords(): Promise<{ store: string; key: string; value: unknown }[]> {
+  const db = await request(indexedDB.open(PHONE_VAULT));
+  try {
+    const stores = Array.from(db.objectStoreNames);
+    const tx = db.transaction(stores, 'readonly');
+    const reads = stores.map((store) => Promise.all([request(tx.objectStore(store).getAllKeys()), request(tx.objectStore(store).getAll())]));
+    const results = await Promise.all(reads);
+    return stores.flatMap((store, i) => {
+      const [keys, values] = results[i] as [IDBValidKey[], unknown[]];
+      return keys.map((key, k) => ({ store, key: String(key), value: values[k] }));
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/** The whole database as text: byte arrays as hex and Latin-1, bigints in decimal and hex. */
+async function dump(): Promise<string> {
+  return JSON.stringify(await rawRecords(), (_key, value: unknown) => {
+    if (value instanceof Uint8Array) return { hex: Buffer.from(value).toString('hex'), latin1: Buffer.from(value).toString('latin1') };
+    if (typeof value === 'bigint') return [value.toString(10), value.toString(16)];
+    return value;
+  });
+}
+
+/** Waits until the controller's background writes are over; returns the database then. */
+async function settled(): Promise<string> {
+  let before = await dump();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = await dump();
+    if (now === before) return now;
+    before = now;
+  }
+}
+
+const bytesEncodings = (bytes: Uint8Array) => {
+  const buffer = Buffer.from(bytes);
+  return [buffer.toString('hex'), buffer.toString('hex').toUpperCase(), buffer.toString('base64'), buffer.toString('base64url')];
+};
+const integerEncodings = (n: bigint, width?: number) => [n.toString(10), ...bytesEncodings(bigIntToMinimalBytes(n)), ...(width ? bytesEncodings(bigIntToBytes(n, width)) : [])];
+const base64UrlSecret = (text: string) => [text, ...bytesEncodings(decodeBase64Url(text) as Uint8Array)];
+
+let relay: RunningRelay;
+let phone: PhoneController;
+let extensionRelay: RelayClient;
+let extensionChannel: SecureChannel;
+let extensionShare: P2KeyShare;
+
+beforeAll(async () => {
+  (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
+  relay = await startRelay({ port: 0, staticDir: null, log: () => undefined });
+  phone = new PhoneController(null);
+  await phone.start();
+  await phone.createPin(PIN, PIN);
+
+  const { offer, ephemeralSecret } = createPairingOffer(relay.wsUrl, Date.now());
+  extensionRelay = client(relay.wsUrl, relayChannelName(offer), 'extension');
+  await extensionRelay.connect();
+  extensionChannel = new SecureChannel({ transport: extensionRelay, role: 'extension', channelId: offer.channelId, identity: generateIdentity() });
+  const extension = new ExtensionCoSigner({ send: (m) => extensionChannel.send(m), onKeyShare: async () => undefined });
+  extensionChannel.onMessage((m) => void extension.handle(m));
+  extensionChannel.awaitPhone(offer, ephemeralSecret);
+  await phone.pair(encodePairingLink(offer, 'https://duet.example/'));
+  await waitFor(() => phone.view().screen === 'confirm-sas' && extensionChannel.currentPhase === 'awaiting-sas');
+  extensionChannel.confirmSas();
+  phone.confirmSas(true);
+  await waitFor(() => extension.share !== null && phone.view().address !== null && phone.view().extension !== null, 60_000);
+  extensionShare = extension.share as P2KeyShare;
+  await settled();
+});
+
+afterAll(async () => {
+  if (phone.unlocked) phone.lock();
+  extensionRelay.close();
+  await relay.close();
+});
+
+describe("the phone's storage at rest", () => {
+  it('holds only the header and { iv, ciphertext } records, and no secret in any encoding', async () => {
+    // The secrets, from what the vault decrypts; the extension's side of the pairing confirms they are the real ones.
+    const vault = await unlockVault(PHONE_VAULT, PIN);
+    const share = decodeP1KeyShare(await vault.get('keyShare'));
+    const identity = (await vault.get<{ secretKey: string; publicKey: string }>('identity')) as { secretKey: string; publicKey: string };
+    const session = (await vault.get<SecureChannelState>('channel'))?.session;
+    const relayState = (await vault.get<RelayClientState>('relay')) as RelayClientState;
+    vault.lock();
+    expect(G.multiply(share.x1).equals(extensionShare.q1)).toBe(true);
+    expect(share.paillier.publicKey.n).toBe(extensionShare.paillierN);
+    expect(extensionChannel.save().pinnedPeer).toBe(identity.publicKey);
+    expect(session).toBeTruthy();
+    const secrets: Record<string, string[]> = {
+      x1: integerEncodings(share.x1, 32),
+      paillierP: integerEncodings(share.paillier.p),
+      paillierQ: integerEncodings(share.paillier.q),
+      paillierPhi: integerEncodings(share.paillier.phi),
+      paillierLambda: integerEncodings(share.paillier.phi / gcd(share.paillier.p - 1n, share.paillier.q - 1n)),
+      identitySecretKey: base64UrlSecret(identity.secretKey),
+      channelSendKey: base64UrlSecret(session?.sendKey as string),
+      channelReceiveKey: base64UrlSecret(session?.receiveKey as string),
+      relayToken: base64UrlSecret(relayState.token),
+      pin: [PIN, ...bytesEncodings(new TextEncoder().encode(PIN))],
+    };
+
+    const records = await rawRecords();
+    expect([...new Set(records.map((r) => r.store))]).toEqual(['meta', 'records']);
+    expect(records.filter((r) => r.store === 'meta')).toEqual([
+      { store: 'meta', key: 'vault', value: { format: 2, kdf: { algorithm: 'PBKDF2-SHA256', iterations: 600_000, salt: expect.any(Uint8Array) }, cipher: 'AES-256-GCM', check: { iv: expect.any(Uint8Array), ciphertext: expect.any(Uint8Array) } } },
+    ]);
+    const stored = records.filter((r) => r.store === 'records');
+    expect(stored.map((r) => r.key)).toEqual(expect.arrayContaining(['identity', 'keyShare', 'channel', 'relay', 'extension']));
+    for (const { value } of stored) expect(value).toEqual({ iv: expect.any(Uint8Array), ciphertext: expect.any(Uint8Array) });
+
+    const raw = await dump();
+    const found = Object.entries(secrets).flatMap(([name, encodings]) => [...new Set(encodings)].filter((encoding) => raw.includes(encoding)).map((encoding) => `${name} as ${encoding}`));
+    expect(found).toEqual([]);
+  });
+
+  it('a wrong PIN writes nothing; the right PIN shows the same address again', async () => {
+    const address = phone.view().address;
+    expect(address).toBe(accountAddress(extensionShare.publicKey, extensionShare.chainCode, 0));
+    phone.lock();
+    // As after the app was closed and opened again.
+    phone = new PhoneController(null);
+    await phone.start();
+    expect(phone.view()).toMatchObject({ screen: 'unlock', address: null });
+    const before = await settled();
+    await phone.unlock('0000000000');
+    expect(phone.view()).toMatchObject({ screen: 'unlock', error: 'Wrong PIN.', address: null });
+    expect(phone.unlocked).toBe(false);
+    expect(await dump()).toBe(before);
+    await phone.unlock(PIN);
+    expect(phone.view()).toMatchObject({ screen: 'home', error: null, address });
+    await settled();
+  });
+
+  it('a flipped ciphertext byte in the key share: the right PIN gives a clear message and stays locked, nothing written, no address', async () => {
+    phone.lock();
+    const keyShare = (await rawRecords()).find((r) => r.store === 'records' && r.key === 'keyShare')?.value as { iv: Uint8Array; ciphertext: Uint8Array };
+    const ciphertext = keyShare.ciphertext.slice();
+    const middle = ciphertext.length >> 1;
+    ciphertext[middle] = (ciphertext[middle] as number) ^ 0x01;
+    await writeRaw(indexedDB, PHONE_VAULT, 'records', 'keyShare', { iv: keyShare.iv, ciphertext });
+    phone = new PhoneController(null);
+    await phone.start();
+    const before = await dump();
+
+    await phone.unlock(PIN);
+    expect(phone.view()).toMatchObject({ screen: 'unlock', address: null, error: "This phone's stored data is damaged and cannot be read. Unpair in the extension and pair again." });
+    expect(phone.unlocked).toBe(false);
+    expect(await dump()).toBe(before);
+  });
+});
