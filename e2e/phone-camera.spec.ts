@@ -9,7 +9,7 @@ import { startRelay } from '../src/relay/relay-server.ts';
 import { expect, test } from './fixtures.ts';
 import { writeQrVideo } from './y4m.ts';
 
-test('the phone pairs by scanning the QR code with its camera', async ({ extension, anvil }, testInfo) => {
+test('the phone pairs by scanning the QR code with its camera, and locks itself after 5 idle minutes', async ({ extension, anvil }, testInfo) => {
   const relay = await startRelay({ port: 0, staticDir: 'dist-phone', log: () => undefined });
   const { popup, link } = await showPairingCode(extension.context, extension.extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl });
 
@@ -35,6 +35,17 @@ test('the phone pairs by scanning the QR code with its camera', async ({ extensi
   await expect(phone.getByTestId('phone-address')).toHaveText((await popup.getByTestId('address').textContent()) ?? 'missing');
   const noHorizontalScroll = await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
   expect(noHorizontalScroll).toBe(true);
+
+  // Inactivity lock: a touch restarts the 5-minute countdown; five more idle minutes lock the app.
+  await phone.clock.install();
+  await phone.getByTestId('phone-address').tap();
+  await phone.clock.fastForward('04:30');
+  await expect(phone.getByTestId('phone-root')).toHaveAttribute('data-screen', 'home');
+  await phone.clock.fastForward('00:31');
+  await expect(phone.getByTestId('phone-root')).toHaveAttribute('data-screen', 'unlock');
+  await phone.getByTestId('pin').fill(DEMO_PIN);
+  await phone.getByTestId('pin-submit').click();
+  await expect(phone.getByTestId('phone-address')).toHaveText((await popup.getByTestId('address').textContent()) ?? 'missing');
 
   // The offline shell: with the service worker active, the app still opens without a network.
   expect(await phone.evaluate(() => navigator.serviceWorker.ready.then(() => true))).toBe(true);

@@ -2,6 +2,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { DisplayModel } from '../wallet/decode.ts';
 import { AUTO_LOCK_MS, MIN_PIN_LENGTH, PhoneController, type PhoneView } from './phone-controller.ts';
+import { browserLockScheduler, InactivityLock } from './inactivity-lock.ts';
 import { scanPairingLink, type ScanSession } from './qr-scanner.ts';
 import './phone.css';
 
@@ -174,17 +175,16 @@ export function PhoneApp() {
     return off;
   }, [controller]);
   useEffect(() => {
-    let timer = setTimeout(() => undefined, 0);
-    const restart = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => controller.unlocked && controller.lock(), AUTO_LOCK_MS);
-    };
-    restart();
+    const lock = new InactivityLock(browserLockScheduler, AUTO_LOCK_MS, () => controller.unlocked && controller.lock());
+    const onActivity = () => lock.activity();
+    const onVisible = () => document.visibilityState === 'visible' && lock.check();
     const events = ['pointerdown', 'keydown'] as const;
-    for (const name of events) window.addEventListener(name, restart);
+    for (const name of events) window.addEventListener(name, onActivity);
+    document.addEventListener('visibilitychange', onVisible);
     return () => {
-      clearTimeout(timer);
-      for (const name of events) window.removeEventListener(name, restart);
+      lock.stop();
+      for (const name of events) window.removeEventListener(name, onActivity);
+      document.removeEventListener('visibilitychange', onVisible);
     };
   }, [controller]);
   return (
