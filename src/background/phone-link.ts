@@ -135,11 +135,13 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     const connection = this.connection;
     if (!connection) throw new CoSignerFailedError('unavailable', 'the pairing was cancelled');
     const channelState = connection.channel.save();
+    const relayState = connection.relay.saveState();
     await this.context.completePairing(
       { pairedKey: pairedKeyFromParts(share.publicKey.toBytes(true), share.chainCode), deviceName: DEFAULT_PHONE_NAME },
-      { [KEY_SHARE_RECORD]: encodeP2KeyShare(share), [CHANNEL_RECORD]: channelState, [RELAY_RECORD]: connection.relay.saveState() },
+      { [KEY_SHARE_RECORD]: encodeP2KeyShare(share), [CHANNEL_RECORD]: channelState, [RELAY_RECORD]: relayState },
     );
     connection.channel.confirmSaved(channelState);
+    connection.relay.confirmSaved(relayState);
     this.setProgress(IDLE_PAIRING);
   }
 
@@ -212,6 +214,7 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
       relayUrl: state?.relayUrl ?? this.context.relayUrl,
       channelId: channelName,
       role: 'extension',
+      ackWhenSaved: true,
       ...(this.WebSocketImpl ? { WebSocket: this.WebSocketImpl } : {}),
       ...(state ? { state } : {}),
     });
@@ -245,8 +248,10 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     const connection = this.connection;
     if (!connection) return;
     const channelState = connection.channel.save();
-    await this.context.secrets.putMany({ [CHANNEL_RECORD]: channelState, [RELAY_RECORD]: connection.relay.saveState() });
+    const relayState = connection.relay.saveState();
+    await this.context.secrets.putMany({ [CHANNEL_RECORD]: channelState, [RELAY_RECORD]: relayState });
     connection.channel.confirmSaved(channelState);
+    connection.relay.confirmSaved(relayState);
   }
 }
 

@@ -54,6 +54,11 @@ export interface RelayClientOptions {
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   /** Resume from a saved state (same relay, channel and role). */
   readonly state?: RelayClientState;
+  /**
+   * Acknowledge received frames only once the owner stored a state that includes them
+   * (`confirmSaved`), instead of on delivery: a run stopped before storing gets them again.
+   */
+  readonly ackWhenSaved?: boolean;
 }
 
 export type RelayStatus =
@@ -71,6 +76,8 @@ export class RelayClient {
   private closed = false;
   private lastSent: number;
   private lastReceived: number;
+  /** The highest sequence number acknowledged to the relay (it may drop frames up to it). */
+  private lastAcked: number;
   private readonly unstored = new Map<number, Uint8Array>();
   private messageHandlers: ((payload: Uint8Array) => void)[] = [];
   private statusHandlers: ((status: RelayStatus) => void)[] = [];
@@ -95,6 +102,7 @@ export class RelayClient {
     this.token = state?.token ?? encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
     this.lastSent = state?.lastSent ?? 0;
     this.lastReceived = state?.lastReceived ?? 0;
+    this.lastAcked = this.lastReceived;
     this.firstOwnSeq = state ? this.lastSent + 1 : null;
     for (const frame of state?.unstored ?? []) {
       const payload = decodeBase64Url(frame.payload);
@@ -203,7 +211,7 @@ export class RelayClient {
     this.socket = socket;
     socket.onopen = () => {
       socket.send(
-        JSON.stringify({ t: 'hello', v: RELAY_PROTOCOL_VERSION, channel: this.options.channelId, role: this.options.role, token: this.token, received: this.lastReceived }),
+        JSON.stringify({ t: 'hello', v: RELAY_PROTOCOL_VERSION, channel: this.options.channelId, role: this.options.role, token: this.token, received: this.lastAcked }),
       );
     };
     socket.onmessage = (event) => this.receive(socket, event.data);
@@ -240,8 +248,16 @@ export class RelayClient {
       const copy = payload.slice();
       for (const handler of [...this.messageHandlers]) handler(copy);
     }
-    // Duplicates (seq ≤ lastReceived) are acknowledged again.
-    if (socket.readyState === OPEN) socket.send(encodeFrame(FrameType.ack, this.lastReceived));
+    if (!this.options.ackWhenSaved) this.lastAcked = this.lastReceived;
+    // Duplicates are acknowledged again.
+    if (socket.readyState === OPEN) socket.send(encodeFrame(FrameType.ack, this.lastAcked));
+  }
+
+  /** With ackWhenSaved: the owner stored `state`; the relay may drop the frames it had received. */
+  confirmSaved(state: RelayClientState): void {
+    if (state.lastReceived <= this.lastAcked) return;
+    this.lastAcked = state.lastReceived;
+    if (this.online && this.socket?.readyState === OPEN) this.socket.send(encodeFrame(FrameType.ack, this.lastAcked));
   }
 
   private followStored(stored: number): void {

@@ -3,7 +3,8 @@
  * tests: onboarding and pairing (extension popup + phone page), connecting a dApp, and a
  * co-signed ETH transfer. Each step drives the pages as a person would and waits for the result.
  */
-import type { BrowserContext, Page } from 'playwright-core';
+import jsQR from 'jsqr';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 
 export const DEMO_PASSWORD = 'correct horse battery';
 export const DEMO_PIN = '246810';
@@ -25,7 +26,24 @@ export interface PairedDevices {
 type Ethereum = { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
 export type DappResult = { result?: unknown; error?: { code: number; message: string } };
 
-/** Onboarding in the popup up to the pairing code: returns the popup and the link the QR code holds. */
+/** Reads a rendered QR code <img> back into pixels in the page and decodes it with jsQR. */
+async function decodeRenderedQr(image: Locator): Promise<string> {
+  const pixels = await image.evaluate((element) => {
+    const img = element as HTMLImageElement;
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const context = canvas.getContext('2d') as CanvasRenderingContext2D;
+    context.drawImage(img, 0, 0);
+    const data = context.getImageData(0, 0, canvas.width, canvas.height);
+    return { width: data.width, height: data.height, rgba: Array.from(data.data) };
+  });
+  const decoded = jsQR(Uint8ClampedArray.from(pixels.rgba), pixels.width, pixels.height);
+  if (!decoded) throw new Error('the pairing QR code on the page could not be decoded');
+  return decoded.data;
+}
+
+/** Onboarding in the popup up to the pairing code: returns the popup and the link decoded from the rendered QR code. */
 export async function showPairingCode(context: BrowserContext, extensionId: string, urls: StackUrls): Promise<{ popup: Page; link: string }> {
   const popup = await context.newPage();
   await popup.setViewportSize({ width: 360, height: 600 });
@@ -39,7 +57,10 @@ export async function showPairingCode(context: BrowserContext, extensionId: stri
   await popup.getByTestId('create-submit').click();
   await popup.getByTestId('start-pairing').click();
   await popup.getByTestId('pairing-qr').waitFor();
-  return { popup, link: await popup.getByTestId('pairing-link').inputValue() };
+  const link = await decodeRenderedQr(popup.getByTestId('pairing-qr'));
+  const shown = await popup.getByTestId('pairing-link').inputValue();
+  if (link !== shown) throw new Error('the pairing QR code does not hold the link shown next to it');
+  return { popup, link };
 }
 
 /** Onboarding in the popup, then the phone opens the pairing link, both confirm the SAS, keygen runs. */

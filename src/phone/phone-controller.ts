@@ -184,7 +184,7 @@ export class PhoneController {
   }
 
   private connect(relayUrl: string, channelName: string, channelId: Uint8Array, channelState: SecureChannelState | undefined, relayState: RelayClientState | undefined, share: P1KeyShare | undefined, savedRequests: readonly SavedPhoneRequest[] = []): SecureChannel {
-    const relay = new RelayClient({ relayUrl, channelId: channelName, role: 'phone', ...(relayState ? { state: relayState } : {}) });
+    const relay = new RelayClient({ relayUrl, channelId: channelName, role: 'phone', ackWhenSaved: true, ...(relayState ? { state: relayState } : {}) });
     const channel = new SecureChannel({ transport: relay, role: 'phone', channelId, identity: this.identity as Identity, ...(channelState ? { state: channelState } : {}) });
     const cosigner = new PhoneCoSigner({
       send: (message) => channel.send(message),
@@ -288,22 +288,26 @@ export class PhoneController {
     const vault = this.vault;
     if (!vault) throw new Error('locked');
     const channelState = this.channel?.save();
-    await vault.putMany({ keyShare: encodeP1KeyShare(share), channel: channelState, relay: this.relay?.saveState() });
+    const relayState = this.relay?.saveState();
+    await vault.putMany({ keyShare: encodeP1KeyShare(share), channel: channelState, relay: relayState });
     if (channelState) this.channel?.confirmSaved(channelState);
+    if (relayState) this.relay?.confirmSaved(relayState);
   }
 
   private async persistChannel(): Promise<void> {
     if (this.vault && this.channel && this.relay && this.cosigner?.share) {
-      const channel = this.channel;
+      const { channel, relay } = this;
       const channelState = channel.save();
+      const relayState = relay.saveState();
       try {
-        await this.vault.putMany({ channel: channelState, relay: this.relay.saveState(), history: this.history, extension: this.extension, requests: this.savedRequests(this.cosigner) });
+        await this.vault.putMany({ channel: channelState, relay: relayState, history: this.history, extension: this.extension, requests: this.savedRequests(this.cosigner) });
       } catch (error) {
         // Locked while writing: the next unlock restores the last stored state, as after a reload.
         if (error instanceof VaultError && error.code === 'locked') return;
         throw error;
       }
       channel.confirmSaved(channelState);
+      relay.confirmSaved(relayState);
     }
   }
 

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { CloseCode } from '../../src/channel/relay-protocol.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
-import { client, hello, newChannelId, rawSocket, text, untext, waitFor } from './relay-support.ts';
+import { RelayClient, type RelayClientState } from '../../src/channel/relay-client.ts';
+import { client, hello, newChannelId, NodeWebSocket, rawSocket, text, untext, waitFor } from './relay-support.ts';
 
 const MESSAGES = 1000;
 
@@ -129,6 +130,36 @@ describe('restoring an older saved state', () => {
     expect(restarted.saveState().lastSent).toBe(13);
     restarted.close();
     phone.close();
+    await relay.close();
+  });
+  it('with ackWhenSaved, frames received after the last stored state come again after a restart; stored ones do not', async () => {
+    const relay = await startRelay({ port: 0, staticDir: null, log: () => undefined });
+    const channelId = newChannelId();
+    const extension = client(relay.wsUrl, channelId, 'extension');
+    await extension.connect();
+    const phoneWith = (state?: RelayClientState) => new RelayClient({ relayUrl: relay.wsUrl, channelId, role: 'phone', WebSocket: NodeWebSocket, ackWhenSaved: true, ...(state ? { state } : {}) });
+    const first = phoneWith();
+    const firstGot: string[] = [];
+    first.onMessage((payload) => firstGot.push(untext(payload)));
+    await first.connect();
+    for (let i = 0; i < 3; i++) extension.send(text(`a${i}`));
+    await waitFor(() => firstGot.length === 3);
+    const stored = first.saveState();
+    first.confirmSaved(stored);
+    for (let i = 3; i < 6; i++) extension.send(text(`a${i}`));
+    await waitFor(() => firstGot.length === 6);
+    // Stopped before storing again: a3..a5 were delivered but never stored.
+    first.close();
+    const second = phoneWith(JSON.parse(JSON.stringify(stored)));
+    const secondGot: string[] = [];
+    second.onMessage((payload) => secondGot.push(untext(payload)));
+    await second.connect();
+    await waitFor(() => secondGot.length === 3);
+    expect(secondGot).toEqual(['a3', 'a4', 'a5']);
+    second.confirmSaved(second.saveState());
+    await waitFor(() => relay.stats().framesQueued === 0);
+    second.close();
+    extension.close();
     await relay.close();
   });
 });
