@@ -109,9 +109,15 @@ export class PhoneController {
     if (pin.length < MIN_PIN_LENGTH) return this.fail(`Use at least ${MIN_PIN_LENGTH} digits or characters.`);
     if (pin !== confirmation) return this.fail('The two entries differ.');
     this.error = null;
-    this.vault = await createVault(PHONE_VAULT, pin);
     const identity = generateIdentity();
-    await this.vault.put('identity', { secretKey: encodeBase64Url(identity.secretKey), publicKey: encodeBase64Url(identity.publicKey) });
+    try {
+      this.vault = await createVault(PHONE_VAULT, pin);
+      await this.vault.put('identity', { secretKey: encodeBase64Url(identity.secretKey), publicKey: encodeBase64Url(identity.publicKey) });
+    } catch (error) {
+      this.lock();
+      this.screen = 'create-pin';
+      return this.fail(unlockFailure(error));
+    }
     this.identity = identity;
     this.persistentStorage = (await globalThis.navigator?.storage?.persist?.()) ?? null;
     await this.afterUnlock();
@@ -131,6 +137,12 @@ export class PhoneController {
     try {
       const stored = await vault.get<{ secretKey: string; publicKey: string }>('identity');
       if (stored) this.identity = { secretKey: decodeBase64Url(stored.secretKey) as Uint8Array, publicKey: decodeBase64Url(stored.publicKey) as Uint8Array };
+      else {
+        // The first run stopped between creating the vault and storing the identity.
+        const identity = generateIdentity();
+        await vault.put('identity', { secretKey: encodeBase64Url(identity.secretKey), publicKey: encodeBase64Url(identity.publicKey) });
+        this.identity = identity;
+      }
       await this.afterUnlock();
     } catch (error) {
       this.lock();

@@ -4,6 +4,7 @@ import { WebSocket } from 'ws';
 import { createPairingOffer, encodePairingLink } from '../../src/channel/pairing-offer.ts';
 import { PHONE_VAULT, PhoneController } from '../../src/phone/phone-controller.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
+import { createVault } from '../../src/vault/vault.ts';
 
 let relay: RunningRelay;
 beforeAll(async () => {
@@ -58,6 +59,20 @@ describe('phone controller', () => {
     expect(phone.view().screen).toBe('confirm-sas');
     await phone.pair(link);
     expect(phone.view().error).toContain('already used');
+    phone.lock();
+  });
+
+  it('a first run stopped before the identity key was stored: unlocking creates it, and pairing works', async () => {
+    await freshPhone();
+    (await createVault(PHONE_VAULT, '123456')).lock();
+    const phone = new PhoneController(null);
+    await phone.start();
+    expect(phone.view().screen).toBe('unlock');
+    await phone.unlock('123456');
+    expect(phone.view()).toMatchObject({ screen: 'home', error: null });
+    const { offer } = createPairingOffer(relay.wsUrl, Date.now());
+    await phone.pair(encodePairingLink(offer, 'https://duet.example/'));
+    expect(phone.view().screen).toBe('confirm-sas');
     phone.lock();
   });
 });
