@@ -49,14 +49,28 @@ console.log(`relay:   ws://127.0.0.1:${relay.port} — phone app at ${relayLocal
 console.log(`dApp:    ${dapp.url}/index.html`);
 console.log(`Chromium: extension ${browser.extensionId} loaded${headless ? ' (headless)' : ''}`);
 
-let stopping = false;
-async function stopAll(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await browser.close().catch(() => undefined);
-  await Promise.all([relay.close(), dapp.close(), anvil.stop()]);
+let stopped: Promise<void> | null = null;
+/** Stops everything started above; every caller waits for the same, complete stop. */
+function stopAll(): Promise<void> {
+  stopped ??= (async () => {
+    await browser.close().catch(() => undefined);
+    await Promise.all([relay.close(), dapp.close(), anvil.stop()]);
+  })();
+  return stopped;
 }
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopAll().then(() => process.exit(0)));
+/** Ctrl-C: whatever was running (the demo too) ends because the user asked; exit 0 once all is stopped. */
+let interrupted = false;
+// `on`, not `once`: a terminal's Ctrl-C reaches every process of the group, and tsx relays it as
+// well, so a second signal may come while stopping.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    interrupted = true;
+    void stopAll().then(() => {
+      console.log('Stopped.');
+      process.exit(0);
+    });
+  });
+}
 
 if (headless) {
   const urls = { relayWsUrl: `ws://127.0.0.1:${relay.port}`, phoneAppUrl: `${relayLocal}/`, rpcUrl: anvil.rpcUrl };
@@ -79,6 +93,7 @@ if (headless) {
     summary = { mined: false, error: error instanceof Error ? error.message : String(error) };
   }
   await stopAll();
+  if (interrupted) await new Promise(() => undefined); // the signal handler exits
   console.log('No display: ran the scripted demo (pair, connect, co-signed transfer) in headless Chromium.');
   console.log(JSON.stringify(summary));
   process.exit(summary.mined === true ? 0 : 1);

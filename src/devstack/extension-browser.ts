@@ -29,6 +29,10 @@ export async function launchExtensionBrowser(options: LaunchOptions): Promise<Ex
     executablePath: findChromium(),
     headless: options.headless,
     args: [...extensionLaunchArgs(options.extensionDir ?? EXTENSION_DIST_DIR), ...(options.extraArgs ?? [])],
+    // The caller closes the browser on Ctrl-C (npm start stops the whole stack, in order).
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
   });
   const serviceWorker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 30_000 }));
   const extensionId = new URL(serviceWorker.url()).host;
