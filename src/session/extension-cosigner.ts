@@ -12,6 +12,7 @@ import {
   type P2KeyGenState,
 } from '../mpc/keygen.ts';
 import type { P2KeyShare } from '../mpc/key-share.ts';
+import { NoncePool, paillierPublicKey } from '../mpc/paillier.ts';
 import { decodeSignMsg1, decodeSignMsg3, encodeSignMsg2, encodeSignMsg4 } from '../mpc/sign-messages.ts';
 import { p2SignCompute, p2SignRespond, type P2SignSession } from '../mpc/sign.ts';
 import type { EcdsaSignature } from '../mpc/signature.ts';
@@ -67,10 +68,13 @@ export class ExtensionCoSigner {
   private keyShare: P2KeyShare | null;
   private keygen: P2KeyGenState | null = null;
   private readonly pending = new Map<string, PendingSignature>();
+  /** r^N mod N² for the phone's Paillier key, computed while the phone's user decides; memory only. */
+  private noncePool: NoncePool | null;
 
   constructor(options: ExtensionCoSignerOptions) {
     this.options = options;
     this.keyShare = options.keyShare ?? null;
+    this.noncePool = this.keyShare ? new NoncePool(paillierPublicKey(this.keyShare.paillierN)) : null;
   }
 
   get share(): P2KeyShare | null {
@@ -84,10 +88,13 @@ export class ExtensionCoSigner {
    */
   requestSignature(request: SigningRequest): Promise<EcdsaSignature> {
     if (!this.keyShare) return Promise.reject(new CoSigningFailed('not_paired', 'pair a phone first'));
-    return new Promise((resolve, reject) => {
+    const signature = new Promise<EcdsaSignature>((resolve, reject) => {
       this.pending.set(request.id, { request, attempt: 0, session: null, resolve, reject });
       this.options.send({ t: 'sign-request', request: encodeSigningRequest(request) });
     });
+    // The phone's user takes seconds to decide: prepare the encryption nonce of c3 meanwhile.
+    if (this.noncePool && this.noncePool.size < this.pending.size) this.noncePool.fill(1);
+    return signature;
   }
 
   /** Stops waiting for a request and tells the phone to drop it. */
@@ -151,6 +158,7 @@ export class ExtensionCoSigner {
       this.keygen = null;
       await this.options.onKeyShare(share);
       this.keyShare = share;
+      this.noncePool = new NoncePool(paillierPublicKey(share.paillierN));
       this.options.send({ t: 'keygen-done', address: accountAddress(share.publicKey, share.chainCode, 0) });
     }
   }
@@ -172,7 +180,7 @@ export class ExtensionCoSigner {
         pending.session = next.session;
         this.options.send({ t: 'sign', id, attempt, body: encodeSignMsg2(next.message) });
       } else {
-        const next = p2SignCompute(share, pending.session as P2SignSession, decodeSignMsg3(body));
+        const next = p2SignCompute(share, pending.session as P2SignSession, decodeSignMsg3(body), this.noncePool ?? undefined);
         pending.session = next.session;
         this.options.send({ t: 'sign', id, attempt, body: encodeSignMsg4(next.message) });
       }
