@@ -8,8 +8,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { expect, test } from './fixtures.ts';
 
 function startDuet(): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  // As `npm start` runs it (after its build step): the tsx CLI, which passes signals to the script.
-  const child = spawn('node_modules/.bin/tsx', ['scripts/start.ts', '--headless'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // As `npm start` runs it after its build step. (Not under the tsx CLI: on Ctrl-C it SIGKILLs a
+  // script that does not answer within 60 ms, which leaves anvil and Chromium behind.)
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--headless'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -43,7 +43,7 @@ const anvil: RunningAnvil = await startAnvil({ port: (await isFree(8545)) ? 8545
 const relay = await startRelay({ host: headless ? '127.0.0.1' : '0.0.0.0', port: (await isFree(RELAY_PORT)) ? RELAY_PORT : 0, staticDir: resolve('dist-phone'), log: () => undefined });
 const relayLocal = `http://127.0.0.1:${relay.port}`;
 const dapp = await startStaticServer(resolve('e2e/pages'));
-const browser = await launchExtensionBrowser({ headless });
+const browser = await launchExtensionBrowser({ headless, callerHandlesSignals: true });
 console.log(`anvil:   ${anvil.rpcUrl} (chain 31337; dev account 0xf39F…2266 funded)`);
 console.log(`relay:   ws://127.0.0.1:${relay.port} — phone app at ${relayLocal}/`);
 console.log(`dApp:    ${dapp.url}/index.html`);

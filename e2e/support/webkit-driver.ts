@@ -66,10 +66,16 @@ export async function launchWebKit(): Promise<WebKitPage> {
   const driver = process.env.DISPLAY ? spawn(DRIVER, driverArgs, { stdio: 'ignore' }) : spawn(XVFB_RUN, ['-a', DRIVER, ...driverArgs], { stdio: 'ignore', detached: true });
   const base = `http://127.0.0.1:${port}`;
   const stopDriver = () => {
-    if (driver.pid === undefined || driver.exitCode !== null) return;
+    if (driver.pid === undefined || driver.exitCode !== null || driver.signalCode !== null) return;
     // xvfb-run starts Xvfb and the driver in its own process group: end the whole group.
     if (process.env.DISPLAY) driver.kill();
-    else process.kill(-driver.pid, 'SIGTERM');
+    else {
+      try {
+        process.kill(-driver.pid, 'SIGTERM');
+      } catch {
+        // the group has ended already
+      }
+    }
   };
   try {
     await waitForDriver(base, driver);

@@ -79,7 +79,8 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<RunningAnv
     port,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        // Already gone (a terminal's Ctrl-C reaches anvil too): exited, or ended by a signal.
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),

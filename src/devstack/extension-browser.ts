@@ -21,6 +21,11 @@ export interface LaunchOptions {
   readonly headless: boolean;
   readonly extensionDir?: string;
   readonly extraArgs?: readonly string[];
+  /**
+   * The caller stops the browser itself on Ctrl-C / SIGTERM (npm start stops its whole stack in
+   * order). Otherwise Playwright's handlers kill the browser on those signals.
+   */
+  readonly callerHandlesSignals?: boolean;
 }
 
 export async function launchExtensionBrowser(options: LaunchOptions): Promise<ExtensionBrowser> {
@@ -29,10 +34,9 @@ export async function launchExtensionBrowser(options: LaunchOptions): Promise<Ex
     executablePath: findChromium(),
     headless: options.headless,
     args: [...extensionLaunchArgs(options.extensionDir ?? EXTENSION_DIST_DIR), ...(options.extraArgs ?? [])],
-    // The caller closes the browser on Ctrl-C (npm start stops the whole stack, in order).
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false,
+    handleSIGINT: !options.callerHandlesSignals,
+    handleSIGTERM: !options.callerHandlesSignals,
+    handleSIGHUP: !options.callerHandlesSignals,
   });
   const serviceWorker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 30_000 }));
   const extensionId = new URL(serviceWorker.url()).host;
