@@ -12,7 +12,7 @@ import { accountAddress } from '../../src/mpc/derivation.ts';
 import type { P2KeyShare } from '../../src/mpc/key-share.ts';
 import { ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
 import type { AppMessage } from '../../src/session/messages.ts';
-import type { SigningRequest } from '../../src/wallet/signing-request.ts';
+import { newSigningRequestId, type SigningRequest } from '../../src/wallet/signing-request.ts';
 
 export interface NodeExtensionPeer {
   /** The pairing link to open on the phone. */
@@ -51,8 +51,6 @@ export async function startNodeExtensionPeer(relayWsUrl: string, phoneAppUrl: st
   };
 }
 
-export const randomRequestId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
-
 /** Account 0 of the peer's key. */
 export function peerAddress(peer: NodeExtensionPeer): string {
   const share = peer.share();
@@ -60,5 +58,5 @@ export function peerAddress(peer: NodeExtensionPeer): string {
 }
 
 export function personalSignRequest(address: string, hexMessage: string): SigningRequest {
-  return { kind: 'personal_sign', id: randomRequestId(), origin: 'https://dapp.example', chainId: 31337, account: { index: 0, address }, createdAt: Date.now(), message: hexMessage };
+  return { kind: 'personal_sign', id: newSigningRequestId(), origin: 'https://dapp.example', chainId: 31337, account: { index: 0, address }, createdAt: Date.now(), message: hexMessage };
 }

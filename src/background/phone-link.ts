@@ -9,6 +9,7 @@ import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
 import { generateIdentity, type Identity } from '../channel/handshake.ts';
 import { createPairingOffer, encodePairingLink, relayChannelName } from '../channel/pairing-offer.ts';
 import { RelayClient, type RelayClientState, type WebSocketConstructor } from '../channel/relay-client.ts';
+import { storeLinkState } from '../channel/stored-link-state.ts';
 import { SecureChannel, type SecureChannelState } from '../channel/secure-channel.ts';
 import { decodeP2KeyShare, encodeP2KeyShare } from '../mpc/key-share-codec.ts';
 import type { P2KeyShare } from '../mpc/key-share.ts';
@@ -134,14 +135,12 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   private async onNewKeyShare(share: P2KeyShare): Promise<void> {
     const connection = this.connection;
     if (!connection) throw new CoSignerFailedError('unavailable', 'the pairing was cancelled');
-    const channelState = connection.channel.save();
-    const relayState = connection.relay.saveState();
-    await this.context.completePairing(
-      { pairedKey: pairedKeyFromParts(share.publicKey.toBytes(true), share.chainCode), deviceName: DEFAULT_PHONE_NAME },
-      { [KEY_SHARE_RECORD]: encodeP2KeyShare(share), [CHANNEL_RECORD]: channelState, [RELAY_RECORD]: relayState },
+    await storeLinkState(connection.channel, connection.relay, (state) =>
+      this.context.completePairing(
+        { pairedKey: pairedKeyFromParts(share.publicKey.toBytes(true), share.chainCode), deviceName: DEFAULT_PHONE_NAME },
+        { [KEY_SHARE_RECORD]: encodeP2KeyShare(share), [CHANNEL_RECORD]: state.channel, [RELAY_RECORD]: state.relay },
+      ),
     );
-    connection.channel.confirmSaved(channelState);
-    connection.relay.confirmSaved(relayState);
     this.setProgress(IDLE_PAIRING);
   }
 
@@ -247,11 +246,7 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   private async persistChannel(): Promise<void> {
     const connection = this.connection;
     if (!connection) return;
-    const channelState = connection.channel.save();
-    const relayState = connection.relay.saveState();
-    await this.context.secrets.putMany({ [CHANNEL_RECORD]: channelState, [RELAY_RECORD]: relayState });
-    connection.channel.confirmSaved(channelState);
-    connection.relay.confirmSaved(relayState);
+    await storeLinkState(connection.channel, connection.relay, (state) => this.context.secrets.putMany({ [CHANNEL_RECORD]: state.channel, [RELAY_RECORD]: state.relay }));
   }
 }
 

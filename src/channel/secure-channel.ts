@@ -200,8 +200,8 @@ export class SecureChannel {
 
   /** The caller stored `state` (from save()): the channel may send up to its floor. */
   confirmSaved(state: SecureChannelState): void {
-    const floor = state.session?.sent;
-    if (floor !== undefined && state.session?.sendKey === (this.session ? saveSession(this.session).sendKey : null)) this.sendLimit = Math.max(this.sendLimit, floor);
+    // A state of earlier keys bounds nothing sent under the current ones.
+    if (state.session && this.session && state.session.sendKey === encodeBase64Url(this.session.sendKey)) this.sendLimit = Math.max(this.sendLimit, state.session.sent);
   }
 
   private emit(event: ChannelEvent): void {

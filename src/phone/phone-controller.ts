@@ -7,11 +7,12 @@ import { ChannelError } from '../channel/channel-error.ts';
 import { generateIdentity, type Identity } from '../channel/handshake.ts';
 import { decodePairingLink, relayChannelName } from '../channel/pairing-offer.ts';
 import { RelayClient, type RelayClientState } from '../channel/relay-client.ts';
+import { storeLinkState } from '../channel/stored-link-state.ts';
 import { SecureChannel, type SecureChannelState } from '../channel/secure-channel.ts';
 import { accountAddress } from '../mpc/derivation.ts';
 import { decodeP1KeyShare, encodeP1KeyShare } from '../mpc/key-share-codec.ts';
 import type { P1KeyShare } from '../mpc/key-share.ts';
-import { PhoneCoSigner, type PhoneEvent, type PhoneRequest, type PhoneRequestStatus, type SavedPhoneRequest } from '../session/phone-cosigner.ts';
+import { isOpenRequest, PhoneCoSigner, type PhoneEvent, type PhoneRequest, type SavedPhoneRequest, type SettledStatus } from '../session/phone-cosigner.ts';
 import { createVault, unlockVault, vaultExists, VaultError, type UnlockedVault } from '../vault/vault.ts';
 
 export const PHONE_VAULT = 'duet-phone';
@@ -19,8 +20,6 @@ export const MIN_PIN_LENGTH = 6;
 /** The app locks itself after this long without a touch or key press. */
 export const AUTO_LOCK_MS = 5 * 60_000;
 
-/** Requests still shown on the home screen; settled ones move to the history. */
-const OPEN_STATUSES: ReadonlySet<PhoneRequestStatus> = new Set(['pending', 'approved', 'signing']);
 /** Settled requests kept (with their answers) so a restarted extension gets the same answer. */
 const SETTLED_REQUESTS_KEPT = 20;
 
@@ -31,7 +30,7 @@ export interface HistoryEntry {
   readonly title: string;
   readonly origin: string;
   readonly at: number;
-  readonly outcome: 'signed' | 'rejected' | 'failed' | 'cancelled';
+  readonly outcome: SettledStatus;
 }
 
 export interface PairedExtension {
@@ -78,7 +77,7 @@ export class PhoneController {
       error: this.error,
       sas: this.sas,
       address: this.address,
-      requests: this.cosigner?.list().filter((r) => OPEN_STATUSES.has(r.status)) ?? [],
+      requests: this.cosigner?.list().filter((r) => isOpenRequest(r.status)) ?? [],
       history: this.history,
       extension: this.extension,
       online: this.relay?.isOnline ?? false,
@@ -108,19 +107,14 @@ export class PhoneController {
   async createPin(pin: string, confirmation: string): Promise<void> {
     if (pin.length < MIN_PIN_LENGTH) return this.fail(`Use at least ${MIN_PIN_LENGTH} digits or characters.`);
     if (pin !== confirmation) return this.fail('The two entries differ.');
-    this.error = null;
-    const identity = generateIdentity();
+    let vault: UnlockedVault;
     try {
-      this.vault = await createVault(PHONE_VAULT, pin);
-      await this.vault.put('identity', { secretKey: encodeBase64Url(identity.secretKey), publicKey: encodeBase64Url(identity.publicKey) });
+      vault = await createVault(PHONE_VAULT, pin);
     } catch (error) {
-      this.lock();
-      this.screen = 'create-pin';
       return this.fail(unlockFailure(error));
     }
-    this.identity = identity;
     this.persistentStorage = (await globalThis.navigator?.storage?.persist?.()) ?? null;
-    await this.afterUnlock();
+    await this.opened(vault);
   }
 
   /** A wrong PIN or damaged storage is a message on the unlock screen; the phone stays locked. */
@@ -132,17 +126,15 @@ export class PhoneController {
     } catch (error) {
       return this.fail(unlockFailure(error));
     }
+    await this.opened(vault);
+  }
+
+  /** Reads what the vault holds (creating the identity key on a first run); a failure locks again. */
+  private async opened(vault: UnlockedVault): Promise<void> {
     this.vault = vault;
     this.error = null;
     try {
-      const stored = await vault.get<{ secretKey: string; publicKey: string }>('identity');
-      if (stored) this.identity = { secretKey: decodeBase64Url(stored.secretKey) as Uint8Array, publicKey: decodeBase64Url(stored.publicKey) as Uint8Array };
-      else {
-        // The first run stopped between creating the vault and storing the identity.
-        const identity = generateIdentity();
-        await vault.put('identity', { secretKey: encodeBase64Url(identity.secretKey), publicKey: encodeBase64Url(identity.publicKey) });
-        this.identity = identity;
-      }
+      this.identity = await loadOrCreateIdentity(vault);
       await this.afterUnlock();
     } catch (error) {
       this.lock();
@@ -297,37 +289,29 @@ export class PhoneController {
   }
 
   private async saveKeyShare(share: P1KeyShare): Promise<void> {
-    const vault = this.vault;
-    if (!vault) throw new Error('locked');
-    const channelState = this.channel?.save();
-    const relayState = this.relay?.saveState();
-    await vault.putMany({ keyShare: encodeP1KeyShare(share), channel: channelState, relay: relayState });
-    if (channelState) this.channel?.confirmSaved(channelState);
-    if (relayState) this.relay?.confirmSaved(relayState);
+    const { vault, channel, relay } = this;
+    if (!vault || !channel || !relay) throw new Error('locked');
+    await storeLinkState(channel, relay, (state) => vault.putMany({ keyShare: encodeP1KeyShare(share), ...state }));
   }
 
   private async persistChannel(): Promise<void> {
     if (this.vault && this.channel && this.relay && this.cosigner?.share) {
-      const { channel, relay } = this;
-      const channelState = channel.save();
-      const relayState = relay.saveState();
+      const { vault, cosigner } = this;
       try {
-        await this.vault.putMany({ channel: channelState, relay: relayState, history: this.history, extension: this.extension, requests: this.savedRequests(this.cosigner) });
+        await storeLinkState(this.channel, this.relay, (state) => vault.putMany({ ...state, history: this.history, extension: this.extension, requests: this.savedRequests(cosigner) }));
       } catch (error) {
         // Locked while writing: the next unlock restores the last stored state, as after a reload.
         if (error instanceof VaultError && error.code === 'locked') return;
         throw error;
       }
-      channel.confirmSaved(channelState);
-      relay.confirmSaved(relayState);
     }
   }
 
   /** Open requests, and the latest settled ones with their answers. */
   private savedRequests(cosigner: PhoneCoSigner): SavedPhoneRequest[] {
     const saved = cosigner.saved();
-    const settled = saved.filter((entry) => !OPEN_STATUSES.has(entry.status)).slice(-SETTLED_REQUESTS_KEPT);
-    return [...saved.filter((entry) => OPEN_STATUSES.has(entry.status)), ...settled];
+    const settled = saved.filter((entry) => !isOpenRequest(entry.status)).slice(-SETTLED_REQUESTS_KEPT);
+    return [...saved.filter((entry) => isOpenRequest(entry.status)), ...settled];
   }
 
   private async onCosignerEvent(event: PhoneEvent): Promise<void> {
@@ -338,10 +322,9 @@ export class PhoneController {
       await this.persistChannel();
     } else if (event.kind === 'tainted') {
       this.screen = 'tainted';
-    } else if (event.kind === 'request' || (event.kind === 'request-updated' && OPEN_STATUSES.has(event.request.status))) {
-      await this.persistChannel();
-    } else if (event.kind === 'request-updated' && (event.request.status === 'signed' || event.request.status === 'rejected' || event.request.status === 'failed' || event.request.status === 'cancelled')) {
-      this.history = [{ id: event.request.request.id, title: event.request.display.title, origin: event.request.request.origin, at: Date.now(), outcome: event.request.status }, ...this.history].slice(0, 100);
+    } else if (event.kind === 'request' || event.kind === 'request-updated') {
+      const { request, display, status } = event.request;
+      if (!isOpenRequest(status)) this.history = [{ id: request.id, title: display.title, origin: request.origin, at: Date.now(), outcome: status }, ...this.history].slice(0, 100);
       await this.persistChannel();
     }
     this.changed();
@@ -353,4 +336,15 @@ function unlockFailure(error: unknown): string {
   if (error instanceof VaultError && error.code === 'corrupt') return "This phone's stored data is damaged and cannot be read. Unpair in the extension and pair again.";
   if (error instanceof VaultError) return `The phone's storage refused: ${error.message}.`;
   throw error;
+}
+
+type StoredIdentity = { secretKey: string; publicKey: string };
+
+/** The phone's long-term identity key; created and stored on the first run (or if that run stopped before storing it). */
+async function loadOrCreateIdentity(vault: UnlockedVault): Promise<Identity> {
+  const stored = await vault.get<StoredIdentity>('identity');
+  if (stored) return { secretKey: decodeBase64Url(stored.secretKey) as Uint8Array, publicKey: decodeBase64Url(stored.publicKey) as Uint8Array };
+  const identity = generateIdentity();
+  await vault.put('identity', { secretKey: encodeBase64Url(identity.secretKey), publicKey: encodeBase64Url(identity.publicKey) } satisfies StoredIdentity);
+  return identity;
 }

@@ -65,16 +65,15 @@ export interface ExtensionCoSignerOptions {
 
 export class ExtensionCoSigner {
   private readonly options: ExtensionCoSignerOptions;
-  private keyShare: P2KeyShare | null;
+  private keyShare: P2KeyShare | null = null;
   private keygen: P2KeyGenState | null = null;
   private readonly pending = new Map<string, PendingSignature>();
   /** r^N mod N² for the phone's Paillier key, computed while the phone's user decides; memory only. */
-  private noncePool: NoncePool | null;
+  private noncePool: NoncePool | null = null;
 
   constructor(options: ExtensionCoSignerOptions) {
     this.options = options;
-    this.keyShare = options.keyShare ?? null;
-    this.noncePool = this.keyShare ? new NoncePool(paillierPublicKey(this.keyShare.paillierN)) : null;
+    if (options.keyShare) this.useKeyShare(options.keyShare);
   }
 
   get share(): P2KeyShare | null {
@@ -140,6 +139,11 @@ export class ExtensionCoSigner {
     }
   }
 
+  private useKeyShare(share: P2KeyShare): void {
+    this.keyShare = share;
+    this.noncePool = new NoncePool(paillierPublicKey(share.paillierN));
+  }
+
   private settle(id: string, error: Error): void {
     const pending = this.pending.get(id);
     if (!pending) return;
@@ -157,8 +161,7 @@ export class ExtensionCoSigner {
       const share = p2KeyGenFinish(this.keygen, decodeKeyGenMsg3(body));
       this.keygen = null;
       await this.options.onKeyShare(share);
-      this.keyShare = share;
-      this.noncePool = new NoncePool(paillierPublicKey(share.paillierN));
+      this.useKeyShare(share);
       this.options.send({ t: 'keygen-done', address: accountAddress(share.publicKey, share.chainCode, 0) });
     }
   }

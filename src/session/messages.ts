@@ -22,7 +22,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
  * session id); both sides drop rounds of any other attempt. No attempt is ever continued after a
  * restart, and an attempt that stops before c3 reveals nothing (a timeout never taints).
  */
-export type SignFailure = 'tainted' | 'protocol_error' | 'bad_request';
+const SIGN_FAILURES = ['tainted', 'protocol_error', 'bad_request'] as const;
+export type SignFailure = (typeof SIGN_FAILURES)[number];
 
 export type AppMessage =
   | { readonly t: 'keygen'; readonly body: unknown }
@@ -37,10 +38,10 @@ export type AppMessage =
 /** More restarts of one request than this are refused (a stuck extension cannot loop the phone). */
 export const MAX_SIGN_ATTEMPTS = 16;
 const HEX_QUANTITY = /^0x[0-9a-f]{1,64}$/;
-const FAILURES = new Set<string>(['tainted', 'protocol_error', 'bad_request']);
 
 type FieldCheck = (value: unknown) => boolean;
-const isString: FieldCheck = (value) => typeof value === 'string';
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isHexQuantity: FieldCheck = (value) => isString(value) && HEX_QUANTITY.test(value);
 const isPresent: FieldCheck = (value) => value !== undefined;
 const isAttempt: FieldCheck = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 && value <= MAX_SIGN_ATTEMPTS;
 
@@ -52,8 +53,8 @@ const SHAPES: Record<AppMessage['t'], Record<string, FieldCheck>> = {
   'sign-cancel': { id: isString },
   'sign-reject': { id: isString, reason: isString },
   sign: { id: isString, attempt: isAttempt, body: isPresent },
-  'sign-result': { id: isString, r: (v) => isString(v) && HEX_QUANTITY.test(v as string), s: (v) => isString(v) && HEX_QUANTITY.test(v as string), yParity: (v) => v === 0 || v === 1 },
-  'sign-failed': { id: isString, reason: (v) => isString(v) && FAILURES.has(v as string), message: isString },
+  'sign-result': { id: isString, r: isHexQuantity, s: isHexQuantity, yParity: (v) => v === 0 || v === 1 },
+  'sign-failed': { id: isString, reason: (v) => (SIGN_FAILURES as readonly unknown[]).includes(v), message: isString },
 };
 
 /** The message if it has exactly the shape of its type, else null (dropped by the caller). */

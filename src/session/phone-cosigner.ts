@@ -20,7 +20,16 @@ import { displayModel, type DisplayModel } from '../wallet/decode.ts';
 import { decodeSigningRequest, signingRequestToJson, shortCode, signingDigest, type SigningRequest } from '../wallet/signing-request.ts';
 import { MAX_SIGN_ATTEMPTS, parseAppMessage, signSessionId, type AppMessage } from './messages.ts';
 
-export type PhoneRequestStatus = 'pending' | 'approved' | 'signing' | 'signed' | 'rejected' | 'failed' | 'cancelled';
+const OPEN_STATUSES = ['pending', 'approved', 'signing'] as const;
+type OpenStatus = (typeof OPEN_STATUSES)[number];
+/** How a request ended. */
+export type SettledStatus = 'signed' | 'rejected' | 'failed' | 'cancelled';
+export type PhoneRequestStatus = OpenStatus | SettledStatus;
+
+/** Still waiting for the user or being co-signed (shown on the home screen). */
+export function isOpenRequest(status: PhoneRequestStatus): status is OpenStatus {
+  return (OPEN_STATUSES as readonly PhoneRequestStatus[]).includes(status);
+}
 
 export interface PhoneRequest {
   readonly request: SigningRequest;
@@ -145,15 +154,14 @@ export class PhoneCoSigner {
 
   private restore(saved: SavedPhoneRequest): void {
     const request = decodeSigningRequest(JSON.parse(saved.request));
-    const status = saved.status === 'signing' ? 'approved' : saved.status;
-    this.requests.set(request.id, { request, display: displayModel(request), code: shortCode(request), status, attempt: saved.attempt, session: null, answer: saved.answer });
+    this.requests.set(request.id, { request, display: displayModel(request), code: shortCode(request), status: saved.status, attempt: saved.attempt, session: null, answer: saved.answer });
   }
 
   private signRequest(entry: PhoneRequest) {
     return { sessionId: signSessionId(entry.request.id, entry.attempt), digest: signingDigest(entry.request), accountIndex: entry.request.account.index };
   }
 
-  private settle(entry: PhoneRequest, status: 'signed' | 'rejected' | 'failed', answer: AppMessage): void {
+  private settle(entry: PhoneRequest, status: Exclude<SettledStatus, 'cancelled'>, answer: AppMessage): void {
     entry.status = status;
     entry.session = null;
     entry.answer = answer;
@@ -219,7 +227,7 @@ export class PhoneCoSigner {
 
   private onCancel(id: string): void {
     const entry = this.requests.get(id);
-    if (!entry || (entry.status !== 'pending' && entry.status !== 'approved' && entry.status !== 'signing')) return;
+    if (!entry || !isOpenRequest(entry.status)) return;
     entry.status = 'cancelled';
     entry.session = null;
     this.options.onEvent({ kind: 'request-updated', request: entry });

@@ -242,6 +242,11 @@ function canonicalAddress(value: string, field: string): string {
   }
 }
 
+/** A fresh request id: 16 random bytes, lowercase hex. */
+export function newSigningRequestId(): string {
+  return hexlify(crypto.getRandomValues(new Uint8Array(16))).slice(2);
+}
+
 /** The wire form (canonical: checksummed addresses, lowercase hex), checked by the decoder. */
 export function encodeSigningRequest(request: SigningRequest): SigningRequestJson {
   const json = toJson(request);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,14 @@ import { RelayClient, type RelayClientState } from '../../src/channel/relay-clie
 import { client, hello, newChannelId, NodeWebSocket, rawSocket, text, untext, waitFor } from './relay-support.ts';
 
 const MESSAGES = 1000;
+
+/** Connects `relayClient` and collects, as text, what it receives. */
+async function collecting(relayClient: RelayClient): Promise<string[]> {
+  const received: string[] = [];
+  relayClient.onMessage((payload) => received.push(untext(payload)));
+  await relayClient.connect();
+  return received;
+}
 
 describe('relay routing', () => {
   let relay: RunningRelay;
@@ -76,9 +84,7 @@ describe('relay routing', () => {
   it('resumes a client from saved state without loss or duplicates (service-worker restart)', async () => {
     const channelId = newChannelId();
     const phone = client(relay.wsUrl, channelId, 'phone');
-    const received: string[] = [];
-    phone.onMessage((payload) => received.push(untext(payload)));
-    await phone.connect();
+    const received = await collecting(phone);
     const first = client(relay.wsUrl, channelId, 'extension');
     await first.connect();
     for (let i = 0; i < 30; i++) first.send(text(`a${i}`));
@@ -95,9 +101,7 @@ describe('relay routing', () => {
     const phoneState = phone.saveState();
     phone.close();
     const phoneAgain = client(relay.wsUrl, channelId, 'phone', phoneState);
-    const again: string[] = [];
-    phoneAgain.onMessage((payload) => again.push(untext(payload)));
-    await phoneAgain.connect();
+    const again = await collecting(phoneAgain);
     restarted.send(text('after'));
     await waitFor(() => again.length === 1);
     expect(again).toEqual(['after']);
@@ -107,13 +111,16 @@ describe('relay routing', () => {
 });
 
 describe('restoring an older saved state', () => {
+  let relay: RunningRelay;
+  beforeEach(async () => {
+    relay = await startRelay({ port: 0, staticDir: null, log: () => undefined });
+  });
+  afterEach(() => relay.close());
+
   it('frames sent after restoring a state older than what the relay stored are renumbered, not dropped as duplicates', async () => {
-    const relay = await startRelay({ port: 0, staticDir: null, log: () => undefined });
     const channelId = newChannelId();
     const phone = client(relay.wsUrl, channelId, 'phone');
-    const received: string[] = [];
-    phone.onMessage((payload) => received.push(untext(payload)));
-    await phone.connect();
+    const received = await collecting(phone);
     const first = client(relay.wsUrl, channelId, 'extension');
     await first.connect();
     for (let i = 0; i < 5; i++) first.send(text(`a${i}`));
@@ -130,18 +137,15 @@ describe('restoring an older saved state', () => {
     expect(restarted.saveState().lastSent).toBe(13);
     restarted.close();
     phone.close();
-    await relay.close();
   });
+
   it('with ackWhenSaved, frames received after the last stored state come again after a restart; stored ones do not', async () => {
-    const relay = await startRelay({ port: 0, staticDir: null, log: () => undefined });
     const channelId = newChannelId();
     const extension = client(relay.wsUrl, channelId, 'extension');
     await extension.connect();
     const phoneWith = (state?: RelayClientState) => new RelayClient({ relayUrl: relay.wsUrl, channelId, role: 'phone', WebSocket: NodeWebSocket, ackWhenSaved: true, ...(state ? { state } : {}) });
     const first = phoneWith();
-    const firstGot: string[] = [];
-    first.onMessage((payload) => firstGot.push(untext(payload)));
-    await first.connect();
+    const firstGot = await collecting(first);
     for (let i = 0; i < 3; i++) extension.send(text(`a${i}`));
     await waitFor(() => firstGot.length === 3);
     const stored = first.saveState();
@@ -151,16 +155,13 @@ describe('restoring an older saved state', () => {
     // Stopped before storing again: a3..a5 were delivered but never stored.
     first.close();
     const second = phoneWith(JSON.parse(JSON.stringify(stored)));
-    const secondGot: string[] = [];
-    second.onMessage((payload) => secondGot.push(untext(payload)));
-    await second.connect();
+    const secondGot = await collecting(second);
     await waitFor(() => secondGot.length === 3);
     expect(secondGot).toEqual(['a3', 'a4', 'a5']);
     second.confirmSaved(second.saveState());
     await waitFor(() => relay.stats().framesQueued === 0);
     second.close();
     extension.close();
-    await relay.close();
   });
 });
 

@@ -13,7 +13,7 @@ import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
 import { CoSigningFailed, CoSigningRejected, ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
 import { MAX_SIGN_ATTEMPTS, parseAppMessage, type AppMessage } from '../../src/session/messages.ts';
 import { PhoneCoSigner, type PhoneEvent } from '../../src/session/phone-cosigner.ts';
-import { encodeSigningRequest, unsignedTransaction, type SigningRequest } from '../../src/wallet/signing-request.ts';
+import { encodeSigningRequest, newSigningRequestId, unsignedTransaction, type SigningRequest } from '../../src/wallet/signing-request.ts';
 import { loadPaillierFixture } from '../mpc/fixtures.ts';
 import { client, waitFor } from '../relay/relay-support.ts';
 
@@ -106,13 +106,12 @@ function transfer(address: string, id: string): SigningRequest {
   };
 }
 
-const requestId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 describe('co-signing over the relay', () => {
   it('pairs, generates the key, and signs a transaction the user approved on the phone', async () => {
     const devices = await pairedDevices();
     expect(devices.extension.share).not.toBeNull();
-    const request = transfer(devices.address, requestId());
+    const request = transfer(devices.address, newSigningRequestId());
     const pending = devices.extension.requestSignature(request);
     await waitFor(() => devices.phoneEvents.some((e) => e.kind === 'request'));
     const shown = devices.phone.list()[0];
@@ -128,7 +127,7 @@ describe('co-signing over the relay', () => {
 
   it('a rejection on the phone reaches the extension as a rejection', async () => {
     const devices = await pairedDevices();
-    const request = transfer(devices.address, requestId());
+    const request = transfer(devices.address, newSigningRequestId());
     const pending = devices.extension.requestSignature(request);
     await waitFor(() => devices.phone.list().length === 1);
     devices.phone.reject(request.id);
@@ -149,7 +148,7 @@ describe('co-signing over the relay', () => {
     };
     const devices = await pairedDevices(tamper);
     paillierN = devices.extension.share?.paillierN ?? 0n;
-    const first = transfer(devices.address, requestId());
+    const first = transfer(devices.address, newSigningRequestId());
     const pending = devices.extension.requestSignature(first);
     await waitFor(() => devices.phone.list().length === 1);
     devices.phone.approve(first.id);
@@ -160,7 +159,7 @@ describe('co-signing over the relay', () => {
     expect(devices.phone.tainted).toBe(true);
     expect(devices.phoneEvents.some((e) => e.kind === 'tainted')).toBe(true);
 
-    const second = devices.extension.requestSignature(transfer(devices.address, requestId()));
+    const second = devices.extension.requestSignature(transfer(devices.address, newSigningRequestId()));
     const refusal = await second.catch((e: unknown) => e);
     expect((refusal as CoSigningFailed).reason).toBe('tainted');
     devices.close();
@@ -178,7 +177,7 @@ const roundsSeen = (messages: readonly AppMessage[], round: string) => messages.
 describe('resuming after the extension restarts (service worker stopped)', () => {
   it('stopped after the phone opened R1 (sign/3 in flight): asked again, the phone restarts as attempt 2 and the signature is valid', async () => {
     const devices = await pairedDevices();
-    const request = transfer(devices.address, requestId());
+    const request = transfer(devices.address, newSigningRequestId());
     const lost = devices.extension.requestSignature(request);
     await waitFor(() => devices.phone.list().length === 1);
     devices.stopExtensionOn((message) => message.t === 'sign' && (message.body as { type?: string }).type === 'sign/3');
@@ -196,7 +195,7 @@ describe('resuming after the extension restarts (service worker stopped)', () =>
 
   it('stopped after the phone answered: asked again, the phone sends the same signature again without signing anew', async () => {
     const devices = await pairedDevices();
-    const request = transfer(devices.address, requestId());
+    const request = transfer(devices.address, newSigningRequestId());
     const first = devices.extension.requestSignature(request);
     await waitFor(() => devices.phone.list().length === 1);
     devices.phone.approve(request.id);
@@ -210,14 +209,14 @@ describe('resuming after the extension restarts (service worker stopped)', () =>
 
   it('a rejected request asked again is rejected again; a request still waiting for the user is not asked twice', async () => {
     const devices = await pairedDevices();
-    const rejected = transfer(devices.address, requestId());
+    const rejected = transfer(devices.address, newSigningRequestId());
     const first = devices.extension.requestSignature(rejected);
     await waitFor(() => devices.phone.list().length === 1);
     devices.phone.reject(rejected.id);
     await expect(first).rejects.toBeInstanceOf(CoSigningRejected);
     await expect(devices.restartExtension().requestSignature(rejected)).rejects.toBeInstanceOf(CoSigningRejected);
 
-    const waiting = transfer(devices.address, requestId());
+    const waiting = transfer(devices.address, newSigningRequestId());
     void devices.extension.requestSignature(waiting).catch(() => undefined);
     await waitFor(() => devices.phone.list().length === 2);
     const again = devices.restartExtension().requestSignature(waiting);
@@ -230,7 +229,7 @@ describe('resuming after the extension restarts (service worker stopped)', () =>
 
   it('another request under a known id is dropped, not shown', async () => {
     const devices = await pairedDevices();
-    const request = transfer(devices.address, requestId());
+    const request = transfer(devices.address, newSigningRequestId());
     void devices.extension.requestSignature(request).catch(() => undefined);
     await waitFor(() => devices.phone.list().length === 1);
     const swapped = { ...request, tx: { ...(request as Extract<SigningRequest, { kind: 'transaction' }>).tx, value: 10n ** 20n } } as SigningRequest;
@@ -243,7 +242,7 @@ describe('resuming after the extension restarts (service worker stopped)', () =>
 
   it('rounds of an abandoned attempt are dropped by the phone', async () => {
     const devices = await pairedDevices();
-    const request = transfer(devices.address, requestId());
+    const request = transfer(devices.address, newSigningRequestId());
     void devices.extension.requestSignature(request).catch(() => undefined);
     await waitFor(() => devices.phone.list().length === 1);
     devices.phone.approve(request.id);
@@ -259,8 +258,8 @@ describe('resuming after the extension restarts (service worker stopped)', () =>
 describe('the phone request queue', () => {
   it('a request approved while another is being co-signed waits, then signs', async () => {
     const devices = await pairedDevices();
-    const first = transfer(devices.address, requestId());
-    const second = transfer(devices.address, requestId());
+    const first = transfer(devices.address, newSigningRequestId());
+    const second = transfer(devices.address, newSigningRequestId());
     const pendingFirst = devices.extension.requestSignature(first);
     const pendingSecond = devices.extension.requestSignature(second);
     await waitFor(() => devices.phone.list().length === 2);
@@ -274,9 +273,9 @@ describe('the phone request queue', () => {
 
   it('a request the extension stops waiting for is dropped on the phone, also mid-signing; the next approved one then signs', async () => {
     const devices = await pairedDevices();
-    const waiting = transfer(devices.address, requestId());
-    const signing = transfer(devices.address, requestId());
-    const queued = transfer(devices.address, requestId());
+    const waiting = transfer(devices.address, newSigningRequestId());
+    const signing = transfer(devices.address, newSigningRequestId());
+    const queued = transfer(devices.address, newSigningRequestId());
     void devices.extension.requestSignature(waiting).catch(() => undefined);
     const stopped = devices.extension.requestSignature(signing);
     const pendingQueued = devices.extension.requestSignature(queued);
@@ -296,7 +295,7 @@ describe('the phone request queue', () => {
 
   it('a request the phone cannot read is answered bad_request naming the field, and nothing is shown', async () => {
     const devices = await pairedDevices();
-    const request = transfer(devices.address, requestId());
+    const request = transfer(devices.address, newSigningRequestId());
     await devices.phone.handle({ t: 'sign-request', request: { ...encodeSigningRequest(request), origin: 'not an origin' } });
     await waitFor(() => devices.toExtension.some((m) => m.t === 'sign-failed'));
     expect(devices.toExtension.find((m) => m.t === 'sign-failed')).toMatchObject({ id: request.id, reason: 'bad_request', message: expect.stringContaining('request.origin') });
@@ -306,8 +305,8 @@ describe('the phone request queue', () => {
 
   it('after a reload the phone shows what was waiting and finishes what the user had approved', async () => {
     const devices = await pairedDevices();
-    const waiting = transfer(devices.address, requestId());
-    const approved = transfer(devices.address, requestId());
+    const waiting = transfer(devices.address, newSigningRequestId());
+    const approved = transfer(devices.address, newSigningRequestId());
     void devices.extension.requestSignature(waiting).catch(() => undefined);
     const pendingApproved = devices.extension.requestSignature(approved);
     await waitFor(() => devices.phone.list().length === 2);
