@@ -51,12 +51,20 @@ export interface PhoneView {
   readonly persistentStorage: boolean | null;
 }
 
+/** One connection to an extension: the relay client, the encrypted channel over it, the co-signer. */
+interface Link {
+  readonly relay: RelayClient;
+  readonly channel: SecureChannel;
+  readonly cosigner: PhoneCoSigner;
+}
+
 export class PhoneController {
   private vault: UnlockedVault | null = null;
   private identity: Identity | null = null;
-  private relay: RelayClient | null = null;
-  private channel: SecureChannel | null = null;
-  private cosigner: PhoneCoSigner | null = null;
+  /** The connection of the wallet this phone holds; never touched by a pairing. */
+  private live: Link | null = null;
+  /** A pairing in progress (this phone holds no wallet yet); becomes `live` once its share is stored. */
+  private pairing: Link | null = null;
   private pendingLink: string | null;
   private screen: PhoneScreen = 'loading';
   private error: string | null = null;
@@ -77,10 +85,10 @@ export class PhoneController {
       error: this.error,
       sas: this.sas,
       address: this.address,
-      requests: this.cosigner?.list().filter((r) => isOpenRequest(r.status)) ?? [],
+      requests: this.live?.cosigner.list().filter((r) => isOpenRequest(r.status)) ?? [],
       history: this.history,
       extension: this.extension,
-      online: this.relay?.isOnline ?? false,
+      online: this.live?.relay.isOnline ?? false,
       persistentStorage: this.persistentStorage,
     };
   }
@@ -144,10 +152,7 @@ export class PhoneController {
 
   /** Closes the connection and forgets everything read from the vault. */
   lock(): void {
-    this.relay?.close();
-    this.relay = null;
-    this.channel = null;
-    this.cosigner = null;
+    this.closeLinks();
     this.vault?.lock();
     this.vault = null;
     this.identity = null;
@@ -171,11 +176,12 @@ export class PhoneController {
       this.address = accountAddress(share.publicKey, share.chainCode, 0);
       this.screen = share.tainted ? 'tainted' : 'home';
       const savedRequests = (await vault.get<SavedPhoneRequest[]>('requests')) ?? [];
-      this.connect(relayState.relayUrl, relayState.channelId, decodeBase64Url(channelState.channelId) as Uint8Array, channelState, relayState, share, savedRequests);
+      const live = this.connect(relayState.relayUrl, relayState.channelId, decodeBase64Url(channelState.channelId) as Uint8Array, channelState, relayState, share, savedRequests);
+      this.live = live;
       // A restored channel sends nothing until a fresh state is stored (no AEAD nonce is reused).
       await this.persistChannel();
-      this.cosigner?.resume();
-      this.goOnline();
+      live.cosigner.resume();
+      this.goOnline(live);
     } else {
       this.screen = 'home';
     }
@@ -187,21 +193,23 @@ export class PhoneController {
     }
   }
 
-  private connect(relayUrl: string, channelName: string, channelId: Uint8Array, channelState: SecureChannelState | undefined, relayState: RelayClientState | undefined, share: P1KeyShare | undefined, savedRequests: readonly SavedPhoneRequest[] = []): SecureChannel {
+  private connect(relayUrl: string, channelName: string, channelId: Uint8Array, channelState: SecureChannelState | undefined, relayState: RelayClientState | undefined, share: P1KeyShare | undefined, savedRequests: readonly SavedPhoneRequest[] = []): Link {
     const relay = new RelayClient({ relayUrl, channelId: channelName, role: 'phone', ackWhenSaved: true, ...(relayState ? { state: relayState } : {}) });
     const channel = new SecureChannel({ transport: relay, role: 'phone', channelId, identity: this.identity as Identity, ...(channelState ? { state: channelState } : {}) });
-    const cosigner = new PhoneCoSigner({
+    const cosigner: PhoneCoSigner = new PhoneCoSigner({
       send: (message) => channel.send(message),
-      saveKeyShare: (next) => this.saveKeyShare(next),
-      onEvent: (event) => void this.onCosignerEvent(event),
+      saveKeyShare: (next) => this.saveKeyShare(link, next),
+      onEvent: (event) => void this.onCosignerEvent(link, event),
       savedRequests,
       ...(share ? { keyShare: share } : {}),
     });
+    const link: Link = { relay, channel, cosigner };
     channel.onMessage((message) => {
-      if (this.extension) this.extension.lastSeen = Date.now();
+      if (this.extension && link === this.live) this.extension.lastSeen = Date.now();
       void cosigner.handle(message).then(() => this.persistChannel());
     });
     channel.onEvent((event) => {
+      if (link !== this.live && link !== this.pairing) return;
       if (event.kind === 'sas') {
         this.sas = event.sas;
         this.screen = 'confirm-sas';
@@ -214,14 +222,19 @@ export class PhoneController {
       this.changed();
     });
     relay.onStatus(() => this.changed());
-    this.relay = relay;
-    this.channel = channel;
-    this.cosigner = cosigner;
-    return channel;
+    return link;
   }
 
-  private goOnline(): void {
-    void this.relay?.connect().catch((error: unknown) => this.fail(error instanceof Error ? error.message : 'The relay cannot be reached.'));
+  private goOnline(link: Link): void {
+    void link.relay.connect().catch((error: unknown) => {
+      if (link === this.live || link === this.pairing) this.fail(error instanceof Error ? error.message : 'The relay cannot be reached.');
+    });
+  }
+
+  private closeLinks(): void {
+    for (const link of [this.live, this.pairing]) link?.relay.close();
+    this.live = null;
+    this.pairing = null;
   }
 
   /** A scanned, pasted or opened pairing link. */
@@ -236,25 +249,35 @@ export class PhoneController {
     } catch (error) {
       return this.fail(error instanceof ChannelError ? error.message : 'This is not a Duet pairing link.');
     }
+    // Decided before anything changes: a refused link leaves the wallet, its connection and the used offers as they were.
+    if (offer.kind !== 'new-wallet') return this.fail(UNSUPPORTED_KIND[offer.kind]);
+    if (await this.vault.get('keyShare')) return this.fail(`This phone already co-signs the wallet ${this.address ?? ''}; it will not replace that key with a new one. To pair a new wallet instead, unpair first (that deletes this phone's half of the current key).`);
     const used = (await this.vault.get<string[]>('usedOffers')) ?? [];
     const name = relayChannelName(offer);
     if (used.includes(name)) return this.fail('This pairing code was already used. Show a new one in the extension.');
     await this.vault.put('usedOffers', [...used, name]);
-    this.relay?.close();
+    this.pairing?.relay.close();
     this.error = null;
     this.screen = 'pairing';
     this.changed();
-    const channel = this.connect(offer.relayUrl, name, offer.channelId, undefined, undefined, undefined);
-    this.goOnline();
-    channel.answerOffer(offer);
+    const pairing = this.connect(offer.relayUrl, name, offer.channelId, undefined, undefined, undefined);
+    this.pairing = pairing;
+    this.goOnline(pairing);
+    pairing.channel.answerOffer(offer);
   }
 
+  /** "No" stops only the pairing: the connection of a wallet this phone holds stays as it is. */
   confirmSas(matches: boolean): void {
-    if (!this.channel) return;
-    if (matches) this.channel.confirmSas();
+    const pairing = this.pairing;
+    if (!pairing || this.screen !== 'confirm-sas') return;
+    if (matches) pairing.channel.confirmSas();
     else {
-      this.channel.rejectSas();
+      pairing.channel.rejectSas();
+      pairing.relay.close();
+      this.pairing = null;
+      this.sas = null;
       this.screen = 'home';
+      this.error = 'The codes did not match: pairing stopped. Nothing was changed on this phone.';
     }
     this.changed();
   }
@@ -263,11 +286,8 @@ export class PhoneController {
   async unpair(): Promise<void> {
     const vault = this.vault;
     if (!vault) return;
-    this.relay?.close();
-    this.relay = null;
-    this.channel = null;
-    this.cosigner = null;
-    for (const key of ['keyShare', 'channel', 'relay', 'extension', 'requests']) await vault.delete(key);
+    this.closeLinks();
+    await vault.deleteMany(['keyShare', 'channel', 'relay', 'extension', 'requests']);
     this.address = null;
     this.extension = null;
     this.screen = 'home';
@@ -279,26 +299,37 @@ export class PhoneController {
   }
 
   approve(id: string): void {
-    this.cosigner?.approve(id);
+    this.live?.cosigner.approve(id);
     this.changed();
   }
 
   reject(id: string): void {
-    this.cosigner?.reject(id);
+    this.live?.cosigner.reject(id);
     this.changed();
   }
 
-  private async saveKeyShare(share: P1KeyShare): Promise<void> {
-    const { vault, channel, relay } = this;
-    if (!vault || !channel || !relay) throw new Error('locked');
-    await storeLinkState(channel, relay, (state) => vault.putMany({ keyShare: encodeP1KeyShare(share), ...state }));
+  /**
+   * The share of the wallet this phone holds (a taint), or the first share of a pairing. A share
+   * of another wallet never replaces a stored one: that would lose the old wallet for good.
+   */
+  private async saveKeyShare(link: Link, share: P1KeyShare): Promise<void> {
+    const vault = this.vault;
+    if (!vault || (link !== this.live && link !== this.pairing)) throw new Error('locked');
+    const stored = await vault.get<unknown>('keyShare');
+    if (stored && !decodeP1KeyShare(stored).publicKey.equals(share.publicKey)) throw new Error('this phone already holds the share of another wallet; it is never overwritten');
+    await storeLinkState(link.channel, link.relay, (state) => vault.putMany({ keyShare: encodeP1KeyShare(share), ...state }));
+    if (link === this.pairing) {
+      this.live = link;
+      this.pairing = null;
+    }
   }
 
   private async persistChannel(): Promise<void> {
-    if (this.vault && this.channel && this.relay && this.cosigner?.share) {
-      const { vault, cosigner } = this;
+    const { vault, live } = this;
+    if (vault && live?.cosigner.share) {
+      const { cosigner } = live;
       try {
-        await storeLinkState(this.channel, this.relay, (state) => vault.putMany({ ...state, history: this.history, extension: this.extension, requests: this.savedRequests(cosigner) }));
+        await storeLinkState(live.channel, live.relay, (state) => vault.putMany({ ...state, history: this.history, extension: this.extension, requests: this.savedRequests(cosigner) }));
       } catch (error) {
         // Locked while writing: the next unlock restores the last stored state, as after a reload.
         if (error instanceof VaultError && error.code === 'locked') return;
@@ -314,7 +345,8 @@ export class PhoneController {
     return [...saved.filter((entry) => isOpenRequest(entry.status)), ...settled];
   }
 
-  private async onCosignerEvent(event: PhoneEvent): Promise<void> {
+  private async onCosignerEvent(link: Link, event: PhoneEvent): Promise<void> {
+    if (link !== this.live) return;
     if (event.kind === 'paired') {
       this.address = event.address;
       this.extension = { name: 'Browser extension', pairedAt: Date.now(), lastSeen: Date.now() };
@@ -330,6 +362,11 @@ export class PhoneController {
     this.changed();
   }
 }
+
+const UNSUPPORTED_KIND = {
+  'add-member': 'This link adds this phone to an existing wallet. This version of the phone app does not support that yet; nothing was changed.',
+  recover: 'This link recovers a wallet on this phone. This version of the phone app does not support that yet; nothing was changed.',
+} as const;
 
 function unlockFailure(error: unknown): string {
   if (error instanceof VaultError && error.code === 'wrong_password') return 'Wrong PIN.';

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createPairingOffer, encodePairingLink } from '../../src/channel/pairing-offer.ts';
 import { PHONE_VAULT, PhoneController } from '../../src/phone/phone-controller.ts';
+import { extensionOffering } from './extension-peer.ts';
+import { freshPhone, rawVault, unlockedPhone } from './phone-support.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
 import { createVault } from '../../src/vault/vault.ts';
 
@@ -12,17 +14,6 @@ beforeAll(async () => {
   relay = await startRelay({ port: 0, staticDir: null, log: () => undefined });
 });
 afterAll(() => relay.close());
-
-async function freshPhone(): Promise<PhoneController> {
-  await new Promise<void>((resolve) => {
-    const request = indexedDB.deleteDatabase(PHONE_VAULT);
-    request.onsuccess = () => resolve();
-    request.onerror = () => resolve();
-  });
-  const phone = new PhoneController(null);
-  await phone.start();
-  return phone;
-}
 
 describe('phone controller', () => {
   it('asks for a PIN first, refuses short or mismatched PINs, then unlocks only with the right one', async () => {
@@ -73,6 +64,20 @@ describe('phone controller', () => {
     const { offer } = createPairingOffer(relay.wsUrl, Date.now());
     await phone.pair(encodePairingLink(offer, 'https://duet.example/'));
     expect(phone.view().screen).toBe('confirm-sas');
+    phone.lock();
+  });
+
+  it('an unpaired phone refuses add-member and recover links as not supported yet, and stays unpaired', async () => {
+    const phone = await unlockedPhone();
+    const before = await rawVault();
+    for (const kind of ['add-member', 'recover'] as const) {
+      const peer = await extensionOffering(relay.wsUrl, kind);
+      await phone.pair(peer.link);
+      expect(phone.view()).toMatchObject({ screen: 'home', address: null });
+      expect(phone.view().error).toContain('does not support that yet');
+      peer.relay.close();
+    }
+    expect(await rawVault()).toEqual(before);
     phone.lock();
   });
 });

@@ -13,10 +13,8 @@ import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { decodeBase64Url } from '../../src/channel/base64url.ts';
-import { generateIdentity } from '../../src/channel/handshake.ts';
-import { createPairingOffer, encodePairingLink, relayChannelName } from '../../src/channel/pairing-offer.ts';
 import type { RelayClient, RelayClientState } from '../../src/channel/relay-client.ts';
-import { SecureChannel, type SecureChannelState } from '../../src/channel/secure-channel.ts';
+import type { SecureChannel, SecureChannelState } from '../../src/channel/secure-channel.ts';
 import { bigIntToBytes, bigIntToMinimalBytes } from '../../src/mpc/bytes.ts';
 import { G } from '../../src/mpc/curve.ts';
 import { accountAddress } from '../../src/mpc/derivation.ts';
@@ -25,36 +23,12 @@ import { gcd } from '../../src/mpc/wire.ts';
 import type { P2KeyShare } from '../../src/mpc/key-share.ts';
 import { PHONE_VAULT, PhoneController } from '../../src/phone/phone-controller.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
-import { ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
 import { VaultError, unlockVault } from '../../src/vault/vault.ts';
-import { client, waitFor } from '../relay/relay-support.ts';
+import { pairPhone } from './extension-peer.ts';
+import { rawRecords, TEST_PIN } from './phone-support.ts';
 import { writeRaw } from '../vault/raw-indexeddb.ts';
 
-const PIN = '4815162342';
-
-function request<T>(req: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
-/** Every record of every object store of the phone's database, read as anyone with the profile could. */
-async function rawRecords(): Promise<{ store: string; key: string; value: unknown }[]> {
-  const db = await request(indexedDB.open(PHONE_VAULT));
-  try {
-    const stores = Array.from(db.objectStoreNames);
-    const tx = db.transaction(stores, 'readonly');
-    const reads = stores.map((store) => Promise.all([request(tx.objectStore(store).getAllKeys()), request(tx.objectStore(store).getAll())]));
-    const results = await Promise.all(reads);
-    return stores.flatMap((store, i) => {
-      const [keys, values] = results[i] as [IDBValidKey[], unknown[]];
-      return keys.map((key, k) => ({ store, key: String(key), value: values[k] }));
-    });
-  } finally {
-    db.close();
-  }
-}
+const PIN = TEST_PIN;
 
 /** The whole database as text: byte arrays as hex and Latin-1, bigints in decimal and hex. */
 async function dump(): Promise<string> {
@@ -96,19 +70,10 @@ beforeAll(async () => {
   await phone.start();
   await phone.createPin(PIN, PIN);
 
-  const { offer, ephemeralSecret } = createPairingOffer(relay.wsUrl, Date.now());
-  extensionRelay = client(relay.wsUrl, relayChannelName(offer), 'extension');
-  await extensionRelay.connect();
-  extensionChannel = new SecureChannel({ transport: extensionRelay, role: 'extension', channelId: offer.channelId, identity: generateIdentity() });
-  const extension = new ExtensionCoSigner({ send: (m) => extensionChannel.send(m), onKeyShare: async () => undefined });
-  extensionChannel.onMessage((m) => void extension.handle(m));
-  extensionChannel.awaitPhone(offer, ephemeralSecret);
-  await phone.pair(encodePairingLink(offer, 'https://duet.example/'));
-  await waitFor(() => phone.view().screen === 'confirm-sas' && extensionChannel.currentPhase === 'awaiting-sas');
-  extensionChannel.confirmSas();
-  phone.confirmSas(true);
-  await waitFor(() => extension.share !== null && phone.view().address !== null && phone.view().extension !== null, 60_000);
-  extensionShare = extension.share as P2KeyShare;
+  const peer = await pairPhone(relay.wsUrl, phone);
+  extensionRelay = peer.relay;
+  extensionChannel = peer.channel;
+  extensionShare = peer.share;
   await settled();
 });
 
