@@ -1,6 +1,7 @@
 /**
- * The phone co-signer's logic (P1), separate from its views: PIN-protected vault, pairing from a
- * scanned link, key generation, incoming requests with approve/reject, taint, history.
+ * The phone co-signer's logic (P1), separate from its views: the vault (keyed by the phone's
+ * screen lock or a strong passphrase, phone-vault-key.ts), pairing from a scanned link, key
+ * generation, incoming requests with approve/reject, taint, history.
  */
 import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
 import { ChannelError } from '../channel/channel-error.ts';
@@ -13,17 +14,36 @@ import { accountAddress } from '../mpc/derivation.ts';
 import { decodeP1KeyShare, encodeP1KeyShare } from '../mpc/key-share-codec.ts';
 import type { P1KeyShare } from '../mpc/key-share.ts';
 import { isOpenRequest, PhoneCoSigner, type PhoneEvent, type PhoneRequest, type SavedPhoneRequest, type SettledStatus } from '../session/phone-cosigner.ts';
-import { createVault, unlockVault, vaultExists, VaultError, type UnlockedVault } from '../vault/vault.ts';
+import type { WeakKdfForTests } from '../vault/test-only-weak-kdf.ts';
+import { VaultError, type ScryptCost, type UnlockedVault } from '../vault/vault.ts';
+import type { DeviceKeyAuthenticator } from './device-key.ts';
+import { generatePassphrase } from './passphrase.ts';
+import { PhoneKeyError, PhoneVaultKey, vaultFailure, type NewKeyChoice, type UnlockMethod } from './phone-vault-key.ts';
+import type { AttemptStore } from './unlock-throttle.ts';
 
 export const PHONE_VAULT = 'duet-phone';
-export const MIN_PIN_LENGTH = 6;
+/** The phone's count of wrong unlock attempts (unlock-throttle.ts), beside the vault. */
+export const PHONE_ATTEMPTS_DB = 'duet-phone-attempts';
 /** The app locks itself after this long without a touch or key press. */
 export const AUTO_LOCK_MS = 5 * 60_000;
 
 /** Settled requests kept (with their answers) so a restarted extension gets the same answer. */
 const SETTLED_REQUESTS_KEPT = 20;
 
-export type PhoneScreen = 'loading' | 'create-pin' | 'unlock' | 'home' | 'pairing' | 'confirm-sas' | 'generating-key' | 'tainted';
+/** create-key: first run; upgrade-key: a PIN vault was opened and must get a stronger key first. */
+export type PhoneScreen = 'loading' | 'create-key' | 'unlock' | 'upgrade-key' | 'home' | 'pairing' | 'confirm-sas' | 'generating-key' | 'tainted';
+
+export interface PhoneControllerOptions {
+  /** A pairing link the app was opened with; used once the vault is open. */
+  readonly pairingLink: string | null;
+  /** The browser's WebAuthn (device-key.ts), or null where there is none. */
+  readonly deviceKey: DeviceKeyAuthenticator | null;
+  readonly attempts: AttemptStore;
+  readonly now?: () => number;
+  /** Tests only, with weakKdfForTests: a cheaper scrypt. */
+  readonly scryptCost?: ScryptCost;
+  readonly weakKdfForTests?: WeakKdfForTests;
+}
 
 export interface HistoryEntry {
   readonly id: string;
@@ -41,6 +61,14 @@ export interface PairedExtension {
 
 export interface PhoneView {
   readonly screen: PhoneScreen;
+  /** While a key is derived or the screen lock is asked (a second or so). */
+  readonly busy: boolean;
+  /** How the stored vault opens (unlock screen). */
+  readonly unlockMethod: UnlockMethod | null;
+  /** Whether to offer the screen lock when choosing a key. */
+  readonly deviceKeyAvailable: boolean;
+  /** A generated passphrase to offer when choosing a key. */
+  readonly suggestedPassphrase: string | null;
   readonly error: string | null;
   readonly sas: string | null;
   readonly address: string | null;
@@ -66,7 +94,12 @@ export class PhoneController {
   /** A pairing in progress (this phone holds no wallet yet); becomes `live` once its share is stored. */
   private pairing: Link | null = null;
   private pendingLink: string | null;
+  private readonly vaultKey: PhoneVaultKey;
   private screen: PhoneScreen = 'loading';
+  private busy = false;
+  private unlockMethod: UnlockMethod | null = null;
+  private deviceKeyAvailable = false;
+  private suggestedPassphrase: string | null = null;
   private error: string | null = null;
   private sas: string | null = null;
   private address: string | null = null;
@@ -75,13 +108,25 @@ export class PhoneController {
   private persistentStorage: boolean | null = null;
   private readonly listeners = new Set<() => void>();
 
-  constructor(pairingLink: string | null) {
-    this.pendingLink = pairingLink;
+  constructor(options: PhoneControllerOptions) {
+    this.pendingLink = options.pairingLink;
+    this.vaultKey = new PhoneVaultKey({
+      vaultName: PHONE_VAULT,
+      deviceKey: options.deviceKey,
+      attempts: options.attempts,
+      now: options.now ?? Date.now,
+      ...(options.scryptCost ? { scryptCost: options.scryptCost } : {}),
+      ...(options.weakKdfForTests ? { weakKdfForTests: options.weakKdfForTests } : {}),
+    });
   }
 
   view(): PhoneView {
     return {
       screen: this.screen,
+      busy: this.busy,
+      unlockMethod: this.unlockMethod,
+      deviceKeyAvailable: this.deviceKeyAvailable,
+      suggestedPassphrase: this.suggestedPassphrase,
       error: this.error,
       sas: this.sas,
       address: this.address,
@@ -108,33 +153,78 @@ export class PhoneController {
   }
 
   async start(): Promise<void> {
-    this.screen = (await vaultExists(PHONE_VAULT)) ? 'unlock' : 'create-pin';
+    this.deviceKeyAvailable = await this.vaultKey.deviceKeyAvailable();
+    try {
+      this.unlockMethod = await this.vaultKey.method();
+    } catch (error) {
+      this.screen = 'unlock';
+      return this.fail(keyFailure(error));
+    }
+    if (this.unlockMethod) this.screen = 'unlock';
+    else this.toChoosingKey('create-key');
     this.changed();
   }
 
-  async createPin(pin: string, confirmation: string): Promise<void> {
-    if (pin.length < MIN_PIN_LENGTH) return this.fail(`Use at least ${MIN_PIN_LENGTH} digits or characters.`);
-    if (pin !== confirmation) return this.fail('The two entries differ.');
-    let vault: UnlockedVault;
-    try {
-      vault = await createVault(PHONE_VAULT, pin);
-    } catch (error) {
-      return this.fail(unlockFailure(error));
-    }
-    this.persistentStorage = (await globalThis.navigator?.storage?.persist?.()) ?? null;
-    await this.opened(vault);
+  private toChoosingKey(screen: 'create-key' | 'upgrade-key'): void {
+    this.screen = screen;
+    this.suggestedPassphrase = generatePassphrase();
   }
 
-  /** A wrong PIN or damaged storage is a message on the unlock screen; the phone stays locked. */
-  async unlock(pin: string): Promise<void> {
-    if (this.vault) return;
-    let vault: UnlockedVault;
+  /** Runs one key step with the busy flag up; a PhoneKeyError becomes the screen's message. */
+  private async keyStep(step: () => Promise<void>): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    this.error = null;
+    this.changed();
     try {
-      vault = await unlockVault(PHONE_VAULT, pin);
+      await step();
     } catch (error) {
-      return this.fail(unlockFailure(error));
+      this.error = keyFailure(error);
+    } finally {
+      this.busy = false;
+      this.changed();
     }
-    await this.opened(vault);
+  }
+
+  /**
+   * First run: the vault keyed by the screen lock or a passphrase. On the upgrade screen (a PIN
+   * vault just opened): the open vault re-keyed the same way, then the phone carries on.
+   */
+  async chooseKey(choice: NewKeyChoice): Promise<void> {
+    if (this.screen === 'create-key') {
+      await this.keyStep(async () => {
+        const vault = await this.vaultKey.create(choice);
+        this.unlockMethod = choice.kind === 'device' ? 'device' : 'passphrase';
+        this.persistentStorage = (await globalThis.navigator?.storage?.persist?.()) ?? null;
+        await this.opened(vault);
+      });
+    } else if (this.screen === 'upgrade-key' && this.vault) {
+      const vault = this.vault;
+      await this.keyStep(async () => {
+        await this.vaultKey.upgrade(vault, choice);
+        this.unlockMethod = choice.kind === 'device' ? 'device' : 'passphrase';
+        this.suggestedPassphrase = null;
+        await this.opened(vault);
+      });
+    }
+  }
+
+  /**
+   * The passphrase (or an old PIN), or nothing for the screen lock. A wrong one, a cancelled screen
+   * lock, too many attempts or damaged storage is a message on the unlock screen; the phone stays
+   * locked and nothing changes. An old PIN vault opens to the upgrade screen, and nothing else.
+   */
+  async unlock(secret?: string): Promise<void> {
+    if (this.vault || this.screen !== 'unlock') return;
+    await this.keyStep(async () => {
+      const { vault, method } = await this.vaultKey.unlock(secret);
+      if (method === 'pin') {
+        this.vault = vault;
+        this.toChoosingKey('upgrade-key');
+      } else {
+        await this.opened(vault);
+      }
+    });
   }
 
   /** Reads what the vault holds (creating the identity key on a first run); a failure locks again. */
@@ -146,7 +236,7 @@ export class PhoneController {
       await this.afterUnlock();
     } catch (error) {
       this.lock();
-      this.fail(unlockFailure(error));
+      this.fail(keyFailure(error));
     }
   }
 
@@ -160,6 +250,7 @@ export class PhoneController {
     this.address = null;
     this.extension = null;
     this.history = [];
+    this.suggestedPassphrase = null;
     this.screen = 'unlock';
     this.changed();
   }
@@ -368,11 +459,8 @@ const UNSUPPORTED_KIND = {
   recover: 'This link recovers a wallet on this phone. This version of the phone app does not support that yet; nothing was changed.',
 } as const;
 
-function unlockFailure(error: unknown): string {
-  if (error instanceof VaultError && error.code === 'wrong_password') return 'Wrong PIN.';
-  if (error instanceof VaultError && error.code === 'corrupt') return "This phone's stored data is damaged and cannot be read. Unpair in the extension and pair again.";
-  if (error instanceof VaultError) return `The phone's storage refused: ${error.message}.`;
-  throw error;
+function keyFailure(error: unknown): string {
+  return error instanceof PhoneKeyError ? error.message : vaultFailure(error, 'passphrase');
 }
 
 type StoredIdentity = { secretKey: string; publicKey: string };

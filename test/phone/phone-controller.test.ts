@@ -2,11 +2,11 @@ import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createPairingOffer, encodePairingLink } from '../../src/channel/pairing-offer.ts';
-import { PHONE_VAULT, PhoneController } from '../../src/phone/phone-controller.ts';
-import { extensionOffering } from './extension-peer.ts';
-import { freshPhone, rawVault, unlockedPhone } from './phone-support.ts';
+import { PHONE_VAULT } from '../../src/phone/phone-controller.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
 import { createVault } from '../../src/vault/vault.ts';
+import { extensionOffering } from './extension-peer.ts';
+import { FAST_KEYS, TEST_PASSPHRASE, freshPhone, openPhone, rawVault, unlockedPhone } from './phone-support.ts';
 
 let relay: RunningRelay;
 beforeAll(async () => {
@@ -16,29 +16,8 @@ beforeAll(async () => {
 afterAll(() => relay.close());
 
 describe('phone controller', () => {
-  it('asks for a PIN first, refuses short or mismatched PINs, then unlocks only with the right one', async () => {
-    const phone = await freshPhone();
-    expect(phone.view().screen).toBe('create-pin');
-    await phone.createPin('123', '123');
-    expect(phone.view().error).toContain('at least 6');
-    await phone.createPin('123456', '654321');
-    expect(phone.view().error).toContain('differ');
-    expect(phone.unlocked).toBe(false);
-    await phone.createPin('123456', '123456');
-    expect(phone.view().screen).toBe('home');
-    phone.lock();
-    expect(phone.view().screen).toBe('unlock');
-    await phone.unlock('000000');
-    expect(phone.view().error).toBe('Wrong PIN.');
-    expect(phone.unlocked).toBe(false);
-    await phone.unlock('123456');
-    expect(phone.view().screen).toBe('home');
-    phone.lock();
-  });
-
   it('gives clear messages for malformed, expired and already-used pairing links', async () => {
-    const phone = await freshPhone();
-    await phone.createPin('123456', '123456');
+    const phone = await unlockedPhone();
     await phone.pair('https://duet.example/#p=garbage');
     expect(phone.view().error).toMatch(/damaged|no pairing offer/);
     const { offer: old } = createPairingOffer(relay.wsUrl, Date.now() - 10 * 60_000);
@@ -54,12 +33,11 @@ describe('phone controller', () => {
   });
 
   it('a first run stopped before the identity key was stored: unlocking creates it, and pairing works', async () => {
-    await freshPhone();
-    (await createVault(PHONE_VAULT, '123456')).lock();
-    const phone = new PhoneController(null);
-    await phone.start();
-    expect(phone.view().screen).toBe('unlock');
-    await phone.unlock('123456');
+    (await freshPhone()).lock();
+    (await createVault(PHONE_VAULT, { kdf: 'scrypt', password: TEST_PASSPHRASE, cost: FAST_KEYS.scryptCost }, FAST_KEYS)).lock();
+    const phone = await openPhone();
+    expect(phone.view()).toMatchObject({ screen: 'unlock', unlockMethod: 'passphrase' });
+    await phone.unlock(TEST_PASSPHRASE);
     expect(phone.view()).toMatchObject({ screen: 'home', error: null });
     const { offer } = createPairingOffer(relay.wsUrl, Date.now());
     await phone.pair(encodePairingLink(offer, 'https://duet.example/'));
@@ -81,3 +59,4 @@ describe('phone controller', () => {
     phone.lock();
   });
 });
+

@@ -1,7 +1,13 @@
-/** Helpers for the phone's Node tests: a fresh phone on fake-indexeddb, and its storage as raw records. */
-import { PHONE_VAULT, PhoneController } from '../../src/phone/phone-controller.ts';
+/** Helpers for the phone's Node tests: a phone on fake-indexeddb with fast keys, and its storage as raw records. */
+import { PHONE_ATTEMPTS_DB, PHONE_VAULT, PhoneController, type PhoneControllerOptions } from '../../src/phone/phone-controller.ts';
+import { indexedDbAttemptStore } from '../../src/phone/unlock-throttle.ts';
+import { WEAK_KDF_FOR_TESTS_ONLY } from '../../src/vault/test-only-weak-kdf.ts';
+import { SoftwareDeviceKey } from './software-device-key.ts';
 
-export const TEST_PIN = '4815162342';
+/** A passphrase zxcvbn rates above 60 bits. */
+export const TEST_PASSPHRASE = 'violin orbit candle meadow fossil drift';
+/** scrypt at 1 MiB: fast tests; the shipped cost is measured in test/vault/scrypt-cost.test.ts. */
+export const FAST_KEYS = { scryptCost: { n: 1024, r: 8, p: 1 }, weakKdfForTests: WEAK_KDF_FOR_TESTS_ONLY } as const;
 
 function request<T>(req: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -34,21 +40,35 @@ export async function rawVault(): Promise<Record<string, Record<string, unknown>
   return out;
 }
 
-/** A phone whose storage was wiped, at its first screen. */
-export async function freshPhone(): Promise<PhoneController> {
+async function deleteDatabase(name: string): Promise<void> {
   await new Promise<void>((resolve) => {
-    const deleting = indexedDB.deleteDatabase(PHONE_VAULT);
+    const deleting = indexedDB.deleteDatabase(name);
     deleting.onsuccess = () => resolve();
     deleting.onerror = () => resolve();
   });
-  const phone = new PhoneController(null);
+}
+
+/** The shipped scrypt cost (~1 s a derivation): for the tests of what is stored. */
+export const SHIPPED_KEYS = {} as const;
+
+/** A phone app as after a reload: same storage, a new controller. */
+export async function openPhone(options: Partial<PhoneControllerOptions> = {}, keys: typeof FAST_KEYS | typeof SHIPPED_KEYS = FAST_KEYS): Promise<PhoneController> {
+  const phone = new PhoneController({ pairingLink: null, deviceKey: new SoftwareDeviceKey(), attempts: indexedDbAttemptStore(PHONE_ATTEMPTS_DB), ...keys, ...options });
   await phone.start();
   return phone;
 }
 
-/** A fresh phone, its vault created and unlocked. */
-export async function unlockedPhone(): Promise<PhoneController> {
-  const phone = await freshPhone();
-  await phone.createPin(TEST_PIN, TEST_PIN);
+/** A phone whose storage was wiped, at its first screen. */
+export async function freshPhone(options: Partial<PhoneControllerOptions> = {}, keys: typeof FAST_KEYS | typeof SHIPPED_KEYS = FAST_KEYS): Promise<PhoneController> {
+  await deleteDatabase(PHONE_VAULT);
+  await deleteDatabase(PHONE_ATTEMPTS_DB);
+  return openPhone(options, keys);
+}
+
+/** A fresh phone, its vault created with TEST_PASSPHRASE and unlocked. */
+export async function unlockedPhone(options: Partial<PhoneControllerOptions> = {}, keys: typeof FAST_KEYS | typeof SHIPPED_KEYS = FAST_KEYS): Promise<PhoneController> {
+  const phone = await freshPhone(options, keys);
+  await phone.chooseKey({ kind: 'passphrase', passphrase: TEST_PASSPHRASE, confirmation: TEST_PASSPHRASE });
+  if (!phone.unlocked) throw new Error(`the phone did not open: ${phone.view().error}`);
   return phone;
 }
