@@ -8,7 +8,7 @@
 import type { BrowserContext, Page, TestInfo } from '@playwright/test';
 import { JsonRpcProvider, Wallet, parseEther, verifyMessage, verifyTypedData } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { DEMO_PIN, onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { localStackUrls, onboardAndPair, unlockPhone } from '../src/devstack/demo-flow.ts';
 import { SECOND_CHAIN_ID, expect, test } from './wallet-fixtures.ts';
 
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -38,11 +38,6 @@ async function approvalWindow(context: BrowserContext): Promise<Page> {
   const page = await context.waitForEvent('page', { predicate: isApproval });
   await page.setViewportSize({ width: 400, height: 660 });
   return page;
-}
-
-async function unlockPhone(page: Page): Promise<void> {
-  await page.getByTestId('pin').fill(DEMO_PIN);
-  await page.getByTestId('pin-submit').click();
 }
 
 type Extension = { context: BrowserContext; extensionId: string };
@@ -93,7 +88,7 @@ async function openDapp(context: BrowserContext, url: string): Promise<Page> {
 }
 
 test('onboarding: password, pairing with the phone app, first address', async ({ sharedExtension: extension, relay, anvil }, testInfo) => {
-  ({ popup, phone, address } = await onboardAndPair(extension.context, extension.extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl }));
+  ({ popup, phone, address } = await onboardAndPair(extension.context, extension.extensionId, localStackUrls(relay, anvil.rpcUrl)));
   await expect(popup.getByTestId('address')).toHaveText(address);
   await shot(popup, testInfo, 'popup-first-address');
   await popup.getByTestId('first-address-continue').click();
@@ -223,9 +218,10 @@ test('rejections: on the phone and in the window are 4001; eth_sign is refused (
   expect((await call(dapp, 'raw', 'wallet_switchEthereumChain', [{ chainId: '0x01' }])).error?.code).toBe(-32602);
 });
 
-test('phone offline (its page closed): the request waits with a deadline the user can extend or cancel (4001)', async ({ sharedExtension: extension }, testInfo) => {
+test('phone offline (its app closed): the request waits with a deadline the user can extend or cancel (4001)', async ({ sharedExtension: extension }, testInfo) => {
   const approval = await approvalWindow(extension.context);
-  await phone.close();
+  // The app's tab leaves for a blank page; the tab stays, with the phone's authenticator.
+  await phone.goto('about:blank');
   const waiting = call(dapp, 'ethersSignMessage', 'while offline');
   await approval.getByTestId('approve').click();
   await expect(approval.getByTestId('waiting-for-phone')).toBeVisible();
@@ -258,16 +254,15 @@ test('the service worker stopped in the middle of co-signing: after it restarts 
   let holding = false;
   const held: (string | Buffer)[] = [];
   const relaySide: { send?: (message: string | Buffer) => void } = {};
-  const page = await extension.context.newPage();
-  await page.routeWebSocket(relay.wsUrl, (socket) => {
+  const page = phone;
+  const { relayWsUrl, phoneAppUrl } = localStackUrls(relay, '');
+  await page.routeWebSocket(relayWsUrl, (socket) => {
     const server = socket.connectToServer();
     relaySide.send = (message) => server.send(message);
     socket.onMessage((message) => (holding ? held.push(message) : server.send(message)));
   });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.goto(`${relay.url}/`);
+  await page.goto(phoneAppUrl);
   await unlockPhone(page);
-  phone = page;
 
   const chain = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1 });
   const before = await chain.getBalance(RECIPIENT);

@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import QRCode from 'qrcode';
 import { ANVIL_DEV_PRIVATE_KEY, startAnvil, type RunningAnvil } from '../src/devstack/anvil.ts';
-import { connectDapp, onboardAndPair, sendEthCoSigned } from '../src/devstack/demo-flow.ts';
+import { connectDapp, localStackUrls, onboardAndPair, sendEthCoSigned } from '../src/devstack/demo-flow.ts';
 import { launchExtensionBrowser } from '../src/devstack/extension-browser.ts';
 import { freePort } from '../src/devstack/free-port.ts';
 import { startStaticServer } from '../src/devstack/static-server.ts';
@@ -73,7 +73,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 if (headless) {
-  const urls = { relayWsUrl: `ws://127.0.0.1:${relay.port}`, phoneAppUrl: `${relayLocal}/`, rpcUrl: anvil.rpcUrl };
+  const urls = localStackUrls(relay, anvil.rpcUrl);
   let summary: Record<string, unknown> = { mined: false };
   try {
     const pairStart = performance.now();

@@ -4,16 +4,26 @@
  * co-signed ETH transfer. Each step drives the pages as a person would and waits for the result.
  */
 import jsQR from 'jsqr';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { BrowserContext, CDPSession, Locator, Page } from 'playwright-core';
 
 export const DEMO_PASSWORD = 'correct horse battery';
-export const DEMO_PIN = '246810';
+/** For phones without a usable screen lock (WebKit here): above the phone's 60-bit minimum. */
+export const DEMO_PASSPHRASE = 'violin orbit candle meadow fossil drift';
 const LONG_WAIT_MS = 60_000;
 
 export interface StackUrls {
   readonly relayWsUrl: string;
   readonly phoneAppUrl: string;
   readonly rpcUrl: string;
+}
+
+/**
+ * The local stack's addresses as the browsers use them: the relay (which serves the phone app)
+ * by the name `localhost`, where WebAuthn works (not on 127.0.0.1) and the app's CSP `'self'`
+ * covers the relay's WebSocket too.
+ */
+export function localStackUrls(relay: { readonly port: number }, rpcUrl: string): StackUrls {
+  return { relayWsUrl: `ws://localhost:${relay.port}`, phoneAppUrl: `http://localhost:${relay.port}/`, rpcUrl };
 }
 
 export interface PairedDevices {
@@ -66,15 +76,42 @@ export async function showPairingCode(context: BrowserContext, extensionId: stri
   return { popup, link };
 }
 
+const authenticators = new WeakMap<Page, CDPSession>();
+
+/**
+ * A new page sized like a phone, with a screen lock: Chromium's virtual platform authenticator
+ * (CDP WebAuthn: internal transport, user verification on, PRF) attached to it. The authenticator
+ * lives with the tab: a reload or navigation keeps it (and the credential), a new tab has its own.
+ * WebAuthn needs the phone app on http://localhost (not 127.0.0.1) or https.
+ */
+export async function newPhonePage(context: BrowserContext): Promise<Page> {
+  const phone = await context.newPage();
+  await phone.setViewportSize({ width: 390, height: 844 });
+  const cdp = await context.newCDPSession(phone);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', ctap2Version: 'ctap2_1', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, hasPrf: true, automaticPresenceSimulation: true },
+  });
+  authenticators.set(phone, cdp);
+  return phone;
+}
+
+/** First run on the phone: the vault is keyed by the phone's screen lock. */
+export async function protectPhone(phone: Page): Promise<void> {
+  await phone.getByTestId('key-device').click();
+}
+
+/** The phone's unlock screen, opened with its screen lock. */
+export async function unlockPhone(phone: Page): Promise<void> {
+  await phone.getByTestId('unlock-submit').click();
+}
+
 /** Onboarding in the popup, then the phone opens the pairing link, both confirm the SAS, keygen runs. */
 export async function onboardAndPair(context: BrowserContext, extensionId: string, urls: StackUrls): Promise<PairedDevices> {
   const { popup, link } = await showPairingCode(context, extensionId, urls);
-  const phone = await context.newPage();
-  await phone.setViewportSize({ width: 390, height: 844 });
+  const phone = await newPhonePage(context);
   await phone.goto(link);
-  await phone.getByTestId('pin').fill(DEMO_PIN);
-  await phone.getByTestId('pin-confirm').fill(DEMO_PIN);
-  await phone.getByTestId('pin-submit').click();
+  await protectPhone(phone);
   const sas = ((await phone.getByTestId('phone-sas').textContent()) ?? '').trim();
   await popup.getByTestId('pairing-sas').waitFor();
   const popupSas = ((await popup.getByTestId('pairing-sas').textContent()) ?? '').trim();
