@@ -3,6 +3,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { DisplayModel } from '../wallet/decode.ts';
 import { browserDeviceKey } from './device-key.ts';
 import { AUTO_LOCK_MS, PHONE_ATTEMPTS_DB, PhoneController, type PhoneView } from './phone-controller.ts';
+import type { ReleaseId } from './release-check.ts';
 import { indexedDbAttemptStore } from './unlock-throttle.ts';
 import { browserLockScheduler, InactivityLock } from './inactivity-lock.ts';
 import { scanPairingLink, type ScanSession } from './qr-scanner.ts';
@@ -226,7 +227,7 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
   );
 }
 
-export function PhoneApp() {
+export function PhoneApp({ release }: { release: ReleaseId | null }) {
   const controller = useMemo(() => new PhoneController({ pairingLink: readPairingLink(), deviceKey: browserDeviceKey, attempts: indexedDbAttemptStore(PHONE_ATTEMPTS_DB) }), []);
   const [view, setView] = useState<PhoneView>(controller.view());
   useEffect(() => {
@@ -287,6 +288,11 @@ export function PhoneApp() {
         </div>
       )}
       {view.screen === 'home' && <Home controller={controller} view={view} />}
+      {release && (
+        <p class="lede release" data-testid="app-release">
+          Phone app {release.version} · bundle {release.bundleHash}
+        </p>
+      )}
     </main>
   );
 }
