@@ -20,7 +20,7 @@ function Frame({ children, testId }: { children: preact.ComponentChildren; testI
   );
 }
 
-function ReleaseChanged({ check }: { check: Extract<ReleaseCheck, { kind: 'changed' }> }) {
+function ReleaseChanged({ check, onKeep }: { check: Extract<ReleaseCheck, { kind: 'changed' }>; onKeep: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const { remembered, changed, runningIsRemembered } = check;
   const describe = (release: ReleaseId, testId: string) => (
@@ -40,7 +40,7 @@ function ReleaseChanged({ check }: { check: Extract<ReleaseCheck, { kind: 'chang
         Use version {changed.version}
       </button>
       {runningIsRemembered && (
-        <button class="secondary" data-testid="release-keep" onClick={() => location.replace(`${location.pathname}?keep=${remembered.bundleHash}${location.hash}`)}>
+        <button class="secondary" data-testid="release-keep" onClick={onKeep}>
           Keep version {remembered.version}
         </button>
       )}
@@ -53,6 +53,8 @@ export function AppGate() {
   const problem = appOriginProblem(new URL(location.href));
   const [check, setCheck] = useState<ReleaseCheck | null>(null);
   const [replaced, setReplaced] = useState(false);
+  /** The user keeps the remembered release, which is the one running: asked again at the next start. */
+  const [kept, setKept] = useState(false);
   useEffect(() => {
     if (problem) return;
     void checkRelease(localStorageReleaseMemory).then(setCheck);
@@ -76,7 +78,6 @@ export function AppGate() {
       </Frame>
     );
   if (!check) return null;
-  const keeping = new URLSearchParams(location.search).get('keep');
-  if (check.kind === 'changed' && keeping !== check.remembered.bundleHash) return <ReleaseChanged check={check} />;
+  if (check.kind === 'changed' && !kept) return <ReleaseChanged check={check} onKeep={() => setKept(true)} />;
   return <PhoneApp release={check.kind === 'first' || check.kind === 'same' ? check.running : check.kind === 'changed' ? check.remembered : null} />;
 }
