@@ -5,7 +5,7 @@
  */
 import { WebSocket } from 'ws';
 import { generateIdentity } from '../../src/channel/handshake.ts';
-import { createPairingOffer, encodePairingLink, relayChannelName } from '../../src/channel/pairing-offer.ts';
+import { createPairingOffer, encodePairingLink, relayChannelName, type PairingKind } from '../../src/channel/pairing-offer.ts';
 import { RelayClient, type WebSocketConstructor } from '../../src/channel/relay-client.ts';
 import { SecureChannel } from '../../src/channel/secure-channel.ts';
 import { accountAddress } from '../../src/mpc/derivation.ts';
@@ -26,8 +26,8 @@ export interface NodeExtensionPeer {
   close(): void;
 }
 
-export async function startNodeExtensionPeer(relayWsUrl: string, phoneAppUrl: string, tamper: (message: AppMessage) => AppMessage = (message) => message): Promise<NodeExtensionPeer> {
-  const { offer, ephemeralSecret } = createPairingOffer(relayWsUrl, Date.now());
+export async function startNodeExtensionPeer(relayWsUrl: string, phoneAppUrl: string, tamper: (message: AppMessage) => AppMessage = (message) => message, kind: PairingKind = 'new-wallet'): Promise<NodeExtensionPeer> {
+  const { offer, ephemeralSecret } = createPairingOffer(relayWsUrl, Date.now(), undefined, kind);
   const transport = new RelayClient({ relayUrl: relayWsUrl, channelId: relayChannelName(offer), role: 'extension', WebSocket: WebSocket as unknown as WebSocketConstructor });
   await transport.connect();
   const channel = new SecureChannel({ transport, role: 'extension', channelId: offer.channelId, identity: generateIdentity() });

@@ -233,7 +233,16 @@ export function PhoneApp({ release }: { release: ReleaseId | null }) {
   useEffect(() => {
     const off = controller.onChange(() => setView(controller.view()));
     void controller.start();
-    return off;
+    // A pairing link opened while the app runs changes only the fragment: no new page load.
+    const onHashChange = () => {
+      const link = readPairingLink();
+      if (link) void controller.pair(link);
+    };
+    window.addEventListener('hashchange', onHashChange);
+    return () => {
+      off();
+      window.removeEventListener('hashchange', onHashChange);
+    };
   }, [controller]);
   useEffect(() => {
     const lock = new InactivityLock(browserLockScheduler, AUTO_LOCK_MS, () => controller.unlocked && controller.lock());
