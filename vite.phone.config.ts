@@ -46,6 +46,7 @@ export default defineConfig({
   base: './',
   publicDir: resolve('public'),
   plugins: [preact(), phoneRelease()],
+  define: { __DUET_RELAY_ORIGINS__: JSON.stringify(RELAY_ORIGINS) },
   build: {
     outDir: OUT_DIR,
     emptyOutDir: true,

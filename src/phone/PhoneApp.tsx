@@ -1,6 +1,7 @@
 /** The phone co-signer's views. Logic lives in phone-controller.ts. */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { DisplayModel } from '../wallet/decode.ts';
+import { relayAllowed } from './app-security.ts';
 import { browserDeviceKey } from './device-key.ts';
 import { AUTO_LOCK_MS, PHONE_ATTEMPTS_DB, PhoneController, type PhoneView } from './phone-controller.ts';
 import type { ReleaseId } from './release-check.ts';
@@ -228,7 +229,16 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
 }
 
 export function PhoneApp({ release }: { release: ReleaseId | null }) {
-  const controller = useMemo(() => new PhoneController({ pairingLink: readPairingLink(), deviceKey: browserDeviceKey, attempts: indexedDbAttemptStore(PHONE_ATTEMPTS_DB) }), []);
+  const controller = useMemo(
+    () =>
+      new PhoneController({
+        pairingLink: readPairingLink(),
+        deviceKey: browserDeviceKey,
+        attempts: indexedDbAttemptStore(PHONE_ATTEMPTS_DB),
+        relayAllowed: (relayUrl) => relayAllowed(relayUrl, new URL(location.href), __DUET_RELAY_ORIGINS__),
+      }),
+    [],
+  );
   const [view, setView] = useState<PhoneView>(controller.view());
   useEffect(() => {
     const off = controller.onChange(() => setView(controller.view()));

@@ -40,6 +40,21 @@ export function phoneAppHeaders(relayOrigins: readonly string[] = []): Record<st
   };
 }
 
+/**
+ * Whether the CSP lets the app at `appUrl` reach the relay at `relayUrl`: the app's own origin
+ * (ws for http, wss for https; CSP Level 3 'self' covers it) or one of `relayOrigins`.
+ */
+export function relayAllowed(relayUrl: string, appUrl: URL, relayOrigins: readonly string[]): boolean {
+  let relay: URL;
+  try {
+    relay = new URL(relayUrl);
+  } catch {
+    return false;
+  }
+  const sameOrigin = relay.host === appUrl.host && relay.protocol === (appUrl.protocol === 'https:' ? 'wss:' : 'ws:');
+  return sameOrigin || relayOrigins.includes(relay.origin);
+}
+
 /** Why the app refuses to run at `url` (plain http off loopback), or null. */
 export function appOriginProblem(url: URL): string | null {
   if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) return null;

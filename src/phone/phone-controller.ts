@@ -39,6 +39,8 @@ export interface PhoneControllerOptions {
   /** The browser's WebAuthn (device-key.ts), or null where there is none. */
   readonly deviceKey: DeviceKeyAuthenticator | null;
   readonly attempts: AttemptStore;
+  /** Whether the app may connect to a pairing link's relay (its CSP's connect-src); default: any. */
+  readonly relayAllowed?: (relayUrl: string) => boolean;
   readonly now?: () => number;
   /** Tests only, with weakKdfForTests: a cheaper scrypt. */
   readonly scryptCost?: ScryptCost;
@@ -95,6 +97,7 @@ export class PhoneController {
   private pairing: Link | null = null;
   private pendingLink: string | null;
   private readonly vaultKey: PhoneVaultKey;
+  private readonly relayAllowed: (relayUrl: string) => boolean;
   private screen: PhoneScreen = 'loading';
   private busy = false;
   private unlockMethod: UnlockMethod | null = null;
@@ -110,6 +113,7 @@ export class PhoneController {
 
   constructor(options: PhoneControllerOptions) {
     this.pendingLink = options.pairingLink;
+    this.relayAllowed = options.relayAllowed ?? (() => true);
     this.vaultKey = new PhoneVaultKey({
       vaultName: PHONE_VAULT,
       deviceKey: options.deviceKey,
@@ -342,6 +346,7 @@ export class PhoneController {
     }
     // Decided before anything changes: a refused link leaves the wallet, its connection and the used offers as they were.
     if (offer.kind !== 'new-wallet') return this.fail(UNSUPPORTED_KIND[offer.kind]);
+    if (!this.relayAllowed(offer.relayUrl)) return this.fail(`This phone app does not connect to the relay ${new URL(offer.relayUrl).origin} that this link names (its security policy allows only the relays it was built for). Use the phone app address your extension is set up with.`);
     if (await this.vault.get('keyShare')) return this.fail(`This phone already co-signs the wallet ${this.address ?? ''}; it will not replace that key with a new one. To pair a new wallet instead, unpair first (that deletes this phone's half of the current key).`);
     const used = (await this.vault.get<string[]>('usedOffers')) ?? [];
     const name = relayChannelName(offer);

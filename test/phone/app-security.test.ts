@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appOriginProblem, phoneAppContentSecurityPolicy } from '../../src/phone/app-security.ts';
+import { appOriginProblem, phoneAppContentSecurityPolicy, relayAllowed } from '../../src/phone/app-security.ts';
 import { decideRelease } from '../../src/phone/release-check.ts';
 import { parseRelease, releaseManifest, sha256Sums } from '../../src/phone/release-manifest.ts';
 import { startRelay } from '../../src/relay/relay-server.ts';
@@ -44,6 +44,25 @@ describe('where the app runs', () => {
   it('https anywhere, plain http only on loopback', () => {
     for (const ok of ['https://phone.duet.example/', 'http://localhost:8787/', 'http://127.0.0.1:8787/', 'http://127.3.4.5/', 'http://[::1]:8787/']) expect(appOriginProblem(new URL(ok)), ok).toBeNull();
     for (const bad of ['http://phone.duet.example/', 'http://192.168.1.20:8787/', 'http://localhost.evil.example/', 'http://127.0.0.1.evil.example/']) expect(appOriginProblem(new URL(bad)), bad).toMatch(/only over https/);
+  });
+});
+
+describe('the relays the app may reach (its connect-src)', () => {
+  it('its own origin as ws/wss, and the relay origins it was built with; nothing else', () => {
+    const local = new URL('http://localhost:8787/');
+    const hosted = new URL('https://phone.duet.example/');
+    expect(relayAllowed('ws://localhost:8787', local, [])).toBe(true);
+    expect(relayAllowed('ws://localhost:8787/path', local, [])).toBe(true);
+    expect(relayAllowed('wss://phone.duet.example', hosted, [])).toBe(true);
+    expect(relayAllowed('wss://relay.duet.example', hosted, ['wss://relay.duet.example'])).toBe(true);
+    for (const [relay, app] of [
+      ['ws://127.0.0.1:8787', local],
+      ['ws://localhost:9999', local],
+      ['wss://localhost:8787', local],
+      ['ws://phone.duet.example', hosted],
+      ['wss://relay.evil.example', hosted],
+      ['not a url', hosted],
+    ] as const) expect(relayAllowed(relay, app, ['wss://relay.duet.example']), relay).toBe(false);
   });
 });
 

@@ -58,5 +58,15 @@ describe('phone controller', () => {
     expect(await rawVault()).toEqual(before);
     phone.lock();
   });
-});
 
+  it("refuses a link whose relay the app's CSP would block, before changing anything", async () => {
+    const phone = await unlockedPhone({ relayAllowed: (url) => url.startsWith('wss://relay.duet.example') });
+    const before = await rawVault();
+    const peer = await extensionOffering(relay.wsUrl);
+    await phone.pair(peer.link);
+    expect(phone.view()).toMatchObject({ screen: 'home', address: null, error: expect.stringContaining('does not connect to the relay') });
+    expect(await rawVault()).toEqual(before);
+    peer.relay.close();
+    phone.lock();
+  });
+});
