@@ -45,7 +45,8 @@ const copy = (bytes: Uint8Array) => new Uint8Array(bytes);
 export const browserDeviceKey: DeviceKeyAuthenticator = {
   async available() {
     const api = globalThis.PublicKeyCredential as (typeof PublicKeyCredential & { getClientCapabilities?: () => Promise<Record<string, boolean>> }) | undefined;
-    if (!api || !globalThis.isSecureContext) return false;
+    // A relying party is a domain: on an IP address (127.0.0.1) WebAuthn refuses every ceremony.
+    if (!api || !globalThis.isSecureContext || /^[\d.]+$|^\[/.test(location.hostname)) return false;
     if (!(await api.isUserVerifyingPlatformAuthenticatorAvailable().catch(() => false))) return false;
     const capabilities = await api.getClientCapabilities?.().catch(() => undefined);
     return capabilities?.['extension:prf'] !== false;
