@@ -11,7 +11,6 @@ import { join, relative, sep } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { findChromium } from '../src/devstack/chromium.ts';
 import { localStackUrls, newPhonePage, protectPhone, unlockPhone } from '../src/devstack/demo-flow.ts';
-import { startStaticServer } from '../src/devstack/static-server.ts';
 import { releaseManifest, sha256Sums } from '../src/phone/release-manifest.ts';
 import { startRelay } from '../src/relay/relay-server.ts';
 import { expect, test } from './fixtures.ts';

@@ -7,22 +7,14 @@ import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { WEAK_KDF_FOR_TESTS_ONLY } from '../../src/vault/test-only-weak-kdf.ts';
-import { DEFAULT_SCRYPT_COST, VaultError, createVault, readVaultKdf, unlockVault, type NewVaultKey, type VaultErrorCode } from '../../src/vault/vault.ts';
+import { DEFAULT_SCRYPT_COST, createVault, readVaultKdf, unlockVault, type NewVaultKey } from '../../src/vault/vault.ts';
 import { dumpVault, readStore, writeRaw } from './raw-indexeddb.ts';
+import { expectVaultError } from './expect-vault-error.ts';
 
 const WEAK = { weakKdfForTests: WEAK_KDF_FOR_TESTS_ONLY } as const;
 const FAST_SCRYPT = { n: 1024, r: 8, p: 1 } as const;
 const PASSPHRASE = 'violin orbit candle meadow fossil drift';
 const SECRET = 'x1-share-5b7c9d';
-
-async function expectVaultError(promise: Promise<unknown>, code: VaultErrorCode): Promise<void> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error, `expected VaultError ${code}`).toBeInstanceOf(VaultError);
-  expect((error as VaultError).code).toBe(code);
-}
 
 function prfKey(prfOutput = crypto.getRandomValues(new Uint8Array(32))): Extract<NewVaultKey, { kdf: 'WebAuthn-PRF' }> {
   return { kdf: 'WebAuthn-PRF', prfOutput, credentialId: crypto.getRandomValues(new Uint8Array(16)), salt: crypto.getRandomValues(new Uint8Array(32)) };
