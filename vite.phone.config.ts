@@ -30,7 +30,9 @@ function phoneRelease(): Plugin {
     name: 'duet-phone-release',
     transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: phoneAppContentSecurityPolicy(RELAY_ORIGINS).replace("; frame-ancestors 'none'", '') }, injectTo: 'head-prepend' }],
     closeBundle() {
-      const headers = Object.entries(phoneAppHeaders(RELAY_ORIGINS)).map(([name, value]) => `  ${name}: ${value}`);
+      // The static host serves https only: HSTS keeps the phone from ever asking over http again.
+      const production = { ...phoneAppHeaders(RELAY_ORIGINS), 'strict-transport-security': 'max-age=31536000' };
+      const headers = Object.entries(production).map(([name, value]) => `  ${name}: ${value}`);
       writeFileSync(join(OUT_DIR, '_headers'), `/*\n${headers.join('\n')}\n`);
       const release = releaseManifest(VERSION, filesUnder(OUT_DIR));
       writeFileSync(join(OUT_DIR, SUMS_FILE), sha256Sums(release.files));

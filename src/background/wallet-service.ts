@@ -29,6 +29,7 @@ import { signatureHex, signedTransactionHex, verifyCoSignature } from './signatu
 import type { KeyValueStore } from './storage.ts';
 import { VaultSession } from './vault-session.ts';
 import { WalletActionError } from './wallet-action-error.ts';
+import { phoneAppUrlProblem } from '../channel/pairing-offer.ts';
 
 /** How long Duet waits for the phone after the user approved; the user can extend it. */
 export const PHONE_WAIT_MS = 2 * 60_000;
@@ -256,6 +257,8 @@ export class WalletService implements MethodBackend {
 
   async create(password: string, settings: { relayUrl?: string; phoneAppUrl?: string; rpcUrl?: string }): Promise<void> {
     const rpcUrl = settings.rpcUrl ? parseRpcUrl(settings.rpcUrl, 'rpcUrl') : undefined;
+    const phoneAppProblem = settings.phoneAppUrl ? phoneAppUrlProblem(settings.phoneAppUrl) : null;
+    if (phoneAppProblem) throw new WalletActionError('invalid_input', `The phone app address is refused: ${phoneAppProblem}.`, 'phoneAppUrl');
     const vault = await this.vaultSession.create(password);
     await this.state.update((draft) => {
       if (settings.relayUrl) draft.relayUrl = settings.relayUrl;

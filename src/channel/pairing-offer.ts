@@ -55,14 +55,21 @@ export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.includes(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
-function checkPhoneAppUrl(phoneAppUrl: string): void {
+/** Why pairing links cannot point at `phoneAppUrl` (not a URL; not https off loopback), or null. */
+export function phoneAppUrlProblem(phoneAppUrl: string): string | null {
   let url: URL;
   try {
     url = new URL(phoneAppUrl);
   } catch {
-    throw new ChannelError('malformed_offer', 'the phone app URL is not a URL');
+    return 'the phone app URL is not a URL';
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) throw new ChannelError('malformed_offer', 'the phone app must be served over https (plain http only on this machine)');
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) return 'the phone app must be served over https (plain http only on this machine)';
+  return null;
+}
+
+function checkPhoneAppUrl(phoneAppUrl: string): void {
+  const problem = phoneAppUrlProblem(phoneAppUrl);
+  if (problem) throw new ChannelError('malformed_offer', problem);
 }
 
 /** The extension's side: a fresh channel id and ephemeral key; keep `ephemeralSecret` until paired. */
