@@ -464,8 +464,10 @@ const UNSUPPORTED_KIND = {
   recover: 'This link recovers a wallet on this phone. This version of the phone app does not support that yet; nothing was changed.',
 } as const;
 
+/** A sentence for the screen; an unexpected error (a lazily loaded part missing offline…) says only that nothing changed. */
 function keyFailure(error: unknown): string {
-  return error instanceof PhoneKeyError ? error.message : vaultFailure(error, 'passphrase');
+  if (error instanceof PhoneKeyError || error instanceof VaultError) return vaultFailure(error, 'passphrase');
+  return 'Something went wrong on this phone; nothing was changed. Try again.';
 }
 
 type StoredIdentity = { secretKey: string; publicKey: string };
