@@ -76,7 +76,20 @@ export async function showPairingCode(context: BrowserContext, extensionId: stri
   return { popup, link };
 }
 
-const authenticators = new WeakMap<Page, CDPSession>();
+/** A phone page's virtual authenticator: the CDP session it lives in and its id. */
+export interface PhoneAuthenticator {
+  readonly cdp: CDPSession;
+  readonly authenticatorId: string;
+}
+
+const authenticators = new WeakMap<Page, PhoneAuthenticator>();
+
+/** The virtual authenticator of a page made by newPhonePage. */
+export function phoneAuthenticator(phone: Page): PhoneAuthenticator {
+  const authenticator = authenticators.get(phone);
+  if (!authenticator) throw new Error('this page was not made by newPhonePage');
+  return authenticator;
+}
 
 /**
  * A new page sized like a phone, with a screen lock: Chromium's virtual platform authenticator
@@ -89,10 +102,10 @@ export async function newPhonePage(context: BrowserContext): Promise<Page> {
   await phone.setViewportSize({ width: 390, height: 844 });
   const cdp = await context.newCDPSession(phone);
   await cdp.send('WebAuthn.enable', { enableUI: false });
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
     options: { protocol: 'ctap2', ctap2Version: 'ctap2_1', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, hasPrf: true, automaticPresenceSimulation: true },
   });
-  authenticators.set(phone, cdp);
+  authenticators.set(phone, { cdp, authenticatorId });
   return phone;
 }
 
