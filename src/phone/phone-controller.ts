@@ -199,6 +199,7 @@ export class PhoneController {
       await this.keyStep(async () => {
         const vault = await this.vaultKey.create(choice);
         this.unlockMethod = choice.kind === 'device' ? 'device' : 'passphrase';
+        this.suggestedPassphrase = null;
         this.persistentStorage = (await globalThis.navigator?.storage?.persist?.()) ?? null;
         await this.opened(vault);
       });
