@@ -33,6 +33,7 @@ export async function startNodeExtensionPeer(relayWsUrl: string, phoneAppUrl: st
   const channel = new SecureChannel({ transport, role: 'extension', channelId: offer.channelId, identity: generateIdentity() });
   channel.awaitPhone(offer, ephemeralSecret);
   const cosigner = new ExtensionCoSigner({ send: (message) => channel.send(tamper(message)), onKeyShare: async () => undefined });
+  channel.onEarlyMessage((message) => void cosigner.handleEarly(message));
   channel.onMessage((message) => void cosigner.handle(message));
   let sas = '';
   channel.onEvent((event) => {

@@ -91,7 +91,14 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     const relay = this.newRelay(relayChannelName(offer));
     const channel = new SecureChannel({ transport: relay, role: 'extension', channelId: offer.channelId, identity });
     channel.awaitPhone(offer, ephemeralSecret);
-    const cosigner = new ExtensionCoSigner({ send: (message) => channel.send(message), onKeyShare: (share) => this.onNewKeyShare(share) });
+    const cosigner = new ExtensionCoSigner({
+      send: (message) => channel.send(message),
+      onKeyShare: (share) => this.onNewKeyShare(share),
+      onKeygenFailed: (error) => {
+        this.closeConnection();
+        this.setProgress({ ...IDLE_PAIRING, phase: 'failed', error: `Pairing failed: ${error.message}` });
+      },
+    });
     this.connection = { relay, channel, cosigner };
     this.setProgress({ phase: 'showing-code', link: encodePairingLink(offer, this.context.phoneAppUrl), sas: null, error: null, expiresAt: offer.expiresAt });
     channel.onEvent((event) => {
@@ -99,6 +106,8 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
       if (event.kind === 'paired') this.setProgress({ ...this.current, phase: 'generating-key' });
       if (event.kind === 'error') this.setProgress({ ...this.current, phase: 'failed', error: event.error.message });
     });
+    // The phone's Paillier key and its proof arrive while both users compare the codes.
+    channel.onEarlyMessage((message) => void cosigner.handleEarly(message));
     channel.onMessage((message) => {
       this.markSeen();
       void cosigner.handle(message);

@@ -10,7 +10,10 @@
  *   SESSION_REPLY   phone → extension   e_R (32) ‖ Ed25519 signature (64)
  *   SESSION_CONFIRM extension → phone   Ed25519 signature (64)
  *   SEALED          either              session-cipher frame
- * Sealed contents: {k:"identity", key, sig} | {k:"confirm"} | {k:"app", m}.
+ * Sealed contents: {k:"identity", key, sig} | {k:"confirm"} | {k:"app", m} | {k:"early", m}.
+ * "early" carries an application message sent before the pairing code is confirmed (the phone's
+ * Paillier key and its proof, checked during the SAS); it reaches onEarlyMessage handlers only,
+ * and the receiver must not act on it until the pairing completes.
  *
  * Saved state and nonces. The AEAD nonce is the send sequence number, so a channel restored from
  * a saved state must never send under a number an earlier run already used (a restarted service
@@ -106,6 +109,7 @@ export class SecureChannel {
   private nextSession: SessionState | null = null;
   private nextTranscript: Uint8Array | null = null;
   private messageHandlers: ((message: unknown) => void)[] = [];
+  private earlyHandlers: ((message: unknown) => void)[] = [];
   private eventHandlers: ((event: ChannelEvent) => void)[] = [];
 
   constructor(options: { transport: FrameTransport; role: DeviceRole; channelId: Uint8Array; identity: Identity; state?: SecureChannelState }) {
@@ -124,6 +128,12 @@ export class SecureChannel {
   onMessage(handler: (message: unknown) => void): () => void {
     this.messageHandlers.push(handler);
     return () => (this.messageHandlers = this.messageHandlers.filter((h) => h !== handler));
+  }
+
+  /** Messages the peer sent with sendEarly (see the header). */
+  onEarlyMessage(handler: (message: unknown) => void): () => void {
+    this.earlyHandlers.push(handler);
+    return () => (this.earlyHandlers = this.earlyHandlers.filter((h) => h !== handler));
   }
 
   onEvent(handler: (event: ChannelEvent) => void): () => void {
@@ -183,6 +193,12 @@ export class SecureChannel {
   send(message: unknown): void {
     if (this.phase !== 'paired') throw new ChannelError('not_ready', `cannot send application messages while ${this.phase}`);
     this.sendSealed({ k: 'app', m: message });
+  }
+
+  /** A message the peer may check before the pairing code is confirmed, but not act on (see the header). */
+  sendEarly(message: unknown): void {
+    if (this.phase !== 'awaiting-sas' && this.phase !== 'paired') throw new ChannelError('not_ready', `cannot send early messages while ${this.phase}`);
+    this.sendSealed({ k: 'early', m: message });
   }
 
   /** The state to store; its session reserves the next SEND_SEQ_RESERVE send numbers. */
@@ -331,6 +347,11 @@ export class SecureChannel {
       if (!this.pairing) throw new ChannelError('malformed_frame', 'unexpected confirmation');
       this.pairing.peerConfirmed = true;
       return this.completePairingIfReady();
+    }
+    if (content.k === 'early') {
+      if (this.phase !== 'awaiting-sas' && this.phase !== 'paired') throw new ChannelError('not_ready', 'early message outside a pairing');
+      for (const handler of [...this.earlyHandlers]) handler(content.m);
+      return;
     }
     if (content.k === 'app') {
       if (this.phase !== 'paired') throw new ChannelError('not_ready', 'application message before pairing completed');

@@ -12,8 +12,10 @@ import { SecureChannel, type SecureChannelState } from '../channel/secure-channe
 import { accountAddress } from '../mpc/derivation.ts';
 import { decodeP1KeyShare, encodeP1KeyShare } from '../mpc/key-share-codec.ts';
 import type { P1KeyShare } from '../mpc/key-share.ts';
-import { isOpenRequest, PhoneCoSigner, type PhoneEvent, type PhoneRequest, type SavedPhoneRequest, type SettledStatus } from '../session/phone-cosigner.ts';
+import { applyTaintRecord, isOpenRequest, PhoneCoSigner, type PhoneEvent, type PhoneRequest, type SavedPhoneRequest, type SettledStatus, type TaintRecord } from '../session/phone-cosigner.ts';
 import { createVault, unlockVault, vaultExists, VaultError, type UnlockedVault } from '../vault/vault.ts';
+import { parseRescueAddress } from '../wallet/rescue.ts';
+import { PaillierKeyPool, type PaillierKeySource } from './paillier-key-pool.ts';
 
 export const PHONE_VAULT = 'duet-phone';
 export const MIN_PIN_LENGTH = 6;
@@ -49,6 +51,13 @@ export interface PhoneView {
   readonly extension: PairedExtension | null;
   readonly online: boolean;
   readonly persistentStorage: boolean | null;
+  /** After a taint: whether the record is stored yet, and where rescue transfers may go. */
+  readonly taint: { readonly stored: boolean; readonly rescueAddress: string | null } | null;
+}
+
+export interface PhoneControllerOptions {
+  /** Where Paillier keys come from (default: a Web Worker, else the main thread). */
+  readonly paillierKeys?: PaillierKeySource;
 }
 
 export class PhoneController {
@@ -65,10 +74,15 @@ export class PhoneController {
   private history: HistoryEntry[] = [];
   private extension: PairedExtension | null = null;
   private persistentStorage: boolean | null = null;
+  private taint: { stored: boolean; rescueAddress: string | null } | null = null;
+  /** A lock asked for while a taint was not yet stored: it happens once the record is. */
+  private lockAfterTaintStored = false;
+  private readonly keys: PaillierKeyPool;
   private readonly listeners = new Set<() => void>();
 
-  constructor(pairingLink: string | null) {
+  constructor(pairingLink: string | null, options: PhoneControllerOptions = {}) {
     this.pendingLink = pairingLink;
+    this.keys = new PaillierKeyPool(options.paillierKeys);
   }
 
   view(): PhoneView {
@@ -82,6 +96,7 @@ export class PhoneController {
       extension: this.extension,
       online: this.relay?.isOnline ?? false,
       persistentStorage: this.persistentStorage,
+      taint: this.taint,
     };
   }
 
@@ -100,6 +115,8 @@ export class PhoneController {
   }
 
   async start(): Promise<void> {
+    // The Paillier key for a pairing is made while the user types the PIN (idle time).
+    this.keys.fill();
     this.screen = (await vaultExists(PHONE_VAULT)) ? 'unlock' : 'create-pin';
     this.changed();
   }
@@ -142,8 +159,12 @@ export class PhoneController {
     }
   }
 
-  /** Closes the connection and forgets everything read from the vault. */
+  /** Closes the connection and forgets everything read from the vault (once a pending taint is stored). */
   lock(): void {
+    if (this.taint && !this.taint.stored) {
+      this.lockAfterTaintStored = true;
+      return;
+    }
     this.relay?.close();
     this.relay = null;
     this.channel = null;
@@ -155,6 +176,7 @@ export class PhoneController {
     this.address = null;
     this.extension = null;
     this.history = [];
+    this.taint = null;
     this.screen = 'unlock';
     this.changed();
   }
@@ -167,11 +189,14 @@ export class PhoneController {
     const channelState = await vault.get<SecureChannelState>('channel');
     const relayState = await vault.get<RelayClientState>('relay');
     if (shareJson && channelState && relayState) {
-      const share = decodeP1KeyShare(shareJson);
+      // The taint is stored on its own, ahead of the share: either record makes the share tainted.
+      const share = applyTaintRecord(decodeP1KeyShare(shareJson), await vault.get<TaintRecord>('taint'));
       this.address = accountAddress(share.publicKey, share.chainCode, 0);
-      this.screen = share.tainted ? 'tainted' : 'home';
+      const rescueAddress = (await vault.get<string>('rescueAddress')) ?? null;
       const savedRequests = (await vault.get<SavedPhoneRequest[]>('requests')) ?? [];
-      this.connect(relayState.relayUrl, relayState.channelId, decodeBase64Url(channelState.channelId) as Uint8Array, channelState, relayState, share, savedRequests);
+      const cosigner = this.connect(relayState.relayUrl, relayState.channelId, decodeBase64Url(channelState.channelId) as Uint8Array, channelState, relayState, share, savedRequests, rescueAddress).cosigner;
+      this.taint = cosigner.tainted ? { stored: true, rescueAddress } : null;
+      this.screen = cosigner.tainted ? 'tainted' : 'home';
       // A restored channel sends nothing until a fresh state is stored (no AEAD nonce is reused).
       await this.persistChannel();
       this.cosigner?.resume();
@@ -187,14 +212,27 @@ export class PhoneController {
     }
   }
 
-  private connect(relayUrl: string, channelName: string, channelId: Uint8Array, channelState: SecureChannelState | undefined, relayState: RelayClientState | undefined, share: P1KeyShare | undefined, savedRequests: readonly SavedPhoneRequest[] = []): SecureChannel {
+  private connect(
+    relayUrl: string,
+    channelName: string,
+    channelId: Uint8Array,
+    channelState: SecureChannelState | undefined,
+    relayState: RelayClientState | undefined,
+    share: P1KeyShare | undefined,
+    savedRequests: readonly SavedPhoneRequest[] = [],
+    rescueAddress: string | null = null,
+  ): { channel: SecureChannel; cosigner: PhoneCoSigner } {
     const relay = new RelayClient({ relayUrl, channelId: channelName, role: 'phone', ackWhenSaved: true, ...(relayState ? { state: relayState } : {}) });
     const channel = new SecureChannel({ transport: relay, role: 'phone', channelId, identity: this.identity as Identity, ...(channelState ? { state: channelState } : {}) });
     const cosigner = new PhoneCoSigner({
       send: (message) => channel.send(message),
+      sendEarly: (message) => channel.sendEarly(message),
       saveKeyShare: (next) => this.saveKeyShare(next),
+      saveTaint: (record) => this.saveTaint(record),
       onEvent: (event) => void this.onCosignerEvent(event),
+      preparedKey: () => this.keys.take(),
       savedRequests,
+      rescueAddress,
       ...(share ? { keyShare: share } : {}),
     });
     channel.onMessage((message) => {
@@ -205,9 +243,11 @@ export class PhoneController {
       if (event.kind === 'sas') {
         this.sas = event.sas;
         this.screen = 'confirm-sas';
+        // The extension checks the key's proof while both users compare the codes.
+        void cosigner.announceKey().catch((error: unknown) => this.fail(error instanceof Error ? error.message : 'The key could not be prepared.'));
       } else if (event.kind === 'paired') {
         this.screen = 'generating-key';
-        cosigner.startKeygen();
+        void cosigner.startKeygen(encodeBase64Url(event.peerIdentity));
       } else if (event.kind === 'error') {
         this.error = event.error.message;
       }
@@ -217,7 +257,7 @@ export class PhoneController {
     this.relay = relay;
     this.channel = channel;
     this.cosigner = cosigner;
-    return channel;
+    return { channel, cosigner };
   }
 
   private goOnline(): void {
@@ -244,7 +284,7 @@ export class PhoneController {
     this.error = null;
     this.screen = 'pairing';
     this.changed();
-    const channel = this.connect(offer.relayUrl, name, offer.channelId, undefined, undefined, undefined);
+    const { channel } = this.connect(offer.relayUrl, name, offer.channelId, undefined, undefined, undefined);
     this.goOnline();
     channel.answerOffer(offer);
   }
@@ -288,6 +328,28 @@ export class PhoneController {
     this.changed();
   }
 
+  /**
+   * After a taint: the address rescue transfers may go to, typed (or scanned) on this phone. It
+   * must not be one of this wallet's own addresses.
+   */
+  async setRescueAddress(text: string): Promise<void> {
+    const address = parseRescueAddress(text);
+    if (!address) return this.fail('This is not an Ethereum address.');
+    if (address === this.address) return this.fail("This is the wallet's own address: enter the address of a new wallet.");
+    if (!this.vault || !this.cosigner || !this.taint) return;
+    await this.vault.put('rescueAddress', address);
+    this.cosigner.setRescueAddress(address);
+    this.taint = { ...this.taint, rescueAddress: address };
+    this.error = null;
+    this.changed();
+  }
+
+  private async saveTaint(record: TaintRecord): Promise<void> {
+    const vault = this.vault;
+    if (!vault) throw new Error('locked');
+    await vault.putFirst({ taint: record });
+  }
+
   private async saveKeyShare(share: P1KeyShare): Promise<void> {
     const { vault, channel, relay } = this;
     if (!vault || !channel || !relay) throw new Error('locked');
@@ -316,12 +378,24 @@ export class PhoneController {
 
   private async onCosignerEvent(event: PhoneEvent): Promise<void> {
     if (event.kind === 'paired') {
+      // The key of this pairing is used: prepare the next one while the phone is idle.
+      this.keys.fill();
       this.address = event.address;
       this.extension = { name: 'Browser extension', pairedAt: Date.now(), lastSeen: Date.now() };
       this.screen = 'home';
       await this.persistChannel();
     } else if (event.kind === 'tainted') {
       this.screen = 'tainted';
+      this.taint = { stored: event.stored, rescueAddress: this.taint?.rescueAddress ?? null };
+      if (event.stored && this.lockAfterTaintStored) {
+        this.lockAfterTaintStored = false;
+        this.lock();
+        return;
+      }
+    } else if (event.kind === 'keygen-failed') {
+      this.screen = 'home';
+      this.error = `Pairing failed: ${event.message}`;
+      this.relay?.close();
     } else if (event.kind === 'request' || event.kind === 'request-updated') {
       const { request, display, status } = event.request;
       if (!isOpenRequest(status)) this.history = [{ id: request.id, title: display.title, origin: request.origin, at: Date.now(), outcome: status }, ...this.history].slice(0, 100);

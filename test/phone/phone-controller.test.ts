@@ -5,6 +5,7 @@ import { createPairingOffer, encodePairingLink } from '../../src/channel/pairing
 import { PHONE_VAULT, PhoneController } from '../../src/phone/phone-controller.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
 import { createVault } from '../../src/vault/vault.ts';
+import { loadPreparedPaillierFixture } from '../mpc/fixtures.ts';
 
 let relay: RunningRelay;
 beforeAll(async () => {
@@ -19,7 +20,7 @@ async function freshPhone(): Promise<PhoneController> {
     request.onsuccess = () => resolve();
     request.onerror = () => resolve();
   });
-  const phone = new PhoneController(null);
+  const phone = new PhoneController(null, { paillierKeys: async () => loadPreparedPaillierFixture(0) });
   await phone.start();
   return phone;
 }
@@ -65,7 +66,7 @@ describe('phone controller', () => {
   it('a first run stopped before the identity key was stored: unlocking creates it, and pairing works', async () => {
     await freshPhone();
     (await createVault(PHONE_VAULT, '123456')).lock();
-    const phone = new PhoneController(null);
+    const phone = new PhoneController(null, { paillierKeys: async () => loadPreparedPaillierFixture(0) });
     await phone.start();
     expect(phone.view().screen).toBe('unlock');
     await phone.unlock('123456');

@@ -29,6 +29,7 @@ import { ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
 import { VaultError, unlockVault } from '../../src/vault/vault.ts';
 import { client, waitFor } from '../relay/relay-support.ts';
 import { writeRaw } from '../vault/raw-indexeddb.ts';
+import { loadPreparedPaillierFixture } from '../mpc/fixtures.ts';
 
 const PIN = '4815162342';
 
@@ -92,7 +93,7 @@ let extensionShare: P2KeyShare;
 beforeAll(async () => {
   (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
   relay = await startRelay({ port: 0, staticDir: null, log: () => undefined });
-  phone = new PhoneController(null);
+  phone = new PhoneController(null, { paillierKeys: async () => loadPreparedPaillierFixture(0) });
   await phone.start();
   await phone.createPin(PIN, PIN);
 
@@ -101,6 +102,7 @@ beforeAll(async () => {
   await extensionRelay.connect();
   extensionChannel = new SecureChannel({ transport: extensionRelay, role: 'extension', channelId: offer.channelId, identity: generateIdentity() });
   const extension = new ExtensionCoSigner({ send: (m) => extensionChannel.send(m), onKeyShare: async () => undefined });
+  extensionChannel.onEarlyMessage((m) => void extension.handleEarly(m));
   extensionChannel.onMessage((m) => void extension.handle(m));
   extensionChannel.awaitPhone(offer, ephemeralSecret);
   await phone.pair(encodePairingLink(offer, 'https://duet.example/'));
@@ -163,7 +165,7 @@ describe("the phone's storage at rest", () => {
     expect(address).toBe(accountAddress(extensionShare.publicKey, extensionShare.chainCode, 0));
     phone.lock();
     // As after the app was closed and opened again.
-    phone = new PhoneController(null);
+    phone = new PhoneController(null, { paillierKeys: async () => loadPreparedPaillierFixture(0) });
     await phone.start();
     expect(phone.view()).toMatchObject({ screen: 'unlock', address: null });
     const before = await settled();
@@ -183,7 +185,7 @@ describe("the phone's storage at rest", () => {
     const middle = ciphertext.length >> 1;
     ciphertext[middle] = (ciphertext[middle] as number) ^ 0x01;
     await writeRaw(indexedDB, PHONE_VAULT, 'records', 'keyShare', { iv: keyShare.iv, ciphertext });
-    phone = new PhoneController(null);
+    phone = new PhoneController(null, { paillierKeys: async () => loadPreparedPaillierFixture(0) });
     await phone.start();
     const before = await dump();
 

@@ -24,7 +24,7 @@ import type { PaillierPublicKey } from '../paillier.ts';
 import { randomBelow, randomUnit } from '../random.ts';
 import { Transcript, type TranscriptContext } from '../transcript.ts';
 import { FieldReader, encodeInteger, encodePoint, gcd } from '../wire.ts';
-import { RING_PEDERSEN, type RingPedersenParameters } from './ring-pedersen.ts';
+import { RING_PEDERSEN, ringCommit, type RingPedersenParameters } from './ring-pedersen.ts';
 
 /** ℓ: bits of the honest witness (x < q < 2^256). */
 export const WITNESS_BITS = 256;
@@ -55,7 +55,8 @@ export interface PdlProof {
   readonly z3: bigint;
 }
 
-function challenge(context: TranscriptContext, statement: PdlStatement, proof: Pick<PdlProof, 'S' | 'A' | 'Y' | 'D'>, ring: RingPedersenParameters): bigint {
+/** The Fiat–Shamir challenge e (exported for the attack tests, which grind it). */
+export function pdlChallenge(context: TranscriptContext, statement: PdlStatement, proof: Pick<PdlProof, 'S' | 'A' | 'Y' | 'D'>, ring: RingPedersenParameters = RING_PEDERSEN): bigint {
   return Transcript.start({ ...context, purpose: `${context.purpose}/pdl-range` })
     .appendBigInt('ring-modulus', ring.modulus)
     .appendBigInt('ring-s', ring.s)
@@ -70,10 +71,6 @@ function challenge(context: TranscriptContext, statement: PdlStatement, proof: P
     .challengeBelow('e', CURVE_ORDER);
 }
 
-function ringCommit(ring: RingPedersenParameters, value: bigint, mask: bigint): bigint {
-  return (modPow(ring.s, value, ring.modulus) * modPow(ring.t, mask, ring.modulus)) % ring.modulus;
-}
-
 export function provePdl(context: TranscriptContext, statement: PdlStatement, witness: PdlWitness, ring: RingPedersenParameters = RING_PEDERSEN): PdlProof {
   const { n, n2 } = statement.publicKey;
   const rangeBound = 1n << BigInt(WITNESS_BITS + SLACK_BITS);
@@ -86,7 +83,7 @@ export function provePdl(context: TranscriptContext, statement: PdlStatement, wi
   const A = (mod(1n + alpha * n, n2) * modPow(rPrime, n, n2)) % n2;
   const Y = G.multiply(mod(alpha, CURVE_ORDER));
   const D = ringCommit(ring, alpha, gamma);
-  const e = challenge(context, statement, { S, A, Y, D }, ring);
+  const e = pdlChallenge(context, statement, { S, A, Y, D }, ring);
   return {
     S,
     A,
@@ -110,7 +107,7 @@ export function verifyPdl(context: TranscriptContext, statement: PdlStatement, p
   if (!isUnit(proof.A, n2)) throw new MpcError('proof_failed', `${field}.A`, 'not an element of Z*_{N^2}');
   if (!isUnit(proof.z2, n)) throw new MpcError('proof_failed', `${field}.z2`, 'not an element of Z*_N');
   if (bitLength(proof.z1) > RANGE_BOUND_BITS) throw new MpcError('out_of_range', `${field}.z1`, `response exceeds 2^${RANGE_BOUND_BITS}`);
-  const e = challenge(context, statement, proof, ring);
+  const e = pdlChallenge(context, statement, proof, ring);
 
   const encryptedResponse = (mod(1n + proof.z1 * n, n2) * modPow(proof.z2, n, n2)) % n2;
   const expectedCiphertext = (proof.A * modPow(statement.ciphertext, e, n2)) % n2;
