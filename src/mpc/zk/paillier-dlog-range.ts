@@ -12,9 +12,12 @@
  *            s^z1 t^z3 = D · S^e (mod Ñ)
  *
  * Soundness: two accepting answers for e ≠ e' give (strong RSA in Z*_Ñ) e − e' | z1 − z1', so
- * x = (z1 − z1')/(e − e') is an integer with |x| < 2^(ℓ+ε+1), ckey encrypts x (gcd(e − e', N) = 1
- * since N has no factor below 2^13 and its primes exceed q), and Q1 = x·G. Error ≈ 1/q ≈ 2^-256
- * plus the strong-RSA advantage. Zero knowledge: z1 is within 2^(2ℓ−ℓ−ε) = 2^-256 of uniform.
+ * x = (z1 − z1')/(e − e') is an integer with |x| < 2^(ℓ+ε+1) and Q1 = x·G, and ckey^(e−e') encrypts
+ * (e − e')·x. That makes ckey encrypt x only if e − e' ∈ (−q, q) is invertible mod N: sound only over
+ * a modulus whose prime factors all exceed 2^256, which paillier-modulus.ts proves (both > 2^509).
+ * Over N = p'·P with a small prime p', P1 can grind e ≡ 0 (mod p') and prove a ckey that encrypts
+ * x + N/p' (test/mpc/attacks-modulus.test.ts). Error ≈ 1/q ≈ 2^-256 plus the strong-RSA advantage.
+ * Zero knowledge: z1 is within 2^(2ℓ−ℓ−ε) = 2^-256 of uniform.
  */
 import { bitLength } from '../bytes.ts';
 import { CURVE_ORDER, G, mod, type Point } from '../curve.ts';

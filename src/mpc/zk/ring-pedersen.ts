@@ -10,7 +10,8 @@
  * - hiding for the prover (P1): with μ drawn 2^ℓ times larger than Ñ, t^μ masks s^x statistically
  *   in ⟨t⟩, and nobody can compute discrete logarithms in Z*_Ñ without factoring Ñ.
  * Using a fixed public modulus removes the per-key Ñ generation and the Π^prm proof of CGGMP21
- * (about 1.5 s of big-integer work in JavaScript). See docs/protocol-keygen.md.
+ * (about 1.5 s of big-integer work in JavaScript). The assumption this rests on: docs/protocol.md,
+ * "The ring-Pedersen parameters are an assumption".
  */
 import { bytesToBigInt } from '../bytes.ts';
 import { invertMod } from '../curve.ts';
