@@ -389,8 +389,8 @@ export class PhoneController {
       this.taint = { stored: event.stored, rescueAddress: this.taint?.rescueAddress ?? null };
       if (event.stored && this.lockAfterTaintStored) {
         this.lockAfterTaintStored = false;
-        this.lock();
-        return;
+        // After the answers held back for the record (queued on it, they run first).
+        setTimeout(() => this.lock(), 0);
       }
     } else if (event.kind === 'keygen-failed') {
       this.screen = 'home';

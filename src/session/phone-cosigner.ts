@@ -342,25 +342,27 @@ export class PhoneCoSigner {
    */
   private taint(share: P1KeyShare, entry: PhoneRequest): void {
     this.keyShare = share;
-    this.taintWrite = this.storeTaint(share);
+    this.taintWrite = this.storeTaintRecord(share);
     this.options.onEvent({ kind: 'tainted', stored: false });
+    void this.taintWrite.then(async () => {
+      this.options.onEvent({ kind: 'tainted', stored: true });
+      // The full share follows; the record stored first already makes it tainted on every load.
+      await this.options.saveKeyShare(share).catch(() => undefined);
+    });
     this.refuseTainted(entry);
     for (const other of this.list()) if (isOpenRequest(other.status) && !this.mayRescue(other)) this.refuseTainted(other);
   }
 
-  private async storeTaint(share: P1KeyShare): Promise<void> {
+  /** Resolves once the record is stored; until then every failed write is retried, backing off. */
+  private async storeTaintRecord(share: P1KeyShare): Promise<void> {
     const record = taintRecord(share);
     for (let delay = this.options.taintRetryMs ?? 500; ; delay = Math.min(2 * delay, TAINT_RETRY_MAX_MS)) {
       try {
-        await this.options.saveTaint(record);
-        break;
+        return await this.options.saveTaint(record);
       } catch {
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
-    this.options.onEvent({ kind: 'tainted', stored: true });
-    // The full share follows; the record stored above already makes it tainted on every load.
-    await this.options.saveKeyShare(share).catch(() => undefined);
   }
 
   private async onSign(id: string, attempt: number, body: unknown): Promise<void> {
