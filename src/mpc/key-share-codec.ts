@@ -126,9 +126,9 @@ export function decodeP1KeyShare(value: unknown, legacyCounterpart = 'P2'): P1Ke
   }
   reader.end();
   if (!G.multiply(x1).add(q2).equals(publicKey)) throw new MpcError('malformed', 'p1KeyShare.publicKey', 'does not equal x1·G + Q2');
-  checkPaillierModulus(p * q, 'p1KeyShare.paillier');
   checkPaillierPrime(p, 'p1KeyShare.paillierP');
   checkPaillierPrime(q, 'p1KeyShare.paillierQ');
+  checkPaillierModulus(p * q, 'p1KeyShare.paillier');
   return { version: KEY_SHARE_VERSION, keyId, publicKey, chainCode, x1, q2, paillier: paillierSecretKeyFromPrimes(p, q), epoch, counterpart, taints };
 }
 

@@ -30,7 +30,8 @@ import { checkPaillierModulus, verifyPaillierValidity, VALIDITY_ROUNDS } from '.
 import { provePdl, verifyPdl, RANGE_BOUND_BITS } from '../../src/mpc/zk/paillier-dlog-range.ts';
 import { expectMpcError } from './expect-mpc-error.ts';
 import { loadPaillierFixture, loadPreparedPaillierFixture } from './fixtures.ts';
-import { TEST_COUNTERPART, wire } from './protocol-driver.ts';
+import { TEST_COUNTERPART, runKeygen, wire } from './protocol-driver.ts';
+import { decodeP1KeyShare, encodeP1KeyShare } from '../../src/mpc/key-share-codec.ts';
 
 const prepared = loadPreparedPaillierFixture(5);
 const verifiedModulus = p2KeyGenVerifyModulus(p1KeyGenAnnounce(prepared));
@@ -206,5 +207,24 @@ describe('P1 refuses a malicious P2', () => {
     const r2 = p2KeyGenRespond(r1.message, verifiedModulus);
     const other = p1KeyGenStart(randomBytes(32), prepared, TEST_COUNTERPART);
     expectMpcError(() => p1KeyGenFinish(other.state, r2.message), 'session_mismatch', 'keygen2.sessionId');
+  });
+});
+
+describe('a stored P1 share', () => {
+  it('is refused when a Paillier "prime" is composite or not ≡ 3 (mod 4), naming the field', () => {
+    const { p1 } = runKeygen(loadPreparedPaillierFixture(5));
+    const stored = wire(encodeP1KeyShare(p1)) as Record<string, unknown>;
+    const composite = generateBlumPrime(512) * generateBlumPrime(512);
+    expectMpcError(() => decodeP1KeyShare({ ...stored, paillierP: encodeInteger(composite) }), 'malformed', 'p1KeyShare.paillierP');
+    expectMpcError(() => decodeP1KeyShare({ ...stored, paillierQ: encodeInteger(p1.paillier.q + 2n) }), 'malformed', 'p1KeyShare.paillierQ');
+    expect(decodeP1KeyShare(stored).paillier.publicKey.n).toBe(p1.paillier.publicKey.n);
+  });
+
+  it('of version 1 (a boolean taint flag) reads as a share with that taint on its counterpart', () => {
+    const { p1 } = runKeygen(loadPreparedPaillierFixture(5));
+    const { counterpart: _counterpart, taints: _taints, ...current } = wire(encodeP1KeyShare(p1)) as Record<string, unknown>;
+    const legacy = decodeP1KeyShare({ ...current, version: 1, tainted: true }, 'the paired extension');
+    expect(legacy.counterpart).toBe('the paired extension');
+    expect(legacy.taints).toEqual([{ suspect: 'the paired extension', epoch: 0 }]);
   });
 });
