@@ -92,27 +92,21 @@ export type RelayStatus =
   | { readonly kind: 'offline'; readonly code: number; readonly reason: string }
   | { readonly kind: 'failed'; readonly code: number; readonly reason: string };
 
+/** What a refusal means for the user, by close code. */
+const REFUSAL_SENTENCES: Partial<Record<number, string>> = {
+  [CloseCode.retired]: 'The other device ended this pairing. Pair again to use it.',
+  [CloseCode.unauthorized]: "The relay did not accept this device's pairing credentials. Pair again.",
+  [CloseCode.replaced]: 'This device connected again from another window or tab; this one stopped.',
+  [CloseCode.unsupportedVersion]: 'The relay speaks another protocol version. Update Duet, or use another relay.',
+  [CloseCode.tryAgainLater]: 'The relay is at capacity. Duet keeps trying.',
+  [CloseCode.addressLimit]: 'The relay is limiting connections from your network address (shared networks can hit this). Duet keeps trying.',
+  [CloseCode.mailboxFull]: 'The relay is holding too much for the other device. Duet retries when it has been delivered.',
+};
+
 /** The sentence an app shows for a relay status, or null when there is nothing to say. */
 export function describeRelayStatus(status: RelayStatus): string | null {
   if (status.kind === 'online' || status.kind === 'connecting') return null;
-  switch (status.code) {
-    case CloseCode.retired:
-      return 'The other device ended this pairing. Pair again to use it.';
-    case CloseCode.unauthorized:
-      return "The relay did not accept this device's pairing credentials. Pair again.";
-    case CloseCode.replaced:
-      return 'This device connected again from another window or tab; this one stopped.';
-    case CloseCode.unsupportedVersion:
-      return 'The relay speaks another protocol version. Update Duet, or use another relay.';
-    case CloseCode.tryAgainLater:
-      return 'The relay is at capacity. Duet keeps trying.';
-    case CloseCode.addressLimit:
-      return 'The relay is limiting connections from your network address (shared networks can hit this). Duet keeps trying.';
-    case CloseCode.mailboxFull:
-      return 'The relay is holding too much for the other device. Duet retries when it has been delivered.';
-    default:
-      return status.kind === 'failed' ? `The relay refused the connection (${status.code}: ${status.reason}).` : null;
-  }
+  return REFUSAL_SENTENCES[status.code] ?? (status.kind === 'failed' ? `The relay refused the connection (${status.code}: ${status.reason}).` : null);
 }
 
 const GAP_MESSAGES: Record<GapReason, (missed: number) => string> = {

@@ -330,7 +330,7 @@ export class PhoneController {
       await this.link?.store();
     } catch (error) {
       // Locked while writing: the next unlock restores the last stored state, as after a reload.
-      if (error instanceof VaultError && error.code === 'locked') return;
+      if (!this.vault || (error instanceof VaultError && error.code === 'locked')) return;
       throw error;
     }
   }
