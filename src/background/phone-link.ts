@@ -159,7 +159,10 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   async sign(request: SigningRequest, signal: AbortSignal): Promise<CoSignature> {
     await this.ready;
     const cosigner = this.connection?.cosigner;
-    if (!cosigner?.share) throw new CoSignerFailedError('not_paired', 'No phone is paired.');
+    if (!cosigner?.share) throw new CoSignerFailedError('not_paired', this.problem ?? 'No phone is paired.');
+    // A relay refusal that waiting cannot cure (the phone ended the pairing…): say so now.
+    const link = this.connection?.link;
+    if (link?.status.kind === 'failed') throw new CoSignerFailedError('unavailable', link.problem ?? 'Your phone cannot be reached.');
     signal.throwIfAborted();
     const onAbort = () => cosigner.cancel(request.id, signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });

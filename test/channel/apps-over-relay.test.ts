@@ -6,7 +6,8 @@
  *   co-signed: no frame the relay carried after the restart opens under any captured key;
  * - after a relay restart, whoever knows the paired channel's name and public keys (the relay's
  *   operator) cannot take it, and the apps reconnect;
- * - unpairing retires the channel: the other device says why, and nobody can reconnect.
+ * - unpairing (on either device) retires the channel: the other device says why, and nobody can
+ *   reconnect.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PHONE_VAULT } from '../../src/phone/phone-controller.ts';
@@ -15,10 +16,10 @@ import { unlockVault } from '../../src/vault/vault.ts';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { decodeRelayCredential, type RelayCredentialJson } from '../../src/channel/relay-credential.ts';
 import { CloseCode } from '../../src/channel/relay-protocol.ts';
-import type { RelayClientState } from '../../src/channel/relay-client.ts';
+import { RelayClient, type RelayClientState } from '../../src/channel/relay-client.ts';
 import { rawWebSocket } from '../relay/raw-websocket.ts';
-import { helloFor, sleep, waitFor } from '../relay/relay-support.ts';
-import { coSign, linkApps, PIN, type LinkedApps } from './app-link.ts';
+import { helloFor, NodeWebSocket, sleep, waitFor } from '../relay/relay-support.ts';
+import { coSign, linkApps, personalSign, PIN, type LinkedApps } from './app-link.ts';
 import { keysIn, openedBy } from './frame-keys.ts';
 
 let relay: RunningRelay;
@@ -76,10 +77,27 @@ describe('forward secrecy between the apps', () => {
     await coSign(apps, 'after the relay restart');
   });
 
+  it('unpairing on the phone retires the channel: the extension says why, and a request fails at once with that reason', async () => {
+    const address = apps.phone.view().address as string;
+    await apps.phone.unpair();
+    await waitFor(() => /ended this pairing/.test(apps.link.coSigner.status().problem ?? ''), 10_000);
+    await expect(apps.link.coSigner.sign(personalSign(address, 'after the unpairing'), new AbortController().signal)).rejects.toMatchObject({
+      code: 'unavailable',
+      message: expect.stringMatching(/ended this pairing/),
+    });
+  });
+
   it('unpairing in the extension retires the channel: the phone says why, and neither can reconnect', async () => {
+    apps.close();
+    apps = await linkApps(relay.wsUrl);
+    const vault = await unlockVault(PHONE_VAULT, PIN);
+    const phoneRelay = (await vault.get<RelayClientState>('relay')) as RelayClientState;
+    vault.lock();
     await apps.link.forget();
     await waitFor(() => /ended this pairing/.test(apps.phone.view().error ?? ''), 10_000);
     expect(apps.phone.view().online).toBe(false);
-    expect(relay.stats().channels).toBe(0);
+    // The phone's credentials open nothing any more, as the extension's would not.
+    const again = new RelayClient({ relayUrl: relay.wsUrl, state: phoneRelay, WebSocket: NodeWebSocket });
+    await expect(again.connect()).rejects.toThrow(/4010/);
   });
 });
