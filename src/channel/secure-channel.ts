@@ -235,7 +235,7 @@ export class SecureChannel {
     this.durable = options.durable ?? false;
     this.now = options.now ?? Date.now;
     const state = options.state;
-    if (state && state.v !== CHANNEL_STATE_VERSION) throw new ChannelError('unsupported_version', 'this pairing was saved by an older version of Duet; pair again');
+    if (state && state.v !== CHANNEL_STATE_VERSION) throw new ChannelError('unsupported_version', 'this pairing was saved by an older version of Duet');
     this.phase = state?.phase === 'paired' ? 'paired' : 'awaiting-peer';
     this.pinnedPeer = state?.pinnedPeer ? bytesOf(state.pinnedPeer, KEY_BYTES) : null;
     this.current = state?.session ? restoreKeyed(state.session) : null;
