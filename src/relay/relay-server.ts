@@ -92,6 +92,8 @@ export interface RunningRelay {
 }
 
 const SWEEP_INTERVAL_MS = 5_000;
+/** What a stored frame costs besides its payload (object, array slot), counted against the mailbox caps. */
+const FRAME_OVERHEAD_BYTES = 128;
 /** A refused or replaced socket gets this long to read its close frame, then it is cut. */
 const CLOSE_GRACE_MS = 500;
 
@@ -118,6 +120,8 @@ function isOtherVersionHello(text: string): boolean {
 export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise<RunningRelay> {
   const options: RelayOptions = { ...DEFAULT_RELAY_OPTIONS, ...overrides };
   const socketWindow = Math.max(options.socketWindowBytes, options.maxFrameBytes + FRAME_HEADER_BYTES);
+  // At least one window, or a frame could wait for room that never comes.
+  const bufferedCap = Math.max(options.maxBufferedBytesTotal, socketWindow);
   const trustedProxies = new Set(options.trustProxy.map(addressKey));
   const ledger = new AddressLedger({
     framesPerSecond: options.addressFramesPerSecond,
@@ -156,7 +160,7 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
   }
 
   function released(frames: readonly StoredFrame[], now: number): void {
-    for (const frame of frames) account(frame.owner, -frame.payload.length, now);
+    for (const frame of frames) account(frame.owner, -(frame.payload.length + FRAME_OVERHEAD_BYTES), now);
   }
 
   function deleteChannel(channel: Channel, now: number): void {
@@ -188,7 +192,7 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
 
   function hasRoom(connection: Connection, bytes: number): boolean {
     if (connection.inflight + bytes > socketWindow) return false;
-    if (bufferedBytes + bytes > options.maxBufferedBytesTotal) {
+    if (bufferedBytes + bytes > bufferedCap) {
       waiting.add(connection);
       return false;
     }
@@ -280,15 +284,16 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
 
   function storeFrame(connection: Connection, channel: Channel, role: Role, seq: number, payload: Uint8Array, now: number): void {
     const outbox = channel.outboxes[role];
+    const cost = payload.length + FRAME_OVERHEAD_BYTES;
     if (seq > outbox.lastStored) {
-      if (connection.entry.mailboxBytes + payload.length > options.maxMailboxBytesPerAddress) return refuse(connection, CloseCode.mailboxFull, 'your address has too much waiting in mailboxes');
-      if (mailboxBytes + payload.length > options.maxMailboxBytesTotal) return refuse(connection, CloseCode.mailboxFull, "the relay's mailboxes are full");
+      if (connection.entry.mailboxBytes + cost > options.maxMailboxBytesPerAddress) return refuse(connection, CloseCode.mailboxFull, 'your address has too much waiting in mailboxes');
+      if (mailboxBytes + cost > options.maxMailboxBytesTotal) return refuse(connection, CloseCode.mailboxFull, "the relay's mailboxes are full");
     }
     // A copy: the received buffer may be a slice of a larger one that it would keep alive.
     const result = outbox.store(seq, payload.slice(), now, connection.address);
     if (result === 'full') return refuse(connection, CloseCode.mailboxFull, 'mailbox full');
     if (result === 'stored') {
-      account(connection.address, payload.length, now);
+      account(connection.address, cost, now);
       framesRouted++;
       options.onRoutedFrame?.(channel.name, role, payload);
       const peer = channel.members[otherRole(role)].connection;
@@ -465,7 +470,7 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
         const fresh = snapshot.frames.filter((frame) => now - frame.storedAt < options.mailboxTtlMs);
         const mailbox = new Mailbox(options.maxMailboxFrames, options.maxMailboxBytes, { ...snapshot, frames: fresh });
         channel.outboxes[role] = mailbox;
-        for (const frame of fresh) account(frame.owner, frame.payload.length, now);
+        for (const frame of fresh) account(frame.owner, frame.payload.length + FRAME_OVERHEAD_BYTES, now);
       }
     }
     if (channels.size > 0) options.log(`restored ${channels.size} channels with queued frames`);

@@ -56,6 +56,18 @@ describe('slow readers', () => {
   });
 });
 
+describe('mailbox accounting', () => {
+  it('tiny frames count what each one costs, not only their payload', async () => {
+    const relay = await relayWith({ maxMailboxBytesPerAddress: 64 * 1024, frameBurst: 2000 });
+    const writer = await rawMember(relay.port, newChannelId(), 'extension', { localAddress: '127.0.0.23' });
+    for (let seq = 1; seq <= 1000; seq++) writer.sendBinary(binaryFrame(FrameType.data, seq, new Uint8Array(1)));
+    expect(await writer.closed).toBe(CloseCode.mailboxFull);
+    // 1-byte payloads: with only payloads counted, all 1,000 would have fit in 64 KiB.
+    expect(relay.stats().framesQueued).toBeLessThan(600);
+    expect(relay.stats().mailboxBytes).toBeLessThanOrEqual(64 * 1024);
+  });
+});
+
 describe('hello size', () => {
   it('refuses a hello one byte over the cap (1009); a real hello is far below it', async () => {
     const relay = await relayWith({});
