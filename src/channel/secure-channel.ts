@@ -123,6 +123,8 @@ interface KeyedSession {
   readonly origin: Uint8Array | null;
   /** Came from a stored state: numbers up to its `sent` may have been used by an earlier run. */
   readonly restored: boolean;
+  /** Pending keys: the floor of the first save that held them (a restart may resume from that save). */
+  firstSavedFloor: number | null;
 }
 
 interface Responding {
@@ -170,7 +172,7 @@ function sameBytes(a: Uint8Array | null | undefined, b: Uint8Array | null | unde
 const peerOf = (role: DeviceRole): DeviceRole => (role === 'extension' ? 'phone' : 'extension');
 
 function keyed(state: SessionState, transcriptHash: Uint8Array, startedAt: number, origin: Uint8Array | null): KeyedSession {
-  return { id: transcriptHash.slice(0, KEY_ID_BYTES), state, startedAt, origin, restored: false };
+  return { id: transcriptHash.slice(0, KEY_ID_BYTES), state, startedAt, origin, restored: false, firstSavedFloor: null };
 }
 
 function saveKeyed(session: KeyedSession, reserve: number): KeyedSessionJson {
@@ -189,7 +191,14 @@ function bytesOf(text: string, length?: number): Uint8Array {
 }
 
 function restoreKeyed(json: KeyedSessionJson): KeyedSession {
-  return { id: bytesOf(json.id, KEY_ID_BYTES), state: restoreSession(json.session), startedAt: json.startedAt, origin: json.origin ? bytesOf(json.origin, KEY_BYTES) : null, restored: true };
+  return {
+    id: bytesOf(json.id, KEY_ID_BYTES),
+    state: restoreSession(json.session),
+    startedAt: json.startedAt,
+    origin: json.origin ? bytesOf(json.origin, KEY_BYTES) : null,
+    restored: true,
+    firstSavedFloor: null,
+  };
 }
 
 export interface SecureChannelOptions {
@@ -329,6 +338,9 @@ export class SecureChannel {
   save(): SecureChannelState {
     if (this.current && this.sendLimit === Number.POSITIVE_INFINITY) this.sendLimit = this.current.state.sent + SEND_SEQ_RESERVE;
     const confirming = this.confirming;
+    for (const pending of [...this.responding.map((responding) => responding.session), ...(confirming ? [confirming.session] : [])]) {
+      pending.firstSavedFloor ??= pending.state.sent + SEND_SEQ_RESERVE;
+    }
     return {
       v: CHANNEL_STATE_VERSION,
       role: this.role,
@@ -382,10 +394,14 @@ export class SecureChannel {
     this.emit({ kind: 'paired', peerIdentity: pairing.peer.identity, relayCredential: { role: this.role, roster, secretKey: pairing.relayKey.secretKey } });
   }
 
-  /** Switches to new keys; keys made in this run have no number used yet, so no save bounds them. */
+  /**
+   * Switches to new keys. Restored keys send nothing until a new state is stored; keys a save of
+   * this run held while pending send up to that save's floor; keys never saved, without bound
+   * until the next save (no number was used under them).
+   */
   private useNewSession(session: KeyedSession): void {
     this.current = session;
-    this.sendLimit = session.restored ? session.state.sent : Number.POSITIVE_INFINITY;
+    this.sendLimit = session.restored ? session.state.sent : (session.firstSavedFloor ?? Number.POSITIVE_INFINITY);
   }
 
   /** Sends `exchangeFrame` now, or (durable) once a state holding its keys is stored. */

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateEphemeral, generateIdentity, type Identity } from '../../src/channel/handshake.ts';
 import { createPairingOffer } from '../../src/channel/pairing-offer.ts';
-import { MAX_SESSION_AGE_MS, SecureChannel, type FrameTransport, type SecureChannelState } from '../../src/channel/secure-channel.ts';
+import { MAX_SESSION_AGE_MS, SEND_SEQ_RESERVE, SecureChannel, type FrameTransport, type SecureChannelState } from '../../src/channel/secure-channel.ts';
 import { keysIn, openedBy } from './frame-keys.ts';
 import { pipe, settle, type Interceptor } from './pipe.ts';
 
@@ -177,6 +177,21 @@ describe('durable devices stopped in the middle of an exchange', () => {
     expect(order.indexOf('store phone')).toBeLessThan(order.indexOf(`frame ${FrameKind.sessionReply}`));
     expect(order.indexOf('store extension')).toBeLessThan(order.indexOf(`frame ${FrameKind.sessionConfirm}`));
     expect(sessionId(devices.phone)).toBe(sessionId(devices.extension));
+  });
+
+  it('keys stored while pending are bounded by that store once in use: no more than SEND_SEQ_RESERVE frames before the next one', async () => {
+    const { devices, storing } = await pairedDevices({ durable: true });
+    devices.phone.channel.onEvent((event) => {
+      if (event.kind === 'session') storing.phone = false;
+    });
+    devices.extension.channel.startSession();
+    await settled();
+    expect(sessionId(devices.phone)).toBe(sessionId(devices.extension));
+    // The phone stored the new keys (with a floor) before replying; it has not stored since the switch.
+    const restorable = devices.phone.stored as SecureChannelState;
+    expect(restorable.responding).toHaveLength(1);
+    for (let i = 1; i < SEND_SEQ_RESERVE; i++) devices.phone.channel.send({ i });
+    expect(() => devices.phone.channel.send({ one: 'too many' })).toThrow(expect.objectContaining({ code: 'save_required' }));
   });
 
   it('the phone stops after storing its reply: restarted from storage it takes the confirmation and the messages under the new keys', async () => {
