@@ -94,7 +94,9 @@ function WaitingForPhone({ card, view, refresh }: { card: ApprovalCard; view: Wa
         <p data-testid="approval-status">Waiting for your phone… Approve the request with code {card.code} there.</p>
       </div>
       <p class={view.phone.reachable ? 'muted' : 'warning'} data-testid="phone-reachability">
-        {view.phone.reachable ? 'Connected to the relay; your phone gets the request as soon as it is online.' : 'The relay is offline: the request waits until your phone can be reached.'}
+        {view.phone.reachable
+          ? 'Connected to the relay; your phone gets the request as soon as it is online.'
+          : (view.phone.problem ?? 'The relay is offline: the request waits until your phone can be reached.')}
       </p>
       {view.phone.lastSeen !== null && (
         <p class="muted" data-testid="phone-last-seen">

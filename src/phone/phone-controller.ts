@@ -6,9 +6,10 @@ import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
 import { ChannelError } from '../channel/channel-error.ts';
 import { generateIdentity, type Identity } from '../channel/handshake.ts';
 import { decodePairingLink, relayChannelName } from '../channel/pairing-offer.ts';
-import { RelayClient, type RelayClientState } from '../channel/relay-client.ts';
-import { storeLinkState } from '../channel/stored-link-state.ts';
-import { SecureChannel, type SecureChannelState } from '../channel/secure-channel.ts';
+import { LinkResumeError, PeerLink, type PeerLinkOptions } from '../channel/peer-link.ts';
+import { describeRelayStatus, type RelayClientState } from '../channel/relay-client.ts';
+import type { SecureChannelState } from '../channel/secure-channel.ts';
+import type { LinkState } from '../channel/stored-link-state.ts';
 import { accountAddress } from '../mpc/derivation.ts';
 import { decodeP1KeyShare, encodeP1KeyShare } from '../mpc/key-share-codec.ts';
 import type { P1KeyShare } from '../mpc/key-share.ts';
@@ -63,8 +64,7 @@ export interface PhoneControllerOptions {
 export class PhoneController {
   private vault: UnlockedVault | null = null;
   private identity: Identity | null = null;
-  private relay: RelayClient | null = null;
-  private channel: SecureChannel | null = null;
+  private link: PeerLink | null = null;
   private cosigner: PhoneCoSigner | null = null;
   private pendingLink: string | null;
   private screen: PhoneScreen = 'loading';
@@ -94,7 +94,7 @@ export class PhoneController {
       requests: this.cosigner?.list().filter((r) => isOpenRequest(r.status)) ?? [],
       history: this.history,
       extension: this.extension,
-      online: this.relay?.isOnline ?? false,
+      online: this.link?.online ?? false,
       persistentStorage: this.persistentStorage,
       taint: this.taint,
     };
@@ -165,9 +165,8 @@ export class PhoneController {
       this.lockAfterTaintStored = true;
       return;
     }
-    this.relay?.close();
-    this.relay = null;
-    this.channel = null;
+    this.link?.close();
+    this.link = null;
     this.cosigner = null;
     this.vault?.lock();
     this.vault = null;
@@ -194,13 +193,16 @@ export class PhoneController {
       this.address = accountAddress(share.publicKey, share.chainCode, 0);
       const rescueAddress = (await vault.get<string>('rescueAddress')) ?? null;
       const savedRequests = (await vault.get<SavedPhoneRequest[]>('requests')) ?? [];
-      const cosigner = this.connect(relayState.relayUrl, relayState.channelId, decodeBase64Url(channelState.channelId) as Uint8Array, channelState, relayState, share, savedRequests, rescueAddress).cosigner;
-      this.taint = cosigner.tainted ? { stored: true, rescueAddress } : null;
-      this.screen = cosigner.tainted ? 'tainted' : 'home';
-      // A restored channel sends nothing until a fresh state is stored (no AEAD nonce is reused).
-      await this.persistChannel();
-      this.cosigner?.resume();
-      this.goOnline();
+      const link = this.resumeLink({ channel: channelState, relay: relayState });
+      if (link) {
+        const cosigner = this.connect(link, share, savedRequests, rescueAddress);
+        this.taint = cosigner.tainted ? { stored: true, rescueAddress } : null;
+        this.screen = cosigner.tainted ? 'tainted' : 'home';
+        // A restored channel sends nothing until a fresh state is stored (no AEAD nonce is reused).
+        await this.persistChannel();
+        this.cosigner?.resume();
+        this.goOnline();
+      }
     } else {
       this.screen = 'home';
     }
@@ -212,18 +214,23 @@ export class PhoneController {
     }
   }
 
-  private connect(
-    relayUrl: string,
-    channelName: string,
-    channelId: Uint8Array,
-    channelState: SecureChannelState | undefined,
-    relayState: RelayClientState | undefined,
-    share: P1KeyShare | undefined,
-    savedRequests: readonly SavedPhoneRequest[] = [],
-    rescueAddress: string | null = null,
-  ): { channel: SecureChannel; cosigner: PhoneCoSigner } {
-    const relay = new RelayClient({ relayUrl, channelId: channelName, role: 'phone', ackWhenSaved: true, ...(relayState ? { state: relayState } : {}) });
-    const channel = new SecureChannel({ transport: relay, role: 'phone', channelId, identity: this.identity as Identity, ...(channelState ? { state: channelState } : {}) });
+  /** The stored link, or null with a message when it cannot be resumed (the user pairs again). */
+  private resumeLink(state: LinkState): PeerLink | null {
+    try {
+      return PeerLink.resume(this.linkOptions(), state);
+    } catch (error) {
+      if (!(error instanceof LinkResumeError)) throw error;
+      this.error = `The link to your browser cannot be resumed: ${error.message} Unpair here and in the extension, then pair again.`;
+      return null;
+    }
+  }
+
+  private linkOptions(): PeerLinkOptions {
+    return { role: 'phone', identity: this.identity as Identity, write: (state) => this.writeLinkState(state) };
+  }
+
+  private connect(link: PeerLink, share?: P1KeyShare, savedRequests: readonly SavedPhoneRequest[] = [], rescueAddress: string | null = null): PhoneCoSigner {
+    const channel = link.channel;
     const cosigner = new PhoneCoSigner({
       send: (message) => channel.send(message),
       sendEarly: (message) => channel.sendEarly(message),
@@ -248,20 +255,25 @@ export class PhoneController {
       } else if (event.kind === 'paired') {
         this.screen = 'generating-key';
         void cosigner.startKeygen(encodeBase64Url(event.peerIdentity));
-      } else if (event.kind === 'error') {
+      } else if (event.kind === 'error' && channel.currentPhase !== 'paired') {
+        // After pairing, frames the relay garbles are dropped and change nothing: not worth a message.
         this.error = event.error.message;
       }
       this.changed();
     });
-    relay.onStatus(() => this.changed());
-    this.relay = relay;
-    this.channel = channel;
+    link.onStatus((status) => {
+      const problem = describeRelayStatus(status);
+      if (status.kind === 'failed' && problem) this.error = problem;
+      this.changed();
+    });
+    link.onNotice((message) => this.fail(message));
+    this.link = link;
     this.cosigner = cosigner;
-    return { channel, cosigner };
+    return cosigner;
   }
 
   private goOnline(): void {
-    void this.relay?.connect().catch((error: unknown) => this.fail(error instanceof Error ? error.message : 'The relay cannot be reached.'));
+    void this.link?.connect().catch(() => undefined);
   }
 
   /** A scanned, pasted or opened pairing link. */
@@ -280,20 +292,22 @@ export class PhoneController {
     const name = relayChannelName(offer);
     if (used.includes(name)) return this.fail('This pairing code was already used. Show a new one in the extension.');
     await this.vault.put('usedOffers', [...used, name]);
-    this.relay?.close();
+    this.link?.close();
     this.error = null;
     this.screen = 'pairing';
     this.changed();
-    const { channel } = this.connect(offer.relayUrl, name, offer.channelId, undefined, undefined, undefined);
+    const peer = PeerLink.pairing(this.linkOptions(), offer, offer.relayUrl);
+    this.connect(peer);
     this.goOnline();
-    channel.answerOffer(offer);
+    peer.channel.answerOffer(offer);
   }
 
   confirmSas(matches: boolean): void {
-    if (!this.channel) return;
-    if (matches) this.channel.confirmSas();
+    const channel = this.link?.channel;
+    if (!channel) return;
+    if (matches) channel.confirmSas();
     else {
-      this.channel.rejectSas();
+      channel.rejectSas();
       this.screen = 'home';
     }
     this.changed();
@@ -303,9 +317,10 @@ export class PhoneController {
   async unpair(): Promise<void> {
     const vault = this.vault;
     if (!vault) return;
-    this.relay?.close();
-    this.relay = null;
-    this.channel = null;
+    // The extension learns at once that this phone left (its relay channel is refused from now on).
+    await this.link?.retire();
+    this.link?.close();
+    this.link = null;
     this.cosigner = null;
     for (const key of ['keyShare', 'channel', 'relay', 'extension', 'requests']) await vault.delete(key);
     this.address = null;
@@ -351,21 +366,26 @@ export class PhoneController {
   }
 
   private async saveKeyShare(share: P1KeyShare): Promise<void> {
-    const { vault, channel, relay } = this;
-    if (!vault || !channel || !relay) throw new Error('locked');
-    await storeLinkState(channel, relay, (state) => vault.putMany({ keyShare: encodeP1KeyShare(share), ...state }));
+    const { vault, link } = this;
+    if (!vault || !link) throw new Error('locked');
+    await link.store((state) => vault.putMany({ keyShare: encodeP1KeyShare(share), ...state }));
+  }
+
+  /** The link state with what the phone keeps beside it; nothing of a pairing without a key share yet. */
+  private async writeLinkState(state: LinkState): Promise<void> {
+    const { vault, cosigner } = this;
+    if (!vault) throw new VaultError('locked', 'the phone is locked');
+    if (!cosigner?.share) return;
+    await vault.putMany({ ...state, history: this.history, extension: this.extension, requests: this.savedRequests(cosigner) });
   }
 
   private async persistChannel(): Promise<void> {
-    if (this.vault && this.channel && this.relay && this.cosigner?.share) {
-      const { vault, cosigner } = this;
-      try {
-        await storeLinkState(this.channel, this.relay, (state) => vault.putMany({ ...state, history: this.history, extension: this.extension, requests: this.savedRequests(cosigner) }));
-      } catch (error) {
-        // Locked while writing: the next unlock restores the last stored state, as after a reload.
-        if (error instanceof VaultError && error.code === 'locked') return;
-        throw error;
-      }
+    try {
+      await this.link?.store();
+    } catch (error) {
+      // Locked while writing: the next unlock restores the last stored state, as after a reload.
+      if (!this.vault || (error instanceof VaultError && error.code === 'locked')) return;
+      throw error;
     }
   }
 
@@ -395,7 +415,7 @@ export class PhoneController {
     } else if (event.kind === 'keygen-failed') {
       this.screen = 'home';
       this.error = `Pairing failed: ${event.message}`;
-      this.relay?.close();
+      this.link?.close();
     } else if (event.kind === 'request' || event.kind === 'request-updated') {
       const { request, display, status } = event.request;
       if (!isOpenRequest(status)) this.history = [{ id: request.id, title: display.title, origin: request.origin, at: Date.now(), outcome: status }, ...this.history].slice(0, 100);

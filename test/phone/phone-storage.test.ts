@@ -3,7 +3,7 @@
  * loopback, and a real pairing and key generation with an extension-side peer. Proves that:
  * a) the raw IndexedDB (every store, every record) holds only the vault header and
  *    { iv, ciphertext } records, and none of the phone's secrets (x1, the Paillier primes, φ and λ,
- *    the identity key, the channel keys, the relay token, the PIN) in hex, decimal or base64(url);
+ *    the identity key, the channel keys, the relay credential, the PIN) in hex, decimal or base64(url);
  * b) a wrong PIN writes nothing, and the right one shows the same address again;
  * c) one flipped ciphertext byte in the stored key share (the vault refuses it as 'corrupt'):
  *    unlocking with the right PIN shows a clear message, stays locked, writes nothing and shows
@@ -14,9 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { decodeBase64Url } from '../../src/channel/base64url.ts';
 import { generateIdentity } from '../../src/channel/handshake.ts';
-import { createPairingOffer, encodePairingLink, relayChannelName } from '../../src/channel/pairing-offer.ts';
-import type { RelayClient, RelayClientState } from '../../src/channel/relay-client.ts';
-import { SecureChannel, type SecureChannelState } from '../../src/channel/secure-channel.ts';
+import { createPairingOffer, encodePairingLink } from '../../src/channel/pairing-offer.ts';
+import { PeerLink } from '../../src/channel/peer-link.ts';
+import type { RelayClientState, WebSocketConstructor } from '../../src/channel/relay-client.ts';
+import type { SecureChannel, SecureChannelState } from '../../src/channel/secure-channel.ts';
 import { bigIntToBytes, bigIntToMinimalBytes } from '../../src/mpc/bytes.ts';
 import { G } from '../../src/mpc/curve.ts';
 import { accountAddress } from '../../src/mpc/derivation.ts';
@@ -27,7 +28,7 @@ import { PHONE_VAULT, PhoneController } from '../../src/phone/phone-controller.t
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
 import { ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
 import { VaultError, unlockVault } from '../../src/vault/vault.ts';
-import { client, waitFor } from '../relay/relay-support.ts';
+import { waitFor } from '../relay/relay-support.ts';
 import { writeRaw } from '../vault/raw-indexeddb.ts';
 import { loadPreparedPaillierFixture } from '../mpc/fixtures.ts';
 
@@ -86,7 +87,7 @@ const base64UrlSecret = (text: string) => [text, ...bytesEncodings(decodeBase64U
 
 let relay: RunningRelay;
 let phone: PhoneController;
-let extensionRelay: RelayClient;
+let extensionLink: PeerLink;
 let extensionChannel: SecureChannel;
 let extensionShare: P2KeyShare;
 
@@ -98,13 +99,13 @@ beforeAll(async () => {
   await phone.createPin(PIN, PIN);
 
   const { offer, ephemeralSecret } = createPairingOffer(relay.wsUrl, Date.now());
-  extensionRelay = client(relay.wsUrl, relayChannelName(offer), 'extension');
-  await extensionRelay.connect();
-  extensionChannel = new SecureChannel({ transport: extensionRelay, role: 'extension', channelId: offer.channelId, identity: generateIdentity() });
+  extensionLink = PeerLink.pairing({ role: 'extension', identity: generateIdentity(), write: async () => undefined, WebSocket: WebSocket as unknown as WebSocketConstructor }, offer, relay.wsUrl);
+  extensionChannel = extensionLink.channel;
   const extension = new ExtensionCoSigner({ send: (m) => extensionChannel.send(m), onKeyShare: async () => undefined });
   extensionChannel.onEarlyMessage((m) => void extension.handleEarly(m));
   extensionChannel.onMessage((m) => void extension.handle(m));
   extensionChannel.awaitPhone(offer, ephemeralSecret);
+  await extensionLink.connect();
   await phone.pair(encodePairingLink(offer, 'https://duet.example/'));
   await waitFor(() => phone.view().screen === 'confirm-sas' && extensionChannel.currentPhase === 'awaiting-sas');
   extensionChannel.confirmSas();
@@ -116,7 +117,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (phone.unlocked) phone.lock();
-  extensionRelay.close();
+  extensionLink.close();
   await relay.close();
 });
 
@@ -140,9 +141,9 @@ describe("the phone's storage at rest", () => {
       paillierPhi: integerEncodings(share.paillier.phi),
       paillierLambda: integerEncodings(share.paillier.phi / gcd(share.paillier.p - 1n, share.paillier.q - 1n)),
       identitySecretKey: base64UrlSecret(identity.secretKey),
-      channelSendKey: base64UrlSecret(session?.sendKey as string),
-      channelReceiveKey: base64UrlSecret(session?.receiveKey as string),
-      relayToken: base64UrlSecret(relayState.token),
+      channelSendKey: base64UrlSecret(session?.session.sendKey as string),
+      channelReceiveKey: base64UrlSecret(session?.session.receiveKey as string),
+      relayCredential: base64UrlSecret(relayState.credential.secretKey),
       pin: [PIN, ...bytesEncodings(new TextEncoder().encode(PIN))],
     };
 

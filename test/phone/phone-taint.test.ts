@@ -10,8 +10,9 @@ import 'fake-indexeddb/auto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { generateIdentity } from '../../src/channel/handshake.ts';
-import { createPairingOffer, encodePairingLink, relayChannelName } from '../../src/channel/pairing-offer.ts';
-import { SecureChannel } from '../../src/channel/secure-channel.ts';
+import { createPairingOffer, encodePairingLink } from '../../src/channel/pairing-offer.ts';
+import { PeerLink } from '../../src/channel/peer-link.ts';
+import type { WebSocketConstructor } from '../../src/channel/relay-client.ts';
 import { accountAddress } from '../../src/mpc/derivation.ts';
 import { encodeInteger } from '../../src/mpc/wire.ts';
 import { PHONE_VAULT, PhoneController } from '../../src/phone/phone-controller.ts';
@@ -21,7 +22,7 @@ import type { AppMessage } from '../../src/session/messages.ts';
 import { UnlockedVault } from '../../src/vault/vault.ts';
 import { newSigningRequestId, type SigningRequest } from '../../src/wallet/signing-request.ts';
 import { loadPreparedPaillierFixture } from '../mpc/fixtures.ts';
-import { client, waitFor } from '../relay/relay-support.ts';
+import { waitFor } from '../relay/relay-support.ts';
 
 const PIN = '4815162342';
 const SLOW_WRITE_MS = 3_000;
@@ -49,9 +50,8 @@ async function pairedWithMaliciousExtension() {
   await phone.start();
   await phone.createPin(PIN, PIN);
   const { offer, ephemeralSecret } = createPairingOffer(relay.wsUrl, Date.now());
-  const transport = client(relay.wsUrl, relayChannelName(offer), 'extension');
-  await transport.connect();
-  const channel = new SecureChannel({ transport, role: 'extension', channelId: offer.channelId, identity: generateIdentity() });
+  const link = PeerLink.pairing({ role: 'extension', identity: generateIdentity(), write: async () => undefined, WebSocket: WebSocket as unknown as WebSocketConstructor }, offer, relay.wsUrl);
+  const channel = link.channel;
   const received: AppMessage[] = [];
   let crafting = false;
   let paillierN = 0n;
@@ -77,6 +77,7 @@ async function pairedWithMaliciousExtension() {
     void extension.handle(message);
   });
   channel.awaitPhone(offer, ephemeralSecret);
+  await link.connect();
   await phone.pair(encodePairingLink(offer, 'https://duet.example/'));
   await waitFor(() => phone.view().screen === 'confirm-sas' && channel.currentPhase === 'awaiting-sas');
   channel.confirmSas();
@@ -103,7 +104,7 @@ async function pairedWithMaliciousExtension() {
         then(extension);
       };
     },
-    close: () => transport.close(),
+    close: () => link.close(),
   };
 }
 
