@@ -6,6 +6,7 @@
  * Also writes test/fixtures/small-factor-moduli.json: the factors of the malicious moduli
  * N = p′·P of test/mpc/attacks-modulus.test.ts (p′ a prime just above 2^13 or 2^16, or of 64 bits).
  * Run: npx tsx scripts/generate-paillier-fixtures.ts          (new keys, proofs and moduli)
+ *      npx tsx scripts/generate-paillier-fixtures.ts --keys   (new keys and proofs only)
  *      npx tsx scripts/generate-paillier-fixtures.ts --proofs (new proofs for the stored keys)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,8 @@ import { generateBlumPrime } from '../src/mpc/primes.ts';
 import { gcd } from '../src/mpc/wire.ts';
 import { encodePaillierModulusProof, provePaillierModulus } from '../src/mpc/zk/paillier-modulus.ts';
 
-const FIXTURE_COUNT = 6;
+/** Enough for a wallet's keygen, three members' pair setups and ten refreshes without reusing a key. */
+const FIXTURE_COUNT = 30;
 const KEYS_FILE = 'test/fixtures/paillier-keys.json';
 const PROOFS_FILE = 'test/fixtures/paillier-modulus-proofs.json';
 const MODULI_FILE = 'test/fixtures/small-factor-moduli.json';
@@ -35,7 +37,7 @@ const keys = process.argv.includes('--proofs')
   : Array.from({ length: FIXTURE_COUNT }, () => generatePaillierKey());
 writeFileSync(KEYS_FILE, `${JSON.stringify({ bits: 2048, keys: keys.map((key) => ({ p: key.p.toString(16), q: key.q.toString(16) })) }, null, 2)}\n`);
 writeFileSync(PROOFS_FILE, `${JSON.stringify({ proofs: keys.map((key) => encodePaillierModulusProof(provePaillierModulus(key))) })}\n`);
-if (!process.argv.includes('--proofs')) {
+if (!process.argv.includes('--proofs') && !process.argv.includes('--keys')) {
   const moduli = [...SMALL_PRIMES, generateBlumPrime(64)].map((small) => ({ small: small.toString(16), big: bigCofactor(small).toString(16) }));
   writeFileSync(MODULI_FILE, `${JSON.stringify({ moduli }, null, 2)}\n`);
 }

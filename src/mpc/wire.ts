@@ -133,6 +133,13 @@ export class FieldReader {
     return decodeInteger(this.take(name), this.field(name), maxBits);
   }
 
+  /** A non-negative safe integer carried as a JSON number (an epoch, an index, a count). */
+  count(name: string): number {
+    const value = this.take(name);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new MpcError('malformed', this.field(name), 'expected a non-negative integer');
+    return value;
+  }
+
   /** An integer of magnitude below 2^maxBits, possibly negative. */
   signedInteger(name: string, maxBits: number): bigint {
     return decodeSignedInteger(this.take(name), this.field(name), maxBits);
