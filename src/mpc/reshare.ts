@@ -383,9 +383,17 @@ function checkJoin(proposal: ReshareProposal, join: ReshareJoin, field: string):
   verifyStatement(newMember(proposal, join.member, `${field}.member`).identityKey, join.signature, 'reshare/join', joinDigest(proposal, join.member, join.ephemeralKey), `${field}.signature`);
 }
 
-/** A dealer (checked proposal) deals f_d(z) = λ_d·s_d + a_d·z and commits to it. */
-export function dealerCommit(share: WalletShare, proposal: ReshareProposal, identity: MemberIdentity): { state: DealerState; message: DealerCommitment } {
+/**
+ * A dealer (checked proposal) deals f_d(z) = λ_d·s_d + a_d·z and commits to it. `approvedMembers`:
+ * the new member set its user approved on its own screen, each with the identity key it
+ * authenticated (an SAS or a scanned QR with each new device) — anything else is refused, so a
+ * coordinator can neither swap a new member's key for its own nor add a phantom member.
+ */
+export function dealerCommit(share: WalletShare, proposal: ReshareProposal, approvedMembers: readonly Member[], identity: MemberIdentity): { state: DealerState; message: DealerCommitment } {
   if (!proposal.dealers.includes(share.self)) throw new MpcError('membership_refused', 'reshare.dealers', 'this member is not a dealer of the proposal');
+  if (approvedMembers.length !== proposal.newMembers.length || !proposal.newMembers.every((member) => approvedMembers.some((approved) => sameMember(approved, member)))) {
+    throw new MpcError('membership_refused', 'reshare.newMembers', "the proposal's new members differ from those this dealer's user approved");
+  }
   const polynomial = dealPolynomial(dealerWeight(proposal, share.self) * share.share);
   return {
     state: { proposal, self: share.self, polynomial, chainCode: share.wallet.chainCode },

@@ -159,6 +159,7 @@ export function p2PairShare(share: WalletShare, counterpart: number): P2KeyShare
   if (pair.role !== 'P2') throw new MpcError('unexpected_message', 'pair', `this member is P1 in its pair with member ${counterpart}`);
   const lambda = pairCoefficients(share.self, counterpart);
   const { wallet } = share;
+  if (failuresOf(wallet, memberByIndex(wallet, counterpart)) > 0) throw new MpcError('key_tainted', 'pair', `member ${counterpart} is the suspect of a failed signature`);
   return {
     version: KEY_SHARE_VERSION,
     keyId: pairKeyId(wallet.walletId, counterpart, share.self),

@@ -93,7 +93,7 @@ export function runReshare(devices: ReadonlyMap<number, Device>, coordinator: nu
   const joins = joined.map((entry) => relay(entry.message));
   const dealt = proposal.dealers.map((dealer) => {
     const device = devices.get(dealer) as Device;
-    return { device, ...dealerCommit(device.share as WalletShare, proposal, device.identity) };
+    return { device, ...dealerCommit(device.share as WalletShare, proposal, request.newMembers, device.identity) };
   });
   const commitments = dealt.map((entry) => relay(entry.message));
   const approvals = dealt.map((entry) => relay(dealerApprove(entry.state, joins, commitments, entry.device.identity)));
