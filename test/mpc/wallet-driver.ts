@@ -42,8 +42,13 @@ export interface Device {
   share: WalletShare | null;
 }
 
-/** Fixture Paillier keys handed out in turn, each once per run (P2s refuse a repeated N). */
-export class FixtureKeys {
+/** Where a run takes its prepared Paillier keys from, each once (P2s refuse a repeated N). */
+export interface KeySource {
+  take(): PreparedPaillierKey;
+}
+
+/** Fixture Paillier keys handed out in turn. */
+export class FixtureKeys implements KeySource {
   private next = 0;
   take(): PreparedPaillierKey {
     if (this.next >= PAILLIER_FIXTURE_COUNT) throw new Error('out of Paillier fixtures: start a new FixtureKeys');
@@ -52,7 +57,7 @@ export class FixtureKeys {
 }
 
 /** A 2-of-2 wallet from a real keygen: phone (member 1, P1) and extension (member 2). */
-export function firstPair(keys: FixtureKeys): { phone: Device; extension: Device } {
+export function firstPair(keys: KeySource): { phone: Device; extension: Device } {
   const phone: Device = { identity: newIdentity(), share: null };
   const extension: Device = { identity: newIdentity(), share: null };
   const { p1, p2 } = runKeygen(keys.take());
@@ -81,7 +86,7 @@ export interface ReshareRun {
  * confirmations and the commit. Updates each device's share in place; removed devices keep theirs
  * (the caller decides what a removal notice does).
  */
-export function runReshare(devices: ReadonlyMap<number, Device>, coordinator: number, request: ReshareRequest, keys: FixtureKeys): ReshareRun {
+export function runReshare(devices: ReadonlyMap<number, Device>, coordinator: number, request: ReshareRequest, keys: KeySource): ReshareRun {
   const coordinatorDevice = devices.get(coordinator) as Device;
   const proposal = relay(proposeReshare(coordinatorDevice.share as WalletShare, request, coordinatorDevice.identity));
   for (const [index, device] of devices) {
