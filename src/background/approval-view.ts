@@ -1,6 +1,7 @@
 /**
- * What the approval window renders for each queued record: origin, account, network, and the
- * decoded action (src/wallet/decode.ts for signing requests), plus co-signing progress.
+ * What the approval window renders for the record on screen: origin, account, network, and the
+ * decoded action (src/wallet/decode.ts for signing requests), plus co-signing progress. Only that
+ * record is decoded; the others are summarised (site, kind, status) without reading their payload.
  */
 import { chainName, toHexChainId } from '../wallet/chains.ts';
 import { displayModel, type DisplayModel } from '../wallet/decode.ts';
@@ -30,6 +31,19 @@ export interface ApprovalCard {
   readonly message: string | null;
   /** For connection requests: the accounts the user may share. */
   readonly choices: readonly AccountChoice[] | null;
+  /** Requests from this card's site awaiting the user, this one included ("Reject all"). */
+  readonly siteWaiting: number;
+}
+
+export interface ApprovalSummary {
+  readonly id: string;
+  readonly origin: string;
+  readonly kind: ApprovalRecord['payload']['kind'];
+  readonly status: ApprovalStatus;
+}
+
+export function approvalSummary(record: ApprovalRecord): ApprovalSummary {
+  return { id: record.id, origin: record.origin, kind: record.payload.kind, status: record.status };
 }
 
 export const ADD_NETWORK_WARNING = 'A network can report false balances and transaction results. Add only networks you trust.';
@@ -49,19 +63,17 @@ function signCard(state: PublicState, encoded: Record<string, unknown>): Pick<Ap
   }
 }
 
-export function approvalCard(record: ApprovalRecord, state: PublicState): ApprovalCard {
+export function approvalCard(record: ApprovalRecord, state: PublicState, siteWaiting: number): ApprovalCard {
   const active = activeAccountEntry(state);
   const base = {
-    id: record.id,
-    origin: record.origin,
-    kind: record.payload.kind,
-    status: record.status,
+    ...approvalSummary(record),
     deadline: record.deadline,
     message: record.message,
     network: networkLabel(state, state.activeChainId),
     account: active ? { name: active.name, address: active.address } : null,
     code: null,
     choices: null,
+    siteWaiting,
   };
   const payload = record.payload;
   switch (payload.kind) {

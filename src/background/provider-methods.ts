@@ -6,7 +6,7 @@
 import { rpcErrors } from '../provider/rpc-error.ts';
 import { toHexChainId } from '../wallet/chains.ts';
 import { encodeSigningRequest, type AccountRef, type SigningRequest } from '../wallet/signing-request.ts';
-import type { ApprovalPayload, SigningMethod } from './approval-queue.ts';
+import { requestFingerprint, type ApprovalPayload, type SigningMethod } from './approval-queue.ts';
 import { parseAddChainParams, parseSwitchChainParams } from './chain-params.ts';
 import { findNetwork, requireNetwork } from './networks.ts';
 import { eip2255Permissions, parsePermissionRequest, permittedAccounts, revokeOrigin } from './permissions.ts';
@@ -25,7 +25,7 @@ export interface MethodBackend {
   /** The chain id the node at rpcUrl reports. */
   remoteChainId(rpcUrl: string): Promise<number>;
   /** Queues an approval, opens the window, and resolves with the executed result (or throws 4001 …). */
-  askUser(origin: string, requestKey: string, fingerprint: string, payload: ApprovalPayload): Promise<unknown>;
+  askUser(context: RequestContext, fingerprint: string, payload: ApprovalPayload): Promise<unknown>;
   /** Switches the active chain and tells every page. */
   switchChain(chainId: number): Promise<void>;
   /** Tells an origin its accounts changed. */
@@ -61,30 +61,34 @@ function signerLookup(state: PublicState, origin: string) {
 export function registerProviderMethods(router: RequestRouter, backend: MethodBackend): RequestRouter {
   const accountsFor = async (origin: string) => (backend.isUnlocked() ? permittedAccounts(await backend.state.read(), origin) : []);
 
-  const requestAccounts = async (params: unknown, { origin, requestKey }: RequestContext) => {
+  /** eth_requestAccounts and wallet_requestPermissions share one fingerprint per origin. */
+  const connectFingerprint = (origin: string) => requestFingerprint(origin, 'connect', null);
+
+  const requestAccounts = async (params: unknown, context: RequestContext) => {
     noParams('eth_requestAccounts', params);
     requireSetUp(await backend.state.read());
-    const existing = await accountsFor(origin);
+    const existing = await accountsFor(context.origin);
     if (existing.length > 0) return existing;
-    return backend.askUser(origin, requestKey, `connect:${origin}`, { kind: 'connect', method: 'eth_requestAccounts' });
+    return backend.askUser(context, connectFingerprint(context.origin), { kind: 'connect', method: 'eth_requestAccounts' });
   };
 
-  const signing = (method: SigningMethod, build: (params: unknown, base: RequestBase, state: PublicState, origin: string) => Promise<SigningRequest>) => async (params: unknown, { origin, requestKey }: RequestContext) => {
+  const signing = (method: SigningMethod, build: (params: unknown, base: RequestBase, state: PublicState, origin: string) => Promise<SigningRequest>) => async (params: unknown, context: RequestContext) => {
+    const { origin } = context;
     const state = await backend.state.read();
     if (!Array.isArray(params)) throw rpcErrors.invalidParams(`${method} expects an array of parameters.`);
     requireSetUp(state);
     if (!state.permissions[origin]) throw rpcErrors.unauthorized(`${origin} is not connected to Duet. Call eth_requestAccounts first.`);
     const base: RequestBase = { id: backend.newId(), origin, chainId: state.activeChainId, createdAt: backend.now() };
     const request = await build(params, base, state, origin);
-    return backend.askUser(origin, requestKey, `sign:${origin}:${method}:${JSON.stringify(params)}`, { kind: 'sign', method, request: encodeSigningRequest(request) });
+    return backend.askUser(context, requestFingerprint(origin, method, params), { kind: 'sign', method, request: encodeSigningRequest(request) });
   };
 
-  const switchOrAsk = async (chainId: number, origin: string, requestKey: string) => {
+  const switchOrAsk = async (chainId: number, context: RequestContext) => {
     const state = await backend.state.read();
     requireNetwork(state, chainId);
     if (state.activeChainId === chainId) return null;
-    if (backend.isUnlocked() && state.permissions[origin]) await backend.switchChain(chainId);
-    else await backend.askUser(origin, requestKey, `switch-chain:${origin}:${chainId}`, { kind: 'switch-chain', chainId });
+    if (backend.isUnlocked() && state.permissions[context.origin]) await backend.switchChain(chainId);
+    else await backend.askUser(context, requestFingerprint(context.origin, 'wallet_switchEthereumChain', chainId), { kind: 'switch-chain', chainId });
     return null;
   };
 
@@ -106,10 +110,10 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
       return (await accountsFor(origin))[0] ?? null;
     })
     .register('eth_requestAccounts', requestAccounts)
-    .register('wallet_requestPermissions', async (params, { origin, requestKey }) => {
+    .register('wallet_requestPermissions', async (params, context) => {
       parsePermissionRequest('wallet_requestPermissions', params);
       requireSetUp(await backend.state.read());
-      return backend.askUser(origin, requestKey, `connect:${origin}`, { kind: 'connect', method: 'wallet_requestPermissions' });
+      return backend.askUser(context, connectFingerprint(context.origin), { kind: 'connect', method: 'wallet_requestPermissions' });
     })
     .register('wallet_getPermissions', async (params, { origin }) => {
       noParams('wallet_getPermissions', params);
@@ -120,10 +124,10 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
       if (await backend.state.update((draft) => revokeOrigin(draft, origin))) await backend.announceAccounts(origin);
       return null;
     })
-    .register('wallet_switchEthereumChain', async (params, { origin, requestKey }) => switchOrAsk(parseSwitchChainParams(params), origin, requestKey))
-    .register('wallet_addEthereumChain', async (params, { origin, requestKey }) => {
+    .register('wallet_switchEthereumChain', async (params, context) => switchOrAsk(parseSwitchChainParams(params), context))
+    .register('wallet_addEthereumChain', async (params, context) => {
       const request = parseAddChainParams(params);
-      if (findNetwork(await backend.state.read(), request.chainId)) return switchOrAsk(request.chainId, origin, requestKey);
+      if (findNetwork(await backend.state.read(), request.chainId)) return switchOrAsk(request.chainId, context);
       let reported: number;
       try {
         reported = await backend.remoteChainId(request.rpcUrl);
@@ -131,7 +135,7 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
         throw rpcErrors.invalidParams(`Could not reach ${request.rpcUrl} to check its chain ID.`);
       }
       if (reported !== request.chainId) throw rpcErrors.invalidParams(`The RPC at ${request.rpcUrl} reports chain ${reported}, not ${request.chainId}.`);
-      await backend.askUser(origin, requestKey, `add-chain:${origin}:${request.chainId}`, { kind: 'add-chain', network: request });
+      await backend.askUser(context, requestFingerprint(context.origin, 'wallet_addEthereumChain', request.chainId), { kind: 'add-chain', network: request });
       return null;
     })
     .register('eth_sign', async () => {

@@ -37,6 +37,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'decide':
       await wallet.decide(request.id, request.approved, request.accounts);
       break;
+    case 'reject-site':
+      await wallet.rejectSite(request.origin);
+      break;
     case 'extend-wait':
       await wallet.extendWait(request.id);
       break;

@@ -15,6 +15,7 @@ export type UiRequest =
   | { readonly action: 'confirm-sas'; readonly matches: boolean }
   | { readonly action: 'cancel-pairing' }
   | { readonly action: 'decide'; readonly id: string; readonly approved: boolean; readonly accounts?: readonly string[] }
+  | { readonly action: 'reject-site'; readonly origin: string }
   | { readonly action: 'extend-wait'; readonly id: string }
   | { readonly action: 'cancel-wait'; readonly id: string }
   | { readonly action: 'add-account'; readonly name?: string }
@@ -54,6 +55,7 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'confirm-sas': { matches: 'boolean' },
   'cancel-pairing': {},
   decide: { id: 'string', approved: 'boolean', accounts: 'strings?' },
+  'reject-site': { origin: 'string' },
   'extend-wait': { id: 'string' },
   'cancel-wait': { id: 'string' },
   'add-account': { name: 'string?' },

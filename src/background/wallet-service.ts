@@ -13,8 +13,8 @@ import { toHexChainId } from '../wallet/chains.ts';
 import { decodeSigningRequest, encodeSigningRequest } from '../wallet/signing-request.ts';
 import type { UnlockedVault } from '../vault/vault.ts';
 import { defaultAccountName, deriveAccountAddress, PAIRED_KEY_RECORD, parseAccountName, parsePairedKey, type PairedKey } from './accounts.ts';
-import { ApprovalQueue, type ApprovalOutcome, type ApprovalPayload, type ApprovalRecord } from './approval-queue.ts';
-import { approvalCard, type ApprovalCard } from './approval-view.ts';
+import { ApprovalQueue, DEFAULT_QUEUE_LIMITS, type ApprovalOutcome, type ApprovalPayload, type ApprovalRecord, type QueueLimits } from './approval-queue.ts';
+import { approvalCard, approvalSummary, type ApprovalCard, type ApprovalSummary } from './approval-view.ts';
 import { AUTO_LOCK_ALARM, armAutoLock, type AlarmPort } from './auto-lock.ts';
 import { parseCurrencySymbol, parseExplorerUrl, parseHexChainId, parseNetworkName, parseRpcUrl, type AddChainRequest } from './chain-params.ts';
 import { CoSignerFailedError, CoSignerRejectedError, type PhoneStatus } from './co-signer.ts';
@@ -26,6 +26,7 @@ import { AUTO_LOCK_CHOICES_MINUTES, activeAccountEntry, activeNetwork, PublicSta
 import { callRpc, fetchChainId, type FetchLike } from './rpc-client.ts';
 import { RequestRouter, type RequestContext } from './router.ts';
 import { signatureHex, signedTransactionHex, verifyCoSignature } from './signature-check.ts';
+import { SiteThrottle } from './site-throttle.ts';
 import type { KeyValueStore } from './storage.ts';
 import { VaultSession } from './vault-session.ts';
 import { WalletActionError } from './wallet-action-error.ts';
@@ -48,8 +49,8 @@ export interface PageEvents {
 }
 
 export interface ApprovalWindowPort {
-  /** Opens the approval window, or focuses it when it is already open. */
-  open(): Promise<void>;
+  /** Opens the approval window; an open one is focused only when `focus` is set. */
+  open(options: { readonly focus: boolean }): Promise<void>;
 }
 
 export interface WalletPorts {
@@ -62,6 +63,8 @@ export interface WalletPorts {
   readonly clock: Clock;
   readonly phoneLinks: PhoneLinkFactory;
   readonly vaultName: string;
+  /** The approval queue's limits (tests lower them); DEFAULT_QUEUE_LIMITS otherwise. */
+  readonly queueLimits?: QueueLimits;
 }
 
 export interface WalletView {
@@ -71,7 +74,10 @@ export interface WalletView {
   readonly state: PublicState;
   readonly pairing: PairingProgress;
   readonly phone: PhoneStatus;
-  readonly approvals: readonly ApprovalCard[];
+  /** The request on screen in the approval window, decoded; only this one is built. */
+  readonly approval: ApprovalCard | null;
+  /** Every request the window holds (open ones, and results shown for a few seconds), in order. */
+  readonly approvals: readonly ApprovalSummary[];
 }
 
 export interface NetworkInput {
@@ -137,6 +143,7 @@ export class WalletService implements MethodBackend {
   private readonly ports: WalletPorts;
   private readonly vaultSession: VaultSession;
   private readonly queue: ApprovalQueue;
+  private readonly throttle: SiteThrottle;
   private readonly router: RequestRouter;
   private readonly inFlight = new Map<string, InFlight>();
   private link: PhoneLink | null = null;
@@ -146,13 +153,14 @@ export class WalletService implements MethodBackend {
     this.ports = ports;
     this.state = new PublicStateStore(ports.local);
     this.vaultSession = new VaultSession(ports.session, ports.vaultName);
-    this.queue = new ApprovalQueue(ports.session, () => ports.clock.now());
+    this.queue = new ApprovalQueue(ports.session, () => ports.clock.now(), ports.queueLimits ?? DEFAULT_QUEUE_LIMITS);
+    this.throttle = new SiteThrottle(ports.session, () => ports.clock.now());
     this.router = registerProviderMethods(new RequestRouter(), this);
   }
 
   /** After (re)start: reopen the vault from session storage, restore the queue, resume co-signing. */
   async start(): Promise<void> {
-    await this.queue.load();
+    await Promise.all([this.queue.load(), this.throttle.load()]);
     const vault = await this.vaultSession.restore();
     if (vault) this.openLink(vault, await this.state.read());
     for (const record of this.queue.open()) {
@@ -160,7 +168,7 @@ export class WalletService implements MethodBackend {
       if (this.link) this.runCoSigning(record);
       else await this.queue.finish(record.id, { error: coSigningError(new SigningStopped('locked')).toJSON() }, 'Duet was locked.');
     }
-    if (this.queue.open().some((record) => record.status === 'awaiting-user')) await this.ports.approvalWindow.open();
+    if (this.queue.awaitingUser().length > 0) await this.ports.approvalWindow.open({ focus: false });
   }
 
   // ---- MethodBackend ------------------------------------------------------------------------------
@@ -187,10 +195,12 @@ export class WalletService implements MethodBackend {
     return fetchChainId(this.ports.fetch, { name: rpcUrl, rpcUrl });
   }
 
-  async askUser(origin: string, requestKey: string, fingerprint: string, payload: ApprovalPayload): Promise<unknown> {
-    const record = await this.queue.add({ id: randomId(), origin, requestKey, fingerprint, payload, createdAt: this.now() });
+  async askUser({ origin, requestKey, tabId }: RequestContext, fingerprint: string, payload: ApprovalPayload): Promise<unknown> {
+    this.throttle.check(origin);
+    const othersWaiting = this.queue.awaitingUser().length > 0;
+    const record = await this.queue.add({ id: randomId(), origin, tabId, requestKey, fingerprint, payload, createdAt: this.now() });
     const outcome = this.queue.wait(record.id);
-    await this.ports.approvalWindow.open();
+    await this.ports.approvalWindow.open({ focus: !othersWaiting });
     return unwrapOutcome(await outcome);
   }
 
@@ -243,6 +253,8 @@ export class WalletService implements MethodBackend {
 
   async view(): Promise<WalletView> {
     const state = await this.state.read();
+    const current = this.queue.current();
+    const siteWaiting = current ? this.queue.awaitingUser().filter((record) => record.origin === current.origin).length : 0;
     return {
       vaultExists: await this.vaultSession.exists(),
       unlocked: this.isUnlocked(),
@@ -250,7 +262,8 @@ export class WalletService implements MethodBackend {
       state,
       pairing: this.link?.pairing.progress() ?? IDLE_PAIRING,
       phone: this.link?.coSigner.status() ?? OFFLINE_PHONE,
-      approvals: this.queue.visible().map((record) => approvalCard(record, state)),
+      approval: current ? approvalCard(current, state, siteWaiting) : null,
+      approvals: this.queue.visible().map(approvalSummary),
     };
   }
 
@@ -503,11 +516,13 @@ export class WalletService implements MethodBackend {
     if (!record || record.status !== 'awaiting-user') throw new WalletActionError('not_found', 'This request is no longer waiting.', 'id');
     if (!approved) {
       await this.queue.finish(id, { error: rpcErrors.userRejected('The user rejected the request in Duet.').toJSON() }, 'Rejected.');
+      await this.throttle.rejected(record.origin);
       return;
     }
     this.requireVault();
     if (record.payload.kind === 'connect' && accounts !== undefined) await this.checkAccountChoice(accounts);
     await this.touch();
+    await this.throttle.approved(record.origin);
     try {
       await this.execute(record, accounts);
     } catch (error) {
@@ -575,12 +590,24 @@ export class WalletService implements MethodBackend {
     flight.controller.abort(new SigningStopped('cancelled'));
   }
 
+  /** "Reject all" for one site: every request of it awaiting the user gets 4001, and the site is blocked for a minute. */
+  async rejectSite(origin: string): Promise<void> {
+    const waiting = this.queue.awaitingUser().filter((record) => record.origin === origin);
+    if (waiting.length === 0) throw new WalletActionError('not_found', 'No request from this site is waiting.', 'origin');
+    await this.throttle.block(origin);
+    for (const record of waiting) await this.queue.finish(record.id, { error: rpcErrors.userRejected('The user rejected all requests from this site in Duet.').toJSON() }, 'Rejected.');
+  }
+
   /** The user closed the approval window: everything still open there is rejected (4001). */
   async approvalWindowClosed(): Promise<void> {
+    const rejectedSites = new Set<string>();
     for (const record of this.queue.open()) {
-      if (record.status === 'awaiting-user') await this.queue.finish(record.id, { error: rpcErrors.userRejected('The user closed the approval window.').toJSON() }, 'Closed.');
-      else this.inFlight.get(record.id)?.controller.abort(new SigningStopped('window-closed'));
+      if (record.status === 'awaiting-user') {
+        rejectedSites.add(record.origin);
+        await this.queue.finish(record.id, { error: rpcErrors.userRejected('The user closed the approval window.').toJSON() }, 'Closed.');
+      } else this.inFlight.get(record.id)?.controller.abort(new SigningStopped('window-closed'));
     }
+    for (const origin of rejectedSites) await this.throttle.rejected(origin);
   }
 
   private runCoSigning(record: ApprovalRecord): void {

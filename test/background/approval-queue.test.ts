@@ -5,7 +5,7 @@ import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
 import { MemoryStore } from './memory-store.ts';
 
 function approval(id: string, fingerprint = `fp-${id}`, requestKey = `key-${id}`): NewApproval {
-  return { id, origin: 'https://a.example', requestKey, fingerprint, payload: { kind: 'connect', method: 'eth_requestAccounts' }, createdAt: 1 };
+  return { id, origin: 'https://a.example', tabId: null, requestKey, fingerprint, payload: { kind: 'connect', method: 'eth_requestAccounts' }, createdAt: 1 };
 }
 
 function setup() {

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
-import { connect, createHarness, DAPP, nextApproval, OTHER_DAPP, setUpWallet, type Harness } from './harness.ts';
+import { connect, createHarness, shownCard, DAPP, nextApproval, OTHER_DAPP, setUpWallet, type Harness } from './harness.ts';
 import { NodeError, chainNode, type ScriptedNode } from './scripted-node.ts';
 
 const LOCAL_RPC = 'http://127.0.0.1:8545';
@@ -53,7 +53,7 @@ describe('eth_requestAccounts (EIP-1102)', () => {
   it('asks the user once, then answers from the permission', async () => {
     const pending = h.request('eth_requestAccounts');
     const id = await nextApproval(h, 'connect');
-    const card = (await h.view()).approvals.find((c) => c.id === id);
+    const card = await shownCard(h, id);
     expect(card?.origin).toBe(DAPP);
     expect(card?.choices?.map((c) => [c.address, c.selected])).toEqual([[address, true]]);
     expect(h.windowOpens.count).toBe(1);
@@ -190,7 +190,7 @@ describe('wallet_addEthereumChain (EIP-3085)', () => {
     node.handlers.eth_chainId = () => '0x539';
     const pending = h.request('wallet_addEthereumChain', [chain]);
     const id = await nextApproval(h, 'add-chain');
-    const card = (await h.view()).approvals.find((c) => c.id === id);
+    const card = await shownCard(h, id);
     expect(card?.display.fields.find((f) => f.label === 'Chain ID')?.value).toBe('1337 (0x539)');
     await h.wallet.decide(id, true);
     expect(await pending).toBeNull();
