@@ -7,7 +7,7 @@ import { rpcErrors } from '../provider/rpc-error.ts';
 import { toHexChainId } from '../wallet/chains.ts';
 import { encodeSigningRequest, type AccountRef, type SigningRequest } from '../wallet/signing-request.ts';
 import { requestFingerprint, type ApprovalPayload, type SigningMethod } from './approval-queue.ts';
-import { parseAddChainParams, parseSwitchChainParams } from './chain-params.ts';
+import { isLoopbackUrl, parseAddChainParams, parseSwitchChainParams } from './chain-params.ts';
 import { findNetwork, requireNetwork } from './networks.ts';
 import { eip2255Permissions, parsePermissionRequest, permittedAccounts, revokeOrigin } from './permissions.ts';
 import type { PublicState, PublicStateStore } from './public-state.ts';
@@ -22,8 +22,6 @@ export interface MethodBackend {
   newId(): string;
   /** JSON-RPC to the node of `chainId`. */
   rpc(chainId: number, method: string, params: readonly unknown[]): Promise<unknown>;
-  /** The chain id the node at rpcUrl reports. */
-  remoteChainId(rpcUrl: string): Promise<number>;
   /** Queues an approval, opens the window, and resolves with the executed result (or throws 4001 …). */
   askUser(context: RequestContext, fingerprint: string, payload: ApprovalPayload): Promise<unknown>;
   /** Switches the active chain and tells every page. */
@@ -128,13 +126,9 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
     .register('wallet_addEthereumChain', async (params, context) => {
       const request = parseAddChainParams(params);
       if (findNetwork(await backend.state.read(), request.chainId)) return switchOrAsk(request.chainId, context);
-      let reported: number;
-      try {
-        reported = await backend.remoteChainId(request.rpcUrl);
-      } catch {
-        throw rpcErrors.invalidParams(`Could not reach ${request.rpcUrl} to check its chain ID.`);
-      }
-      if (reported !== request.chainId) throw rpcErrors.invalidParams(`The RPC at ${request.rpcUrl} reports chain ${reported}, not ${request.chainId}.`);
+      // The extension may reach this computer's services without CORS: a web site must not point it there.
+      if (isLoopbackUrl(request.rpcUrl) && !isLoopbackUrl(context.origin)) throw rpcErrors.invalidParams('rpcUrls[0]: a web site cannot add a network on this computer (localhost, 127.0.0.1). Add it yourself in Duet → Networks.');
+      // Nothing is sent to the RPC before the user approves (execute checks its chain id then).
       await backend.askUser(context, requestFingerprint(context.origin, 'wallet_addEthereumChain', request.chainId), { kind: 'add-chain', network: request });
       return null;
     })

@@ -191,7 +191,7 @@ export class WalletService implements MethodBackend {
     return callRpc(this.ports.fetch, network, method, params);
   }
 
-  remoteChainId(rpcUrl: string): Promise<number> {
+  private remoteChainId(rpcUrl: string): Promise<number> {
     return fetchChainId(this.ports.fetch, { name: rpcUrl, rpcUrl });
   }
 
@@ -475,6 +475,17 @@ export class WalletService implements MethodBackend {
     if (reported !== chainId) throw new WalletActionError('network_mismatch', `${rpcUrl} is chain ${reported}, not ${chainId}.`, 'rpcUrl');
   }
 
+  /** What is wrong with the RPC for `chainId` (for the user's eyes only), or null. */
+  private async rpcChainProblem(rpcUrl: string, chainId: number): Promise<string | null> {
+    try {
+      await this.checkNodeChainId(rpcUrl, chainId);
+      return null;
+    } catch (error) {
+      if (error instanceof WalletActionError) return error.message;
+      throw error;
+    }
+  }
+
   async addNetworkFromUi(input: NetworkInput): Promise<void> {
     const chainId = typeof input.chainId === 'number' ? input.chainId : parseHexChainId(input.chainId, 'chainId');
     if (!Number.isSafeInteger(chainId) || chainId <= 0) throw new WalletActionError('invalid_input', 'Chain ID must be a positive integer.', 'chainId');
@@ -556,13 +567,20 @@ export class WalletService implements MethodBackend {
         await this.switchChain(payload.chainId);
         await this.queue.finish(record.id, { result: null }, 'Network switched.');
         return;
-      case 'add-chain':
+      case 'add-chain': {
+        const problem = await this.rpcChainProblem(payload.network.rpcUrl, payload.network.chainId);
+        if (problem) {
+          // The page learns only that the network was not added, never what the RPC answered.
+          await this.queue.finish(record.id, { error: rpcErrors.internal('Duet could not add this network.').toJSON() }, `${problem} The network was not added.`);
+          return;
+        }
         await this.state.update((draft: Mutable<PublicState>) => {
           if (!findNetwork(draft, payload.network.chainId)) addNetwork(draft, payload.network);
         });
         await this.switchChain(payload.network.chainId);
         await this.queue.finish(record.id, { result: null }, 'Network added.');
         return;
+      }
       case 'sign': {
         if (!this.link) throw new WalletActionError('locked', 'Duet is locked. Unlock it first.');
         const approvedRequest = encodeSigningRequest({ ...decodeSigningRequest(payload.request), createdAt: this.now() });
