@@ -8,6 +8,7 @@
  * status, an edited request) and after the window gains focus, so a double click or a click aimed
  * at the card before never lands on the one that replaced it.
  */
+import { formatUnits } from 'ethers';
 import { useEffect, useState } from 'preact/hooks';
 import type { ApprovalCard, ApprovalSummary } from '../../src/background/approval-view.ts';
 import type { WalletView } from '../../src/background/wallet-service.ts';
@@ -79,6 +80,66 @@ function ConnectChoices({ card, selected, onChange }: { card: ApprovalCard; sele
         </label>
       ))}
     </fieldset>
+  );
+}
+
+const gweiText = (wei: string) => formatUnits(BigInt(wei), 'gwei');
+
+/** The fee, gas limit and nonce of a transaction, editable; saving replaces the request (and its code). */
+function TransactionEditor({ card, refresh, guarded }: { card: ApprovalCard; refresh: Refresh; guarded: boolean }) {
+  const tx = card.transaction;
+  const { error, busy, run } = useAction(refresh);
+  const [form, setForm] = useState(() => ({
+    maxFeeGwei: tx ? gweiText(tx.maxFeePerGas) : '',
+    priorityFeeGwei: tx ? gweiText(tx.maxPriorityFeePerGas) : '',
+    gasLimit: tx?.gas ?? '',
+    nonce: String(tx?.nonce ?? ''),
+  }));
+  if (!tx) return null;
+  const { suggested } = tx;
+  const field = (key: keyof typeof form, label: string, testId: string) => (
+    <label>
+      {label}
+      <input data-testid={testId} inputMode="decimal" value={form[key]} onInput={(e) => setForm({ ...form, [key]: e.currentTarget.value })} />
+    </label>
+  );
+  const useNetworkValues = () =>
+    setForm({
+      ...form,
+      ...(suggested.maxFeePerGas !== null ? { maxFeeGwei: gweiText(suggested.maxFeePerGas) } : {}),
+      ...(suggested.maxPriorityFeePerGas !== null ? { priorityFeeGwei: gweiText(suggested.maxPriorityFeePerGas) } : {}),
+      ...(suggested.nonce !== null ? { nonce: String(suggested.nonce) } : {}),
+    });
+  return (
+    <details class="card" data-testid="edit-transaction" open={card.display.warnings.some((warning) => /fee|Nonce/.test(warning))}>
+      <summary>Edit fee, gas limit and nonce</summary>
+      <form
+        class="stack"
+        onSubmit={(event) => {
+          event.preventDefault();
+          const nonce = form.nonce.trim() === '' ? Number.NaN : Number(form.nonce);
+          void run({ action: 'edit-transaction', id: card.id, maxFeeGwei: form.maxFeeGwei, priorityFeeGwei: form.priorityFeeGwei, gasLimit: form.gasLimit, nonce });
+        }}
+      >
+        {field('maxFeeGwei', 'Max fee per gas (gwei)', 'edit-max-fee')}
+        {field('priorityFeeGwei', 'Priority fee per gas (gwei)', 'edit-priority-fee')}
+        {field('gasLimit', 'Gas limit', 'edit-gas-limit')}
+        {field('nonce', 'Nonce', 'edit-nonce')}
+        {error && (
+          <p class="error" data-testid="edit-error">
+            {error}
+          </p>
+        )}
+        <div class="row actions">
+          <button type="button" class="secondary small" data-testid="edit-use-network" disabled={busy} onClick={useNetworkValues}>
+            Use the network's values
+          </button>
+          <button type="submit" class="small" data-testid="edit-save" disabled={busy || guarded}>
+            Save
+          </button>
+        </div>
+      </form>
+    </details>
   );
 }
 
@@ -178,6 +239,7 @@ function Request({ card, view, refresh }: { card: ApprovalCard; view: WalletView
           Request code <strong data-testid="approval-code">{card.code}</strong>
         </p>
       )}
+      {card.status === 'awaiting-user' && card.transaction && <TransactionEditor key={`${card.id}:${card.code ?? ''}`} card={card} refresh={refresh} guarded={guarded} />}
       {card.status === 'awaiting-user' && <Decision key={card.id} card={card} refresh={refresh} guarded={guarded} />}
       {card.status === 'co-signing' && <WaitingForPhone card={card} view={view} refresh={refresh} guarded={guarded} />}
       {(card.status === 'done' || card.status === 'failed') && (

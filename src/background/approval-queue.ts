@@ -24,6 +24,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { rpcErrors, type SerializedRpcError } from '../provider/rpc-error.ts';
 import type { AddChainRequest } from './chain-params.ts';
+import type { TransactionAdvice } from './request-builders.ts';
 import { storedBytes, type KeyValueStore } from './storage.ts';
 
 export type SigningMethod = 'personal_sign' | 'eth_signTypedData_v4' | 'eth_sendTransaction';
@@ -32,8 +33,11 @@ export type ApprovalPayload =
   | { readonly kind: 'connect'; readonly method: 'eth_requestAccounts' | 'wallet_requestPermissions' }
   | { readonly kind: 'switch-chain'; readonly chainId: number }
   | { readonly kind: 'add-chain'; readonly network: AddChainRequest }
-  /** `request` is the canonical JSON of the frozen SigningRequest (encodeSigningRequest). */
-  | { readonly kind: 'sign'; readonly method: SigningMethod; readonly request: Record<string, unknown> };
+  /**
+   * `request` is the canonical JSON of the SigningRequest (encodeSigningRequest), frozen when the
+   * user approves; `advice` is what the node said about a transaction when it was built.
+   */
+  | { readonly kind: 'sign'; readonly method: SigningMethod; readonly request: Record<string, unknown>; readonly advice?: TransactionAdvice };
 
 export type ApprovalStatus = 'awaiting-user' | 'co-signing' | 'done' | 'failed';
 

@@ -8,6 +8,7 @@ import { displayModel, type DisplayModel } from '../wallet/decode.ts';
 import { decodeSigningRequest, shortCode } from '../wallet/signing-request.ts';
 import type { ApprovalRecord, ApprovalStatus } from './approval-queue.ts';
 import { findNetwork } from './networks.ts';
+import { editableTransaction, transactionWarnings, type EditableTransaction } from './transaction-review.ts';
 import { activeAccountEntry, type PublicState } from './public-state.ts';
 
 export interface AccountChoice {
@@ -33,6 +34,8 @@ export interface ApprovalCard {
   readonly choices: readonly AccountChoice[] | null;
   /** Requests from this card's site awaiting the user, this one included ("Reject all"). */
   readonly siteWaiting: number;
+  /** For transactions: the fee, gas limit and nonce the user may edit, with the node's figures. */
+  readonly transaction: EditableTransaction | null;
 }
 
 export interface ApprovalSummary {
@@ -53,13 +56,21 @@ function networkLabel(state: PublicState, chainId: number): string {
   return findNetwork(state, chainId)?.name ?? chainName(chainId);
 }
 
-function signCard(state: PublicState, encoded: Record<string, unknown>): Pick<ApprovalCard, 'display' | 'code' | 'account' | 'network'> {
+function signCard(state: PublicState, payload: Extract<ApprovalRecord['payload'], { kind: 'sign' }>): Pick<ApprovalCard, 'display' | 'code' | 'account' | 'network' | 'transaction'> {
   try {
-    const request = decodeSigningRequest(encoded);
+    const request = decodeSigningRequest(payload.request);
     const account = state.accounts.find((candidate) => candidate.address === request.account.address);
-    return { display: displayModel(request), code: shortCode(request), account: { name: account?.name ?? `Account ${request.account.index + 1}`, address: request.account.address }, network: networkLabel(state, request.chainId) };
+    const display = displayModel(request);
+    const transaction = request.kind === 'transaction' ? request : null;
+    return {
+      display: transaction ? { ...display, warnings: [...display.warnings, ...transactionWarnings(transaction, payload.advice)] } : display,
+      code: shortCode(request),
+      account: { name: account?.name ?? `Account ${request.account.index + 1}`, address: request.account.address },
+      network: networkLabel(state, request.chainId),
+      transaction: transaction ? editableTransaction(transaction, payload.advice) : null,
+    };
   } catch {
-    return { display: { title: 'Unreadable request', fields: [], warnings: ['This request cannot be decoded. Reject it.'] }, code: null, account: null, network: networkLabel(state, state.activeChainId) };
+    return { display: { title: 'Unreadable request', fields: [], warnings: ['This request cannot be decoded. Reject it.'] }, code: null, account: null, network: networkLabel(state, state.activeChainId), transaction: null };
   }
 }
 
@@ -74,6 +85,7 @@ export function approvalCard(record: ApprovalRecord, state: PublicState, siteWai
     code: null,
     choices: null,
     siteWaiting,
+    transaction: null,
   };
   const payload = record.payload;
   switch (payload.kind) {
@@ -114,6 +126,6 @@ export function approvalCard(record: ApprovalRecord, state: PublicState, siteWai
       };
     }
     case 'sign':
-      return { ...base, ...signCard(state, payload.request) };
+      return { ...base, ...signCard(state, payload) };
   }
 }

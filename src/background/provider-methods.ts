@@ -12,7 +12,7 @@ import { findNetwork, requireNetwork } from './networks.ts';
 import { eip2255Permissions, parsePermissionRequest, permittedAccounts, revokeOrigin } from './permissions.ts';
 import type { PublicState, PublicStateStore } from './public-state.ts';
 import { PROXIED_READ_METHODS } from './read-methods.ts';
-import { personalSignRequest, transactionRequest, typedDataRequest, type RequestBase } from './request-builders.ts';
+import { personalSignRequest, transactionRequest, typedDataRequest, type RequestBase, type TransactionAdvice } from './request-builders.ts';
 import type { RequestContext, RequestRouter } from './router.ts';
 
 export interface MethodBackend {
@@ -70,15 +70,16 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
     return backend.askUser(context, connectFingerprint(context.origin), { kind: 'connect', method: 'eth_requestAccounts' });
   };
 
-  const signing = (method: SigningMethod, build: (params: unknown, base: RequestBase, state: PublicState, origin: string) => Promise<SigningRequest>) => async (params: unknown, context: RequestContext) => {
+  type Built = { readonly request: SigningRequest; readonly advice?: TransactionAdvice };
+  const signing = (method: SigningMethod, build: (params: unknown, base: RequestBase, state: PublicState, origin: string) => Promise<Built>) => async (params: unknown, context: RequestContext) => {
     const { origin } = context;
     const state = await backend.state.read();
     if (!Array.isArray(params)) throw rpcErrors.invalidParams(`${method} expects an array of parameters.`);
     requireSetUp(state);
     if (!state.permissions[origin]) throw rpcErrors.unauthorized(`${origin} is not connected to Duet. Call eth_requestAccounts first.`);
     const base: RequestBase = { id: backend.newId(), origin, chainId: state.activeChainId, createdAt: backend.now() };
-    const request = await build(params, base, state, origin);
-    return backend.askUser(context, requestFingerprint(origin, method, params), { kind: 'sign', method, request: encodeSigningRequest(request) });
+    const { request, advice } = await build(params, base, state, origin);
+    return backend.askUser(context, requestFingerprint(origin, method, params), { kind: 'sign', method, request: encodeSigningRequest(request), ...(advice ? { advice } : {}) });
   };
 
   const switchOrAsk = async (chainId: number, context: RequestContext) => {
@@ -135,8 +136,8 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
     .register('eth_sign', async () => {
       throw rpcErrors.unsupportedMethod('eth_sign is disabled in Duet: it signs an opaque hash, which can be a transaction in disguise. Use personal_sign or eth_signTypedData_v4.');
     })
-    .register('personal_sign', signing('personal_sign', async (params, base, state, origin) => personalSignRequest(params, base, signerLookup(state, origin))))
-    .register('eth_signTypedData_v4', signing('eth_signTypedData_v4', async (params, base, state, origin) => typedDataRequest(params, base, signerLookup(state, origin))))
+    .register('personal_sign', signing('personal_sign', async (params, base, state, origin) => ({ request: personalSignRequest(params, base, signerLookup(state, origin)) })))
+    .register('eth_signTypedData_v4', signing('eth_signTypedData_v4', async (params, base, state, origin) => ({ request: typedDataRequest(params, base, signerLookup(state, origin)) })))
     .register(
       'eth_sendTransaction',
       signing('eth_sendTransaction', async (params, base, state, origin) => {

@@ -40,6 +40,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'reject-site':
       await wallet.rejectSite(request.origin);
       break;
+    case 'edit-transaction':
+      await wallet.editTransaction(request.id, request);
+      break;
     case 'extend-wait':
       await wallet.extendWait(request.id);
       break;

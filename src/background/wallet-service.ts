@@ -27,6 +27,7 @@ import { callRpc, fetchChainId, type FetchLike } from './rpc-client.ts';
 import { RequestRouter, type RequestContext } from './router.ts';
 import { signatureHex, signedTransactionHex, verifyCoSignature } from './signature-check.ts';
 import { SiteThrottle } from './site-throttle.ts';
+import { editTransaction, type TransactionEdits } from './transaction-review.ts';
 import type { KeyValueStore } from './storage.ts';
 import { VaultSession } from './vault-session.ts';
 import { WalletActionError } from './wallet-action-error.ts';
@@ -606,6 +607,15 @@ export class WalletService implements MethodBackend {
     const flight = this.inFlight.get(id);
     if (!flight) throw new WalletActionError('not_found', 'This request is not waiting for your phone.', 'id');
     flight.controller.abort(new SigningStopped('cancelled'));
+  }
+
+  /** The user's fee, gas limit and nonce for a transaction awaiting approval: the edited request replaces it. */
+  async editTransaction(id: string, edits: TransactionEdits): Promise<void> {
+    const record = this.queue.get(id);
+    const payload = record?.payload;
+    const request = payload?.kind === 'sign' ? decodeSigningRequest(payload.request) : null;
+    if (!record || record.status !== 'awaiting-user' || payload?.kind !== 'sign' || request?.kind !== 'transaction') throw new WalletActionError('not_found', 'No transaction is waiting for approval here.', 'id');
+    await this.queue.update(id, { payload: { ...payload, request: encodeSigningRequest(editTransaction(request, edits)) } });
   }
 
   /** "Reject all" for one site: every request of it awaiting the user gets 4001, and the site is blocked for a minute. */

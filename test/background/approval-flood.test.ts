@@ -9,8 +9,7 @@ import { hexlify, toUtf8Bytes, verifyMessage } from 'ethers';
 import type { QueueLimits } from '../../src/background/approval-queue.ts';
 import { BLOCK_MS, REJECTION_WINDOW_MS } from '../../src/background/site-throttle.ts';
 import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
-import { connect, createHarness, DAPP, nextApproval, openApprovals, OTHER_DAPP, setUpWallet, shownCard, until, type Harness, type HarnessOptions } from './harness.ts';
-import { chainNode } from './scripted-node.ts';
+import { DAPP, nextApproval, openApprovals, OTHER_DAPP, scriptedWallet, shownCard, until, type Harness, type HarnessOptions } from './harness.ts';
 
 const HOSTILE = OTHER_DAPP;
 const LIMITS: QueueLimits = { requestsPerSite: 3, bytesPerSite: 24_000, totalBytes: 60_000 };
@@ -29,12 +28,8 @@ function message(n: number, bytes = 16): string {
   return hexlify(toUtf8Bytes(`flood ${n} `.padEnd(bytes, 'x')));
 }
 
-async function pairedAndConnected(options: HarnessOptions = {}): Promise<{ h: Harness; address: string }> {
-  const h = await createHarness(chainNode(31337).fetch, { queueLimits: LIMITS, ...options });
-  const address = await setUpWallet(h, 'http://127.0.0.1:8545');
-  await connect(h, DAPP);
-  await connect(h, HOSTILE);
-  return { h, address };
+function pairedAndConnected(options: HarnessOptions = {}): Promise<{ h: Harness; address: string }> {
+  return scriptedWallet({ queueLimits: LIMITS, ...options }, [DAPP, HOSTILE]);
 }
 
 describe('per-site and per-tab caps', () => {

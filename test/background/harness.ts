@@ -12,6 +12,7 @@ import type { FetchLike } from '../../src/background/rpc-client.ts';
 import { WalletService, type WalletView } from '../../src/background/wallet-service.ts';
 import type { ProviderEventName } from '../../src/provider/page-messages.ts';
 import { LocalTestCoSigner } from './local-test-co-signer.ts';
+import { chainNode, type ScriptedNode } from './scripted-node.ts';
 import { MemoryStore } from './memory-store.ts';
 import { TestClock } from './test-clock.ts';
 import { testPhoneLinks } from './test-phone-link.ts';
@@ -133,6 +134,21 @@ export async function setUpWallet(harness: Harness, rpcUrl?: string): Promise<st
   const address = (await harness.view()).state.accounts[0]?.address;
   if (!address) throw new Error('no account after pairing');
   return address;
+}
+
+export interface ScriptedWallet {
+  readonly node: ScriptedNode;
+  readonly h: Harness;
+  readonly address: string;
+}
+
+/** A paired wallet on a scripted local node (chain 31337), connected to `origins`. */
+export async function scriptedWallet(options: HarnessOptions = {}, origins: readonly string[] = [DAPP]): Promise<ScriptedWallet> {
+  const node = chainNode(31337);
+  const h = await createHarness(node.fetch, options);
+  const address = await setUpWallet(h, 'http://127.0.0.1:8545');
+  for (const origin of origins) await connect(h, origin);
+  return { node, h, address };
 }
 
 /** The id of the open approval once it appears. */

@@ -10,8 +10,8 @@ import { PHONE_WAIT_EXTENSION_MS, PHONE_WAIT_MS } from '../../src/background/wal
 import type { FetchLike } from '../../src/background/rpc-client.ts';
 import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
 import { UNLIMITED_APPROVAL_WARNING } from '../../src/wallet/decode.ts';
-import { connect, createHarness, shownCard, DAPP, nextApproval, openApprovals, OTHER_DAPP, PASSWORD, setUpWallet, until, type Harness } from './harness.ts';
-import { chainNode, type ScriptedNode } from './scripted-node.ts';
+import { connect, createHarness, scriptedWallet, shownCard, DAPP, nextApproval, openApprovals, OTHER_DAPP, PASSWORD, setUpWallet, until, type Harness } from './harness.ts';
+import type { ScriptedNode } from './scripted-node.ts';
 
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
@@ -66,10 +66,7 @@ describe('with a scripted node', () => {
   let address: string;
 
   beforeEach(async () => {
-    node = chainNode(31337);
-    h = await createHarness(node.fetch);
-    address = await setUpWallet(h, 'http://127.0.0.1:8545');
-    await connect(h);
+    ({ node, h, address } = await scriptedWallet());
   });
 
   it('personal_sign: shows the text, freezes it, and returns a signature that recovers the account', async () => {
