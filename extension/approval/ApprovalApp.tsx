@@ -259,7 +259,7 @@ function Request({ card, view, refresh }: { card: ApprovalCard; view: WalletView
 export function ApprovalApp() {
   const { view, refresh } = useWalletView();
   const card = view?.approval ?? undefined;
-  const needsUnlock = view !== null && !view.unlocked && view.approvals.some((candidate) => candidate.status === 'awaiting-user');
+  const needsUnlock = view !== null && !view.unlocked && (view.unlockRequested || view.approvals.some((candidate) => candidate.status === 'awaiting-user'));
   return (
     <main class="popup approval" data-testid="approval-root">
       <header class="brand">

@@ -9,7 +9,7 @@ import { decodeSigningRequest, shortCode } from '../wallet/signing-request.ts';
 import type { ApprovalRecord, ApprovalStatus } from './approval-queue.ts';
 import { findNetwork } from './networks.ts';
 import { editableTransaction, transactionWarnings, type EditableTransaction } from './transaction-review.ts';
-import { activeAccountEntry, type PublicState } from './public-state.ts';
+import { activeAccountEntry, type WalletState } from './wallet-state.ts';
 
 export interface AccountChoice {
   readonly index: number;
@@ -52,11 +52,11 @@ export function approvalSummary(record: ApprovalRecord): ApprovalSummary {
 export const ADD_NETWORK_WARNING = 'A network can report false balances and transaction results. Add only networks you trust.';
 export const CONNECT_NOTE = 'The site will see the chosen addresses and can ask for approvals. Nothing is signed without your approval here and on your phone.';
 
-function networkLabel(state: PublicState, chainId: number): string {
+function networkLabel(state: WalletState, chainId: number): string {
   return findNetwork(state, chainId)?.name ?? chainName(chainId);
 }
 
-function signCard(state: PublicState, payload: Extract<ApprovalRecord['payload'], { kind: 'sign' }>): Pick<ApprovalCard, 'display' | 'code' | 'account' | 'network' | 'transaction'> {
+function signCard(state: WalletState, payload: Extract<ApprovalRecord['payload'], { kind: 'sign' }>): Pick<ApprovalCard, 'display' | 'code' | 'account' | 'network' | 'transaction'> {
   try {
     const request = decodeSigningRequest(payload.request);
     const account = state.accounts.find((candidate) => candidate.address === request.account.address);
@@ -74,7 +74,7 @@ function signCard(state: PublicState, payload: Extract<ApprovalRecord['payload']
   }
 }
 
-export function approvalCard(record: ApprovalRecord, state: PublicState, siteWaiting: number): ApprovalCard {
+export function approvalCard(record: ApprovalRecord, state: WalletState, siteWaiting: number): ApprovalCard {
   const active = activeAccountEntry(state);
   const base = {
     ...approvalSummary(record),

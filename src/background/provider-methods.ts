@@ -10,18 +10,20 @@ import { requestFingerprint, type ApprovalPayload, type SigningMethod } from './
 import { isLoopbackUrl, parseAddChainParams, parseSwitchChainParams } from './chain-params.ts';
 import { findNetwork, requireNetwork } from './networks.ts';
 import { eip2255Permissions, parsePermissionRequest, permittedAccounts, revokeOrigin } from './permissions.ts';
-import type { PublicState, PublicStateStore } from './public-state.ts';
+import type { WalletState, WalletStateStore } from './wallet-state.ts';
 import { PROXIED_READ_METHODS } from './read-methods.ts';
 import { personalSignRequest, transactionRequest, typedDataRequest, type RequestBase, type TransactionAdvice } from './request-builders.ts';
 import type { RequestContext, RequestRouter } from './router.ts';
 
 export interface MethodBackend {
-  readonly state: PublicStateStore;
+  readonly state: WalletStateStore;
   isUnlocked(): boolean;
   now(): number;
   newId(): string;
   /** JSON-RPC to the node of `chainId`. */
   rpc(chainId: number, method: string, params: readonly unknown[]): Promise<unknown>;
+  /** Resolves once Duet is unlocked (asking the user for the password while locked). */
+  whenUnlocked(context: RequestContext): Promise<void>;
   /** Queues an approval, opens the window, and resolves with the executed result (or throws 4001 …). */
   askUser(context: RequestContext, fingerprint: string, payload: ApprovalPayload): Promise<unknown>;
   /** Switches the active chain and tells every page. */
@@ -42,12 +44,12 @@ function listParams(method: string, params: unknown): readonly unknown[] {
   return params;
 }
 
-function requireSetUp(state: PublicState): void {
+function requireSetUp(state: WalletState): void {
   if (state.accounts.length === 0) throw rpcErrors.unauthorized('Duet is not set up yet: open Duet and pair your phone first.');
 }
 
 /** Accounts this origin may sign with: from the stored permission, so a locked wallet can still queue. */
-function signerLookup(state: PublicState, origin: string) {
+function signerLookup(state: WalletState, origin: string) {
   const permitted = state.permissions[origin]?.accounts ?? [];
   return (address: string, field: string): AccountRef => {
     const account = state.accounts.find((candidate) => candidate.address === address);
@@ -64,6 +66,7 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
 
   const requestAccounts = async (params: unknown, context: RequestContext) => {
     noParams('eth_requestAccounts', params);
+    await backend.whenUnlocked(context);
     requireSetUp(await backend.state.read());
     const existing = await accountsFor(context.origin);
     if (existing.length > 0) return existing;
@@ -71,10 +74,11 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
   };
 
   type Built = { readonly request: SigningRequest; readonly advice?: TransactionAdvice };
-  const signing = (method: SigningMethod, build: (params: unknown, base: RequestBase, state: PublicState, origin: string) => Promise<Built>) => async (params: unknown, context: RequestContext) => {
+  const signing = (method: SigningMethod, build: (params: unknown, base: RequestBase, state: WalletState, origin: string) => Promise<Built>) => async (params: unknown, context: RequestContext) => {
     const { origin } = context;
-    const state = await backend.state.read();
     if (!Array.isArray(params)) throw rpcErrors.invalidParams(`${method} expects an array of parameters.`);
+    await backend.whenUnlocked(context);
+    const state = await backend.state.read();
     requireSetUp(state);
     if (!state.permissions[origin]) throw rpcErrors.unauthorized(`${origin} is not connected to Duet. Call eth_requestAccounts first.`);
     const base: RequestBase = { id: backend.newId(), origin, chainId: state.activeChainId, createdAt: backend.now() };
@@ -111,6 +115,7 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
     .register('eth_requestAccounts', requestAccounts)
     .register('wallet_requestPermissions', async (params, context) => {
       parsePermissionRequest('wallet_requestPermissions', params);
+      await backend.whenUnlocked(context);
       requireSetUp(await backend.state.read());
       return backend.askUser(context, connectFingerprint(context.origin), { kind: 'connect', method: 'wallet_requestPermissions' });
     })
@@ -118,9 +123,10 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
       noParams('wallet_getPermissions', params);
       return eip2255Permissions(await backend.state.read(), origin);
     })
-    .register('wallet_revokePermissions', async (params, { origin }) => {
+    .register('wallet_revokePermissions', async (params, context) => {
       parsePermissionRequest('wallet_revokePermissions', params);
-      if (await backend.state.update((draft) => revokeOrigin(draft, origin))) await backend.announceAccounts(origin);
+      await backend.whenUnlocked(context);
+      if (await backend.state.update((draft) => revokeOrigin(draft, context.origin))) await backend.announceAccounts(context.origin);
       return null;
     })
     .register('wallet_switchEthereumChain', async (params, context) => switchOrAsk(parseSwitchChainParams(params), context))

@@ -22,7 +22,7 @@ import { addNetwork, findNetwork, removeNetwork, requireNetwork, setNetworkRpcUr
 import { IDLE_PAIRING, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
 import { connectedOrigins, eip2255Permissions, grantAccounts, permittedAccounts, revokeOrigin } from './permissions.ts';
 import { registerProviderMethods, type MethodBackend } from './provider-methods.ts';
-import { AUTO_LOCK_CHOICES_MINUTES, activeAccountEntry, activeNetwork, PublicStateStore, type Mutable, type PairedDevice, type PublicState } from './public-state.ts';
+import { AUTO_LOCK_CHOICES_MINUTES, activeAccountEntry, activeNetwork, WalletStateStore, type Mutable, type PairedDevice, type WalletState } from './wallet-state.ts';
 import { callRpc, fetchChainId, type FetchLike } from './rpc-client.ts';
 import { RequestRouter, type RequestContext } from './router.ts';
 import { signatureHex, signedTransactionHex, verifyCoSignature } from './signature-check.ts';
@@ -72,9 +72,11 @@ export interface WalletView {
   readonly vaultExists: boolean;
   readonly unlocked: boolean;
   readonly paired: boolean;
-  readonly state: PublicState;
+  readonly state: WalletState;
   readonly pairing: PairingProgress;
   readonly phone: PhoneStatus;
+  /** A site waits for Duet to be unlocked (the approval window asks for the password). */
+  readonly unlockRequested: boolean;
   /** The request on screen in the approval window, decoded; only this one is built. */
   readonly approval: ApprovalCard | null;
   /** Every request the window holds (open ones, and results shown for a few seconds), in order. */
@@ -100,6 +102,12 @@ export class SigningStopped extends Error {
     this.name = 'SigningStopped';
     this.reason = reason;
   }
+}
+
+interface UnlockWaiter {
+  readonly origin: string;
+  resolve(): void;
+  reject(error: ProviderRpcError): void;
 }
 
 interface InFlight {
@@ -140,19 +148,20 @@ export function coSigningError(error: unknown): ProviderRpcError {
 }
 
 export class WalletService implements MethodBackend {
-  readonly state: PublicStateStore;
+  readonly state: WalletStateStore;
   private readonly ports: WalletPorts;
   private readonly vaultSession: VaultSession;
   private readonly queue: ApprovalQueue;
   private readonly throttle: SiteThrottle;
   private readonly router: RequestRouter;
   private readonly inFlight = new Map<string, InFlight>();
+  private unlockWaiters: UnlockWaiter[] = [];
   private link: PhoneLink | null = null;
   private lastSeenWritten = 0;
 
   constructor(ports: WalletPorts) {
     this.ports = ports;
-    this.state = new PublicStateStore(ports.local);
+    this.state = new WalletStateStore(ports.local);
     this.vaultSession = new VaultSession(ports.session, ports.vaultName);
     this.queue = new ApprovalQueue(ports.session, () => ports.clock.now(), ports.queueLimits ?? DEFAULT_QUEUE_LIMITS);
     this.throttle = new SiteThrottle(ports.session, () => ports.clock.now());
@@ -163,7 +172,7 @@ export class WalletService implements MethodBackend {
   async start(): Promise<void> {
     await Promise.all([this.queue.load(), this.throttle.load()]);
     const vault = await this.vaultSession.restore();
-    if (vault) this.openLink(vault, await this.state.read());
+    if (vault) await this.opened(vault);
     for (const record of this.queue.open()) {
       if (record.status !== 'co-signing') continue;
       if (this.link) this.runCoSigning(record);
@@ -189,7 +198,27 @@ export class WalletService implements MethodBackend {
   async rpc(chainId: number, method: string, params: readonly unknown[]): Promise<unknown> {
     const network = findNetwork(await this.state.read(), chainId);
     if (!network) throw rpcErrors.chainDisconnected(`Duet has no network with chain ID ${chainId}.`);
+    // RPC URLs are in the vault: a locked Duet does not know them.
+    if (!this.isUnlocked()) throw rpcErrors.chainDisconnected(`Duet is locked: unlock it to reach ${network.name}.`);
     return callRpc(this.ports.fetch, network, method, params);
+  }
+
+  /**
+   * Resolves once Duet is unlocked. While locked, the approval window asks for the password (the
+   * site's request waits, as with MetaMask); closing the window is 4001. 4100 before setup.
+   */
+  async whenUnlocked({ origin }: RequestContext): Promise<void> {
+    if (this.isUnlocked()) return;
+    if (!(await this.vaultSession.exists())) throw rpcErrors.unauthorized('Duet is not set up yet: open Duet and pair your phone first.');
+    this.throttle.check(origin);
+    const limit = (this.ports.queueLimits ?? DEFAULT_QUEUE_LIMITS).requestsPerSite;
+    if (this.unlockWaiters.filter((waiter) => waiter.origin === origin).length >= limit) {
+      throw rpcErrors.limitExceeded(`${limit} requests from this site are already waiting for Duet to be unlocked. Nothing was queued; try again once it is.`);
+    }
+    const othersWaiting = this.unlockWaiters.length > 0 || this.queue.awaitingUser().length > 0;
+    const unlocked = new Promise<void>((resolve, reject) => this.unlockWaiters.push({ origin, resolve, reject }));
+    await this.ports.approvalWindow.open({ focus: !othersWaiting });
+    return unlocked;
   }
 
   private remoteChainId(rpcUrl: string): Promise<number> {
@@ -259,6 +288,7 @@ export class WalletService implements MethodBackend {
     return {
       vaultExists: await this.vaultSession.exists(),
       unlocked: this.isUnlocked(),
+      unlockRequested: this.unlockWaiters.length > 0,
       paired: state.accounts.length > 0,
       state,
       pairing: this.link?.pairing.progress() ?? IDLE_PAIRING,
@@ -271,6 +301,7 @@ export class WalletService implements MethodBackend {
   async create(password: string, settings: { relayUrl?: string; phoneAppUrl?: string; rpcUrl?: string }): Promise<void> {
     const rpcUrl = settings.rpcUrl ? parseRpcUrl(settings.rpcUrl, 'rpcUrl') : undefined;
     const vault = await this.vaultSession.create(password);
+    await this.state.open(vault);
     await this.state.update((draft) => {
       if (settings.relayUrl) draft.relayUrl = settings.relayUrl;
       if (settings.phoneAppUrl) draft.phoneAppUrl = settings.phoneAppUrl;
@@ -281,10 +312,16 @@ export class WalletService implements MethodBackend {
   }
 
   async unlock(password: string): Promise<void> {
-    const vault = await this.vaultSession.unlock(password);
-    this.openLink(vault, await this.state.read());
+    await this.opened(await this.vaultSession.unlock(password));
     await this.touch();
     await this.announceAllAccounts();
+    for (const waiter of this.unlockWaiters.splice(0)) waiter.resolve();
+  }
+
+  /** The vault is open (unlocked, or restored after a restart): its records, then the phone link. */
+  private async opened(vault: UnlockedVault): Promise<void> {
+    await this.state.open(vault);
+    this.openLink(vault, await this.state.read());
   }
 
   async changePassword(currentPassword: string, newPassword: string): Promise<void> {
@@ -293,12 +330,14 @@ export class WalletService implements MethodBackend {
   }
 
   async lock(): Promise<void> {
+    const origins = connectedOrigins(await this.state.read());
     for (const [, flight] of this.inFlight) flight.controller.abort(new SigningStopped('locked'));
     this.link?.close();
     this.link = null;
     await this.vaultSession.lock();
+    this.state.close();
     await this.ports.alarms.clear(AUTO_LOCK_ALARM);
-    await this.announceAllAccounts();
+    for (const origin of origins) this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
   }
 
   /** Any use of Duet's own pages re-arms auto-lock. */
@@ -326,7 +365,7 @@ export class WalletService implements MethodBackend {
     return this.link;
   }
 
-  private openLink(vault: UnlockedVault, state: PublicState): void {
+  private openLink(vault: UnlockedVault, state: WalletState): void {
     this.link?.close();
     this.link = this.ports.phoneLinks({
       secrets: vault,
@@ -575,7 +614,7 @@ export class WalletService implements MethodBackend {
           await this.queue.finish(record.id, { error: rpcErrors.internal('Duet could not add this network.').toJSON() }, `${problem} The network was not added.`);
           return;
         }
-        await this.state.update((draft: Mutable<PublicState>) => {
+        await this.state.update((draft: Mutable<WalletState>) => {
           if (!findNetwork(draft, payload.network.chainId)) addNetwork(draft, payload.network);
         });
         await this.switchChain(payload.network.chainId);
@@ -634,6 +673,10 @@ export class WalletService implements MethodBackend {
         rejectedSites.add(record.origin);
         await this.queue.finish(record.id, { error: rpcErrors.userRejected('The user closed the approval window.').toJSON() }, 'Closed.');
       } else this.inFlight.get(record.id)?.controller.abort(new SigningStopped('window-closed'));
+    }
+    for (const waiter of this.unlockWaiters.splice(0)) {
+      rejectedSites.add(waiter.origin);
+      waiter.reject(rpcErrors.userRejected('The user closed the approval window without unlocking Duet.'));
     }
     for (const origin of rejectedSites) await this.throttle.rejected(origin);
   }

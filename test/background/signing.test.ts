@@ -277,19 +277,31 @@ describe('with a scripted node', () => {
     await rejects(waiting, RpcErrorCode.userRejected);
   });
 
-  it('locking while the phone is asked stops it (4100); a locked wallet queues and asks to unlock first', async () => {
+  it('locking while the phone is asked stops it (4100); a request to a locked wallet waits for the password, then is shown', async () => {
     h.phone.mode = 'hold';
     const waiting = h.request('personal_sign', ['0x01', address]);
     await approveSigning(h);
     await h.wallet.lock();
     await rejects(waiting, RpcErrorCode.unauthorized, /locked/);
     h.phone.mode = 'approve';
+    const opens = h.windowOpens.count;
     const queued = h.request('personal_sign', ['0x02', address]);
-    const id = await nextApproval(h, 'sign');
-    await expect(h.wallet.decide(id, true)).rejects.toMatchObject({ code: 'locked' });
+    await until(async () => (await h.view()).unlockRequested, 'the unlock request');
+    expect(h.windowOpens.count).toBe(opens + 1);
+    expect(await openApprovals(h)).toEqual([]);
     await h.wallet.unlock(PASSWORD);
-    await h.wallet.decide(id, true);
+    expect((await h.view()).unlockRequested).toBe(false);
+    await h.wallet.decide(await nextApproval(h, 'sign'), true);
     expect(verifyMessage(getBytes('0x02'), (await queued) as string)).toBe(address);
+  });
+
+  it('closing the window instead of unlocking is 4001 for the waiting site', async () => {
+    await h.wallet.lock();
+    const queued = h.request('personal_sign', ['0x02', address]);
+    await until(async () => (await h.view()).unlockRequested, 'the unlock request');
+    await h.wallet.approvalWindowClosed();
+    await rejects(queued, RpcErrorCode.userRejected, /without unlocking/);
+    expect((await h.view()).unlockRequested).toBe(false);
   });
 });
 
