@@ -270,7 +270,7 @@ test('a connected site floods typed data of ~0.9 MB: beyond its share it is refu
   await hostile.close();
 });
 
-test('a site-set fee of 150 ETH and a wrong nonce are flagged; the user takes the network\'s values and exactly that is signed on the phone and mined', async ({ sharedExtension: extension, anvil }) => {
+test('a site-set fee of 150 ETH and a wrong nonce are flagged; the user takes the network\'s values and exactly that is signed on the phone and mined', async ({ sharedExtension: extension, anvil }, testInfo) => {
   const chain = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1 });
   const next = await chain.getTransactionCount(address, 'pending');
   const outrageous = parseEther('150') / 21_000n;
@@ -279,6 +279,7 @@ test('a site-set fee of 150 ETH and a wrong nonce are flagged; the user takes th
   await expect(approval.getByTestId('request-warning')).toHaveCount(2);
   await expect(approval.getByTestId('request-warning').first()).toContainText('High fee');
   await expect(approval.getByTestId('request-warning').last()).toContainText(`Nonce ${next + 5} is not the next one (${next})`);
+  await shot(approval, testInfo, 'approval-fee-and-nonce-warnings');
   const before = await approval.getByTestId('approval-code').textContent();
   await approval.getByTestId('edit-use-network').click();
   await expect(approval.getByTestId('edit-nonce')).toHaveValue(String(next));
