@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { PairedDevice } from '../../../src/background/public-state.ts';
+import type { PairedDevice } from '../../../src/background/wallet-state.ts';
 import type { WalletView } from '../../../src/background/wallet-service.ts';
 import { formatDate } from '../../ui/format.ts';
 import { useAction } from '../../ui/wallet-client.ts';

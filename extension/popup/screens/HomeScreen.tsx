@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { activeAccountEntry, activeNetwork } from '../../../src/background/public-state.ts';
+import { activeAccountEntry, activeNetwork } from '../../../src/background/wallet-state.ts';
 import type { WalletView } from '../../../src/background/wallet-service.ts';
 import { formatBalance, formatDate } from '../../ui/format.ts';
 import { sendUi } from '../../ui/wallet-client.ts';
