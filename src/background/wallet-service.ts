@@ -126,6 +126,9 @@ function unwrapOutcome(outcome: ApprovalOutcome): unknown {
   return outcome.result;
 }
 
+/** What a page (and the approval window) says when the phone refuses this browser after a failed signature. */
+export const TAINTED_REFUSAL = 'Your phone refused to co-sign: a signature this browser computed failed its check, so this browser may be compromised. It now co-signs only transfers to the rescue address set on the phone (see Duet\'s home screen).';
+
 /** What a page sees when co-signing did not produce a signature. */
 export function coSigningError(error: unknown): ProviderRpcError {
   if (error instanceof SigningStopped) {
@@ -141,7 +144,7 @@ export function coSigningError(error: unknown): ProviderRpcError {
   if (error instanceof CoSignerRejectedError) return rpcErrors.userRejected('Rejected on your phone.');
   if (error instanceof CoSignerFailedError) {
     if (error.code === 'not_paired') return rpcErrors.unauthorized('No phone is paired with Duet.');
-    if (error.code === 'tainted') return rpcErrors.internal('Your phone refused to sign: this key may be under attack. Move your funds to a new pairing.', { reason: 'tainted' });
+    if (error.code === 'tainted') return rpcErrors.internal(TAINTED_REFUSAL, { reason: 'tainted' });
     return rpcErrors.internal(`Co-signing failed: ${error.message}`, { reason: error.code });
   }
   return toProviderRpcError(error);
@@ -421,6 +424,14 @@ export class WalletService implements MethodBackend {
     this.lastSeenWritten = at;
     await this.state.update((draft) => {
       draft.devices = draft.devices.map((device) => ({ ...device, lastSeen: at }));
+    });
+  }
+
+  /** The phone refused this browser after a failed signature: shown on Home and Devices for good. */
+  private async recordTaint(): Promise<void> {
+    const at = this.now();
+    await this.state.update((draft) => {
+      draft.devices = draft.devices.map((device) => (device.taintedAt ? device : { ...device, taintedAt: at }));
     });
   }
 
@@ -709,6 +720,7 @@ export class WalletService implements MethodBackend {
         const rpcError = coSigningError(controller.signal.aborted ? controller.signal.reason : error);
         outcome = { error: rpcError.toJSON() };
         message = rpcError.message;
+        if (error instanceof CoSignerFailedError && error.code === 'tainted') await this.recordTaint();
       } finally {
         flight.cancelTimer();
         this.inFlight.delete(record.id);

@@ -41,6 +41,11 @@ export interface PairedDevice {
   readonly name: string;
   readonly pairedAt: number;
   readonly lastSeen: number | null;
+  /**
+   * When the phone said a signature this browser computed failed its check (a possible
+   * leaked-abort attack, CVE-2023-33242): from then on it co-signs only rescue transfers.
+   */
+  readonly taintedAt?: number;
 }
 
 export interface WalletState {

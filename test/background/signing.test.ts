@@ -229,6 +229,15 @@ describe('with a scripted node', () => {
     await rejects(pending, RpcErrorCode.internal, /Co-signing failed/);
   });
 
+  it('a refusal after a failed signature (taint) is -32603 naming the reason, and the popup state keeps it for good', async () => {
+    h.phone.mode = 'tainted';
+    const pending = h.request('personal_sign', ['0x01', address]);
+    await approveSigning(h);
+    await rejects(pending, RpcErrorCode.internal, /failed its check/);
+    const { devices } = await h.wallet.state.read();
+    expect(devices.every((device) => typeof device.taintedAt === 'number')).toBe(true);
+  });
+
   it('while the phone is offline the request waits with a deadline; at the deadline it ends (-32603, phone_timeout)', async () => {
     h.phone.mode = 'hold';
     h.phone.setReachable(false);
