@@ -1,13 +1,15 @@
 /**
  * `npm run bench:relay`: opens N paired channels (default 1,000; --channels N) through the real
  * relay running in its own process on loopback, sends messages at a steady rate, and measures
- * one-way delivery latency, loss and duplicates. Last line: one JSON object.
+ * one-way delivery latency, loss and duplicates. Every client takes its role with a relay
+ * credential (a signed challenge), as the apps do. All clients share one address, so the
+ * per-address limits are raised for the run. Last line: one JSON object.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
-import { encodeBase64Url } from '../src/channel/base64url.ts';
 import { RelayClient, type WebSocketConstructor } from '../src/channel/relay-client.ts';
+import { pairingCredential } from '../src/channel/relay-credential.ts';
 import { freePort } from '../src/devstack/free-port.ts';
 
 function flag(name: string, fallback: number): number {
@@ -34,7 +36,33 @@ function rssMb(pid: number): number {
 const port = await freePort();
 const relayProcess = spawn(
   process.execPath,
-  ['--import', 'tsx', 'src/relay/main.ts', '--port', String(port), '--max-channels-per-ip', String(CHANNELS * 2), '--frames-per-second', '10000', '--frame-burst', '10000', '--static-dir', 'dist-phone'],
+  [
+    '--import',
+    'tsx',
+    'src/relay/main.ts',
+    '--port',
+    String(port),
+    '--state-dir',
+    '',
+    '--max-channels-per-ip',
+    String(CHANNELS * 2),
+    '--max-connections-per-address',
+    String(CHANNELS * 2 + 16),
+    '--address-connects-per-second',
+    '100000',
+    '--address-connect-burst',
+    '100000',
+    '--address-frames-per-second',
+    '100000',
+    '--address-frame-burst',
+    '100000',
+    '--frames-per-second',
+    '10000',
+    '--frame-burst',
+    '10000',
+    '--static-dir',
+    'dist-phone',
+  ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 await new Promise<void>((resolve, reject) => {
@@ -57,9 +85,12 @@ interface Pair {
 const pairs: Pair[] = [];
 for (let start = 0; start < CHANNELS; start += CONNECT_BATCH) {
   const batch = Array.from({ length: Math.min(CONNECT_BATCH, CHANNELS - start) }, () => {
-    const channelId = encodeBase64Url(crypto.getRandomValues(new Uint8Array(16)));
-    const options = { relayUrl: wsUrl, channelId, WebSocket: WebSocket as unknown as WebSocketConstructor, keepaliveMs: 15_000 };
-    const pair = { sender: new RelayClient({ ...options, role: 'extension' }), receiver: new RelayClient({ ...options, role: 'phone' }) };
+    const channelId = crypto.getRandomValues(new Uint8Array(16));
+    const options = { relayUrl: wsUrl, WebSocket: WebSocket as unknown as WebSocketConstructor, keepaliveMs: 15_000 };
+    const pair = {
+      sender: new RelayClient({ ...options, credential: pairingCredential(channelId, 'extension') }),
+      receiver: new RelayClient({ ...options, credential: pairingCredential(channelId, 'phone') }),
+    };
     pair.receiver.onMessage((payload) => {
       const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
       const key = `${view.getUint32(0)}:${view.getUint32(4)}`;

@@ -6,7 +6,7 @@
  * Steps run in order and share the paired wallet.
  */
 import type { BrowserContext, Page, TestInfo } from '@playwright/test';
-import { JsonRpcProvider, Wallet, parseEther, verifyMessage, verifyTypedData } from 'ethers';
+import { JsonRpcProvider, Wallet, formatUnits, parseEther, verifyMessage, verifyTypedData } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
 import { localStackUrls, onboardAndPair, unlockPhone } from '../src/devstack/demo-flow.ts';
 import { SECOND_CHAIN_ID, expect, test } from './wallet-fixtures.ts';
@@ -45,7 +45,7 @@ type Extension = { context: BrowserContext; extensionId: string };
 type WorkerGlobals = {
   chrome: {
     alarms: { get(name: string): Promise<{ scheduledTime: number } | undefined>; create(name: string, info: { when: number }): Promise<void> };
-    storage: { session: { get(keys: null): Promise<Record<string, unknown>> } };
+    storage: { session: { get(keys: null): Promise<Record<string, unknown>> }; local: { get(keys: null): Promise<Record<string, unknown>> } };
   };
 };
 
@@ -218,6 +218,85 @@ test('rejections: on the phone and in the window are 4001; eth_sign is refused (
   expect((await call(dapp, 'raw', 'wallet_switchEthereumChain', [{ chainId: '0x01' }])).error?.code).toBe(-32602);
 });
 
+test('a connected site floods typed data of ~0.9 MB: beyond its share it is refused at once (-32005); another site signs; "Reject all" answers the flood and blocks the site', async ({ sharedExtension: extension, walletDapp }) => {
+  const hostileOrigin = walletDapp.url.replace('127.0.0.1', 'localhost');
+  const hostile = await openDapp(extension.context, `${hostileOrigin}/wallet-dapp.html`);
+  const approval = await approvalWindow(extension.context);
+  const connecting = call(hostile, 'raw', 'eth_requestAccounts');
+  await expect(approval.getByTestId('approval-origin')).toHaveText(hostileOrigin);
+  await approval.getByTestId('approve').click();
+  expect((await connecting).result).toEqual([address]);
+
+  const FLOOD = 14;
+  await hostile.evaluate(
+    ([account, count]) => {
+      const page = window as unknown as { flood: { code: unknown }[]; dapp: { raw(method: string, params: unknown[]): Promise<{ error?: { code: unknown } }> } };
+      page.flood = [];
+      const padding = 'x'.repeat(900_000);
+      for (let i = 0; i < (count as number); i++) {
+        const typed = {
+          types: { EIP712Domain: [{ name: 'name', type: 'string' }, { name: 'chainId', type: 'uint256' }], Note: [{ name: 'text', type: 'string' }] },
+          primaryType: 'Note',
+          domain: { name: 'Flood', chainId: 31337 },
+          message: { text: `${i} ${padding}` },
+        };
+        void page.dapp.raw('eth_signTypedData_v4', [account, typed]).then((outcome) => page.flood.push({ code: outcome.error?.code ?? 'ok' }));
+      }
+    },
+    [address, FLOOD] as const,
+  );
+  const floodCodes = () => hostile.evaluate(() => (window as unknown as { flood: { code: unknown }[] }).flood.map((entry) => entry.code));
+  // Two fit in the site's 2 MiB; the other twelve are answered at once.
+  await expect.poll(floodCodes, { timeout: 60_000 }).toHaveLength(FLOOD - 2);
+  expect(new Set(await floodCodes())).toEqual(new Set([-32005]));
+  await expect(approval.getByTestId('approval-origin')).toHaveText(hostileOrigin);
+
+  const signing = call(dapp, 'ethersSignMessage', 'not starved');
+  await expect(approval.getByTestId('approval-more')).toHaveText('2 more waiting.');
+  await approval.getByTestId('reject-site').click();
+  await expect.poll(floodCodes).toHaveLength(FLOOD);
+  expect((await floodCodes()).filter((code) => code === 4001)).toHaveLength(2);
+  await expect(approval.getByTestId('field-Message')).toHaveText('not starved');
+  await approval.getByTestId('approve').click();
+  await phone.getByTestId('phone-approve').click();
+  expect(verifyMessage('not starved', (await signing).result as string)).toBe(address);
+  expect((await call(hostile, 'raw', 'personal_sign', ['0x01', address])).error?.code).toBe(4100);
+  expect((await call(hostile, 'raw', 'wallet_revokePermissions', [{ eth_accounts: {} }])).error).toBeUndefined();
+  await hostile.close();
+});
+
+test('a site-set fee of 150 ETH and a wrong nonce are flagged; the user takes the network\'s values and exactly that is signed on the phone and mined', async ({ sharedExtension: extension, anvil }, testInfo) => {
+  const chain = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1 });
+  const next = await chain.getTransactionCount(address, 'pending');
+  const outrageous = parseEther('150') / 21_000n;
+  const sending = call(dapp, 'raw', 'eth_sendTransaction', [{ from: address, to: RECIPIENT, value: '0x0', maxFeePerGas: `0x${outrageous.toString(16)}`, maxPriorityFeePerGas: '0x3b9aca00', nonce: `0x${(next + 5).toString(16)}` }]);
+  const approval = await approvalWindow(extension.context);
+  await expect(approval.getByTestId('request-warning')).toHaveCount(2);
+  await expect(approval.getByTestId('request-warning').first()).toContainText('High fee');
+  await expect(approval.getByTestId('request-warning').last()).toContainText(`Nonce ${next + 5} is not the next one (${next})`);
+  await shot(approval, testInfo, 'approval-fee-and-nonce-warnings');
+  const before = await approval.getByTestId('approval-code').textContent();
+  await approval.getByTestId('edit-use-network').click();
+  await expect(approval.getByTestId('edit-nonce')).toHaveValue(String(next));
+  const maxFeeGwei = await approval.getByTestId('edit-max-fee').inputValue();
+  await approval.getByTestId('edit-save').click();
+  await expect(approval.getByTestId('request-warning')).toHaveCount(0);
+  await expect(approval.getByTestId('approval-code')).not.toHaveText(before ?? '');
+  await expect(approval.getByTestId('field-Nonce')).toHaveText(String(next));
+  const code = (await approval.getByTestId('approval-code').textContent()) ?? '';
+  await approval.getByTestId('approve').click();
+  await expect(phone.getByTestId('phone-request-code')).toHaveText(code);
+  await expect(phone.getByTestId('phone-field-Nonce')).toHaveText(String(next));
+  await expect(phone.getByTestId('phone-field-Max fee per gas')).toHaveText(`${maxFeeGwei} gwei`);
+  await phone.getByTestId('phone-approve').click();
+  const hash = (await sending).result as string;
+  const mined = await chain.getTransaction(hash);
+  expect(mined?.nonce).toBe(next);
+  expect(formatUnits(mined?.maxFeePerGas ?? 0n, 'gwei')).toBe(maxFeeGwei);
+  expect((await chain.waitForTransaction(hash))?.status).toBe(1);
+  chain.destroy();
+});
+
 test('phone offline (its app closed): the request waits with a deadline the user can extend or cancel (4001)', async ({ sharedExtension: extension }, testInfo) => {
   const approval = await approvalWindow(extension.context);
   // The app's tab leaves for a blank page; the tab stays, with the phone's authenticator.
@@ -375,4 +454,10 @@ test('popup screens: accounts, networks, devices (rename), connected sites, sett
   await popup.getByTestId('unlock-password').fill('a new password 2');
   await popup.getByTestId('unlock-submit').click();
   await expect(popup.getByTestId('nav-home')).toBeVisible();
+});
+
+test('chrome.storage.local holds no account, site, RPC URL or relay URL in clear', async ({ sharedExtension: extension, relay, anvil, walletDapp }) => {
+  const local = JSON.stringify(await extensionWorker(extension)?.evaluate(() => (globalThis as unknown as WorkerGlobals).chrome.storage.local.get(null))).toLowerCase();
+  expect(local).toContain('"activechainid"');
+  for (const secret of [address.slice(2), walletDapp.url, new URL(anvil.rpcUrl).host, new URL(relay.wsUrl).host, 'pixel']) expect(local).not.toContain(secret.toLowerCase());
 });

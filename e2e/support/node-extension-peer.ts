@@ -5,9 +5,10 @@
  */
 import { WebSocket } from 'ws';
 import { generateIdentity } from '../../src/channel/handshake.ts';
-import { createPairingOffer, encodePairingLink, relayChannelName, type PairingKind } from '../../src/channel/pairing-offer.ts';
-import { RelayClient, type WebSocketConstructor } from '../../src/channel/relay-client.ts';
-import { SecureChannel } from '../../src/channel/secure-channel.ts';
+import { createPairingOffer, encodePairingLink, type PairingKind } from '../../src/channel/pairing-offer.ts';
+import { PeerLink } from '../../src/channel/peer-link.ts';
+import type { WebSocketConstructor } from '../../src/channel/relay-client.ts';
+import type { SecureChannel } from '../../src/channel/secure-channel.ts';
 import { accountAddress } from '../../src/mpc/derivation.ts';
 import type { P2KeyShare } from '../../src/mpc/key-share.ts';
 import { ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
@@ -28,11 +29,13 @@ export interface NodeExtensionPeer {
 
 export async function startNodeExtensionPeer(relayWsUrl: string, phoneAppUrl: string, tamper: (message: AppMessage) => AppMessage = (message) => message, kind: PairingKind = 'new-wallet'): Promise<NodeExtensionPeer> {
   const { offer, ephemeralSecret } = createPairingOffer(relayWsUrl, Date.now(), undefined, kind);
-  const transport = new RelayClient({ relayUrl: relayWsUrl, channelId: relayChannelName(offer), role: 'extension', WebSocket: WebSocket as unknown as WebSocketConstructor });
-  await transport.connect();
-  const channel = new SecureChannel({ transport, role: 'extension', channelId: offer.channelId, identity: generateIdentity() });
+  // The same link the extension uses; its state is kept in memory only.
+  const link = PeerLink.pairing({ role: 'extension', identity: generateIdentity(), write: async () => undefined, WebSocket: WebSocket as unknown as WebSocketConstructor }, offer, relayWsUrl);
+  const channel = link.channel;
   channel.awaitPhone(offer, ephemeralSecret);
+  await link.connect();
   const cosigner = new ExtensionCoSigner({ send: (message) => channel.send(tamper(message)), onKeyShare: async () => undefined });
+  channel.onEarlyMessage((message) => void cosigner.handleEarly(message));
   channel.onMessage((message) => void cosigner.handle(message));
   let sas = '';
   channel.onEvent((event) => {
@@ -47,7 +50,7 @@ export async function startNodeExtensionPeer(relayWsUrl: string, phoneAppUrl: st
       if (!cosigner.share) throw new Error('key generation has not finished');
       return cosigner.share;
     },
-    close: () => transport.close(),
+    close: () => link.close(),
   };
 }
 

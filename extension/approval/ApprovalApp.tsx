@@ -1,10 +1,16 @@
 /**
- * The approval window: one request at a time (oldest first), decoded, with Approve / Reject;
- * then "waiting for your phone" with the request's code and a timeout the user can extend or
- * cancel; then the result. When Duet is locked it asks for the password first.
+ * The approval window: one request at a time (oldest first), decoded, with Approve / Reject (and
+ * "Reject all" when a site has several waiting); then "waiting for your phone" with the request's
+ * code and a timeout the user can extend or cancel; then the result. When Duet is locked it asks
+ * for the password first.
+ *
+ * Clicks are ignored for CLICK_GUARD_MS after a card appears or changes (another request, another
+ * status, an edited request) and after the window gains focus, so a double click or a click aimed
+ * at the card before never lands on the one that replaced it.
  */
+import { formatUnits } from 'ethers';
 import { useEffect, useState } from 'preact/hooks';
-import type { ApprovalCard } from '../../src/background/approval-view.ts';
+import type { ApprovalCard, ApprovalSummary } from '../../src/background/approval-view.ts';
 import type { WalletView } from '../../src/background/wallet-service.ts';
 import { DisplayFields } from '../ui/DisplayFields.tsx';
 import { formatCountdown, shortAddress } from '../ui/format.ts';
@@ -13,6 +19,9 @@ import { useAction, useWalletView } from '../ui/wallet-client.ts';
 
 type Refresh = (view: WalletView) => void;
 
+/** How long clicks are ignored after the card changes or the window gains focus. */
+const CLICK_GUARD_MS = 600;
+
 const APPROVE_LABELS: Record<ApprovalCard['kind'], string> = {
   connect: 'Connect',
   'switch-chain': 'Switch network',
@@ -20,13 +29,28 @@ const APPROVE_LABELS: Record<ApprovalCard['kind'], string> = {
   sign: 'Approve',
 };
 
-function isOpen(card: ApprovalCard): boolean {
+function isOpen(card: ApprovalSummary): boolean {
   return card.status === 'awaiting-user' || card.status === 'co-signing';
 }
 
-/** The oldest open request, or else the most recent result (shown for a few seconds). */
-function currentCard(view: WalletView): ApprovalCard | undefined {
-  return view.approvals.find(isOpen) ?? view.approvals.at(-1);
+/** True while clicks must be ignored: for CLICK_GUARD_MS after `key` changes or the window gains focus. */
+function useClickGuard(key: string): boolean {
+  const [settled, setSettled] = useState<string | null>(null);
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      setSettled(null);
+      clearTimeout(timer);
+      timer = setTimeout(() => setSettled(key), CLICK_GUARD_MS);
+    };
+    arm();
+    window.addEventListener('focus', arm);
+    return () => {
+      clearTimeout(timer);
+      window.removeEventListener('focus', arm);
+    };
+  }, [key]);
+  return settled !== key;
 }
 
 function useNow(): number {
@@ -59,8 +83,69 @@ function ConnectChoices({ card, selected, onChange }: { card: ApprovalCard; sele
   );
 }
 
-function Decision({ card, refresh }: { card: ApprovalCard; refresh: Refresh }) {
+const gweiText = (wei: string) => formatUnits(BigInt(wei), 'gwei');
+
+/** The fee, gas limit and nonce of a transaction, editable; saving replaces the request (and its code). */
+function TransactionEditor({ card, refresh, guarded }: { card: ApprovalCard; refresh: Refresh; guarded: boolean }) {
+  const tx = card.transaction;
   const { error, busy, run } = useAction(refresh);
+  const [form, setForm] = useState(() => ({
+    maxFeeGwei: tx ? gweiText(tx.maxFeePerGas) : '',
+    priorityFeeGwei: tx ? gweiText(tx.maxPriorityFeePerGas) : '',
+    gasLimit: tx?.gas ?? '',
+    nonce: String(tx?.nonce ?? ''),
+  }));
+  if (!tx) return null;
+  const { suggested } = tx;
+  const field = (key: keyof typeof form, label: string, testId: string) => (
+    <label>
+      {label}
+      <input data-testid={testId} inputMode="decimal" value={form[key]} onInput={(e) => setForm({ ...form, [key]: e.currentTarget.value })} />
+    </label>
+  );
+  const useNetworkValues = () =>
+    setForm({
+      ...form,
+      ...(suggested.maxFeePerGas !== null ? { maxFeeGwei: gweiText(suggested.maxFeePerGas) } : {}),
+      ...(suggested.maxPriorityFeePerGas !== null ? { priorityFeeGwei: gweiText(suggested.maxPriorityFeePerGas) } : {}),
+      ...(suggested.nonce !== null ? { nonce: String(suggested.nonce) } : {}),
+    });
+  return (
+    <details class="card" data-testid="edit-transaction" open={card.display.warnings.some((warning) => /fee|Nonce/.test(warning))}>
+      <summary>Edit fee, gas limit and nonce</summary>
+      <form
+        class="stack"
+        onSubmit={(event) => {
+          event.preventDefault();
+          const nonce = form.nonce.trim() === '' ? Number.NaN : Number(form.nonce);
+          void run({ action: 'edit-transaction', id: card.id, maxFeeGwei: form.maxFeeGwei, priorityFeeGwei: form.priorityFeeGwei, gasLimit: form.gasLimit, nonce });
+        }}
+      >
+        {field('maxFeeGwei', 'Max fee per gas (gwei)', 'edit-max-fee')}
+        {field('priorityFeeGwei', 'Priority fee per gas (gwei)', 'edit-priority-fee')}
+        {field('gasLimit', 'Gas limit', 'edit-gas-limit')}
+        {field('nonce', 'Nonce', 'edit-nonce')}
+        {error && (
+          <p class="error" data-testid="edit-error">
+            {error}
+          </p>
+        )}
+        <div class="row actions">
+          <button type="button" class="secondary small" data-testid="edit-use-network" disabled={busy} onClick={useNetworkValues}>
+            Use the network's values
+          </button>
+          <button type="submit" class="small" data-testid="edit-save" disabled={busy || guarded}>
+            Save
+          </button>
+        </div>
+      </form>
+    </details>
+  );
+}
+
+function Decision({ card, refresh, guarded }: { card: ApprovalCard; refresh: Refresh; guarded: boolean }) {
+  const { error, busy, run } = useAction(refresh);
+  const idle = busy || guarded;
   const [selected, setSelected] = useState<string[]>(() => (card.choices ?? []).filter((choice) => choice.selected).map((choice) => choice.address));
   const decide = (approved: boolean) => void run({ action: 'decide', id: card.id, approved, ...(card.kind === 'connect' && approved ? { accounts: selected } : {}) });
   return (
@@ -73,19 +158,25 @@ function Decision({ card, refresh }: { card: ApprovalCard; refresh: Refresh }) {
         </p>
       )}
       <div class="row actions">
-        <button class="secondary" data-testid="reject" disabled={busy} onClick={() => decide(false)}>
+        <button class="secondary" data-testid="reject" disabled={idle} onClick={() => decide(false)}>
           Reject
         </button>
-        <button data-testid="approve" disabled={busy || (card.kind === 'connect' && selected.length === 0)} onClick={() => decide(true)}>
+        <button data-testid="approve" disabled={idle || (card.kind === 'connect' && selected.length === 0)} onClick={() => decide(true)}>
           {APPROVE_LABELS[card.kind]}
         </button>
       </div>
+      {card.siteWaiting > 1 && (
+        <button class="secondary small" data-testid="reject-site" disabled={idle} onClick={() => void run({ action: 'reject-site', origin: card.origin })}>
+          Reject all {card.siteWaiting} from this site (and pause it for a minute)
+        </button>
+      )}
     </div>
   );
 }
 
-function WaitingForPhone({ card, view, refresh }: { card: ApprovalCard; view: WalletView; refresh: Refresh }) {
+function WaitingForPhone({ card, view, refresh, guarded }: { card: ApprovalCard; view: WalletView; refresh: Refresh; guarded: boolean }) {
   const { error, busy, run } = useAction(refresh);
+  const idle = busy || guarded;
   const now = useNow();
   return (
     <div class="stack waiting" data-testid="waiting-for-phone">
@@ -94,7 +185,9 @@ function WaitingForPhone({ card, view, refresh }: { card: ApprovalCard; view: Wa
         <p data-testid="approval-status">Waiting for your phone… Approve the request with code {card.code} there.</p>
       </div>
       <p class={view.phone.reachable ? 'muted' : 'warning'} data-testid="phone-reachability">
-        {view.phone.reachable ? 'Connected to the relay; your phone gets the request as soon as it is online.' : 'The relay is offline: the request waits until your phone can be reached.'}
+        {view.phone.reachable
+          ? 'Connected to the relay; your phone gets the request as soon as it is online.'
+          : (view.phone.problem ?? 'The relay is offline: the request waits until your phone can be reached.')}
       </p>
       {view.phone.lastSeen !== null && (
         <p class="muted" data-testid="phone-last-seen">
@@ -108,10 +201,10 @@ function WaitingForPhone({ card, view, refresh }: { card: ApprovalCard; view: Wa
       )}
       {error && <p class="error">{error}</p>}
       <div class="row actions">
-        <button class="secondary" data-testid="cancel-wait" disabled={busy} onClick={() => void run({ action: 'cancel-wait', id: card.id })}>
+        <button class="secondary" data-testid="cancel-wait" disabled={idle} onClick={() => void run({ action: 'cancel-wait', id: card.id })}>
           Cancel
         </button>
-        <button class="secondary" data-testid="extend-wait" disabled={busy} onClick={() => void run({ action: 'extend-wait', id: card.id })}>
+        <button class="secondary" data-testid="extend-wait" disabled={idle} onClick={() => void run({ action: 'extend-wait', id: card.id })}>
           Wait 2 more minutes
         </button>
       </div>
@@ -121,8 +214,9 @@ function WaitingForPhone({ card, view, refresh }: { card: ApprovalCard; view: Wa
 
 function Request({ card, view, refresh }: { card: ApprovalCard; view: WalletView; refresh: Refresh }) {
   const waiting = view.approvals.filter(isOpen).length - (isOpen(card) ? 1 : 0);
+  const guarded = useClickGuard(`${card.id}:${card.status}:${card.code ?? ''}`);
   return (
-    <div class="stack" data-testid="approval-card" data-kind={card.kind} data-status={card.status}>
+    <div class="stack" data-testid="approval-card" data-id={card.id} data-kind={card.kind} data-status={card.status} data-guarded={guarded}>
       <dl class="context">
         <div>
           <dt>Site</dt>
@@ -147,8 +241,9 @@ function Request({ card, view, refresh }: { card: ApprovalCard; view: WalletView
           Request code <strong data-testid="approval-code">{card.code}</strong>
         </p>
       )}
-      {card.status === 'awaiting-user' && <Decision key={card.id} card={card} refresh={refresh} />}
-      {card.status === 'co-signing' && <WaitingForPhone card={card} view={view} refresh={refresh} />}
+      {card.status === 'awaiting-user' && card.transaction && <TransactionEditor key={`${card.id}:${card.code ?? ''}`} card={card} refresh={refresh} guarded={guarded} />}
+      {card.status === 'awaiting-user' && <Decision key={card.id} card={card} refresh={refresh} guarded={guarded} />}
+      {card.status === 'co-signing' && <WaitingForPhone card={card} view={view} refresh={refresh} guarded={guarded} />}
       {(card.status === 'done' || card.status === 'failed') && (
         <p class={card.status === 'failed' ? 'error result' : 'success result'} data-testid="approval-status">
           {card.message}
@@ -165,8 +260,8 @@ function Request({ card, view, refresh }: { card: ApprovalCard; view: WalletView
 
 export function ApprovalApp() {
   const { view, refresh } = useWalletView();
-  const card = view ? currentCard(view) : undefined;
-  const needsUnlock = view !== null && !view.unlocked && view.approvals.some((candidate) => candidate.status === 'awaiting-user');
+  const card = view?.approval ?? undefined;
+  const needsUnlock = view !== null && !view.unlocked && (view.unlockRequested || view.approvals.some((candidate) => candidate.status === 'awaiting-user'));
   return (
     <main class="popup approval" data-testid="approval-root">
       <header class="brand">

@@ -22,7 +22,8 @@ function storeOf(area: browser.Storage.StorageArea): KeyValueStore {
   return {
     get: async <T>(key: string) => (await area.get(key))[key] as T | undefined,
     set: (key: string, value: unknown) => area.set({ [key]: value }),
-    remove: (key: string) => area.remove(key),
+    setMany: (items) => area.set(items),
+    remove: (keys) => area.remove(typeof keys === 'string' ? keys : [...keys]),
   };
 }
 
@@ -40,6 +41,7 @@ const approvalWindow = new ApprovalWindow(
   {
     create: async (url) => (await browser.windows.create({ url, type: 'popup', ...APPROVAL_WINDOW_SIZE })).id ?? null,
     focus: (windowId) => browser.windows.update(windowId, { focused: true }).then(() => true, () => false),
+    exists: (windowId) => browser.windows.get(windowId).then(() => true, () => false),
   },
   sessionStore,
   browser.runtime.getURL(APPROVAL_PAGE),
@@ -91,6 +93,7 @@ browser.runtime.onConnect.addListener((port) => {
     port.disconnect();
     return;
   }
+  const tabId = port.sender.tab?.id ?? null;
   pages.add(port, origin);
   port.onDisconnect.addListener(() => pages.remove(port));
   void ready.then(async () => {
@@ -102,7 +105,7 @@ browser.runtime.onConnect.addListener((port) => {
     const request = parsePortRequest(raw);
     if (!request) return;
     void ready
-      .then(() => wallet.request(request.method, request.params, { origin, requestKey: request.key }))
+      .then(() => wallet.request(request.method, request.params, { origin, requestKey: request.key, tabId }))
       .then(
         (result) => post(port, { kind: 'response', id: request.id, result }),
         (error: unknown) => post(port, { kind: 'error', id: request.id, error: toProviderRpcError(error).toJSON() }),

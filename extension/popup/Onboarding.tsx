@@ -1,7 +1,7 @@
 /** First run: create the password, pair the phone (QR link + SAS), see the first address. */
 import { useEffect, useState } from 'preact/hooks';
 import QRCode from 'qrcode';
-import { DEFAULT_PHONE_APP_URL, DEFAULT_RELAY_URL } from '../../src/background/public-state.ts';
+import { DEFAULT_PHONE_APP_URL, DEFAULT_RELAY_URL } from '../../src/background/wallet-state.ts';
 import { MIN_PASSWORD_LENGTH } from '../../src/background/password-policy.ts';
 import type { WalletView } from '../../src/background/wallet-service.ts';
 import { LOCAL_CHAIN_ID } from '../../src/wallet/chains.ts';

@@ -1,6 +1,6 @@
 /** The popup: onboarding, unlock, and the wallet's screens behind a header with account and network selectors. */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { activeAccountEntry } from '../../src/background/public-state.ts';
+import { activeAccountEntry } from '../../src/background/wallet-state.ts';
 import type { WalletView } from '../../src/background/wallet-service.ts';
 import { UnlockForm } from '../ui/UnlockForm.tsx';
 import { useAction, useWalletView } from '../ui/wallet-client.ts';

@@ -1,13 +1,15 @@
 /**
- * What the approval window renders for each queued record: origin, account, network, and the
- * decoded action (src/wallet/decode.ts for signing requests), plus co-signing progress.
+ * What the approval window renders for the record on screen: origin, account, network, and the
+ * decoded action (src/wallet/decode.ts for signing requests), plus co-signing progress. Only that
+ * record is decoded; the others are summarised (site, kind, status) without reading their payload.
  */
 import { chainName, toHexChainId } from '../wallet/chains.ts';
 import { displayModel, type DisplayModel } from '../wallet/decode.ts';
 import { decodeSigningRequest, shortCode } from '../wallet/signing-request.ts';
 import type { ApprovalRecord, ApprovalStatus } from './approval-queue.ts';
 import { findNetwork } from './networks.ts';
-import { activeAccountEntry, type PublicState } from './public-state.ts';
+import { editableTransaction, transactionWarnings, type EditableTransaction } from './transaction-review.ts';
+import { activeAccountEntry, type WalletState } from './wallet-state.ts';
 
 export interface AccountChoice {
   readonly index: number;
@@ -30,38 +32,60 @@ export interface ApprovalCard {
   readonly message: string | null;
   /** For connection requests: the accounts the user may share. */
   readonly choices: readonly AccountChoice[] | null;
+  /** Requests from this card's site awaiting the user, this one included ("Reject all"). */
+  readonly siteWaiting: number;
+  /** For transactions: the fee, gas limit and nonce the user may edit, with the node's figures. */
+  readonly transaction: EditableTransaction | null;
+}
+
+export interface ApprovalSummary {
+  readonly id: string;
+  readonly origin: string;
+  readonly kind: ApprovalRecord['payload']['kind'];
+  readonly status: ApprovalStatus;
+}
+
+export function approvalSummary(record: ApprovalRecord): ApprovalSummary {
+  return { id: record.id, origin: record.origin, kind: record.payload.kind, status: record.status };
 }
 
 export const ADD_NETWORK_WARNING = 'A network can report false balances and transaction results. Add only networks you trust.';
 export const CONNECT_NOTE = 'The site will see the chosen addresses and can ask for approvals. Nothing is signed without your approval here and on your phone.';
 
-function networkLabel(state: PublicState, chainId: number): string {
+function networkLabel(state: WalletState, chainId: number): string {
   return findNetwork(state, chainId)?.name ?? chainName(chainId);
 }
 
-function signCard(state: PublicState, encoded: Record<string, unknown>): Pick<ApprovalCard, 'display' | 'code' | 'account' | 'network'> {
+function signCard(state: WalletState, payload: Extract<ApprovalRecord['payload'], { kind: 'sign' }>): Pick<ApprovalCard, 'display' | 'code' | 'account' | 'network' | 'transaction'> {
   try {
-    const request = decodeSigningRequest(encoded);
+    const request = decodeSigningRequest(payload.request);
     const account = state.accounts.find((candidate) => candidate.address === request.account.address);
-    return { display: displayModel(request), code: shortCode(request), account: { name: account?.name ?? `Account ${request.account.index + 1}`, address: request.account.address }, network: networkLabel(state, request.chainId) };
+    const display = displayModel(request);
+    const transaction = request.kind === 'transaction' ? request : null;
+    return {
+      display: transaction ? { ...display, warnings: [...display.warnings, ...transactionWarnings(transaction, payload.advice)] } : display,
+      code: shortCode(request),
+      account: { name: account?.name ?? `Account ${request.account.index + 1}`, address: request.account.address },
+      network: networkLabel(state, request.chainId),
+      transaction: transaction ? editableTransaction(transaction, payload.advice) : null,
+    };
   } catch {
-    return { display: { title: 'Unreadable request', fields: [], warnings: ['This request cannot be decoded. Reject it.'] }, code: null, account: null, network: networkLabel(state, state.activeChainId) };
+    return { display: { title: 'Unreadable request', fields: [], warnings: ['This request cannot be decoded. Reject it.'] }, code: null, account: null, network: networkLabel(state, state.activeChainId), transaction: null };
   }
 }
 
-export function approvalCard(record: ApprovalRecord, state: PublicState): ApprovalCard {
+export function approvalCard(record: ApprovalRecord, state: WalletState, siteWaiting: number): ApprovalCard {
   const active = activeAccountEntry(state);
   const base = {
-    id: record.id,
-    origin: record.origin,
-    kind: record.payload.kind,
-    status: record.status,
+    ...approvalSummary(record),
     deadline: record.deadline,
     message: record.message,
     network: networkLabel(state, state.activeChainId),
     account: active ? { name: active.name, address: active.address } : null,
     code: null,
     choices: null,
+    siteWaiting,
+    transaction: null,
   };
   const payload = record.payload;
   switch (payload.kind) {
@@ -102,6 +126,6 @@ export function approvalCard(record: ApprovalRecord, state: PublicState): Approv
       };
     }
     case 'sign':
-      return { ...base, ...signCard(state, payload.request) };
+      return { ...base, ...signCard(state, payload) };
   }
 }

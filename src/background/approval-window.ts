@@ -1,6 +1,7 @@
 /**
- * The single approval window: created on the first request, reused (focused) afterwards. Its id
- * is kept in session storage so a restarted service worker still recognises it.
+ * The single approval window: created on the first request and reused afterwards. An open window
+ * is focused only when asked (a request arriving while none was waiting), never for each request
+ * of a burst. Its id is kept in session storage so a restarted service worker still recognises it.
  */
 import type { KeyValueStore } from './storage.ts';
 import type { ApprovalWindowPort } from './wallet-service.ts';
@@ -10,6 +11,8 @@ export interface WindowsPort {
   create(pageUrl: string): Promise<number | null>;
   /** Focuses a window; resolves false when it no longer exists. */
   focus(windowId: number): Promise<boolean>;
+  /** Whether a window still exists (without focusing it). */
+  exists(windowId: number): Promise<boolean>;
 }
 
 const WINDOW_KEY = 'duet/approval-window';
@@ -26,8 +29,8 @@ export class ApprovalWindow implements ApprovalWindowPort {
     this.pageUrl = pageUrl;
   }
 
-  open(): Promise<void> {
-    this.opening ??= this.openOrFocus().finally(() => {
+  open(options: { readonly focus: boolean }): Promise<void> {
+    this.opening ??= this.openOrFocus(options.focus).finally(() => {
       this.opening = null;
     });
     return this.opening;
@@ -40,9 +43,9 @@ export class ApprovalWindow implements ApprovalWindowPort {
     return true;
   }
 
-  private async openOrFocus(): Promise<void> {
+  private async openOrFocus(focus: boolean): Promise<void> {
     const existing = await this.session.get<number>(WINDOW_KEY);
-    if (existing !== undefined && (await this.windows.focus(existing))) return;
+    if (existing !== undefined && (focus ? await this.windows.focus(existing) : await this.windows.exists(existing))) return;
     const created = await this.windows.create(this.pageUrl);
     if (created === null) await this.session.remove(WINDOW_KEY);
     else await this.session.set(WINDOW_KEY, created);

@@ -36,6 +36,28 @@ export function parseHexChainId(value: unknown, field: string): number {
   return chainId;
 }
 
+/**
+ * Hosts that are this computer: localhost and *.localhost, 127.0.0.0/8, 0.0.0.0, ::1, :: and
+ * IPv4-mapped loopback. `hostname` as the URL parser gives it (it canonicalises 0x7f.1, [0::1] …).
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) ||
+    host === '0.0.0.0' ||
+    host === '[::1]' ||
+    host === '[::]' ||
+    /^\[::ffff:(7f[0-9a-f]{2}:[0-9a-f]{1,4}|0:0)\]$/.test(host)
+  );
+}
+
+/** Whether a URL or origin points at this computer. */
+export function isLoopbackUrl(value: string): boolean {
+  return isLoopbackHost(new URL(value).hostname);
+}
+
 /** An RPC URL: https, or http only on this computer (loopback). */
 export function parseRpcUrl(value: unknown, field: string): string {
   const url = parseUrl(value, field);

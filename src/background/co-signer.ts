@@ -23,6 +23,8 @@ export interface PhoneStatus {
   readonly reachable: boolean;
   /** Unix ms of the last message from the phone, if any. */
   readonly lastSeen: number | null;
+  /** Why the phone cannot be reached, in words (the relay refused, the pairing ended…), if known. */
+  readonly problem?: string | null;
 }
 
 export interface CoSigner {

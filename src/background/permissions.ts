@@ -3,7 +3,7 @@
  * restrictReturnedAccounts caveat; the origin is always the browser's sender origin.
  */
 import { rpcErrors } from '../provider/rpc-error.ts';
-import { activeAccountEntry, type Mutable, type PublicState } from './public-state.ts';
+import { activeAccountEntry, type Mutable, type WalletState } from './wallet-state.ts';
 
 export const ETH_ACCOUNTS_PERMISSION = 'eth_accounts';
 export const RESTRICT_ACCOUNTS_CAVEAT = 'restrictReturnedAccounts';
@@ -16,7 +16,7 @@ export interface Eip2255Permission {
 }
 
 /** The accounts an origin may see, the active account first when it is among them (as MetaMask). */
-export function permittedAccounts(state: PublicState, origin: string): string[] {
+export function permittedAccounts(state: WalletState, origin: string): string[] {
   const permission = state.permissions[origin];
   if (!permission) return [];
   const known = permission.accounts.filter((address) => state.accounts.some((account) => account.address === address));
@@ -24,11 +24,11 @@ export function permittedAccounts(state: PublicState, origin: string): string[] 
   return active && known.includes(active) ? [active, ...known.filter((address) => address !== active)] : known;
 }
 
-export function connectedOrigins(state: PublicState): string[] {
+export function connectedOrigins(state: WalletState): string[] {
   return Object.keys(state.permissions);
 }
 
-export function grantAccounts(draft: Mutable<PublicState>, origin: string, accounts: readonly string[], now: number): void {
+export function grantAccounts(draft: Mutable<WalletState>, origin: string, accounts: readonly string[], now: number): void {
   if (accounts.length === 0) throw rpcErrors.invalidParams('Choose at least one account to connect.');
   for (const address of accounts) {
     if (!draft.accounts.some((account) => account.address === address)) throw rpcErrors.invalidParams(`Unknown account ${address}.`);
@@ -36,7 +36,7 @@ export function grantAccounts(draft: Mutable<PublicState>, origin: string, accou
   draft.permissions = { ...draft.permissions, [origin]: { accounts: [...new Set(accounts)], grantedAt: now } };
 }
 
-export function revokeOrigin(draft: Mutable<PublicState>, origin: string): boolean {
+export function revokeOrigin(draft: Mutable<WalletState>, origin: string): boolean {
   if (!(origin in draft.permissions)) return false;
   const rest = { ...draft.permissions };
   delete rest[origin];
@@ -44,7 +44,7 @@ export function revokeOrigin(draft: Mutable<PublicState>, origin: string): boole
   return true;
 }
 
-export function eip2255Permissions(state: PublicState, origin: string): Eip2255Permission[] {
+export function eip2255Permissions(state: WalletState, origin: string): Eip2255Permission[] {
   const permission = state.permissions[origin];
   if (!permission) return [];
   return [{ invoker: origin, parentCapability: ETH_ACCOUNTS_PERMISSION, date: permission.grantedAt, caveats: [{ type: RESTRICT_ACCOUNTS_CAVEAT, value: permittedAccounts(state, origin) }] }];

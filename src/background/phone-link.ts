@@ -7,10 +7,10 @@
  */
 import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
 import { generateIdentity, type Identity } from '../channel/handshake.ts';
-import { createPairingOffer, encodePairingLink, relayChannelName } from '../channel/pairing-offer.ts';
-import { RelayClient, type RelayClientState, type WebSocketConstructor } from '../channel/relay-client.ts';
-import { storeLinkState } from '../channel/stored-link-state.ts';
-import { SecureChannel, type SecureChannelState } from '../channel/secure-channel.ts';
+import { createPairingOffer, encodePairingLink } from '../channel/pairing-offer.ts';
+import { LinkResumeError, PeerLink, type PeerLinkOptions } from '../channel/peer-link.ts';
+import type { RelayClientState, WebSocketConstructor } from '../channel/relay-client.ts';
+import type { SecureChannelState } from '../channel/secure-channel.ts';
 import { decodeP2KeyShare, encodeP2KeyShare } from '../mpc/key-share-codec.ts';
 import type { P2KeyShare } from '../mpc/key-share.ts';
 import { CoSigningFailed, CoSigningRejected, ExtensionCoSigner } from '../session/extension-cosigner.ts';
@@ -31,8 +31,7 @@ interface StoredIdentity {
 }
 
 interface Connection {
-  readonly relay: RelayClient;
-  readonly channel: SecureChannel;
+  readonly link: PeerLink;
   readonly cosigner: ExtensionCoSigner;
 }
 
@@ -55,6 +54,8 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   private connection: Connection | null = null;
   private current: PairingProgress = IDLE_PAIRING;
   private lastSeen: number | null = null;
+  /** Why the stored link cannot be used (shown on the Devices page), if so. */
+  private problem: string | null = null;
   private readonly progressListeners = new Listeners<PairingProgress>();
   private readonly statusListeners = new Listeners<PhoneStatus>();
   private readonly ready: Promise<void>;
@@ -88,31 +89,40 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     const identity = await this.identity();
     this.closeConnection();
     const { offer, ephemeralSecret } = createPairingOffer(this.context.relayUrl, this.context.now());
-    const relay = this.newRelay(relayChannelName(offer));
-    const channel = new SecureChannel({ transport: relay, role: 'extension', channelId: offer.channelId, identity });
+    const link = PeerLink.pairing(this.linkOptions(identity), offer, this.context.relayUrl);
+    const channel = link.channel;
     channel.awaitPhone(offer, ephemeralSecret);
-    const cosigner = new ExtensionCoSigner({ send: (message) => channel.send(message), onKeyShare: (share) => this.onNewKeyShare(share) });
-    this.connection = { relay, channel, cosigner };
+    const cosigner = new ExtensionCoSigner({
+      send: (message) => channel.send(message),
+      onKeyShare: (share) => this.onNewKeyShare(share),
+      onKeygenFailed: (error) => {
+        this.closeConnection();
+        this.setProgress({ ...IDLE_PAIRING, phase: 'failed', error: `Pairing failed: ${error.message}` });
+      },
+    });
+    this.connection = { link, cosigner };
     this.setProgress({ phase: 'showing-code', link: encodePairingLink(offer, this.context.phoneAppUrl), sas: null, error: null, expiresAt: offer.expiresAt });
     channel.onEvent((event) => {
       if (event.kind === 'sas') this.setProgress({ ...this.current, phase: 'confirm-sas', sas: event.sas });
       if (event.kind === 'paired') this.setProgress({ ...this.current, phase: 'generating-key' });
-      if (event.kind === 'error') this.setProgress({ ...this.current, phase: 'failed', error: event.error.message });
+      if (event.kind === 'error' && this.current.phase !== 'idle' && channel.currentPhase !== 'paired') this.setProgress({ ...this.current, phase: 'failed', error: event.error.message });
     });
+    // The phone's Paillier key and its proof arrive while both users compare the codes.
+    channel.onEarlyMessage((message) => void cosigner.handleEarly(message));
     channel.onMessage((message) => {
       this.markSeen();
       void cosigner.handle(message);
     });
-    relay.onStatus(() => this.statusListeners.emit(this.status()));
+    link.onStatus(() => this.statusListeners.emit(this.status()));
     try {
-      await relay.connect();
+      await link.connect();
     } catch (error) {
       this.setProgress({ ...IDLE_PAIRING, phase: 'failed', error: error instanceof Error ? error.message : 'The relay cannot be reached.' });
     }
   }
 
   confirmSas(matches: boolean): void {
-    const channel = this.connection?.channel;
+    const channel = this.connection?.link.channel;
     if (!channel || this.current.phase !== 'confirm-sas') return;
     if (matches) channel.confirmSas();
     else {
@@ -135,7 +145,7 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   private async onNewKeyShare(share: P2KeyShare): Promise<void> {
     const connection = this.connection;
     if (!connection) throw new CoSignerFailedError('unavailable', 'the pairing was cancelled');
-    await storeLinkState(connection.channel, connection.relay, (state) =>
+    await connection.link.store((state) =>
       this.context.completePairing(
         { pairedKey: pairedKeyFromParts(share.publicKey.toBytes(true), share.chainCode), deviceName: DEFAULT_PHONE_NAME },
         { [KEY_SHARE_RECORD]: encodeP2KeyShare(share), [CHANNEL_RECORD]: state.channel, [RELAY_RECORD]: state.relay },
@@ -147,7 +157,8 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   // ---- co-signing -------------------------------------------------------------------------------
 
   status(): PhoneStatus {
-    return { reachable: this.connection?.relay.isOnline ?? false, lastSeen: this.lastSeen };
+    const link = this.connection?.link;
+    return { reachable: link?.online ?? false, lastSeen: this.lastSeen, problem: this.problem ?? link?.problem ?? null };
   }
 
   onStatusChange(listener: (status: PhoneStatus) => void): () => void {
@@ -157,7 +168,10 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   async sign(request: SigningRequest, signal: AbortSignal): Promise<CoSignature> {
     await this.ready;
     const cosigner = this.connection?.cosigner;
-    if (!cosigner?.share) throw new CoSignerFailedError('not_paired', 'No phone is paired.');
+    if (!cosigner?.share) throw new CoSignerFailedError('not_paired', this.problem ?? 'No phone is paired.');
+    // A relay refusal that waiting cannot cure (the phone ended the pairing…): say so now.
+    const link = this.connection?.link;
+    if (link?.status.kind === 'failed') throw new CoSignerFailedError('unavailable', link.problem ?? 'Your phone cannot be reached.');
     signal.throwIfAborted();
     const onAbort = () => cosigner.cancel(request.id, signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
@@ -178,6 +192,8 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   // ---- lifecycle --------------------------------------------------------------------------------
 
   async forget(): Promise<void> {
+    // The phone learns at once that it was unpaired (its relay channel is refused from now on).
+    await this.connection?.link.retire();
     this.closeConnection();
     for (const record of [KEY_SHARE_RECORD, CHANNEL_RECORD, RELAY_RECORD]) await this.context.secrets.delete(record);
     this.setProgress(IDLE_PAIRING);
@@ -188,8 +204,9 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   }
 
   private closeConnection(): void {
-    this.connection?.relay.close();
+    this.connection?.link.close();
     this.connection = null;
+    this.problem = null;
     this.statusListeners.emit(this.status());
   }
 
@@ -208,15 +225,19 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     return identity;
   }
 
-  private newRelay(channelName: string, state?: RelayClientState): RelayClient {
-    return new RelayClient({
-      relayUrl: state?.relayUrl ?? this.context.relayUrl,
-      channelId: channelName,
+  /**
+   * The vault records of the link are written only once a key share exists: before that, nothing
+   * of an unfinished pairing is kept (and a previous pairing's records are never overwritten).
+   */
+  private linkOptions(identity: Identity): PeerLinkOptions {
+    return {
       role: 'extension',
-      ackWhenSaved: true,
+      identity,
+      write: async (state) => {
+        if (this.connection?.cosigner.share) await this.context.secrets.putMany({ [CHANNEL_RECORD]: state.channel, [RELAY_RECORD]: state.relay });
+      },
       ...(this.WebSocketImpl ? { WebSocket: this.WebSocketImpl } : {}),
-      ...(state ? { state } : {}),
-    });
+    };
   }
 
   private async resumePairedChannel(): Promise<void> {
@@ -227,26 +248,30 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     ]);
     if (!shareJson || !channelState || !relayState) return;
     const identity = await this.identity();
-    const channelId = decodeBase64Url(channelState.channelId);
-    if (!channelId) return;
-    const relay = this.newRelay(relayState.channelId, relayState);
-    const channel = new SecureChannel({ transport: relay, role: 'extension', channelId, identity, state: channelState });
+    let link: PeerLink;
+    try {
+      link = PeerLink.resume(this.linkOptions(identity), { channel: channelState, relay: relayState });
+    } catch (error) {
+      if (!(error instanceof LinkResumeError)) throw error;
+      this.problem = `The link to your phone cannot be resumed: ${error.message} Unpair it and pair again.`;
+      this.statusListeners.emit(this.status());
+      return;
+    }
+    const channel = link.channel;
     const cosigner = new ExtensionCoSigner({ send: (message) => channel.send(message), onKeyShare: (share) => this.onNewKeyShare(share), keyShare: decodeP2KeyShare(shareJson) });
     channel.onMessage((message) => {
       this.markSeen();
       void cosigner.handle(message).then(() => this.persistChannel());
     });
-    relay.onStatus(() => this.statusListeners.emit(this.status()));
-    this.connection = { relay, channel, cosigner };
+    link.onStatus(() => this.statusListeners.emit(this.status()));
+    this.connection = { link, cosigner };
     // A restored channel sends nothing until a fresh state is stored (no AEAD nonce is reused).
     await this.persistChannel();
-    void relay.connect().catch(() => this.statusListeners.emit(this.status()));
+    void link.connect().catch(() => this.statusListeners.emit(this.status()));
   }
 
   private async persistChannel(): Promise<void> {
-    const connection = this.connection;
-    if (!connection) return;
-    await storeLinkState(connection.channel, connection.relay, (state) => this.context.secrets.putMany({ [CHANNEL_RECORD]: state.channel, [RELAY_RECORD]: state.relay }));
+    await this.connection?.link.store();
   }
 }
 

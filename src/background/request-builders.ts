@@ -1,7 +1,9 @@
 /**
  * Provider parameters → frozen SigningRequests. Every field is checked (-32602 naming it, nothing
  * changed); what the network decides (nonce, gas, fees) is filled in before the user sees it, so
- * the window shows exactly what will be signed.
+ * the window shows exactly what will be signed. For a transaction the node's own figures (next
+ * nonce, fees) are asked for even when the site set them, and kept beside the request as advice:
+ * the window warns when the site's values stray from them, and the user may edit them.
  */
 import { getAddress, isHexString } from 'ethers';
 import { rpcErrors } from '../provider/rpc-error.ts';
@@ -23,6 +25,38 @@ export interface RequestBase {
 export type AccountLookup = (address: string, field: string) => AccountRef;
 
 type TransactionRequest = Extract<SigningRequest, { kind: 'transaction' }>;
+
+/** What the node says now about a transaction (0x-hex wei), or null where it could not say. */
+export interface TransactionAdvice {
+  /** The account's next nonce: its pending count, after transactions already queued in Duet. */
+  readonly nextNonce: number | null;
+  /** 2 × base fee + tip: what Duet would set itself. */
+  readonly maxFeePerGas: string | null;
+  readonly maxPriorityFeePerGas: string | null;
+}
+
+export interface BuiltTransaction {
+  readonly request: TransactionRequest;
+  readonly advice: TransactionAdvice;
+}
+
+type Answer<T> = { readonly value: T } | { readonly error: unknown };
+
+function answer<T>(promise: Promise<T>): Promise<Answer<T>> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+/** The node's answer where the request needs it (its failure is the request's failure). */
+function needed<T>(result: Answer<T>): T {
+  if ('error' in result) throw result.error;
+  return result.value;
+}
+
+const adviceOf = <T>(result: Answer<T>): T | null => ('value' in result ? result.value : null);
+const hexWei = (value: bigint | null) => (value === null ? null : `0x${value.toString(16)}`);
 
 const TRANSACTION_KEYS = new Set(['from', 'to', 'value', 'data', 'input', 'gas', 'gasLimit', 'gasPrice', 'maxFeePerGas', 'maxPriorityFeePerGas', 'nonce', 'chainId', 'type', 'accessList']);
 const SUPPORTED_TYPES = new Set(['0x0', '0x00', '0x2', '0x02']);
@@ -91,8 +125,8 @@ export interface TransactionContext {
   readonly queuedNonce: number | null;
 }
 
-/** eth_sendTransaction [tx] → an EIP-1559 transaction on the active chain, fully specified. */
-export async function transactionRequest(params: unknown, base: RequestBase, accountFor: AccountLookup, context: TransactionContext): Promise<TransactionRequest> {
+/** eth_sendTransaction [tx] → an EIP-1559 transaction on the active chain, fully specified, and the node's advice. */
+export async function transactionRequest(params: unknown, base: RequestBase, accountFor: AccountLookup, context: TransactionContext): Promise<BuiltTransaction> {
   if (!Array.isArray(params) || params.length !== 1 || typeof params[0] !== 'object' || params[0] === null || Array.isArray(params[0])) {
     throw rpcErrors.invalidParams('eth_sendTransaction expects [transaction].');
   }
@@ -120,20 +154,30 @@ export async function transactionRequest(params: unknown, base: RequestBase, acc
   if (maxFeePerGas !== undefined && maxPriorityFeePerGas !== undefined && maxPriorityFeePerGas > maxFeePerGas) throw rpcErrors.invalidParams('maxPriorityFeePerGas is larger than maxFeePerGas.');
 
   const { rpc } = context;
-  const nonce = requestedNonce !== undefined ? Number(requestedNonce) : Math.max(Number(quantityResult(await rpc('eth_getTransactionCount', [account.address, 'pending']), 'nonce')), context.queuedNonce ?? 0);
+  const [nodeNonce, nodeTip, nodeBaseFee] = await Promise.all([
+    answer(rpc('eth_getTransactionCount', [account.address, 'pending']).then((count) => Math.max(Number(quantityResult(count, 'nonce')), context.queuedNonce ?? 0))),
+    answer(rpc('eth_maxPriorityFeePerGas', []).then((fee) => quantityResult(fee, 'priority fee'), () => FALLBACK_PRIORITY_FEE_WEI)),
+    answer(
+      rpc('eth_getBlockByNumber', ['latest', false]).then((block) => {
+        const baseFee = (block as { baseFeePerGas?: unknown } | null)?.baseFeePerGas;
+        if (baseFee === undefined) throw rpcErrors.internal('The network has no EIP-1559 base fee; Duet sends EIP-1559 transactions only.');
+        return quantityResult(baseFee, 'base fee');
+      }),
+    ),
+  ]);
+  const suggestedTip = adviceOf(nodeTip);
+  const baseFee = adviceOf(nodeBaseFee);
+  const suggestedMaxFee = baseFee !== null && suggestedTip !== null ? baseFee * BASE_FEE_MULTIPLIER + suggestedTip : null;
+  const advice: TransactionAdvice = { nextNonce: adviceOf(nodeNonce), maxFeePerGas: hexWei(suggestedMaxFee), maxPriorityFeePerGas: hexWei(suggestedTip) };
+
+  const nonce = requestedNonce !== undefined ? Number(requestedNonce) : needed(nodeNonce);
   const gas = gasParam ?? quantityResult(await rpc('eth_estimateGas', [{ from: account.address, ...(to ? { to } : {}), value: `0x${value.toString(16)}`, data }]), 'gas estimate');
   if (gasPrice !== undefined) {
     maxFeePerGas = gasPrice;
     maxPriorityFeePerGas = gasPrice;
   }
-  if (maxPriorityFeePerGas === undefined) {
-    maxPriorityFeePerGas = await rpc('eth_maxPriorityFeePerGas', []).then((fee) => quantityResult(fee, 'priority fee'), () => FALLBACK_PRIORITY_FEE_WEI);
-  }
-  if (maxFeePerGas === undefined) {
-    const block = (await rpc('eth_getBlockByNumber', ['latest', false])) as { baseFeePerGas?: unknown } | null;
-    if (!block || block.baseFeePerGas === undefined) throw rpcErrors.internal('The network has no EIP-1559 base fee; Duet sends EIP-1559 transactions only.');
-    maxFeePerGas = quantityResult(block.baseFeePerGas, 'base fee') * BASE_FEE_MULTIPLIER + maxPriorityFeePerGas;
-  }
+  maxPriorityFeePerGas ??= needed(nodeTip);
+  maxFeePerGas ??= needed(nodeBaseFee) * BASE_FEE_MULTIPLIER + maxPriorityFeePerGas;
   if (maxPriorityFeePerGas > maxFeePerGas) maxPriorityFeePerGas = maxFeePerGas;
-  return { ...base, kind: 'transaction', account, tx: { to, value, data, nonce, gas, maxFeePerGas, maxPriorityFeePerGas, chainId: base.chainId } };
+  return { request: { ...base, kind: 'transaction', account, tx: { to, value, data, nonce, gas, maxFeePerGas, maxPriorityFeePerGas, chainId: base.chainId } }, advice };
 }

@@ -10,6 +10,8 @@ export interface RequestContext {
   readonly origin: string;
   /** Unique per page request (page session id + request id), stable when the bridge re-sends it. */
   readonly requestKey: string;
+  /** The browser tab of the sending frame (null when unknown): all frames of a page share its limits. */
+  readonly tabId: number | null;
 }
 
 export type MethodHandler = (params: unknown, context: RequestContext) => Promise<unknown>;

@@ -6,5 +6,12 @@
 export interface KeyValueStore {
   get<T>(key: string): Promise<T | undefined>;
   set(key: string, value: unknown): Promise<void>;
-  remove(key: string): Promise<void>;
+  /** Several keys in one write: all of them are stored, or (quota exceeded) none. */
+  setMany(items: Readonly<Record<string, unknown>>): Promise<void>;
+  remove(keys: string | readonly string[]): Promise<void>;
+}
+
+/** What a value costs in chrome.storage: the UTF-8 length of its JSON (and of its key). */
+export function storedBytes(key: string, value: unknown): number {
+  return new TextEncoder().encode(key + JSON.stringify(value)).length;
 }

@@ -37,6 +37,12 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'decide':
       await wallet.decide(request.id, request.approved, request.accounts);
       break;
+    case 'reject-site':
+      await wallet.rejectSite(request.origin);
+      break;
+    case 'edit-transaction':
+      await wallet.editTransaction(request.id, request);
+      break;
     case 'extend-wait':
       await wallet.extendWait(request.id);
       break;

@@ -15,6 +15,8 @@ export type UiRequest =
   | { readonly action: 'confirm-sas'; readonly matches: boolean }
   | { readonly action: 'cancel-pairing' }
   | { readonly action: 'decide'; readonly id: string; readonly approved: boolean; readonly accounts?: readonly string[] }
+  | { readonly action: 'reject-site'; readonly origin: string }
+  | { readonly action: 'edit-transaction'; readonly id: string; readonly maxFeeGwei: string; readonly priorityFeeGwei: string; readonly gasLimit: string; readonly nonce: number }
   | { readonly action: 'extend-wait'; readonly id: string }
   | { readonly action: 'cancel-wait'; readonly id: string }
   | { readonly action: 'add-account'; readonly name?: string }
@@ -54,6 +56,8 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'confirm-sas': { matches: 'boolean' },
   'cancel-pairing': {},
   decide: { id: 'string', approved: 'boolean', accounts: 'strings?' },
+  'reject-site': { origin: 'string' },
+  'edit-transaction': { id: 'string', maxFeeGwei: 'string', priorityFeeGwei: 'string', gasLimit: 'string', nonce: 'number' },
   'extend-wait': { id: 'string' },
   'cancel-wait': { id: 'string' },
   'add-account': { name: 'string?' },

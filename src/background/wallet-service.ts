@@ -13,8 +13,8 @@ import { toHexChainId } from '../wallet/chains.ts';
 import { decodeSigningRequest, encodeSigningRequest } from '../wallet/signing-request.ts';
 import type { UnlockedVault } from '../vault/vault.ts';
 import { defaultAccountName, deriveAccountAddress, PAIRED_KEY_RECORD, parseAccountName, parsePairedKey, type PairedKey } from './accounts.ts';
-import { ApprovalQueue, type ApprovalOutcome, type ApprovalPayload, type ApprovalRecord } from './approval-queue.ts';
-import { approvalCard, type ApprovalCard } from './approval-view.ts';
+import { ApprovalQueue, DEFAULT_QUEUE_LIMITS, type ApprovalOutcome, type ApprovalPayload, type ApprovalRecord, type QueueLimits } from './approval-queue.ts';
+import { approvalCard, approvalSummary, type ApprovalCard, type ApprovalSummary } from './approval-view.ts';
 import { AUTO_LOCK_ALARM, armAutoLock, type AlarmPort } from './auto-lock.ts';
 import { parseCurrencySymbol, parseExplorerUrl, parseHexChainId, parseNetworkName, parseRpcUrl, type AddChainRequest } from './chain-params.ts';
 import { CoSignerFailedError, CoSignerRejectedError, type PhoneStatus } from './co-signer.ts';
@@ -22,10 +22,12 @@ import { addNetwork, findNetwork, removeNetwork, requireNetwork, setNetworkRpcUr
 import { IDLE_PAIRING, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
 import { connectedOrigins, eip2255Permissions, grantAccounts, permittedAccounts, revokeOrigin } from './permissions.ts';
 import { registerProviderMethods, type MethodBackend } from './provider-methods.ts';
-import { AUTO_LOCK_CHOICES_MINUTES, activeAccountEntry, activeNetwork, PublicStateStore, type Mutable, type PairedDevice, type PublicState } from './public-state.ts';
+import { AUTO_LOCK_CHOICES_MINUTES, activeAccountEntry, activeNetwork, WalletStateStore, type Mutable, type PairedDevice, type WalletState } from './wallet-state.ts';
 import { callRpc, fetchChainId, type FetchLike } from './rpc-client.ts';
 import { RequestRouter, type RequestContext } from './router.ts';
 import { signatureHex, signedTransactionHex, verifyCoSignature } from './signature-check.ts';
+import { SiteThrottle } from './site-throttle.ts';
+import { editTransaction, type TransactionEdits } from './transaction-review.ts';
 import type { KeyValueStore } from './storage.ts';
 import { VaultSession } from './vault-session.ts';
 import { WalletActionError } from './wallet-action-error.ts';
@@ -49,8 +51,8 @@ export interface PageEvents {
 }
 
 export interface ApprovalWindowPort {
-  /** Opens the approval window, or focuses it when it is already open. */
-  open(): Promise<void>;
+  /** Opens the approval window; an open one is focused only when `focus` is set. */
+  open(options: { readonly focus: boolean }): Promise<void>;
 }
 
 export interface WalletPorts {
@@ -63,16 +65,23 @@ export interface WalletPorts {
   readonly clock: Clock;
   readonly phoneLinks: PhoneLinkFactory;
   readonly vaultName: string;
+  /** The approval queue's limits (tests lower them); DEFAULT_QUEUE_LIMITS otherwise. */
+  readonly queueLimits?: QueueLimits;
 }
 
 export interface WalletView {
   readonly vaultExists: boolean;
   readonly unlocked: boolean;
   readonly paired: boolean;
-  readonly state: PublicState;
+  readonly state: WalletState;
   readonly pairing: PairingProgress;
   readonly phone: PhoneStatus;
-  readonly approvals: readonly ApprovalCard[];
+  /** A site waits for Duet to be unlocked (the approval window asks for the password). */
+  readonly unlockRequested: boolean;
+  /** The request on screen in the approval window, decoded; only this one is built. */
+  readonly approval: ApprovalCard | null;
+  /** Every request the window holds (open ones, and results shown for a few seconds), in order. */
+  readonly approvals: readonly ApprovalSummary[];
 }
 
 export interface NetworkInput {
@@ -96,6 +105,12 @@ export class SigningStopped extends Error {
   }
 }
 
+interface UnlockWaiter {
+  readonly origin: string;
+  resolve(): void;
+  reject(error: ProviderRpcError): void;
+}
+
 interface InFlight {
   readonly controller: AbortController;
   cancelTimer: () => void;
@@ -112,6 +127,9 @@ function unwrapOutcome(outcome: ApprovalOutcome): unknown {
   return outcome.result;
 }
 
+/** What a page (and the approval window) says when the phone refuses this browser after a failed signature. */
+export const TAINTED_REFUSAL = 'Your phone refused to co-sign: a signature this browser computed failed its check, so this browser may be compromised. It now co-signs only transfers to the rescue address set on the phone (see Duet\'s home screen).';
+
 /** What a page sees when co-signing did not produce a signature. */
 export function coSigningError(error: unknown): ProviderRpcError {
   if (error instanceof SigningStopped) {
@@ -127,41 +145,44 @@ export function coSigningError(error: unknown): ProviderRpcError {
   if (error instanceof CoSignerRejectedError) return rpcErrors.userRejected('Rejected on your phone.');
   if (error instanceof CoSignerFailedError) {
     if (error.code === 'not_paired') return rpcErrors.unauthorized('No phone is paired with Duet.');
-    if (error.code === 'tainted') return rpcErrors.internal('Your phone refused to sign: this key may be under attack. Move your funds to a new pairing.', { reason: 'tainted' });
+    if (error.code === 'tainted') return rpcErrors.internal(TAINTED_REFUSAL, { reason: 'tainted' });
     return rpcErrors.internal(`Co-signing failed: ${error.message}`, { reason: error.code });
   }
   return toProviderRpcError(error);
 }
 
 export class WalletService implements MethodBackend {
-  readonly state: PublicStateStore;
+  readonly state: WalletStateStore;
   private readonly ports: WalletPorts;
   private readonly vaultSession: VaultSession;
   private readonly queue: ApprovalQueue;
+  private readonly throttle: SiteThrottle;
   private readonly router: RequestRouter;
   private readonly inFlight = new Map<string, InFlight>();
+  private unlockWaiters: UnlockWaiter[] = [];
   private link: PhoneLink | null = null;
   private lastSeenWritten = 0;
 
   constructor(ports: WalletPorts) {
     this.ports = ports;
-    this.state = new PublicStateStore(ports.local);
+    this.state = new WalletStateStore(ports.local);
     this.vaultSession = new VaultSession(ports.session, ports.vaultName);
-    this.queue = new ApprovalQueue(ports.session, () => ports.clock.now());
+    this.queue = new ApprovalQueue(ports.session, () => ports.clock.now(), ports.queueLimits ?? DEFAULT_QUEUE_LIMITS);
+    this.throttle = new SiteThrottle(ports.session, () => ports.clock.now());
     this.router = registerProviderMethods(new RequestRouter(), this);
   }
 
   /** After (re)start: reopen the vault from session storage, restore the queue, resume co-signing. */
   async start(): Promise<void> {
-    await this.queue.load();
+    await Promise.all([this.queue.load(), this.throttle.load()]);
     const vault = await this.vaultSession.restore();
-    if (vault) this.openLink(vault, await this.state.read());
+    if (vault) await this.opened(vault);
     for (const record of this.queue.open()) {
       if (record.status !== 'co-signing') continue;
       if (this.link) this.runCoSigning(record);
       else await this.queue.finish(record.id, { error: coSigningError(new SigningStopped('locked')).toJSON() }, 'Duet was locked.');
     }
-    if (this.queue.open().some((record) => record.status === 'awaiting-user')) await this.ports.approvalWindow.open();
+    if (this.queue.awaitingUser().length > 0) await this.ports.approvalWindow.open({ focus: false });
   }
 
   // ---- MethodBackend ------------------------------------------------------------------------------
@@ -181,17 +202,39 @@ export class WalletService implements MethodBackend {
   async rpc(chainId: number, method: string, params: readonly unknown[]): Promise<unknown> {
     const network = findNetwork(await this.state.read(), chainId);
     if (!network) throw rpcErrors.chainDisconnected(`Duet has no network with chain ID ${chainId}.`);
+    // RPC URLs are in the vault: a locked Duet does not know them.
+    if (!this.isUnlocked()) throw rpcErrors.chainDisconnected(`Duet is locked: unlock it to reach ${network.name}.`);
     return callRpc(this.ports.fetch, network, method, params);
   }
 
-  remoteChainId(rpcUrl: string): Promise<number> {
+  /**
+   * Resolves once Duet is unlocked. While locked, the approval window asks for the password (the
+   * site's request waits, as with MetaMask); closing the window is 4001. 4100 before setup.
+   */
+  async whenUnlocked({ origin }: RequestContext): Promise<void> {
+    if (this.isUnlocked()) return;
+    if (!(await this.vaultSession.exists())) throw rpcErrors.unauthorized('Duet is not set up yet: open Duet and pair your phone first.');
+    this.throttle.check(origin);
+    const limit = (this.ports.queueLimits ?? DEFAULT_QUEUE_LIMITS).requestsPerSite;
+    if (this.unlockWaiters.filter((waiter) => waiter.origin === origin).length >= limit) {
+      throw rpcErrors.limitExceeded(`${limit} requests from this site are already waiting for Duet to be unlocked. Nothing was queued; try again once it is.`);
+    }
+    const othersWaiting = this.unlockWaiters.length > 0 || this.queue.awaitingUser().length > 0;
+    const unlocked = new Promise<void>((resolve, reject) => this.unlockWaiters.push({ origin, resolve, reject }));
+    await this.ports.approvalWindow.open({ focus: !othersWaiting });
+    return unlocked;
+  }
+
+  private remoteChainId(rpcUrl: string): Promise<number> {
     return fetchChainId(this.ports.fetch, { name: rpcUrl, rpcUrl });
   }
 
-  async askUser(origin: string, requestKey: string, fingerprint: string, payload: ApprovalPayload): Promise<unknown> {
-    const record = await this.queue.add({ id: randomId(), origin, requestKey, fingerprint, payload, createdAt: this.now() });
+  async askUser({ origin, requestKey, tabId }: RequestContext, fingerprint: string, payload: ApprovalPayload): Promise<unknown> {
+    this.throttle.check(origin);
+    const othersWaiting = this.queue.awaitingUser().length > 0;
+    const record = await this.queue.add({ id: randomId(), origin, tabId, requestKey, fingerprint, payload, createdAt: this.now() });
     const outcome = this.queue.wait(record.id);
-    await this.ports.approvalWindow.open();
+    await this.ports.approvalWindow.open({ focus: !othersWaiting });
     return unwrapOutcome(await outcome);
   }
 
@@ -244,14 +287,18 @@ export class WalletService implements MethodBackend {
 
   async view(): Promise<WalletView> {
     const state = await this.state.read();
+    const current = this.queue.current();
+    const siteWaiting = current ? this.queue.awaitingUser().filter((record) => record.origin === current.origin).length : 0;
     return {
       vaultExists: await this.vaultSession.exists(),
       unlocked: this.isUnlocked(),
+      unlockRequested: this.unlockWaiters.length > 0,
       paired: state.accounts.length > 0,
       state,
       pairing: this.link?.pairing.progress() ?? IDLE_PAIRING,
       phone: this.link?.coSigner.status() ?? OFFLINE_PHONE,
-      approvals: this.queue.visible().map((record) => approvalCard(record, state)),
+      approval: current ? approvalCard(current, state, siteWaiting) : null,
+      approvals: this.queue.visible().map(approvalSummary),
     };
   }
 
@@ -260,6 +307,7 @@ export class WalletService implements MethodBackend {
     const phoneAppProblem = settings.phoneAppUrl ? phoneAppUrlProblem(settings.phoneAppUrl) : null;
     if (phoneAppProblem) throw new WalletActionError('invalid_input', `The phone app address is refused: ${phoneAppProblem}.`, 'phoneAppUrl');
     const vault = await this.vaultSession.create(password);
+    await this.state.open(vault);
     await this.state.update((draft) => {
       if (settings.relayUrl) draft.relayUrl = settings.relayUrl;
       if (settings.phoneAppUrl) draft.phoneAppUrl = settings.phoneAppUrl;
@@ -270,10 +318,16 @@ export class WalletService implements MethodBackend {
   }
 
   async unlock(password: string): Promise<void> {
-    const vault = await this.vaultSession.unlock(password);
-    this.openLink(vault, await this.state.read());
+    await this.opened(await this.vaultSession.unlock(password));
     await this.touch();
     await this.announceAllAccounts();
+    for (const waiter of this.unlockWaiters.splice(0)) waiter.resolve();
+  }
+
+  /** The vault is open (unlocked, or restored after a restart): its records, then the phone link. */
+  private async opened(vault: UnlockedVault): Promise<void> {
+    await this.state.open(vault);
+    this.openLink(vault, await this.state.read());
   }
 
   async changePassword(currentPassword: string, newPassword: string): Promise<void> {
@@ -282,12 +336,14 @@ export class WalletService implements MethodBackend {
   }
 
   async lock(): Promise<void> {
+    const origins = connectedOrigins(await this.state.read());
     for (const [, flight] of this.inFlight) flight.controller.abort(new SigningStopped('locked'));
     this.link?.close();
     this.link = null;
     await this.vaultSession.lock();
+    this.state.close();
     await this.ports.alarms.clear(AUTO_LOCK_ALARM);
-    await this.announceAllAccounts();
+    for (const origin of origins) this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
   }
 
   /** Any use of Duet's own pages re-arms auto-lock. */
@@ -315,7 +371,7 @@ export class WalletService implements MethodBackend {
     return this.link;
   }
 
-  private openLink(vault: UnlockedVault, state: PublicState): void {
+  private openLink(vault: UnlockedVault, state: WalletState): void {
     this.link?.close();
     this.link = this.ports.phoneLinks({
       secrets: vault,
@@ -371,6 +427,14 @@ export class WalletService implements MethodBackend {
     this.lastSeenWritten = at;
     await this.state.update((draft) => {
       draft.devices = draft.devices.map((device) => ({ ...device, lastSeen: at }));
+    });
+  }
+
+  /** The phone refused this browser after a failed signature: shown on Home and Devices for good. */
+  private async recordTaint(): Promise<void> {
+    const at = this.now();
+    await this.state.update((draft) => {
+      draft.devices = draft.devices.map((device) => (device.taintedAt ? device : { ...device, taintedAt: at }));
     });
   }
 
@@ -465,6 +529,17 @@ export class WalletService implements MethodBackend {
     if (reported !== chainId) throw new WalletActionError('network_mismatch', `${rpcUrl} is chain ${reported}, not ${chainId}.`, 'rpcUrl');
   }
 
+  /** What is wrong with the RPC for `chainId` (for the user's eyes only), or null. */
+  private async rpcChainProblem(rpcUrl: string, chainId: number): Promise<string | null> {
+    try {
+      await this.checkNodeChainId(rpcUrl, chainId);
+      return null;
+    } catch (error) {
+      if (error instanceof WalletActionError) return error.message;
+      throw error;
+    }
+  }
+
   async addNetworkFromUi(input: NetworkInput): Promise<void> {
     const chainId = typeof input.chainId === 'number' ? input.chainId : parseHexChainId(input.chainId, 'chainId');
     if (!Number.isSafeInteger(chainId) || chainId <= 0) throw new WalletActionError('invalid_input', 'Chain ID must be a positive integer.', 'chainId');
@@ -506,11 +581,13 @@ export class WalletService implements MethodBackend {
     if (!record || record.status !== 'awaiting-user') throw new WalletActionError('not_found', 'This request is no longer waiting.', 'id');
     if (!approved) {
       await this.queue.finish(id, { error: rpcErrors.userRejected('The user rejected the request in Duet.').toJSON() }, 'Rejected.');
+      await this.throttle.rejected(record.origin);
       return;
     }
     this.requireVault();
     if (record.payload.kind === 'connect' && accounts !== undefined) await this.checkAccountChoice(accounts);
     await this.touch();
+    await this.throttle.approved(record.origin);
     try {
       await this.execute(record, accounts);
     } catch (error) {
@@ -544,13 +621,20 @@ export class WalletService implements MethodBackend {
         await this.switchChain(payload.chainId);
         await this.queue.finish(record.id, { result: null }, 'Network switched.');
         return;
-      case 'add-chain':
-        await this.state.update((draft: Mutable<PublicState>) => {
+      case 'add-chain': {
+        const problem = await this.rpcChainProblem(payload.network.rpcUrl, payload.network.chainId);
+        if (problem) {
+          // The page learns only that the network was not added, never what the RPC answered.
+          await this.queue.finish(record.id, { error: rpcErrors.internal('Duet could not add this network.').toJSON() }, `${problem} The network was not added.`);
+          return;
+        }
+        await this.state.update((draft: Mutable<WalletState>) => {
           if (!findNetwork(draft, payload.network.chainId)) addNetwork(draft, payload.network);
         });
         await this.switchChain(payload.network.chainId);
         await this.queue.finish(record.id, { result: null }, 'Network added.');
         return;
+      }
       case 'sign': {
         if (!this.link) throw new WalletActionError('locked', 'Duet is locked. Unlock it first.');
         const approvedRequest = encodeSigningRequest({ ...decodeSigningRequest(payload.request), createdAt: this.now() });
@@ -578,12 +662,37 @@ export class WalletService implements MethodBackend {
     flight.controller.abort(new SigningStopped('cancelled'));
   }
 
+  /** The user's fee, gas limit and nonce for a transaction awaiting approval: the edited request replaces it. */
+  async editTransaction(id: string, edits: TransactionEdits): Promise<void> {
+    const record = this.queue.get(id);
+    const payload = record?.payload;
+    const request = payload?.kind === 'sign' ? decodeSigningRequest(payload.request) : null;
+    if (!record || record.status !== 'awaiting-user' || payload?.kind !== 'sign' || request?.kind !== 'transaction') throw new WalletActionError('not_found', 'No transaction is waiting for approval here.', 'id');
+    await this.queue.update(id, { payload: { ...payload, request: encodeSigningRequest(editTransaction(request, edits)) } });
+  }
+
+  /** "Reject all" for one site: every request of it awaiting the user gets 4001, and the site is blocked for a minute. */
+  async rejectSite(origin: string): Promise<void> {
+    const waiting = this.queue.awaitingUser().filter((record) => record.origin === origin);
+    if (waiting.length === 0) throw new WalletActionError('not_found', 'No request from this site is waiting.', 'origin');
+    await this.throttle.block(origin);
+    for (const record of waiting) await this.queue.finish(record.id, { error: rpcErrors.userRejected('The user rejected all requests from this site in Duet.').toJSON() }, 'Rejected.');
+  }
+
   /** The user closed the approval window: everything still open there is rejected (4001). */
   async approvalWindowClosed(): Promise<void> {
+    const rejectedSites = new Set<string>();
     for (const record of this.queue.open()) {
-      if (record.status === 'awaiting-user') await this.queue.finish(record.id, { error: rpcErrors.userRejected('The user closed the approval window.').toJSON() }, 'Closed.');
-      else this.inFlight.get(record.id)?.controller.abort(new SigningStopped('window-closed'));
+      if (record.status === 'awaiting-user') {
+        rejectedSites.add(record.origin);
+        await this.queue.finish(record.id, { error: rpcErrors.userRejected('The user closed the approval window.').toJSON() }, 'Closed.');
+      } else this.inFlight.get(record.id)?.controller.abort(new SigningStopped('window-closed'));
     }
+    for (const waiter of this.unlockWaiters.splice(0)) {
+      rejectedSites.add(waiter.origin);
+      waiter.reject(rpcErrors.userRejected('The user closed the approval window without unlocking Duet.'));
+    }
+    for (const origin of rejectedSites) await this.throttle.rejected(origin);
   }
 
   private runCoSigning(record: ApprovalRecord): void {
@@ -614,6 +723,7 @@ export class WalletService implements MethodBackend {
         const rpcError = coSigningError(controller.signal.aborted ? controller.signal.reason : error);
         outcome = { error: rpcError.toJSON() };
         message = rpcError.message;
+        if (error instanceof CoSignerFailedError && error.code === 'tainted') await this.recordTaint();
       } finally {
         flight.cancelTimer();
         this.inFlight.delete(record.id);

@@ -8,15 +8,18 @@
  *   SAS = u32(SAS material) mod 10^6, six digits. e_E travels in the QR code, out of band, so a
  *   relay in the middle can only substitute e_P; then the two SAS differ except with
  *   probability 10^-6 per attempt.
- *   Inside the encrypted channel each device sends its long-term Ed25519 identity key with a
- *   signature over ("identity" ‖ role ‖ th), binding it to this handshake; after both users
- *   confirm the SAS, each pins the other's identity key.
+ *   Inside the encrypted channel each device sends its long-term Ed25519 identity key and its
+ *   relay key (relay-credential.ts) with a signature over ("identity" ‖ role ‖ th ‖ relay key),
+ *   binding both to this handshake; after both users confirm the SAS, each pins the other's
+ *   identity key.
  *
- * Session (every later connection; SIGMA-style, forward secret):
- *   extension → phone: e_I;  phone → extension: e_R, Sig_phone("session" ‖ "R" ‖ th);
- *   extension → phone: Sig_extension("session" ‖ "I" ‖ th)
- *   th = SHA-256("duet/session/v1" ‖ channel id ‖ e_I ‖ e_R), keys from HKDF over X25519(e_I, e_R)
- *   with info "duet/session/keys". Each signature is checked against the pinned identity key.
+ * Session (every later connection, started by whichever device connected; SIGMA-style, forward
+ * secret):
+ *   initiator → responder: e_I;  responder → initiator: e_R, Sig_R("session" ‖ "R" ‖ th);
+ *   initiator → responder: Sig_I("session" ‖ "I" ‖ th)
+ *   th = SHA-256("duet/session/v2" ‖ channel id ‖ initiator's role ‖ e_I ‖ e_R), keys from HKDF over
+ *   X25519(e_I, e_R) with info "duet/session/keys". Each signature is checked against the pinned
+ *   identity key.
  */
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -91,9 +94,16 @@ export function derivePairingKeys(channelId: Uint8Array, extensionKey: Uint8Arra
   };
 }
 
-export function deriveSessionKeys(channelId: Uint8Array, initiatorKey: Uint8Array, responderKey: Uint8Array, ownSecret: Uint8Array, ownRole: DeviceRole): { transcriptHash: Uint8Array; keys: DirectionalKeys } {
-  const peer = ownRole === 'extension' ? responderKey : initiatorKey;
-  const th = transcriptHash('duet/session/v1', channelId, initiatorKey, responderKey);
+export function deriveSessionKeys(
+  channelId: Uint8Array,
+  initiator: DeviceRole,
+  initiatorKey: Uint8Array,
+  responderKey: Uint8Array,
+  ownSecret: Uint8Array,
+  ownRole: DeviceRole,
+): { transcriptHash: Uint8Array; keys: DirectionalKeys } {
+  const peer = ownRole === initiator ? responderKey : initiatorKey;
+  const th = transcriptHash('duet/session/v2', channelId, encoder.encode(initiator), initiatorKey, responderKey);
   const okm = hkdf(sha256, sharedSecret(ownSecret, peer), th, encoder.encode('duet/session/keys'), 64);
   return { transcriptHash: th, keys: { toPhone: okm.slice(0, 32), toExtension: okm.slice(32, 64) } };
 }

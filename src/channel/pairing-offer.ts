@@ -134,7 +134,7 @@ export function decodePairingLink(link: string, now: number): PairingOffer {
   };
 }
 
-/** The relay's channel name for an offer. */
+/** The offer's channel id as text (an offer's name for the phone; the relay sees only its pairing roster, relay-credential.ts). */
 export function relayChannelName(offer: Pick<PairingOffer, 'channelId'>): string {
   return encodeBase64Url(offer.channelId);
 }

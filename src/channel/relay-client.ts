@@ -1,19 +1,27 @@
 /**
- * The relay transport both devices use: one WebSocket to the relay, frames numbered and kept
- * until the relay stores them, incoming frames delivered once and in order and acknowledged,
- * reconnection with exponential backoff and jitter, a keepalive every ≤ 20 s while connected
- * (MV3 service workers stop after ~30 s idle), and a saveable state so a restarted service
- * worker resumes without loss or duplicates. Payloads are opaque (AEAD ciphertexts).
+ * The relay transport both devices use: one WebSocket to the relay, the role taken with the
+ * device's relay credential (relay-credential.ts), frames numbered and kept until the relay
+ * stores them, incoming frames delivered once and in order and acknowledged, reconnection with
+ * exponential backoff and jitter, a keepalive every ≤ 20 s while connected (MV3 service workers
+ * stop after ~30 s idle), and a saveable state so a restarted service worker resumes without loss
+ * or duplicates. Payloads are opaque (AEAD ciphertexts).
+ *
+ * Refusals: a refusal that waiting cannot cure (4001 other protocol, 4003 not a member, 4007 the
+ * same device connected again elsewhere, 4010 the channel was retired) ends the client with a
+ * `failed` status; limits of the relay or of the client's address (1013, 4005, 4008, …) are
+ * retried with a longer backoff, and the `offline` status carries the relay's reason.
+ * `describeRelayStatus` says each in words for the apps.
  */
 import { decodeBase64Url, encodeBase64Url } from './base64url.ts';
+import { decodeRelayCredential, encodeRelayCredential, relayChannelNameOf, signRelayChallenge, type RelayCredential, type RelayCredentialJson } from './relay-credential.ts';
 import {
   CloseCode,
   FrameType,
   RELAY_PROTOCOL_VERSION,
   decodeFrame,
   encodeFrame,
-  parseWelcome,
-  type Role,
+  parseRelayText,
+  type GapReason,
 } from './relay-protocol.ts';
 
 /** The parts of the WHATWG WebSocket the client uses (browsers' WebSocket and `ws` both fit). */
@@ -33,26 +41,43 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export const MAX_KEEPALIVE_MS = 20_000;
 const OPEN = 1;
 /** Close codes after which reconnecting cannot help. */
-const FATAL_CLOSE_CODES = new Set<number>([CloseCode.channelFull, CloseCode.unsupportedVersion, CloseCode.tooManyChannels, CloseCode.replaced]);
+const FATAL_CLOSE_CODES = new Set<number>([CloseCode.unsupportedVersion, CloseCode.unauthorized, CloseCode.replaced, CloseCode.retired]);
+/** Limits that take time to lift: retried, but no sooner than this. */
+const CAPACITY_CLOSE_CODES = new Set<number>([CloseCode.tryAgainLater, CloseCode.addressLimit, CloseCode.mailboxFull, CloseCode.rateLimited]);
+const CAPACITY_BACKOFF_MS = 2_000;
+export const RELAY_STATE_VERSION = 2;
 
 export interface RelayClientState {
+  readonly v: typeof RELAY_STATE_VERSION;
   readonly relayUrl: string;
-  readonly channelId: string;
-  readonly role: Role;
-  readonly token: string;
+  readonly credential: RelayCredentialJson;
   readonly lastSent: number;
   readonly unstored: readonly { readonly seq: number; readonly payload: string }[];
   readonly lastReceived: number;
 }
 
+/** Frames the relay no longer had for this client, and why (the relay's gap notice). */
+export interface RelayGap {
+  readonly missed: number;
+  readonly reason: GapReason;
+  readonly message: string;
+}
+
+export class RelayStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RelayStateError';
+  }
+}
+
 export interface RelayClientOptions {
   readonly relayUrl: string;
-  readonly channelId: string;
-  readonly role: Role;
+  /** The role and the key to take it with; ignored when `state` is given (it holds its own). */
+  readonly credential?: RelayCredential;
   readonly WebSocket?: WebSocketConstructor;
   readonly keepaliveMs?: number;
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
-  /** Resume from a saved state (same relay, channel and role). */
+  /** Resume from a saved state (same relay, credential, channel and role). */
   readonly state?: RelayClientState;
   /**
    * Acknowledge received frames only once the owner stored a state that includes them
@@ -67,10 +92,33 @@ export type RelayStatus =
   | { readonly kind: 'offline'; readonly code: number; readonly reason: string }
   | { readonly kind: 'failed'; readonly code: number; readonly reason: string };
 
+/** What a refusal means for the user, by close code. */
+const REFUSAL_SENTENCES: Partial<Record<number, string>> = {
+  [CloseCode.retired]: 'The other device ended this pairing. Pair again to use it.',
+  [CloseCode.unauthorized]: "The relay did not accept this device's pairing credentials. Pair again.",
+  [CloseCode.replaced]: 'This device connected again from another window or tab; this one stopped.',
+  [CloseCode.unsupportedVersion]: 'The relay speaks another protocol version. Update Duet, or use another relay.',
+  [CloseCode.tryAgainLater]: 'The relay is at capacity. Duet keeps trying.',
+  [CloseCode.addressLimit]: 'The relay is limiting connections from your network address (shared networks can hit this). Duet keeps trying.',
+  [CloseCode.mailboxFull]: 'The relay is holding too much for the other device. Duet retries when it has been delivered.',
+};
+
+/** The sentence an app shows for a relay status, or null when there is nothing to say. */
+export function describeRelayStatus(status: RelayStatus): string | null {
+  if (status.kind === 'online' || status.kind === 'connecting') return null;
+  return REFUSAL_SENTENCES[status.code] ?? (status.kind === 'failed' ? `The relay refused the connection (${status.code}: ${status.reason}).` : null);
+}
+
+const GAP_MESSAGES: Record<GapReason, (missed: number) => string> = {
+  expired: (missed) => `${missed} message(s) from the other device expired in the relay's mailbox before this device came online.`,
+  'relay-restarted': (missed) => `${missed} message(s) from the other device were lost: the relay restarted without saving its mailboxes.`,
+};
+
 export class RelayClient {
   private readonly options: RelayClientOptions;
   private readonly WebSocketImpl: WebSocketConstructor;
-  private readonly token: string;
+  private readonly credential: RelayCredential;
+  private readonly channelName: string;
   private socket: WebSocketLike | null = null;
   private online = false;
   private closed = false;
@@ -81,6 +129,9 @@ export class RelayClient {
   private readonly unstored = new Map<number, Uint8Array>();
   private messageHandlers: ((payload: Uint8Array) => void)[] = [];
   private statusHandlers: ((status: RelayStatus) => void)[] = [];
+  private gapHandlers: ((gap: RelayGap) => void)[] = [];
+  private storedWaiters: (() => void)[] = [];
+  private lastStatus: RelayStatus = { kind: 'offline', code: CloseCode.normal, reason: 'not connected yet' };
   private keepaliveTimer: ReturnType<typeof setInterval> | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private attempt = 0;
@@ -95,11 +146,15 @@ export class RelayClient {
     const keepalive = options.keepaliveMs ?? 15_000;
     if (keepalive > MAX_KEEPALIVE_MS) throw new RangeError(`keepalive must be at most ${MAX_KEEPALIVE_MS} ms`);
     this.options = options;
+    const state = options.state;
+    if (state && state.v !== RELAY_STATE_VERSION) throw new RelayStateError('this pairing was saved by an older version of Duet');
+    const credential = state ? decodeRelayCredential(state.credential) : options.credential;
+    if (!credential) throw new RelayStateError('the saved relay credential is damaged');
+    this.credential = credential;
+    this.channelName = relayChannelNameOf(credential.roster);
     const impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!impl) throw new Error('no WebSocket implementation available');
     this.WebSocketImpl = impl;
-    const state = options.state;
-    this.token = state?.token ?? encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
     this.lastSent = state?.lastSent ?? 0;
     this.lastReceived = state?.lastReceived ?? 0;
     this.lastAcked = this.lastReceived;
@@ -148,6 +203,53 @@ export class RelayClient {
     };
   }
 
+  /** Frames the relay no longer had (expired, or lost in a relay restart), reported before the next one. */
+  onGap(handler: (gap: RelayGap) => void): () => void {
+    this.gapHandlers.push(handler);
+    return () => {
+      this.gapHandlers = this.gapHandlers.filter((h) => h !== handler);
+    };
+  }
+
+  /** The latest status (what `onStatus` last reported). */
+  get status(): RelayStatus {
+    return this.lastStatus;
+  }
+
+  /** The channel's name on the relay (derived from its roster). */
+  get channel(): string {
+    return this.channelName;
+  }
+
+  /**
+   * Ends the channel for both members: the relay drops its mailboxes and refuses both roles from
+   * then on (4010). Resolves true once the relay confirmed it, false if it could not be reached
+   * within `timeoutMs` (the caller goes on: the other device then learns it at the next retire,
+   * or never needs to).
+   */
+  retire(timeoutMs = 5_000): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const finish = (confirmed: boolean) => {
+        clearTimeout(timer);
+        off();
+        if (!confirmed) this.close();
+        resolve(confirmed);
+      };
+      const sendRetire = () => this.socket?.send(encodeFrame(FrameType.retire, 0));
+      const off = this.onStatus((status) => {
+        if (status.kind === 'online') sendRetire();
+        if (status.kind === 'failed') finish(status.code === CloseCode.retired);
+      });
+      if (this.online) sendRetire();
+      else if (!this.socket) {
+        this.closed = false;
+        this.stopTimers();
+        this.open();
+      }
+    });
+  }
+
   /** Incoming payloads as an async stream (ends when the client is closed). */
   async *messages(): AsyncGenerator<Uint8Array> {
     const queue: Uint8Array[] = [];
@@ -180,10 +282,9 @@ export class RelayClient {
 
   saveState(): RelayClientState {
     return {
+      v: RELAY_STATE_VERSION,
       relayUrl: this.options.relayUrl,
-      channelId: this.options.channelId,
-      role: this.options.role,
-      token: this.token,
+      credential: encodeRelayCredential(this.credential),
       lastSent: this.lastSent,
       unstored: [...this.unstored].map(([seq, payload]) => ({ seq, payload: encodeBase64Url(payload) })),
       lastReceived: this.lastReceived,
@@ -200,6 +301,7 @@ export class RelayClient {
   }
 
   private emitStatus(status: RelayStatus): void {
+    this.lastStatus = status;
     for (const handler of [...this.statusHandlers]) handler(status);
   }
 
@@ -209,11 +311,6 @@ export class RelayClient {
     const socket = new this.WebSocketImpl(this.options.relayUrl);
     socket.binaryType = 'arraybuffer';
     this.socket = socket;
-    socket.onopen = () => {
-      socket.send(
-        JSON.stringify({ t: 'hello', v: RELAY_PROTOCOL_VERSION, channel: this.options.channelId, role: this.options.role, token: this.token, received: this.lastAcked }),
-      );
-    };
     socket.onmessage = (event) => this.receive(socket, event.data);
     socket.onerror = () => undefined;
     socket.onclose = (event) => this.handleClose(socket, event.code, event.reason);
@@ -222,8 +319,15 @@ export class RelayClient {
   private receive(socket: WebSocketLike, data: unknown): void {
     if (socket !== this.socket) return;
     if (typeof data === 'string') {
-      const welcome = parseWelcome(data);
-      if (!welcome) return socket.close(CloseCode.malformed, 'malformed welcome');
+      const text = parseRelayText(data);
+      if (!text) return socket.close(CloseCode.malformed, 'malformed relay message');
+      if (text.t === 'challenge') return this.answerChallenge(socket, text.nonce);
+      if (text.t === 'gap') {
+        const gap = { missed: text.missed, reason: text.reason, message: GAP_MESSAGES[text.reason](text.missed) };
+        for (const handler of [...this.gapHandlers]) handler(gap);
+        return;
+      }
+      const welcome = text;
       this.followStored(welcome.stored);
       this.dropStored(welcome.stored);
       this.online = true;
@@ -238,6 +342,23 @@ export class RelayClient {
     if (!frame) return;
     if (frame.type === FrameType.stored) this.dropStored(frame.seq);
     else if (frame.type === FrameType.data) this.deliver(socket, frame.seq, frame.payload);
+  }
+
+  private answerChallenge(socket: WebSocketLike, nonce: string): void {
+    const nonceBytes = decodeBase64Url(nonce);
+    if (!nonceBytes) return socket.close(CloseCode.malformed, 'malformed challenge');
+    const { roster, role } = this.credential;
+    socket.send(
+      JSON.stringify({
+        t: 'hello',
+        v: RELAY_PROTOCOL_VERSION,
+        channel: this.channelName,
+        role,
+        keys: { extension: encodeBase64Url(roster.extension), phone: encodeBase64Url(roster.phone) },
+        proof: encodeBase64Url(signRelayChallenge(this.credential, nonceBytes)),
+        received: this.lastAcked,
+      }),
+    );
   }
 
   private deliver(socket: WebSocketLike, seq: number, payload: Uint8Array): void {
@@ -273,6 +394,17 @@ export class RelayClient {
 
   private dropStored(upTo: number): void {
     for (const seq of [...this.unstored.keys()]) if (seq <= upTo) this.unstored.delete(seq);
+    if (this.unstored.size === 0) for (const resolve of this.storedWaiters.splice(0)) resolve();
+  }
+
+  /** Closes once the relay has stored everything sent so far (or after `timeoutMs` regardless). */
+  closeWhenStored(timeoutMs: number): void {
+    if (this.unstored.size === 0) return this.close();
+    const timer = setTimeout(() => this.close(), timeoutMs);
+    this.storedWaiters.push(() => {
+      clearTimeout(timer);
+      this.close();
+    });
   }
 
   private startKeepalive(socket: WebSocketLike): void {
@@ -302,7 +434,8 @@ export class RelayClient {
     }
     this.emitStatus({ kind: 'offline', code, reason });
     const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 250, maxMs: 15_000 };
-    const base = Math.min(maxMs, initialMs * 2 ** this.attempt++);
+    const floor = CAPACITY_CLOSE_CODES.has(code) ? Math.min(CAPACITY_BACKOFF_MS, maxMs) : 0;
+    const base = Math.max(floor, Math.min(maxMs, initialMs * 2 ** this.attempt++));
     const jitter = (crypto.getRandomValues(new Uint32Array(1))[0] as number) / 0xffffffff;
     this.reconnectTimer = setTimeout(() => this.open(), base / 2 + (base / 2) * jitter);
   }

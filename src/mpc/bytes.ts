@@ -3,13 +3,12 @@
  */
 export function bigIntToBytes(value: bigint, length: number): Uint8Array {
   if (value < 0n) throw new RangeError('negative integers have no byte encoding here');
+  // Through hex: BigInt's own radix conversion is linear, a shift per byte is quadratic.
+  const hex = value.toString(16);
+  if (hex.length > 2 * length) throw new RangeError(`integer does not fit in ${length} bytes`);
+  const padded = hex.padStart(2 * length, '0');
   const out = new Uint8Array(length);
-  let rest = value;
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = Number(rest & 0xffn);
-    rest >>= 8n;
-  }
-  if (rest !== 0n) throw new RangeError(`integer does not fit in ${length} bytes`);
+  for (let i = 0; i < length; i++) out[i] = Number.parseInt(padded.substring(2 * i, 2 * i + 2), 16);
   return out;
 }
 
@@ -18,10 +17,13 @@ export function bigIntToMinimalBytes(value: bigint): Uint8Array {
   return bigIntToBytes(value, Math.max(1, byteLength(value)));
 }
 
+const HEX_DIGITS = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
 export function bytesToBigInt(bytes: Uint8Array): bigint {
-  let value = 0n;
-  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
-  return value;
+  if (bytes.length === 0) return 0n;
+  let hex = '0x';
+  for (const byte of bytes) hex += HEX_DIGITS[byte] as string;
+  return BigInt(hex);
 }
 
 export function byteLength(value: bigint): number {

@@ -30,7 +30,15 @@ export type MpcErrorCode =
   /** The final signature is invalid: the key is now tainted. */
   | 'invalid_signature'
   /** The message uses a protocol version this engine does not speak. */
-  | 'unsupported_version';
+  | 'unsupported_version'
+  /** A reshare statement is not signed by the identity key of the member it names. */
+  | 'bad_member_signature'
+  /** A reshare would give shares to, or take them from, members this member may not accept. */
+  | 'membership_refused'
+  /** A sealed sub-share does not open for this recipient and transcript. */
+  | 'tampered_envelope'
+  /** A dealer's commitments or sub-shares are inconsistent (the field names the dealer). */
+  | 'dealer_mismatch';
 
 export class MpcError extends Error {
   readonly code: MpcErrorCode;

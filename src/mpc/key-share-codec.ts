@@ -3,9 +3,10 @@
  * decoders: a corrupted or foreign record is refused with an MpcError naming the field.
  */
 import { CHAIN_CODE_BYTES } from './keygen.ts';
-import { KEY_SHARE_VERSION, type P1KeyShare, type P2KeyShare } from './key-share.ts';
+import { KEY_SHARE_VERSION, type P1KeyShare, type P2KeyShare, type Taint } from './key-share.ts';
 import { MpcError } from './errors.ts';
 import { paillierSecretKeyFromPrimes } from './paillier.ts';
+import { isProbablePrime } from './primes.ts';
 import { KEY_ID_BYTES } from './protocol-context.ts';
 import { FieldReader, encodeInteger, encodePoint, encodeScalar, hexFromBytes } from './wire.ts';
 import { PAILLIER_MODULUS_MAX_BITS, checkPaillierModulus } from './zk/paillier-validity.ts';
@@ -22,7 +23,8 @@ export interface P1KeyShareJson {
   readonly paillierP: string;
   readonly paillierQ: string;
   readonly epoch: number;
-  readonly tainted: boolean;
+  readonly counterpart: string;
+  readonly taints: readonly { readonly suspect: string; readonly epoch: number }[];
 }
 
 export interface P2KeyShareJson {
@@ -50,7 +52,8 @@ export function encodeP1KeyShare(share: P1KeyShare): P1KeyShareJson {
     paillierP: encodeInteger(share.paillier.p),
     paillierQ: encodeInteger(share.paillier.q),
     epoch: share.epoch,
-    tainted: share.tainted,
+    counterpart: share.counterpart,
+    taints: share.taints.map((taint) => ({ suspect: taint.suspect, epoch: taint.epoch })),
   };
 }
 
@@ -69,16 +72,40 @@ export function encodeP2KeyShare(share: P2KeyShare): P2KeyShareJson {
   };
 }
 
-function readEpoch(reader: FieldReader): number {
-  const value = reader.raw('epoch');
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new MpcError('malformed', reader.field('epoch'), 'expected a non-negative integer');
+function readEpoch(reader: FieldReader, name = 'epoch'): number {
+  const value = reader.raw(name);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new MpcError('malformed', reader.field(name), 'expected a non-negative integer');
   return value;
 }
 
-export function decodeP1KeyShare(value: unknown): P1KeyShare {
+/** More taints than this cannot happen (each needs a distinct suspect); a bigger list is damage. */
+const MAX_TAINTS = 64;
+
+function readTaints(reader: FieldReader): Taint[] {
+  return reader.list('taints', MAX_TAINTS, (item, field) => {
+    const taint = new FieldReader(item, field);
+    const decoded: Taint = { suspect: taint.string('suspect'), epoch: readEpoch(taint) };
+    taint.end();
+    return decoded;
+  });
+}
+
+/** Miller–Rabin rounds for the primes of a stored share: storage is authenticated, so this catches damage, not forgery. */
+const STORED_PRIME_ROUNDS = 20;
+
+/** A Paillier prime of a stored P1 share: prime and ≡ 3 (mod 4), as paillier.ts makes them. */
+function checkPaillierPrime(prime: bigint, field: string): void {
+  if (prime % 4n !== 3n || !isProbablePrime(prime, STORED_PRIME_ROUNDS)) throw new MpcError('malformed', field, 'not a Blum prime');
+}
+
+/**
+ * Also reads version 1 (before taints named a suspect): its counterpart is `legacyCounterpart`
+ * and its `tainted` flag becomes one taint of that counterpart.
+ */
+export function decodeP1KeyShare(value: unknown, legacyCounterpart = 'P2'): P1KeyShare {
   const reader = new FieldReader(value, 'p1KeyShare');
   reader.literal('kind', 'duet/p1-key-share');
-  reader.literal('version', KEY_SHARE_VERSION);
+  const version = (value as { version?: unknown }).version === 1 ? reader.literal('version', 1) : reader.literal('version', KEY_SHARE_VERSION);
   const keyId = reader.bytes('keyId', KEY_ID_BYTES);
   const publicKey = reader.point('publicKey');
   const chainCode = reader.bytes('chainCode', CHAIN_CODE_BYTES);
@@ -87,18 +114,30 @@ export function decodeP1KeyShare(value: unknown): P1KeyShare {
   const p = reader.integer('paillierP', PAILLIER_MODULUS_MAX_BITS / 2);
   const q = reader.integer('paillierQ', PAILLIER_MODULUS_MAX_BITS / 2);
   const epoch = readEpoch(reader);
-  const tainted = reader.raw('tainted');
-  if (typeof tainted !== 'boolean') throw new MpcError('malformed', reader.field('tainted'), 'expected a boolean');
+  let counterpart = legacyCounterpart;
+  let taints: Taint[];
+  if (version === 1) {
+    const tainted = reader.raw('tainted');
+    if (typeof tainted !== 'boolean') throw new MpcError('malformed', reader.field('tainted'), 'expected a boolean');
+    taints = tainted ? [{ suspect: counterpart, epoch }] : [];
+  } else {
+    counterpart = reader.string('counterpart');
+    taints = readTaints(reader);
+  }
   reader.end();
   if (!G.multiply(x1).add(q2).equals(publicKey)) throw new MpcError('malformed', 'p1KeyShare.publicKey', 'does not equal x1·G + Q2');
+  checkPaillierPrime(p, 'p1KeyShare.paillierP');
+  checkPaillierPrime(q, 'p1KeyShare.paillierQ');
   checkPaillierModulus(p * q, 'p1KeyShare.paillier');
-  return { version: KEY_SHARE_VERSION, keyId, publicKey, chainCode, x1, q2, paillier: paillierSecretKeyFromPrimes(p, q), epoch, tainted };
+  return { version: KEY_SHARE_VERSION, keyId, publicKey, chainCode, x1, q2, paillier: paillierSecretKeyFromPrimes(p, q), epoch, counterpart, taints };
 }
 
+/** Also reads version 1, which has the same fields. */
 export function decodeP2KeyShare(value: unknown): P2KeyShare {
   const reader = new FieldReader(value, 'p2KeyShare');
   reader.literal('kind', 'duet/p2-key-share');
-  reader.literal('version', KEY_SHARE_VERSION);
+  if ((value as { version?: unknown }).version === 1) reader.literal('version', 1);
+  else reader.literal('version', KEY_SHARE_VERSION);
   const keyId = reader.bytes('keyId', KEY_ID_BYTES);
   const publicKey = reader.point('publicKey');
   const chainCode = reader.bytes('chainCode', CHAIN_CODE_BYTES);

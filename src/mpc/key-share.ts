@@ -8,7 +8,19 @@
 import type { Point } from './curve.ts';
 import type { PaillierSecretKey } from './paillier.ts';
 
-export const KEY_SHARE_VERSION = 1;
+export const KEY_SHARE_VERSION = 2;
+
+/**
+ * A failed signature (possible leaked-abort attack, CVE-2023-33242): it names the member that
+ * computed the bad c3. The leak is about x itself and survives new shares, so taints are carried
+ * through every refresh and never cleared; their number is the wallet-wide failure count.
+ */
+export interface Taint {
+  /** The counterpart of the failed signing (P1KeyShare.counterpart at the time). */
+  readonly suspect: string;
+  /** The key epoch it happened in. */
+  readonly epoch: number;
+}
 
 /** P1 = the phone: owns the Paillier key, decrypts the final message and keeps the taint flag. */
 export interface P1KeyShare {
@@ -27,8 +39,20 @@ export interface P1KeyShare {
   readonly paillier: PaillierSecretKey;
   /** Counts refreshes; both parties must agree on it. */
   readonly epoch: number;
-  /** Set after an invalid final signature (possible leaked-abort attack); never cleared. */
-  readonly tainted: boolean;
+  /** Who P2 is for the caller (e.g. its pinned identity key); a taint names it. */
+  readonly counterpart: string;
+  /** Every failed signature so far, oldest first; never cleared. */
+  readonly taints: readonly Taint[];
+}
+
+/** Failed signatures with this share's counterpart, over all epochs. */
+export function failuresWithCounterpart(share: P1KeyShare): number {
+  return share.taints.filter((taint) => taint.suspect === share.counterpart).length;
+}
+
+/** A P1 refuses to sign (except a rescue, sign.ts) or refresh with a counterpart it has a taint for. */
+export function isTainted(share: P1KeyShare): boolean {
+  return failuresWithCounterpart(share) > 0;
 }
 
 /** P2 = the extension: holds ckey = Enc_N(x1) and computes the encrypted partial signature. */

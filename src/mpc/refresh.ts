@@ -3,20 +3,25 @@
  *
  *   P1 → P2  RefreshMsg1: commitment to P1's part δ1
  *   P2 → P1  RefreshMsg2: P2's part δ2
- *   P1 → P2  RefreshMsg3: opening of δ1; δ = δ1 + δ2; new N' with its validity proof;
- *                         ckey' = Enc_N'(x1 + δ) with the PDL-with-range proof for Q1 + δ·G
+ *   P1 → P2  RefreshMsg3: opening of δ1; δ = δ1 + δ2; a fresh N' ≠ N with the proof of its modulus
+ *                         (paillier-modulus.ts); ckey' = Enc_N'(x1 + δ) with the PDL-with-range
+ *                         proof for Q1 + δ·G
  *   P2 → P1  RefreshMsg4: acknowledgement binding the new epoch, N' and ckey'
  *
  * New shares x1' = x1 + δ, x2' = x2 − δ: they sum to the same x, and an old share combined
  * with a new one sums to x ± δ, which is no key at all. δ is committed first by P1, so neither
  * device chooses it. P1 keeps its old share and the pending new one until the acknowledgement
  * arrives (P2 switches when it has verified msg3), so a lost message never strands the key.
+ *
+ * A tainted P1 share refuses every round, including the last: p1RefreshComplete takes P1's
+ * current share, so a refresh started before a taint cannot finish with an untainted share.
+ * Taints are carried into the new epoch (the leak they record is about x, which does not change).
  */
 import { equalBytes } from './bytes.ts';
 import { CURVE_ORDER, G, modQ } from './curve.ts';
 import { MpcError } from './errors.ts';
-import type { P1KeyShare, P2KeyShare } from './key-share.ts';
-import { encrypt, generatePaillierKey, paillierPublicKey, type PaillierSecretKey } from './paillier.ts';
+import { isTainted, type P1KeyShare, type P2KeyShare } from './key-share.ts';
+import { encrypt, paillierPublicKey } from './paillier.ts';
 import { KEY_ID_BYTES, SESSION_ID_BYTES, assertSessionId, transcriptContext } from './protocol-context.ts';
 import { randomBelow, randomUnit } from './random.ts';
 import { PROTOCOL_VERSION, Transcript } from './transcript.ts';
@@ -24,14 +29,14 @@ import { FieldReader, encodeInteger, encodeScalar, hexFromBytes } from './wire.t
 import { COMMITMENT_BYTES, OPENING_BYTES, commit, verifyCommitment, type CommittedValues } from './zk/commitment.ts';
 import { decodePdlProof, encodePdlProof, provePdl, verifyPdl, type PdlProof } from './zk/paillier-dlog-range.ts';
 import {
-  PAILLIER_MODULUS_MAX_BITS,
-  checkPaillierModulus,
-  decodePaillierValidityProof,
-  encodePaillierValidityProof,
-  provePaillierValidity,
-  verifyPaillierValidity,
-  type PaillierValidityProof,
-} from './zk/paillier-validity.ts';
+  decodePaillierModulusProof,
+  encodePaillierModulusProof,
+  preparePaillierKey,
+  verifyPaillierModulus,
+  type PaillierModulusProof,
+  type PreparedPaillierKey,
+} from './zk/paillier-modulus.ts';
+import { PAILLIER_MODULUS_MAX_BITS, checkPaillierModulus } from './zk/paillier-validity.ts';
 
 interface RefreshHeader {
   readonly sessionId: Uint8Array;
@@ -47,8 +52,8 @@ export interface RefreshMsg3 extends RefreshHeader {
   readonly opening: Uint8Array;
   readonly delta1: bigint;
   readonly paillierN: bigint;
+  readonly modulusProof: PaillierModulusProof;
   readonly ckey: bigint;
-  readonly validityProof: PaillierValidityProof;
   readonly pdlProof: PdlProof;
 }
 export interface RefreshMsg4 extends RefreshHeader { readonly type: 'refresh/4'; readonly confirmation: Uint8Array }
@@ -73,8 +78,12 @@ function checkHeader(message: RefreshHeader, expected: RefreshHeader, field: str
   if (message.epoch !== expected.epoch) throw new MpcError('session_mismatch', `${field}.epoch`, 'message belongs to another key epoch');
 }
 
+function refuseTainted(keyShare: P1KeyShare): void {
+  if (isTainted(keyShare)) throw new MpcError('key_tainted', 'keyShare.taints', 'a refresh with a suspect counterpart is refused; it may be compromised');
+}
+
 export function p1RefreshStart(keyShare: P1KeyShare, sessionId: Uint8Array): { state: P1RefreshState; message: RefreshMsg1 } {
-  if (keyShare.tainted) throw new MpcError('key_tainted', 'keyShare.tainted', 'a tainted key cannot be refreshed; move funds');
+  refuseTainted(keyShare);
   assertSessionId(sessionId, 'refresh.sessionId');
   const header: RefreshHeader = { sessionId, keyId: keyShare.keyId, epoch: keyShare.epoch };
   const delta1 = randomBelow(CURVE_ORDER);
@@ -89,19 +98,22 @@ export function p2RefreshRespond(keyShare: P2KeyShare, message: RefreshMsg1): { 
   return { state: { step: 'refresh/awaiting-3', header, commitment: message.commitment, delta2 }, message: { type: 'refresh/2', ...header, delta2 } };
 }
 
+/** `prepared`: a fresh Paillier key with its modulus proof, made in idle time (else made now). */
 export function p1RefreshProve(
   keyShare: P1KeyShare,
   state: P1RefreshState,
   message: RefreshMsg2,
-  preparedPaillierKey?: PaillierSecretKey,
+  prepared: PreparedPaillierKey = preparePaillierKey(),
 ): { pending: P1PendingRefresh; message: RefreshMsg3 } {
+  refuseTainted(keyShare);
   if (state.step !== 'refresh/awaiting-2') throw new MpcError('unexpected_message', 'refresh2', 'not expecting refresh/2');
   checkHeader(message, state.header, 'refresh2');
   const delta = modQ(state.delta1 + message.delta2);
   const x1 = modQ(keyShare.x1 + delta);
   if (x1 === 0n) throw new MpcError('out_of_range', 'refresh.delta', 'refreshed share is zero; start again');
-  const paillier = preparedPaillierKey ?? generatePaillierKey();
+  const paillier = prepared.key;
   const pk = paillier.publicKey;
+  if (pk.n === keyShare.paillier.publicKey.n) throw new MpcError('invalid_modulus', 'refresh.paillier', 'a refresh needs a fresh Paillier key');
   const nonce = randomUnit(pk.n);
   const ckey = encrypt(pk, x1, nonce);
   const q1 = G.multiply(x1);
@@ -114,8 +126,8 @@ export function p1RefreshProve(
       opening: state.opening,
       delta1: state.delta1,
       paillierN: pk.n,
+      modulusProof: prepared.proof,
       ckey,
-      validityProof: provePaillierValidity(context('paillier', state.header, 'P1'), paillier),
       pdlProof: provePdl(context('pdl', state.header, 'P1'), { publicKey: pk, ciphertext: ckey, point: q1 }, { x: x1, r: nonce }),
     },
   };
@@ -130,7 +142,8 @@ export function p2RefreshFinish(keyShare: P2KeyShare, state: P2RefreshState, mes
   if (x2 === 0n) throw new MpcError('out_of_range', 'refresh.delta', 'refreshed share is zero; start again');
   const q2 = G.multiply(x2);
   const q1 = keyShare.publicKey.subtract(q2);
-  verifyPaillierValidity(context('paillier', state.header, 'P1'), message.paillierN, message.validityProof, 'refresh3.validityProof');
+  if (message.paillierN === keyShare.paillierN) throw new MpcError('invalid_modulus', 'refresh3.paillierN', 'the refresh reuses the current Paillier key; a fresh one is required');
+  verifyPaillierModulus(message.paillierN, message.modulusProof, 'refresh3.modulusProof');
   const pk = paillierPublicKey(message.paillierN);
   verifyPdl(context('pdl', state.header, 'P1'), { publicKey: pk, ciphertext: message.ckey, point: q1 }, message.pdlProof, 'refresh3.pdlProof');
   return {
@@ -139,12 +152,15 @@ export function p2RefreshFinish(keyShare: P2KeyShare, state: P2RefreshState, mes
   };
 }
 
-export function p1RefreshComplete(pending: P1PendingRefresh, message: RefreshMsg4): P1KeyShare {
+/** `current`: P1's share as it is now (not as read when the refresh began); its taints carry over. */
+export function p1RefreshComplete(current: P1KeyShare, pending: P1PendingRefresh, message: RefreshMsg4): P1KeyShare {
+  refuseTainted(current);
   if (pending.step !== 'refresh/awaiting-4') throw new MpcError('unexpected_message', 'refresh4', 'not expecting refresh/4');
   checkHeader(message, pending.header, 'refresh4');
+  if (!equalBytes(current.keyId, pending.header.keyId) || current.epoch !== pending.header.epoch) throw new MpcError('session_mismatch', 'refresh4.epoch', 'the current share is not the one this refresh started from');
   const expected = confirmation(pending.header, pending.keyShare.paillier.publicKey.n, pending.ckey);
   if (!equalBytes(expected, message.confirmation)) throw new MpcError('commitment_mismatch', 'refresh4.confirmation', 'acknowledges a different key');
-  return pending.keyShare;
+  return { ...pending.keyShare, counterpart: current.counterpart, taints: current.taints };
 }
 
 // ---- wire encoding -------------------------------------------------------------------------
@@ -184,8 +200,8 @@ export function encodeRefreshMsg3(message: RefreshMsg3): object {
     opening: hexFromBytes(message.opening),
     delta1: encodeScalar(message.delta1),
     paillierN: encodeInteger(message.paillierN),
+    modulusProof: encodePaillierModulusProof(message.modulusProof),
     ckey: encodeInteger(message.ckey),
-    validityProof: encodePaillierValidityProof(message.validityProof),
     pdlProof: encodePdlProof(message.pdlProof),
   };
 }
@@ -214,11 +230,11 @@ export function decodeRefreshMsg3(value: unknown): RefreshMsg3 {
   const delta1 = readDelta(reader, 'delta1');
   const paillierN = reader.integer('paillierN', PAILLIER_MODULUS_MAX_BITS);
   checkPaillierModulus(paillierN, reader.field('paillierN'));
+  const modulusProof = decodePaillierModulusProof(reader.raw('modulusProof'), reader.field('modulusProof'), paillierN);
   const ckey = reader.ciphertext('ckey', paillierN);
-  const validityProof = decodePaillierValidityProof(reader.raw('validityProof'), reader.field('validityProof'));
   const pdlProof = decodePdlProof(reader.raw('pdlProof'), reader.field('pdlProof'), paillierN.toString(2).length);
   reader.end();
-  return { type: 'refresh/3', ...header, opening, delta1, paillierN, ckey, validityProof, pdlProof };
+  return { type: 'refresh/3', ...header, opening, delta1, paillierN, modulusProof, ckey, pdlProof };
 }
 
 export function decodeRefreshMsg4(value: unknown): RefreshMsg4 {

@@ -57,7 +57,7 @@ export class Transcript {
 
   appendBytes(label: string, data: Uint8Array): this {
     const labelBytes = textEncoder.encode(label);
-    this.state.update(concatBytes(u32(labelBytes.length), labelBytes, u32(data.length), data));
+    this.state.update(u32(labelBytes.length)).update(labelBytes).update(u32(data.length)).update(data);
     return this;
   }
 

@@ -41,6 +41,11 @@ export function encodeInteger(value: bigint): string {
   return hex.length % 2 === 0 ? hex : `0${hex}`;
 }
 
+/** Any integer: minimal even-length hex, with a leading '-' when negative. */
+export function encodeSignedInteger(value: bigint): string {
+  return value < 0n ? `-${encodeInteger(-value)}` : encodeInteger(value);
+}
+
 export function gcd(a: bigint, b: bigint): bigint {
   let [x, y] = [a < 0n ? -a : a, b < 0n ? -b : b];
   while (y !== 0n) [x, y] = [y, x % y];
@@ -50,12 +55,22 @@ export function gcd(a: bigint, b: bigint): bigint {
 /** A non-negative integer in lowercase hex of at most `maxBits` bits. */
 export function decodeInteger(value: unknown, field: string, maxBits: number): bigint {
   const limit = Math.min(maxBits, MAX_INTEGER_BITS);
-  if (typeof value !== 'string' || value.length === 0 || value.length > 2 * Math.ceil(limit / 8) + 2 || !HEX.test(value)) {
-    throw new MpcError('malformed', field, 'expected an integer in lowercase hex');
-  }
+  if (typeof value !== 'string' || value.length === 0) throw new MpcError('malformed', field, 'expected an integer in lowercase hex');
+  if (value.length > 2 * Math.ceil(limit / 8) + 2) throw new MpcError('out_of_range', field, `integer exceeds ${limit} bits`);
+  if (!HEX.test(value)) throw new MpcError('malformed', field, 'expected an integer in lowercase hex');
   const integer = bytesToBigInt(bytesFromHex(value));
   if (bitLength(integer) > limit) throw new MpcError('out_of_range', field, `integer exceeds ${limit} bits`);
   return integer;
+}
+
+/** An integer of magnitude below 2^maxBits in lowercase hex, '-' first when negative (no "-00"). */
+export function decodeSignedInteger(value: unknown, field: string, maxBits: number): bigint {
+  if (typeof value === 'string' && value.startsWith('-')) {
+    const magnitude = decodeInteger(value.slice(1), field, maxBits);
+    if (magnitude === 0n) throw new MpcError('malformed', field, 'negative zero');
+    return -magnitude;
+  }
+  return decodeInteger(value, field, maxBits);
 }
 
 export class FieldReader {
@@ -118,6 +133,18 @@ export class FieldReader {
     return decodeInteger(this.take(name), this.field(name), maxBits);
   }
 
+  /** A non-negative safe integer carried as a JSON number (an epoch, an index, a count). */
+  count(name: string): number {
+    const value = this.take(name);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new MpcError('malformed', this.field(name), 'expected a non-negative integer');
+    return value;
+  }
+
+  /** An integer of magnitude below 2^maxBits, possibly negative. */
+  signedInteger(name: string, maxBits: number): bigint {
+    return decodeSignedInteger(this.take(name), this.field(name), maxBits);
+  }
+
   /** A scalar in [1, q). */
   scalar(name: string): bigint {
     const value = bytesToBigInt(this.bytes(name, SCALAR_BYTES));
@@ -150,6 +177,15 @@ export class FieldReader {
     const value = this.take(name);
     if (!Array.isArray(value) || value.length !== length) {
       throw new MpcError('malformed', this.field(name), `expected an array of exactly ${length} entries`);
+    }
+    return value.map((item, index) => read(item, `${this.field(name)}[${index}]`));
+  }
+
+  /** An array of at most `maxLength` entries, each decoded by `read`. */
+  list<T>(name: string, maxLength: number, read: (item: unknown, field: string) => T): T[] {
+    const value = this.take(name);
+    if (!Array.isArray(value) || value.length > maxLength) {
+      throw new MpcError('malformed', this.field(name), `expected an array of at most ${maxLength} entries`);
     }
     return value.map((item, index) => read(item, `${this.field(name)}[${index}]`));
   }

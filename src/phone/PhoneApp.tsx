@@ -136,6 +136,76 @@ function Scanner({ controller }: { controller: PhoneController }) {
   );
 }
 
+function RequestCards({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  return (
+    <>
+      {view.requests.map((entry) => (
+        <section class="card" data-testid="phone-request" data-status={entry.status} data-attempt={entry.attempt} key={entry.request.id}>
+          <p class="origin" data-testid="phone-request-origin">{entry.request.origin}</p>
+          <Fields model={entry.display} />
+          <p>
+            Request code <strong data-testid="phone-request-code">{entry.code}</strong>
+          </p>
+          {entry.status === 'pending' ? (
+            <div class="row">
+              <button class="secondary" data-testid="phone-reject" onClick={() => controller.reject(entry.request.id)}>
+                Reject
+              </button>
+              <button data-testid="phone-approve" onClick={() => controller.approve(entry.request.id)}>
+                Approve
+              </button>
+            </div>
+          ) : (
+            <p class="lede" data-testid="phone-request-status">{entry.status === 'approved' ? 'Approved — waits for the request before it.' : 'Signing…'}</p>
+          )}
+        </section>
+      ))}
+    </>
+  );
+}
+
+function Tainted({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  const [address, setAddress] = useState('');
+  const rescue = view.taint?.rescueAddress ?? null;
+  return (
+    <div class="stack danger-screen" data-testid="phone-tainted">
+      <h2>Stop: move your funds</h2>
+      <p>
+        A signature your browser extension computed failed this phone's check. That happens only if the extension (or the computer it runs on) is
+        compromised: it may be trying to learn your key, one failed signature at a time. The phone stopped co-signing with it at the first failure,
+        so at most a few bits of the key can have leaked — not enough to take your funds — but this pair of devices must not be used again.
+      </p>
+      <p data-testid="phone-taint-stored">{view.taint?.stored === false ? 'Saving this decision on the phone…' : 'This phone will never co-sign ordinary requests with that browser again.'}</p>
+      <h3>Move your funds to a new wallet</h3>
+      <ol>
+        <li>Create a new Duet wallet on a clean computer and phone (or use another wallet you trust).</li>
+        <li>Enter its address below. The phone will co-sign only transfers to it: ETH, or tokens sent with a plain transfer.</li>
+        <li>In the browser extension, send everything to that address and approve each transfer here. If another signature fails, the phone stops for good.</li>
+      </ol>
+      {rescue ? (
+        <p>
+          Rescue address <strong class="address" data-testid="phone-rescue-address">{rescue}</strong>
+        </p>
+      ) : (
+        <form
+          class="stack"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void controller.setRescueAddress(address);
+          }}
+        >
+          <input data-testid="phone-rescue-input" placeholder="0x… address of your new wallet" value={address} onInput={(e) => setAddress(e.currentTarget.value)} />
+          <button data-testid="phone-rescue-submit" type="submit">
+            Use this address
+          </button>
+        </form>
+      )}
+      {view.error && <p class="error" data-testid="phone-error">{view.error}</p>}
+      <RequestCards controller={controller} view={view} />
+    </div>
+  );
+}
+
 function Home({ controller, view }: { controller: PhoneController; view: PhoneView }) {
   const [link, setLink] = useState('');
   const [scanning, setScanning] = useState(false);
@@ -166,27 +236,7 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
         </section>
       )}
       {view.error && <p class="error" data-testid="phone-error">{view.error}</p>}
-      {view.requests.map((entry) => (
-        <section class="card" data-testid="phone-request" data-status={entry.status} data-attempt={entry.attempt} key={entry.request.id}>
-          <p class="origin" data-testid="phone-request-origin">{entry.request.origin}</p>
-          <Fields model={entry.display} />
-          <p>
-            Request code <strong data-testid="phone-request-code">{entry.code}</strong>
-          </p>
-          {entry.status === 'pending' ? (
-            <div class="row">
-              <button class="secondary" data-testid="phone-reject" onClick={() => controller.reject(entry.request.id)}>
-                Reject
-              </button>
-              <button data-testid="phone-approve" onClick={() => controller.approve(entry.request.id)}>
-                Approve
-              </button>
-            </div>
-          ) : (
-            <p class="lede" data-testid="phone-request-status">{entry.status === 'approved' ? 'Approved — waits for the request before it.' : 'Signing…'}</p>
-          )}
-        </section>
-      ))}
+      <RequestCards controller={controller} view={view} />
       {view.extension && (
         <section class="card">
           <h3>Paired devices</h3>
@@ -299,13 +349,7 @@ export function PhoneApp({ release }: { release: ReleaseId | null }) {
           <p class="lede" data-testid="phone-progress">Creating your key together with your browser…</p>
         </div>
       )}
-      {view.screen === 'tainted' && (
-        <div class="stack danger-screen" data-testid="phone-tainted">
-          <h2>Stop: move your funds</h2>
-          <p>A signature from your browser failed this phone's safety check. Your browser extension may be compromised. This key will not sign anything again.</p>
-          <p>Create a new Duet wallet on a clean computer and move your funds to it.</p>
-        </div>
-      )}
+      {view.screen === 'tainted' && <Tainted controller={controller} view={view} />}
       {view.screen === 'home' && <Home controller={controller} view={view} />}
       {release && (
         <p class="lede release" data-testid="app-release">

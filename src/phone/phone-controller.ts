@@ -7,16 +7,19 @@ import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
 import { ChannelError } from '../channel/channel-error.ts';
 import { generateIdentity, type Identity } from '../channel/handshake.ts';
 import { decodePairingLink, relayChannelName } from '../channel/pairing-offer.ts';
-import { RelayClient, type RelayClientState } from '../channel/relay-client.ts';
-import { storeLinkState } from '../channel/stored-link-state.ts';
-import { SecureChannel, type SecureChannelState } from '../channel/secure-channel.ts';
+import { LinkResumeError, PeerLink, type PeerLinkOptions } from '../channel/peer-link.ts';
+import { describeRelayStatus, type RelayClientState } from '../channel/relay-client.ts';
+import type { SecureChannelState } from '../channel/secure-channel.ts';
+import type { LinkState } from '../channel/stored-link-state.ts';
 import { accountAddress } from '../mpc/derivation.ts';
 import { decodeP1KeyShare, encodeP1KeyShare } from '../mpc/key-share-codec.ts';
-import type { P1KeyShare } from '../mpc/key-share.ts';
-import { isOpenRequest, PhoneCoSigner, type PhoneEvent, type PhoneRequest, type SavedPhoneRequest, type SettledStatus } from '../session/phone-cosigner.ts';
+import { isTainted, type P1KeyShare } from '../mpc/key-share.ts';
+import { applyTaintRecord, isOpenRequest, PhoneCoSigner, type PhoneEvent, type PhoneRequest, type SavedPhoneRequest, type SettledStatus, type TaintRecord } from '../session/phone-cosigner.ts';
 import type { WeakKdfForTests } from '../vault/test-only-weak-kdf.ts';
 import { VaultError, type ScryptCost, type UnlockedVault } from '../vault/vault.ts';
+import { parseRescueAddress } from '../wallet/rescue.ts';
 import type { DeviceKeyAuthenticator } from './device-key.ts';
+import { PaillierKeyPool, type PaillierKeySource } from './paillier-key-pool.ts';
 import { generatePassphrase } from './passphrase.ts';
 import { PhoneKeyError, PhoneVaultKey, vaultFailure, type NewKeyChoice, type UnlockMethod } from './phone-vault-key.ts';
 import type { AttemptStore } from './unlock-throttle.ts';
@@ -45,6 +48,8 @@ export interface PhoneControllerOptions {
   /** Tests only, with weakKdfForTests: a cheaper scrypt. */
   readonly scryptCost?: ScryptCost;
   readonly weakKdfForTests?: WeakKdfForTests;
+  /** Where Paillier keys come from (default: a Web Worker, else the main thread). */
+  readonly paillierKeys?: PaillierKeySource;
 }
 
 export interface HistoryEntry {
@@ -79,12 +84,13 @@ export interface PhoneView {
   readonly extension: PairedExtension | null;
   readonly online: boolean;
   readonly persistentStorage: boolean | null;
+  /** After a taint: whether the record is stored yet, and where rescue transfers may go. */
+  readonly taint: { readonly stored: boolean; readonly rescueAddress: string | null } | null;
 }
 
-/** One connection to an extension: the relay client, the encrypted channel over it, the co-signer. */
+/** One connection to an extension: the link over the relay (peer-link.ts) and the co-signer on it. */
 interface Link {
-  readonly relay: RelayClient;
-  readonly channel: SecureChannel;
+  readonly peer: PeerLink;
   readonly cosigner: PhoneCoSigner;
 }
 
@@ -109,10 +115,15 @@ export class PhoneController {
   private history: HistoryEntry[] = [];
   private extension: PairedExtension | null = null;
   private persistentStorage: boolean | null = null;
+  private taint: { stored: boolean; rescueAddress: string | null } | null = null;
+  /** A lock asked for while a taint was not yet stored: it happens once the record is. */
+  private lockAfterTaintStored = false;
+  private readonly keys: PaillierKeyPool;
   private readonly listeners = new Set<() => void>();
 
   constructor(options: PhoneControllerOptions) {
     this.pendingLink = options.pairingLink;
+    this.keys = new PaillierKeyPool(options.paillierKeys);
     this.relayAllowed = options.relayAllowed ?? (() => true);
     this.vaultKey = new PhoneVaultKey({
       vaultName: PHONE_VAULT,
@@ -137,8 +148,9 @@ export class PhoneController {
       requests: this.live?.cosigner.list().filter((r) => isOpenRequest(r.status)) ?? [],
       history: this.history,
       extension: this.extension,
-      online: this.live?.relay.isOnline ?? false,
+      online: this.live?.peer.online ?? false,
       persistentStorage: this.persistentStorage,
+      taint: this.taint,
     };
   }
 
@@ -157,6 +169,8 @@ export class PhoneController {
   }
 
   async start(): Promise<void> {
+    // The Paillier key for a pairing is made while the user unlocks (idle time).
+    this.keys.fill();
     this.deviceKeyAvailable = await this.vaultKey.deviceKeyAvailable();
     try {
       this.unlockMethod = await this.vaultKey.method();
@@ -245,8 +259,12 @@ export class PhoneController {
     }
   }
 
-  /** Closes the connection and forgets everything read from the vault. */
+  /** Closes the connection and forgets everything read from the vault (once a pending taint is stored). */
   lock(): void {
+    if (this.taint && !this.taint.stored) {
+      this.lockAfterTaintStored = true;
+      return;
+    }
     this.closeLinks();
     this.vault?.lock();
     this.vault = null;
@@ -256,6 +274,7 @@ export class PhoneController {
     this.extension = null;
     this.history = [];
     this.suggestedPassphrase = null;
+    this.taint = null;
     this.screen = 'unlock';
     this.changed();
   }
@@ -268,16 +287,22 @@ export class PhoneController {
     const channelState = await vault.get<SecureChannelState>('channel');
     const relayState = await vault.get<RelayClientState>('relay');
     if (shareJson && channelState && relayState) {
-      const share = decodeP1KeyShare(shareJson);
+      // The taint is stored on its own, ahead of the share: either record makes the share tainted.
+      const share = applyTaintRecord(decodeP1KeyShare(shareJson), await vault.get<TaintRecord>('taint'));
       this.address = accountAddress(share.publicKey, share.chainCode, 0);
-      this.screen = share.tainted ? 'tainted' : 'home';
+      const rescueAddress = (await vault.get<string>('rescueAddress')) ?? null;
       const savedRequests = (await vault.get<SavedPhoneRequest[]>('requests')) ?? [];
-      const live = this.connect(relayState.relayUrl, relayState.channelId, decodeBase64Url(channelState.channelId) as Uint8Array, channelState, relayState, share, savedRequests);
-      this.live = live;
-      // A restored channel sends nothing until a fresh state is stored (no AEAD nonce is reused).
-      await this.persistChannel();
-      live.cosigner.resume();
-      this.goOnline(live);
+      // The wallet's screen also when its link cannot be resumed (the message says to unpair).
+      this.taint = isTainted(share) ? { stored: true, rescueAddress } : null;
+      this.screen = this.taint ? 'tainted' : 'home';
+      const live = this.resumeLink({ channel: channelState, relay: relayState }, share, savedRequests, rescueAddress);
+      if (live) {
+        this.live = live;
+        // A restored channel sends nothing until a fresh state is stored (no AEAD nonce is reused).
+        await this.persistChannel();
+        live.cosigner.resume();
+        this.goOnline(live);
+      }
     } else {
       this.screen = 'home';
     }
@@ -289,46 +314,73 @@ export class PhoneController {
     }
   }
 
-  private connect(relayUrl: string, channelName: string, channelId: Uint8Array, channelState: SecureChannelState | undefined, relayState: RelayClientState | undefined, share: P1KeyShare | undefined, savedRequests: readonly SavedPhoneRequest[] = []): Link {
-    const relay = new RelayClient({ relayUrl, channelId: channelName, role: 'phone', ackWhenSaved: true, ...(relayState ? { state: relayState } : {}) });
-    const channel = new SecureChannel({ transport: relay, role: 'phone', channelId, identity: this.identity as Identity, ...(channelState ? { state: channelState } : {}) });
+  /** The stored link, or null with a message when it cannot be resumed (the user pairs again). */
+  private resumeLink(state: LinkState, share: P1KeyShare, savedRequests: readonly SavedPhoneRequest[], rescueAddress: string | null): Link | null {
+    try {
+      return this.connect((options) => PeerLink.resume(options, state), share, savedRequests, rescueAddress);
+    } catch (error) {
+      if (!(error instanceof LinkResumeError)) throw error;
+      this.error = `The link to your browser cannot be resumed: ${error.message} Unpair here and in the extension, then pair again.`;
+      return null;
+    }
+  }
+
+  /** A link opened by `open` with its co-signer; its events count only while it is `live` or `pairing`. */
+  private connect(open: (options: PeerLinkOptions) => PeerLink, share?: P1KeyShare, savedRequests: readonly SavedPhoneRequest[] = [], rescueAddress: string | null = null): Link {
+    const peer = open({ role: 'phone', identity: this.identity as Identity, write: (state) => this.writeLinkState(link, state) });
+    const channel = peer.channel;
     const cosigner: PhoneCoSigner = new PhoneCoSigner({
       send: (message) => channel.send(message),
+      sendEarly: (message) => channel.sendEarly(message),
       saveKeyShare: (next) => this.saveKeyShare(link, next),
+      saveTaint: (record) => this.saveTaint(record),
       onEvent: (event) => void this.onCosignerEvent(link, event),
+      preparedKey: () => this.keys.take(),
       savedRequests,
+      rescueAddress,
       ...(share ? { keyShare: share } : {}),
     });
-    const link: Link = { relay, channel, cosigner };
+    const link: Link = { peer, cosigner };
+    const current = () => link === this.live || link === this.pairing;
     channel.onMessage((message) => {
       if (this.extension && link === this.live) this.extension.lastSeen = Date.now();
       void cosigner.handle(message).then(() => this.persistChannel());
     });
     channel.onEvent((event) => {
-      if (link !== this.live && link !== this.pairing) return;
+      if (!current()) return;
       if (event.kind === 'sas') {
         this.sas = event.sas;
         this.screen = 'confirm-sas';
+        // The extension checks the key's proof while both users compare the codes.
+        void cosigner.announceKey().catch((error: unknown) => this.fail(error instanceof Error ? error.message : 'The key could not be prepared.'));
       } else if (event.kind === 'paired') {
         this.screen = 'generating-key';
-        cosigner.startKeygen();
-      } else if (event.kind === 'error') {
+        void cosigner.startKeygen(encodeBase64Url(event.peerIdentity));
+      } else if (event.kind === 'error' && channel.currentPhase !== 'paired') {
+        // After pairing, frames the relay garbles are dropped and change nothing: not worth a message.
         this.error = event.error.message;
       }
       this.changed();
     });
-    relay.onStatus(() => this.changed());
+    peer.onStatus((status) => {
+      if (!current()) return;
+      const problem = describeRelayStatus(status);
+      if (status.kind === 'failed' && problem) this.error = problem;
+      this.changed();
+    });
+    peer.onNotice((message) => {
+      if (current()) this.fail(message);
+    });
     return link;
   }
 
   private goOnline(link: Link): void {
-    void link.relay.connect().catch((error: unknown) => {
-      if (link === this.live || link === this.pairing) this.fail(error instanceof Error ? error.message : 'The relay cannot be reached.');
-    });
+    // The relay's refusals reach the user through onStatus.
+    void link.peer.connect().catch(() => undefined);
   }
 
   private closeLinks(): void {
-    for (const link of [this.live, this.pairing]) link?.relay.close();
+    for (const link of [this.live, this.pairing]) link?.peer.close();
     this.live = null;
     this.pairing = null;
   }
@@ -353,24 +405,24 @@ export class PhoneController {
     const name = relayChannelName(offer);
     if (used.includes(name)) return this.fail('This pairing code was already used. Show a new one in the extension.');
     await this.vault.put('usedOffers', [...used, name]);
-    this.pairing?.relay.close();
+    this.pairing?.peer.close();
     this.error = null;
     this.screen = 'pairing';
     this.changed();
-    const pairing = this.connect(offer.relayUrl, name, offer.channelId, undefined, undefined, undefined);
+    const pairing = this.connect((options) => PeerLink.pairing(options, offer, offer.relayUrl));
     this.pairing = pairing;
     this.goOnline(pairing);
-    pairing.channel.answerOffer(offer);
+    pairing.peer.channel.answerOffer(offer);
   }
 
   /** "No" stops only the pairing: the connection of a wallet this phone holds stays as it is. */
   confirmSas(matches: boolean): void {
     const pairing = this.pairing;
     if (!pairing || this.screen !== 'confirm-sas') return;
-    if (matches) pairing.channel.confirmSas();
+    if (matches) pairing.peer.channel.confirmSas();
     else {
-      pairing.channel.rejectSas();
-      pairing.relay.close();
+      pairing.peer.channel.rejectSas();
+      pairing.peer.close();
       this.pairing = null;
       this.sas = null;
       this.screen = 'home';
@@ -380,9 +432,12 @@ export class PhoneController {
   }
 
   /** Forgets the pairing and deletes this phone's key share (after the user confirmed). */
+  /** The taint record stays: a taint is never cleared (it names the share's key id, so a new wallet is not affected). */
   async unpair(): Promise<void> {
     const vault = this.vault;
     if (!vault) return;
+    // The extension learns at once that this phone left (its relay channel is refused from now on).
+    await this.live?.peer.retire();
     this.closeLinks();
     await vault.deleteMany(['keyShare', 'channel', 'relay', 'extension', 'requests']);
     this.address = null;
@@ -406,6 +461,29 @@ export class PhoneController {
   }
 
   /**
+   * After a taint: the address rescue transfers may go to, typed (or scanned) on this phone. It
+   * must not be one of this wallet's own addresses.
+   */
+  async setRescueAddress(text: string): Promise<void> {
+    const address = parseRescueAddress(text);
+    if (!address) return this.fail('This is not an Ethereum address.');
+    if (address === this.address) return this.fail("This is the wallet's own address: enter the address of a new wallet.");
+    const live = this.live;
+    if (!this.vault || !live || !this.taint) return;
+    await this.vault.put('rescueAddress', address);
+    live.cosigner.setRescueAddress(address);
+    this.taint = { ...this.taint, rescueAddress: address };
+    this.error = null;
+    this.changed();
+  }
+
+  private async saveTaint(record: TaintRecord): Promise<void> {
+    const vault = this.vault;
+    if (!vault) throw new Error('locked');
+    await vault.putFirst({ taint: record });
+  }
+
+  /**
    * The share of the wallet this phone holds (a taint), or the first share of a pairing. A share
    * of another wallet never replaces a stored one: that would lose the old wallet for good.
    */
@@ -414,24 +492,28 @@ export class PhoneController {
     if (!vault || (link !== this.live && link !== this.pairing)) throw new Error('locked');
     const stored = await vault.get<unknown>('keyShare');
     if (stored && !decodeP1KeyShare(stored).publicKey.equals(share.publicKey)) throw new Error('this phone already holds the share of another wallet; it is never overwritten');
-    await storeLinkState(link.channel, link.relay, (state) => vault.putMany({ keyShare: encodeP1KeyShare(share), ...state }));
+    await link.peer.store((state) => vault.putMany({ keyShare: encodeP1KeyShare(share), ...state }));
     if (link === this.pairing) {
       this.live = link;
       this.pairing = null;
     }
   }
 
+  /** The live link's state with what the phone keeps beside it; nothing of a pairing without a key share yet. */
+  private async writeLinkState(link: Link, state: LinkState): Promise<void> {
+    const vault = this.vault;
+    if (!vault) throw new VaultError('locked', 'the phone is locked');
+    if (link !== this.live || !link.cosigner.share) return;
+    await vault.putMany({ ...state, history: this.history, extension: this.extension, requests: this.savedRequests(link.cosigner) });
+  }
+
   private async persistChannel(): Promise<void> {
-    const { vault, live } = this;
-    if (vault && live?.cosigner.share) {
-      const { cosigner } = live;
-      try {
-        await storeLinkState(live.channel, live.relay, (state) => vault.putMany({ ...state, history: this.history, extension: this.extension, requests: this.savedRequests(cosigner) }));
-      } catch (error) {
-        // Locked while writing: the next unlock restores the last stored state, as after a reload.
-        if (error instanceof VaultError && error.code === 'locked') return;
-        throw error;
-      }
+    try {
+      await this.live?.peer.store();
+    } catch (error) {
+      // Locked while writing: the next unlock restores the last stored state, as after a reload.
+      if (!this.vault || (error instanceof VaultError && error.code === 'locked')) return;
+      throw error;
     }
   }
 
@@ -443,14 +525,29 @@ export class PhoneController {
   }
 
   private async onCosignerEvent(link: Link, event: PhoneEvent): Promise<void> {
+    if (event.kind === 'keygen-failed' && link === this.pairing) {
+      link.peer.close();
+      this.pairing = null;
+      this.screen = 'home';
+      this.error = `Pairing failed: ${event.message}`;
+      return this.changed();
+    }
     if (link !== this.live) return;
     if (event.kind === 'paired') {
+      // The key of this pairing is used: prepare the next one while the phone is idle.
+      this.keys.fill();
       this.address = event.address;
       this.extension = { name: 'Browser extension', pairedAt: Date.now(), lastSeen: Date.now() };
       this.screen = 'home';
       await this.persistChannel();
     } else if (event.kind === 'tainted') {
       this.screen = 'tainted';
+      this.taint = { stored: event.stored, rescueAddress: this.taint?.rescueAddress ?? null };
+      if (event.stored && this.lockAfterTaintStored) {
+        this.lockAfterTaintStored = false;
+        // After the answers held back for the record (queued on it, they run first).
+        setTimeout(() => this.lock(), 0);
+      }
     } else if (event.kind === 'request' || event.kind === 'request-updated') {
       const { request, display, status } = event.request;
       if (!isOpenRequest(status)) this.history = [{ id: request.id, title: display.title, origin: request.origin, at: Date.now(), outcome: status }, ...this.history].slice(0, 100);

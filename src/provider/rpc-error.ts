@@ -12,6 +12,7 @@ export const RpcErrorCode = {
   invalidParams: -32602,
   internal: -32603,
   resourceUnavailable: -32002,
+  limitExceeded: -32005,
 } as const;
 
 export type RpcErrorCodeValue = (typeof RpcErrorCode)[keyof typeof RpcErrorCode] | number;
@@ -59,6 +60,7 @@ export const rpcErrors = {
   invalidParams: (message: string) => new ProviderRpcError(RpcErrorCode.invalidParams, message),
   internal: (message: string, data?: unknown) => new ProviderRpcError(RpcErrorCode.internal, message, data),
   resourceUnavailable: (message: string) => new ProviderRpcError(RpcErrorCode.resourceUnavailable, message),
+  limitExceeded: (message: string) => new ProviderRpcError(RpcErrorCode.limitExceeded, message),
 };
 
 /** Any thrown value as the error a page may see: our own errors as they are, the rest as -32603. */

@@ -1,11 +1,13 @@
 /**
  * `npm run relay`: starts the relay with options from flags and environment (see relay-options.ts).
+ * Queued mailboxes are kept across a graceful stop in ./relay-state unless --state-dir says
+ * otherwise (an empty value keeps nothing).
  */
 import { parseRelayOptions, RelayConfigError } from './relay-options.ts';
 import { startRelay } from './relay-server.ts';
 
 try {
-  const relay = await startRelay(parseRelayOptions(process.argv.slice(2), process.env));
+  const relay = await startRelay({ stateDir: 'relay-state', ...parseRelayOptions(process.argv.slice(2), process.env) });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       void relay.close().then(() => process.exit(0));

@@ -1,16 +1,23 @@
 /**
  * The extension's side (P2) of key generation and co-signing, over the encrypted channel.
  * It keeps no secrets of its own beyond the key share it is given; the caller persists state.
+ *
+ * keygen/0 (the phone's Paillier modulus and its proof) may arrive before the pairing code is
+ * confirmed: it is checked at once (while the users compare codes) and used only by keygen/1,
+ * which comes over the confirmed channel. A modulus that fails its proof ends the pairing.
  */
 import { accountAddress } from '../mpc/derivation.ts';
 import {
+  decodeKeyGenMsg0,
   decodeKeyGenMsg1,
   decodeKeyGenMsg3,
   encodeKeyGenMsg2,
   p2KeyGenFinish,
   p2KeyGenRespond,
+  p2KeyGenVerifyModulus,
   type P2KeyGenState,
 } from '../mpc/keygen.ts';
+import type { VerifiedPaillierModulus } from '../mpc/zk/paillier-modulus.ts';
 import type { P2KeyShare } from '../mpc/key-share.ts';
 import { NoncePool, paillierPublicKey } from '../mpc/paillier.ts';
 import { decodeSignMsg1, decodeSignMsg3, encodeSignMsg2, encodeSignMsg4 } from '../mpc/sign-messages.ts';
@@ -60,6 +67,8 @@ export interface ExtensionCoSignerOptions {
   readonly send: (message: AppMessage) => void;
   /** Persist the new key share (encrypted) before the keygen is announced as done. */
   readonly onKeyShare: (share: P2KeyShare) => Promise<void>;
+  /** Key generation stopped (a bad proof, a message out of order): the pairing failed. */
+  readonly onKeygenFailed?: (error: Error) => void;
   readonly keyShare?: P2KeyShare;
 }
 
@@ -67,6 +76,7 @@ export class ExtensionCoSigner {
   private readonly options: ExtensionCoSignerOptions;
   private keyShare: P2KeyShare | null = null;
   private keygen: P2KeyGenState | null = null;
+  private modulus: VerifiedPaillierModulus | null = null;
   private readonly pending = new Map<string, PendingSignature>();
   /** r^N mod N² for the phone's Paillier key, computed while the phone's user decides; memory only. */
   private noncePool: NoncePool | null = null;
@@ -151,18 +161,33 @@ export class ExtensionCoSigner {
     pending.reject(error);
   }
 
+  /** A message the phone sent before the pairing code was confirmed: only keygen/0 is accepted. */
+  async handleEarly(raw: unknown): Promise<void> {
+    const message = parseAppMessage(raw);
+    if (message?.t === 'keygen' && (message.body as { type?: unknown } | null)?.type === 'keygen/0') return this.onKeygen(message.body);
+  }
+
   private async onKeygen(body: unknown): Promise<void> {
+    if (this.keyShare) return;
     const type = (body as { type?: unknown } | null)?.type;
-    if (type === 'keygen/1') {
-      const round = p2KeyGenRespond(decodeKeyGenMsg1(body));
-      this.keygen = round.state;
-      this.options.send({ t: 'keygen', body: encodeKeyGenMsg2(round.message) });
-    } else if (type === 'keygen/3' && this.keygen) {
-      const share = p2KeyGenFinish(this.keygen, decodeKeyGenMsg3(body));
+    try {
+      if (type === 'keygen/0' && !this.modulus) {
+        this.modulus = p2KeyGenVerifyModulus(decodeKeyGenMsg0(body));
+      } else if (type === 'keygen/1' && !this.keygen) {
+        if (!this.modulus) throw new CoSigningFailed('protocol_error', 'the phone started key generation before sending its Paillier key');
+        const round = p2KeyGenRespond(decodeKeyGenMsg1(body), this.modulus);
+        this.keygen = round.state;
+        this.options.send({ t: 'keygen', body: encodeKeyGenMsg2(round.message) });
+      } else if (type === 'keygen/3' && this.keygen) {
+        const share = p2KeyGenFinish(this.keygen, decodeKeyGenMsg3(body, this.keygen.paillierN));
+        this.keygen = null;
+        await this.options.onKeyShare(share);
+        this.useKeyShare(share);
+        this.options.send({ t: 'keygen-done', address: accountAddress(share.publicKey, share.chainCode, 0) });
+      }
+    } catch (error) {
       this.keygen = null;
-      await this.options.onKeyShare(share);
-      this.useKeyShare(share);
-      this.options.send({ t: 'keygen-done', address: accountAddress(share.publicKey, share.chainCode, 0) });
+      this.options.onKeygenFailed?.(error instanceof Error ? error : new Error('key generation failed'));
     }
   }
 

@@ -1,7 +1,16 @@
 /**
  * The phone's side (P1) of key generation and co-signing. The phone decodes every request itself,
- * computes the digest itself, and signs only what its user approved here. A failed final check
- * taints the key: the tainted share is persisted before anything is sent back.
+ * computes the digest itself, and signs only what its user approved here.
+ *
+ * Key generation: the Paillier key and its modulus proof are prepared in idle time; keygen/0
+ * announces them as soon as the channel exists (the extension checks the proof while both users
+ * compare the pairing code), keygen/1 starts once the pairing is confirmed.
+ *
+ * Taint (CVE-2023-33242): a failed final check taints the share in memory at once, before any
+ * await, so no path (a new request, one asked again, the next approved one) can sign with the
+ * untainted share; the taint record is then written by itself, ahead of queued writes, and retried
+ * until it is stored; nothing is sent until it is. After that the phone answers "tainted" to
+ * everything except a rescue transfer (src/wallet/rescue.ts) to the address its user typed here.
  *
  * A request's life: pending (shown) → approved (waits while another request of this key is being
  * co-signed) → signing (attempt n) → signed | failed; or pending → rejected; or, when the
@@ -10,13 +19,15 @@
  * worker restarted); a request asked again while signing restarts as attempt n + 1 (messages.ts).
  */
 import { accountAddress } from '../mpc/derivation.ts';
-import { decodeKeyGenMsg2, encodeKeyGenMsg1, encodeKeyGenMsg3, p1KeyGenFinish, p1KeyGenStart, type P1KeyGenState } from '../mpc/keygen.ts';
-import type { P1KeyShare } from '../mpc/key-share.ts';
-import type { PaillierSecretKey } from '../mpc/paillier.ts';
+import { decodeKeyGenMsg2, encodeKeyGenMsg0, encodeKeyGenMsg1, encodeKeyGenMsg3, p1KeyGenAnnounce, p1KeyGenFinish, p1KeyGenStart, type P1KeyGenState } from '../mpc/keygen.ts';
+import { failuresWithCounterpart, type P1KeyShare, type Taint } from '../mpc/key-share.ts';
 import { randomBytes } from '../mpc/random.ts';
 import { decodeSignMsg2, decodeSignMsg4, encodeSignMsg1, encodeSignMsg3 } from '../mpc/sign-messages.ts';
-import { p1SignFinish, p1SignReveal, p1SignStart, type P1SignSession } from '../mpc/sign.ts';
+import { RESCUE_FAILURE_LIMIT, p1SignFinish, p1SignReveal, p1SignStart, type P1SignSession } from '../mpc/sign.ts';
+import { hexFromBytes } from '../mpc/wire.ts';
+import { preparePaillierKey, type PreparedPaillierKey } from '../mpc/zk/paillier-modulus.ts';
 import { displayModel, type DisplayModel } from '../wallet/decode.ts';
+import { isRescueTransfer } from '../wallet/rescue.ts';
 import { decodeSigningRequest, signingRequestToJson, shortCode, signingDigest, type SigningRequest } from '../wallet/signing-request.ts';
 import { MAX_SIGN_ATTEMPTS, parseAppMessage, signSessionId, type AppMessage } from './messages.ts';
 import { derivedAccount } from './request-account.ts';
@@ -42,6 +53,8 @@ export interface PhoneRequest {
   session: P1SignSession | null;
   /** What the phone answered once the request settled; sent again if the extension asks again. */
   answer: AppMessage | null;
+  /** Signed under the rescue exception after a taint (a transfer to the rescue address). */
+  readonly rescue: boolean;
 }
 
 /** What the phone keeps of a request across reloads (never a nonce or a session). */
@@ -57,29 +70,66 @@ export type PhoneEvent =
   | { readonly kind: 'paired'; readonly address: string }
   | { readonly kind: 'request'; readonly request: PhoneRequest }
   | { readonly kind: 'request-updated'; readonly request: PhoneRequest }
-  | { readonly kind: 'tainted' };
+  | { readonly kind: 'tainted'; readonly stored: boolean }
+  | { readonly kind: 'keygen-failed'; readonly message: string };
+
+/** The taint as stored on its own, ahead of the full state (the share's `taints`, by key id). */
+export interface TaintRecord {
+  readonly keyId: string;
+  readonly taints: readonly Taint[];
+}
 
 export interface PhoneCoSignerOptions {
+  /** Sends over the confirmed channel. */
   readonly send: (message: AppMessage) => void;
+  /** Sends before the pairing code is confirmed (keygen/0); defaults to `send`. */
+  readonly sendEarly?: (message: AppMessage) => void;
   /** Persists the key share (encrypted); awaited before any reply that depends on it. */
   readonly saveKeyShare: (share: P1KeyShare) => Promise<void>;
+  /** Writes the taint record by itself, ahead of any queued write. Retried until it succeeds. */
+  readonly saveTaint: (record: TaintRecord) => Promise<void>;
   readonly onEvent: (event: PhoneEvent) => void;
+  /** The Paillier key and its proof, prepared in idle time (default: made when first needed). */
+  readonly preparedKey?: () => Promise<PreparedPaillierKey>;
   readonly keyShare?: P1KeyShare;
   /** Requests saved before a reload (see saved()). */
   readonly savedRequests?: readonly SavedPhoneRequest[];
+  /** After a taint: the address the user typed on the phone to move the funds to. */
+  readonly rescueAddress?: string | null;
+  /** First delay before retrying a failed taint write (doubles up to TAINT_RETRY_MAX_MS). */
+  readonly taintRetryMs?: number;
 }
 
-const TAINTED_MESSAGE = 'This key failed a safety check on the phone. Move your funds to a new wallet.';
+export const TAINT_RETRY_MAX_MS = 10_000;
+const TAINTED_MESSAGE =
+  "The phone refuses to co-sign with this browser: a signature it computed failed the phone's check, so this browser may be compromised. Move your funds to a new wallet: set a rescue address on the phone, then send to it.";
+
+/** The taint record of a share, for storage on its own. */
+export function taintRecord(share: P1KeyShare): TaintRecord {
+  return { keyId: hexFromBytes(share.keyId), taints: share.taints };
+}
+
+/** A share read from the full state, with any taint stored on its own applied. */
+export function applyTaintRecord(share: P1KeyShare, record: TaintRecord | undefined): P1KeyShare {
+  if (!record || record.keyId !== hexFromBytes(share.keyId) || record.taints.length <= share.taints.length) return share;
+  return { ...share, taints: record.taints };
+}
 
 export class PhoneCoSigner {
   private readonly options: PhoneCoSignerOptions;
   private keyShare: P1KeyShare | null;
   private keygen: P1KeyGenState | null = null;
+  private prepared: Promise<PreparedPaillierKey> | null = null;
+  private announced: Promise<void> | null = null;
   private readonly requests = new Map<string, PhoneRequest>();
+  /** Until the taint record is stored: nothing leaves the phone. */
+  private taintWrite: Promise<void> | null = null;
+  private rescueAddress: string | null;
 
   constructor(options: PhoneCoSignerOptions) {
     this.options = options;
     this.keyShare = options.keyShare ?? null;
+    this.rescueAddress = options.rescueAddress ?? null;
     for (const saved of options.savedRequests ?? []) this.restore(saved);
   }
 
@@ -88,7 +138,17 @@ export class PhoneCoSigner {
   }
 
   get tainted(): boolean {
-    return this.keyShare?.tainted === true;
+    return this.keyShare !== null && failuresWithCounterpart(this.keyShare) > 0;
+  }
+
+  /** Resolves once a taint of this run is stored (at once when there is none). */
+  get taintStored(): Promise<void> {
+    return this.taintWrite ?? Promise.resolve();
+  }
+
+  /** After a taint: where rescue transfers may go (typed by the user on the phone). */
+  setRescueAddress(address: string): void {
+    this.rescueAddress = address;
   }
 
   list(): PhoneRequest[] {
@@ -110,20 +170,36 @@ export class PhoneCoSigner {
     this.startNextApproved();
   }
 
-  /** Right after pairing: P1 opens key generation. */
-  startKeygen(): void {
-    const round = p1KeyGenStart(randomBytes(32));
-    this.keygen = round.state;
-    this.options.onEvent({ kind: 'keygen-progress', step: 'committing' });
-    this.options.send({ t: 'keygen', body: encodeKeyGenMsg1(round.message) });
+  /** As soon as the channel exists: send the Paillier key and its proof for the extension to check. */
+  announceKey(): Promise<void> {
+    this.announced ??= this.preparedKey().then((prepared) => (this.options.sendEarly ?? this.options.send)({ t: 'keygen', body: encodeKeyGenMsg0(p1KeyGenAnnounce(prepared)) }));
+    return this.announced;
   }
 
-  async handle(raw: unknown, preparedPaillierKey?: PaillierSecretKey): Promise<void> {
+  /** Once the pairing is confirmed: P1 opens key generation with `counterpart` (the extension's pinned identity). */
+  async startKeygen(counterpart: string): Promise<void> {
+    try {
+      await this.announceKey();
+      const round = p1KeyGenStart(randomBytes(32), await this.preparedKey(), counterpart);
+      this.keygen = round.state;
+      this.options.onEvent({ kind: 'keygen-progress', step: 'committing' });
+      this.options.send({ t: 'keygen', body: encodeKeyGenMsg1(round.message) });
+    } catch (error) {
+      this.options.onEvent({ kind: 'keygen-failed', message: error instanceof Error ? error.message : 'key generation failed' });
+    }
+  }
+
+  private preparedKey(): Promise<PreparedPaillierKey> {
+    this.prepared ??= (this.options.preparedKey ?? (async () => preparePaillierKey()))();
+    return this.prepared;
+  }
+
+  async handle(raw: unknown): Promise<void> {
     const message = parseAppMessage(raw);
     if (!message) return;
     switch (message.t) {
       case 'keygen':
-        return this.onKeygen(message.body, preparedPaillierKey);
+        return this.onKeygen(message.body);
       case 'keygen-done':
         if (this.keyShare) this.options.onEvent({ kind: 'paired', address: accountAddress(this.keyShare.publicKey, this.keyShare.chainCode, 0) });
         return;
@@ -142,6 +218,7 @@ export class PhoneCoSigner {
   approve(id: string): void {
     const entry = this.requests.get(id);
     if (!entry || entry.status !== 'pending' || !this.keyShare) return;
+    if (this.tainted && !this.mayRescue(entry)) return this.refuseTainted(entry);
     entry.status = 'approved';
     this.options.onEvent({ kind: 'request-updated', request: entry });
     this.startNextApproved();
@@ -155,11 +232,23 @@ export class PhoneCoSigner {
 
   private restore(saved: SavedPhoneRequest): void {
     const request = decodeSigningRequest(JSON.parse(saved.request));
-    this.requests.set(request.id, { request, display: displayModel(request), code: shortCode(request), status: saved.status, attempt: saved.attempt, session: null, answer: saved.answer });
+    const rescue = this.rescueAddress !== null && isRescueTransfer(request, this.rescueAddress);
+    this.requests.set(request.id, { request, display: displayModel(request), code: shortCode(request), status: saved.status, attempt: saved.attempt, session: null, answer: saved.answer, rescue });
   }
 
   private signRequest(entry: PhoneRequest) {
-    return { sessionId: signSessionId(entry.request.id, entry.attempt), digest: signingDigest(entry.request), accountIndex: entry.request.account.index };
+    return { sessionId: signSessionId(entry.request.id, entry.attempt), digest: signingDigest(entry.request), accountIndex: entry.request.account.index, rescue: entry.rescue };
+  }
+
+  /** After a taint: a rescue transfer while the counterpart has no more than one failure. */
+  private mayRescue(entry: PhoneRequest): boolean {
+    return entry.rescue && this.keyShare !== null && failuresWithCounterpart(this.keyShare) <= RESCUE_FAILURE_LIMIT;
+  }
+
+  /** Everything leaves the phone through here: held back while a taint is not yet stored. */
+  private send(message: AppMessage): void {
+    if (this.taintWrite) void this.taintWrite.then(() => this.options.send(message));
+    else this.options.send(message);
   }
 
   private settle(entry: PhoneRequest, status: Exclude<SettledStatus, 'cancelled'>, answer: AppMessage): void {
@@ -167,7 +256,7 @@ export class PhoneCoSigner {
     entry.session = null;
     entry.answer = answer;
     this.options.onEvent({ kind: 'request-updated', request: entry });
-    this.options.send(answer);
+    this.send(answer);
   }
 
   /** Starts the oldest approved request when no other request of this key is being co-signed. */
@@ -176,24 +265,32 @@ export class PhoneCoSigner {
     if (!share || this.list().some((entry) => entry.status === 'signing')) return;
     const next = this.list().find((entry) => entry.status === 'approved');
     if (!next) return;
-    if (share.tainted) return this.refuseTainted(next);
+    if (this.tainted && !this.mayRescue(next)) {
+      this.refuseTainted(next);
+      return this.startNextApproved();
+    }
     if (next.attempt >= MAX_SIGN_ATTEMPTS) return this.settle(next, 'failed', { t: 'sign-failed', id: next.request.id, reason: 'protocol_error', message: 'Co-signing was restarted too many times.' });
     next.attempt += 1;
     const round = p1SignStart(share, this.signRequest(next), null);
     next.session = round.session;
     next.status = 'signing';
     this.options.onEvent({ kind: 'request-updated', request: next });
-    this.options.send({ t: 'sign', id: next.request.id, attempt: next.attempt, body: encodeSignMsg1(round.message) });
+    this.send({ t: 'sign', id: next.request.id, attempt: next.attempt, body: encodeSignMsg1(round.message) });
   }
 
-  private async onKeygen(body: unknown, preparedPaillierKey?: PaillierSecretKey): Promise<void> {
+  private async onKeygen(body: unknown): Promise<void> {
     if (!this.keygen || (body as { type?: unknown } | null)?.type !== 'keygen/2') return;
     this.options.onEvent({ kind: 'keygen-progress', step: 'proving' });
-    const round = p1KeyGenFinish(this.keygen, decodeKeyGenMsg2(body), preparedPaillierKey);
-    this.keygen = null;
-    await this.options.saveKeyShare(round.keyShare);
-    this.keyShare = round.keyShare;
-    this.options.send({ t: 'keygen', body: encodeKeyGenMsg3(round.message) });
+    try {
+      const round = p1KeyGenFinish(this.keygen, decodeKeyGenMsg2(body));
+      this.keygen = null;
+      await this.options.saveKeyShare(round.keyShare);
+      this.keyShare = round.keyShare;
+      this.send({ t: 'keygen', body: encodeKeyGenMsg3(round.message) });
+    } catch (error) {
+      this.keygen = null;
+      this.options.onEvent({ kind: 'keygen-failed', message: error instanceof Error ? error.message : 'key generation failed' });
+    }
   }
 
   private onRequest(raw: unknown): void {
@@ -211,9 +308,10 @@ export class PhoneCoSigner {
     }
     const known = this.requests.get(request.id);
     if (known) return this.onRequestAgain(known, request);
-    const entry: PhoneRequest = { request, display: displayModel(request), code: shortCode(request), status: 'pending', attempt: 0, session: null, answer: null };
+    const rescue = this.rescueAddress !== null && isRescueTransfer(request, this.rescueAddress);
+    const entry: PhoneRequest = { request, display: displayModel(request), code: shortCode(request), status: 'pending', attempt: 0, session: null, answer: null, rescue };
     this.requests.set(request.id, entry);
-    if (this.keyShare?.tainted) return this.refuseTainted(entry);
+    if (this.tainted && !this.mayRescue(entry)) return this.refuseTainted(entry);
     this.options.onEvent({ kind: 'request', request: entry });
   }
 
@@ -221,7 +319,7 @@ export class PhoneCoSigner {
   private onRequestAgain(entry: PhoneRequest, request: SigningRequest): void {
     // Only the very same request may be asked again; anything else under a known id is dropped.
     if (signingRequestToJson(request) !== signingRequestToJson(entry.request)) return;
-    if (entry.answer) return this.options.send(entry.answer);
+    if (entry.answer) return this.send(entry.answer);
     if (entry.status !== 'signing') return;
     entry.status = 'approved';
     entry.session = null;
@@ -239,7 +337,35 @@ export class PhoneCoSigner {
 
   private refuseTainted(entry: PhoneRequest): void {
     this.settle(entry, 'failed', { t: 'sign-failed', id: entry.request.id, reason: 'tainted', message: TAINTED_MESSAGE });
-    this.options.onEvent({ kind: 'tainted' });
+  }
+
+  /**
+   * A signature failed: the tainted share takes effect now, synchronously, and every open request
+   * that is not a rescue is refused; then the record is written until it is stored.
+   */
+  private taint(share: P1KeyShare, entry: PhoneRequest): void {
+    this.keyShare = share;
+    this.taintWrite = this.storeTaintRecord(share);
+    this.options.onEvent({ kind: 'tainted', stored: false });
+    void this.taintWrite.then(async () => {
+      this.options.onEvent({ kind: 'tainted', stored: true });
+      // The full share follows; the record stored first already makes it tainted on every load.
+      await this.options.saveKeyShare(share).catch(() => undefined);
+    });
+    this.refuseTainted(entry);
+    for (const other of this.list()) if (isOpenRequest(other.status) && !this.mayRescue(other)) this.refuseTainted(other);
+  }
+
+  /** Resolves once the record is stored; until then every failed write is retried, backing off. */
+  private async storeTaintRecord(share: P1KeyShare): Promise<void> {
+    const record = taintRecord(share);
+    for (let delay = this.options.taintRetryMs ?? 500; ; delay = Math.min(2 * delay, TAINT_RETRY_MAX_MS)) {
+      try {
+        return await this.options.saveTaint(record);
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   private async onSign(id: string, attempt: number, body: unknown): Promise<void> {
@@ -250,17 +376,14 @@ export class PhoneCoSigner {
       if (entry.session.step === 'sign/awaiting-2') {
         const round = p1SignReveal(share, entry.session, decodeSignMsg2(body));
         entry.session = round.session;
-        this.options.send({ t: 'sign', id, attempt, body: encodeSignMsg3(round.message) });
+        this.send({ t: 'sign', id, attempt, body: encodeSignMsg3(round.message) });
         return;
       }
       const outcome = p1SignFinish(share, entry.session, decodeSignMsg4(body, share.paillier.publicKey.n));
       entry.session = null;
       if (outcome.kind === 'tainted') {
-        await this.options.saveKeyShare(outcome.keyShare);
-        this.keyShare = outcome.keyShare;
-        this.settle(entry, 'failed', { t: 'sign-failed', id, reason: 'tainted', message: "The signature failed the phone's check. Move your funds to a new wallet." });
-        this.options.onEvent({ kind: 'tainted' });
-        return;
+        this.taint(outcome.keyShare, entry);
+        return this.startNextApproved();
       }
       const { r, s, yParity } = outcome.signature;
       this.settle(entry, 'signed', { t: 'sign-result', id, r: `0x${r.toString(16)}`, s: `0x${s.toString(16)}`, yParity });

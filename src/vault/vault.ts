@@ -11,7 +11,7 @@
  * Every operation runs in one IndexedDB transaction that also reads the header and checks it is
  * the one this handle's key belongs to (by the check value's IV, fresh at every re-key); a handle
  * whose vault was re-keyed elsewhere becomes locked instead of writing records no one can read.
- * Operations on one handle run one at a time, in call order.
+ * Operations on one handle run one at a time, in call order (putFirst excepted).
  */
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { VaultError } from './vault-error.ts';
@@ -346,18 +346,29 @@ export class UnlockedVault {
 
   /** Writes all records in one transaction: all of them or none. Everything is encrypted first. */
   putMany(records: Readonly<Record<string, unknown>>): Promise<void> {
-    return this.serial(async () => {
-      const key = this.requireKey();
-      if (typeof records !== 'object' || records === null) throw new VaultError('invalid_argument', 'putMany takes an object of records');
-      const entries = Object.entries(records);
-      for (const [recordKey] of entries) checkRecordKey(recordKey);
-      const plaintexts = entries.map(([recordKey, value]) => [recordKey, encodeValue(value, recordKey)] as const);
-      const sealed = await Promise.all(plaintexts.map(async ([recordKey, plaintext]) => [recordKey, await sealRecord(key, recordKey, plaintext)] as const));
-      await inWriteTransaction(this.db, async (tx, track) => {
-        this.requireCurrentHeader(await track(tx.objectStore(META_STORE).get(HEADER_KEY)));
-        const store = tx.objectStore(RECORD_STORE);
-        for (const [recordKey, record] of sealed) track(store.put(record, recordKey));
-      });
+    return this.serial(() => this.write(records));
+  }
+
+  /**
+   * Like putMany, but ahead of the operations already queued on this handle: for a record that must
+   * be durable at once (the phone's taint), not after a queue of full-state writes. It still commits
+   * in one transaction of its own, after any transaction already running.
+   */
+  putFirst(records: Readonly<Record<string, unknown>>): Promise<void> {
+    return this.write(records);
+  }
+
+  private async write(records: Readonly<Record<string, unknown>>): Promise<void> {
+    const key = this.requireKey();
+    if (typeof records !== 'object' || records === null) throw new VaultError('invalid_argument', 'putMany takes an object of records');
+    const entries = Object.entries(records);
+    for (const [recordKey] of entries) checkRecordKey(recordKey);
+    const plaintexts = entries.map(([recordKey, value]) => [recordKey, encodeValue(value, recordKey)] as const);
+    const sealed = await Promise.all(plaintexts.map(async ([recordKey, plaintext]) => [recordKey, await sealRecord(key, recordKey, plaintext)] as const));
+    await inWriteTransaction(this.db, async (tx, track) => {
+      this.requireCurrentHeader(await track(tx.objectStore(META_STORE).get(HEADER_KEY)));
+      const store = tx.objectStore(RECORD_STORE);
+      for (const [recordKey, record] of sealed) track(store.put(record, recordKey));
     });
   }
 

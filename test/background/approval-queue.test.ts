@@ -5,7 +5,7 @@ import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
 import { MemoryStore } from './memory-store.ts';
 
 function approval(id: string, fingerprint = `fp-${id}`, requestKey = `key-${id}`): NewApproval {
-  return { id, origin: 'https://a.example', requestKey, fingerprint, payload: { kind: 'connect', method: 'eth_requestAccounts' }, createdAt: 1 };
+  return { id, origin: 'https://a.example', tabId: null, requestKey, fingerprint, payload: { kind: 'connect', method: 'eth_requestAccounts' }, createdAt: 1 };
 }
 
 function setup() {
@@ -70,6 +70,25 @@ describe('ApprovalQueue', () => {
     await queue.finish('a', { result: 'late' }, 'Late.');
     expect(queue.get('a')).toMatchObject({ status: 'failed', message: 'Rejected.' });
     expect(queue.findOutcome('https://a.example', 'key-a')).toEqual({ error: { code: 4001, message: 'no' } });
+  });
+
+  it('stores each payload once under its own key; a finished record\'s payload goes once its display time is over', async () => {
+    const { queue, store, advance, reload } = setup();
+    await queue.add(approval('a'));
+    await queue.add(approval('b'));
+    expect([...store.data.keys()].sort()).toEqual(['duet/approvals/v2', 'duet/approvals/v2/payload/a', 'duet/approvals/v2/payload/b']);
+    const writes = store.writes;
+    await queue.update('a', { message: 'x' });
+    expect(store.writes).toBe(writes + 1);
+    expect(JSON.parse(store.data.get('duet/approvals/v2') ?? '{}').records.every((record: object) => !('payload' in record))).toBe(true);
+    await queue.finish('a', { result: null }, 'Done.');
+    advance(RESULT_DISPLAY_MS);
+    await queue.update('b', { message: 'y' });
+    expect(store.data.has('duet/approvals/v2/payload/a')).toBe(false);
+    await store.remove('duet/approvals/v2/payload/b');
+    const restored = reload();
+    await restored.load();
+    expect(restored.open()).toEqual([]);
   });
 
   it('finds an open record by origin and request key only', async () => {

@@ -5,11 +5,14 @@
  * `restart()` builds a fresh service over the same storage and vault, like a restarted worker.
  */
 import 'fake-indexeddb/auto';
+import type { QueueLimits } from '../../src/background/approval-queue.ts';
+import type { ApprovalCard } from '../../src/background/approval-view.ts';
 import type { AlarmPort } from '../../src/background/auto-lock.ts';
 import type { FetchLike } from '../../src/background/rpc-client.ts';
 import { WalletService, type WalletView } from '../../src/background/wallet-service.ts';
 import type { ProviderEventName } from '../../src/provider/page-messages.ts';
 import { LocalTestCoSigner } from './local-test-co-signer.ts';
+import { chainNode, type ScriptedNode } from './scripted-node.ts';
 import { MemoryStore } from './memory-store.ts';
 import { TestClock } from './test-clock.ts';
 import { testPhoneLinks } from './test-phone-link.ts';
@@ -32,10 +35,11 @@ export interface Harness {
   readonly phone: LocalTestCoSigner;
   readonly events: PageEvent[];
   readonly alarms: Map<string, number>;
-  readonly windowOpens: { count: number };
+  /** Calls to open the approval window, and how many of them asked to focus it. */
+  readonly windowOpens: { count: number; focused: number };
   readonly vaultName: string;
   /** A provider request as a page would send it (each call gets a fresh request key unless given). */
-  request(method: string, params?: unknown, origin?: string, requestKey?: string): Promise<unknown>;
+  request(method: string, params?: unknown, origin?: string, requestKey?: string, tabId?: number | null): Promise<unknown>;
   view(): Promise<WalletView>;
   /** A new service over the same storage and vault (a restarted service worker). */
   restart(): Promise<Harness>;
@@ -52,12 +56,13 @@ interface Shared {
   phone: LocalTestCoSigner;
   fetch: FetchLike;
   vaultName: string;
+  queueLimits?: QueueLimits;
 }
 
 async function build(shared: Shared): Promise<Harness> {
   const events: PageEvent[] = [];
   const alarms = new Map<string, number>();
-  const windowOpens = { count: 0 };
+  const windowOpens = { count: 0, focused: 0 };
   const alarmPort: AlarmPort = {
     schedule: async (name, minutes) => void alarms.set(name, minutes),
     clear: async (name) => void alarms.delete(name),
@@ -66,7 +71,12 @@ async function build(shared: Shared): Promise<Harness> {
     local: shared.local,
     session: shared.session,
     fetch: shared.fetch,
-    approvalWindow: { open: async () => void windowOpens.count++ },
+    approvalWindow: {
+      open: async ({ focus }) => {
+        windowOpens.count++;
+        if (focus) windowOpens.focused++;
+      },
+    },
     pageEvents: {
       toOrigin: (origin, event, payload) => events.push({ to: origin, event, payload }),
       toAll: (event, payload) => events.push({ to: '*', event, payload }),
@@ -75,6 +85,7 @@ async function build(shared: Shared): Promise<Harness> {
     clock: shared.clock,
     phoneLinks: testPhoneLinks(shared.phone),
     vaultName: shared.vaultName,
+    ...(shared.queueLimits ? { queueLimits: shared.queueLimits } : {}),
   });
   await wallet.start();
   const harness: Harness = {
@@ -83,7 +94,7 @@ async function build(shared: Shared): Promise<Harness> {
     events,
     alarms,
     windowOpens,
-    request: (method, params, origin = DAPP, requestKey = `page:${++keyCounter}`) => wallet.request(method, params, { origin, requestKey }),
+    request: (method, params, origin = DAPP, requestKey = `page:${++keyCounter}`, tabId = null) => wallet.request(method, params, { origin, requestKey, tabId }),
     view: () => wallet.view(),
     restart: () => build(shared),
     reopenBrowser: () => build({ ...shared, session: new MemoryStore() }),
@@ -91,9 +102,18 @@ async function build(shared: Shared): Promise<Harness> {
   return harness;
 }
 
-export function createHarness(fetch: FetchLike, phone = new LocalTestCoSigner()): Promise<Harness> {
+export interface HarnessOptions {
+  readonly phone?: LocalTestCoSigner;
+  readonly queueLimits?: QueueLimits;
+  /** chrome.storage.session's quota (10 MiB in Chrome); unlimited by default. */
+  readonly sessionQuotaBytes?: number;
+}
+
+export function createHarness(fetch: FetchLike, options: HarnessOptions = {}): Promise<Harness> {
   const vaultName = `duet-test-${crypto.randomUUID()}`;
-  return build({ local: new MemoryStore(), session: new MemoryStore(), clock: new TestClock(), phone, fetch, vaultName });
+  const session = new MemoryStore(options.sessionQuotaBytes);
+  const phone = options.phone ?? new LocalTestCoSigner();
+  return build({ local: new MemoryStore(), session, clock: new TestClock(), phone, fetch, vaultName, ...(options.queueLimits ? { queueLimits: options.queueLimits } : {}) });
 }
 
 /** Resolves when `check` holds, letting promises and I/O run in between. */
@@ -116,6 +136,21 @@ export async function setUpWallet(harness: Harness, rpcUrl?: string): Promise<st
   return address;
 }
 
+export interface ScriptedWallet {
+  readonly node: ScriptedNode;
+  readonly h: Harness;
+  readonly address: string;
+}
+
+/** A paired wallet on a scripted local node (chain 31337), connected to `origins`. */
+export async function scriptedWallet(options: HarnessOptions = {}, origins: readonly string[] = [DAPP]): Promise<ScriptedWallet> {
+  const node = chainNode(31337);
+  const h = await createHarness(node.fetch, options);
+  const address = await setUpWallet(h, 'http://127.0.0.1:8545');
+  for (const origin of origins) await connect(h, origin);
+  return { node, h, address };
+}
+
 /** The id of the open approval once it appears. */
 export async function nextApproval(harness: Harness, kind?: string): Promise<string> {
   let id: string | undefined;
@@ -124,6 +159,13 @@ export async function nextApproval(harness: Harness, kind?: string): Promise<str
     return id !== undefined;
   }, `an approval${kind ? ` (${kind})` : ''}`);
   return id as string;
+}
+
+/** The card the approval window shows, which must be the request `id`. */
+export async function shownCard(harness: Harness, id: string): Promise<ApprovalCard> {
+  const card = (await harness.view()).approval;
+  if (card?.id !== id) throw new Error(`the window shows ${card?.id ?? 'nothing'}, not ${id}`);
+  return card;
 }
 
 /** Approvals still waiting for the user or the phone (finished ones stay visible a few seconds). */

@@ -10,6 +10,7 @@ import { MemoryStore } from './memory-store.ts';
 class Windows implements WindowsPort {
   readonly open = new Set<number>();
   created = 0;
+  focused = 0;
   private next = 100;
 
   async create(): Promise<number | null> {
@@ -20,6 +21,12 @@ class Windows implements WindowsPort {
   }
 
   async focus(windowId: number): Promise<boolean> {
+    if (!this.open.has(windowId)) return false;
+    this.focused++;
+    return true;
+  }
+
+  async exists(windowId: number): Promise<boolean> {
     return this.open.has(windowId);
   }
 }
@@ -29,16 +36,29 @@ describe('ApprovalWindow', () => {
     const windows = new Windows();
     const session = new MemoryStore();
     const first = new ApprovalWindow(windows, session, 'chrome-extension://id/approval.html');
-    await Promise.all([first.open(), first.open()]);
-    await first.open();
+    await Promise.all([first.open({ focus: true }), first.open({ focus: true })]);
+    await first.open({ focus: true });
     expect(windows.created).toBe(1);
     const restarted = new ApprovalWindow(windows, session, 'chrome-extension://id/approval.html');
-    await restarted.open();
+    await restarted.open({ focus: true });
     expect(windows.created).toBe(1);
     expect(await restarted.closed(999)).toBe(false);
     expect(await restarted.closed(100)).toBe(true);
     windows.open.delete(100);
-    await restarted.open();
+    await restarted.open({ focus: true });
+    expect(windows.created).toBe(2);
+  });
+
+  it('focuses an open window only when asked; without focus it still reopens a closed one', async () => {
+    const windows = new Windows();
+    const approvalWindow = new ApprovalWindow(windows, new MemoryStore(), 'chrome-extension://id/approval.html');
+    await approvalWindow.open({ focus: true });
+    for (let i = 0; i < 5; i++) await approvalWindow.open({ focus: false });
+    expect(windows.focused).toBe(0);
+    await approvalWindow.open({ focus: true });
+    expect(windows.focused).toBe(1);
+    windows.open.clear();
+    await approvalWindow.open({ focus: false });
     expect(windows.created).toBe(2);
   });
 });
@@ -62,7 +82,7 @@ describe('PageConnections', () => {
 describe('RequestRouter and origins', () => {
   it('routes by method and answers 4200 for unknown ones', async () => {
     const router = new RequestRouter().register('eth_chainId', async () => '0x1').registerFallback((method) => (method === 'eth_call' ? async () => 'proxied' : undefined));
-    const context = { origin: 'https://a.example', requestKey: 'k' };
+    const context = { origin: 'https://a.example', requestKey: 'k', tabId: null };
     expect(await router.handle('eth_chainId', [], context)).toBe('0x1');
     expect(await router.handle('eth_call', [], context)).toBe('proxied');
     await expect(router.handle('eth_nope', [], context)).rejects.toMatchObject({ code: RpcErrorCode.unsupportedMethod });

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
-import { connect, createHarness, DAPP, nextApproval, OTHER_DAPP, setUpWallet, type Harness } from './harness.ts';
+import { connect, createHarness, shownCard, DAPP, nextApproval, OTHER_DAPP, setUpWallet, type Harness } from './harness.ts';
 import { NodeError, chainNode, type ScriptedNode } from './scripted-node.ts';
 
 const LOCAL_RPC = 'http://127.0.0.1:8545';
@@ -53,7 +53,7 @@ describe('eth_requestAccounts (EIP-1102)', () => {
   it('asks the user once, then answers from the permission', async () => {
     const pending = h.request('eth_requestAccounts');
     const id = await nextApproval(h, 'connect');
-    const card = (await h.view()).approvals.find((c) => c.id === id);
+    const card = await shownCard(h, id);
     expect(card?.origin).toBe(DAPP);
     expect(card?.choices?.map((c) => [c.address, c.selected])).toEqual([[address, true]]);
     expect(h.windowOpens.count).toBe(1);
@@ -184,40 +184,58 @@ describe('wallet_switchEthereumChain (EIP-3326)', () => {
 });
 
 describe('wallet_addEthereumChain (EIP-3085)', () => {
-  const chain = { chainId: '0x539', chainName: 'Test chain', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: ['http://127.0.0.1:9545'] };
+  const LOCAL_RPC_9545 = 'http://127.0.0.1:9545';
+  const chain = { chainId: '0x539', chainName: 'Test chain', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: [LOCAL_RPC_9545] };
+  /** A page served from this computer may add a local network. */
+  const LOCAL_SITE = 'http://localhost:3000';
+  const rpcCalls = (url: string) => node.calls.filter((call) => call.url === url);
 
-  it('checks the RPC chain id, asks the user, adds and switches', async () => {
+  it('asks the user before contacting the RPC, then checks its chain id, adds and switches', async () => {
     node.handlers.eth_chainId = () => '0x539';
-    const pending = h.request('wallet_addEthereumChain', [chain]);
+    const pending = h.request('wallet_addEthereumChain', [chain], LOCAL_SITE);
     const id = await nextApproval(h, 'add-chain');
-    const card = (await h.view()).approvals.find((c) => c.id === id);
+    expect(rpcCalls(LOCAL_RPC_9545)).toEqual([]);
+    const card = await shownCard(h, id);
     expect(card?.display.fields.find((f) => f.label === 'Chain ID')?.value).toBe('1337 (0x539)');
     await h.wallet.decide(id, true);
     expect(await pending).toBeNull();
     const state = (await h.view()).state;
-    expect(state.networks.find((n) => n.chainId === 1337)).toMatchObject({ name: 'Test chain', rpcUrl: 'http://127.0.0.1:9545', preset: false });
+    expect(state.networks.find((n) => n.chainId === 1337)).toMatchObject({ name: 'Test chain', rpcUrl: LOCAL_RPC_9545, preset: false });
     expect(state.activeChainId).toBe(1337);
-    expect(node.calls.some((call) => call.url === 'http://127.0.0.1:9545' && call.method === 'eth_chainId')).toBe(true);
+    expect(rpcCalls(LOCAL_RPC_9545).map((call) => call.method)).toEqual(['eth_chainId']);
   });
 
-  it('an RPC that reports another chain is -32602 and nothing is added', async () => {
+  it('a probe of another chain or of a dead port: the user sees why, the page learns nothing of the answer', async () => {
     node.handlers.eth_chainId = () => '0x1';
-    await rejects(h.request('wallet_addEthereumChain', [chain]), RpcErrorCode.invalidParams, /reports chain 1/);
-    expect((await h.view()).state.networks.some((n) => n.chainId === 1337)).toBe(false);
+    const mismatch = h.request('wallet_addEthereumChain', [chain], LOCAL_SITE).catch((error: unknown) => error);
+    const id = await nextApproval(h, 'add-chain');
+    await h.wallet.decide(id, true);
+    const mismatchError = (await mismatch) as Error & { code: number };
+    expect((await h.view()).approval).toMatchObject({ id, status: 'failed', message: expect.stringMatching(/is chain 1, not 1337/) });
+    node.down = true;
+    const dead = h.request('wallet_addEthereumChain', [{ ...chain, chainId: '0x53a' }], LOCAL_SITE).catch((error: unknown) => error);
+    await h.wallet.decide(await nextApproval(h, 'add-chain'), true);
+    const deadError = (await dead) as Error & { code: number };
+    expect(mismatchError).toMatchObject({ code: RpcErrorCode.internal, message: 'Duet could not add this network.' });
+    expect(deadError).toMatchObject({ code: mismatchError.code, message: mismatchError.message });
+    expect((await h.view()).state.networks.some((n) => n.chainId === 1337 || n.chainId === 1338)).toBe(false);
+  });
+
+  it('a web site cannot name an RPC on this computer: -32602 at once, nothing sent, nothing asked', async () => {
+    for (const rpcUrl of ['http://127.0.0.1:8545', 'http://localhost:9545', 'https://127.1.2.3/', 'http://[::1]:8545', 'https://0x7f.1:8545/', 'https://api.localhost/', 'https://[::ffff:127.0.0.1]/']) {
+      await rejects(h.request('wallet_addEthereumChain', [{ ...chain, rpcUrls: [rpcUrl] }], DAPP), RpcErrorCode.invalidParams, /cannot add a network on this computer/);
+    }
+    expect(node.calls.filter((call) => call.method === 'eth_chainId')).toEqual([]);
     expect((await h.view()).approvals).toHaveLength(0);
   });
 
-  it('an unreachable RPC is -32602', async () => {
-    node.down = true;
-    await rejects(h.request('wallet_addEthereumChain', [chain]), RpcErrorCode.invalidParams, /Could not reach/);
-  });
-
-  it('rejecting adds nothing (4001)', async () => {
+  it('rejecting adds nothing (4001) and contacts nothing', async () => {
     node.handlers.eth_chainId = () => '0x539';
-    const pending = h.request('wallet_addEthereumChain', [chain]);
+    const pending = h.request('wallet_addEthereumChain', [chain], LOCAL_SITE);
     await h.wallet.decide(await nextApproval(h), false);
     await rejects(pending, RpcErrorCode.userRejected);
     expect((await h.view()).state.networks.some((n) => n.chainId === 1337)).toBe(false);
+    expect(rpcCalls(LOCAL_RPC_9545)).toEqual([]);
   });
 
   it('a chain Duet knows is a switch', async () => {

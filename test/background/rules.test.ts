@@ -4,7 +4,7 @@ import { SigningKey, hexlify } from 'ethers';
 import { parsePairedKey, parseAccountName, deriveAccountAddress } from '../../src/background/accounts.ts';
 import { MAX_SAFE_CHAIN_ID, parseAddChainParams, parseHexChainId, parseSwitchChainParams } from '../../src/background/chain-params.ts';
 import { eip2255Permissions, grantAccounts, parsePermissionRequest, permittedAccounts, revokeOrigin } from '../../src/background/permissions.ts';
-import { defaultPublicState, type Mutable, type PublicState } from '../../src/background/public-state.ts';
+import { defaultWalletState, type Mutable, type WalletState } from '../../src/background/wallet-state.ts';
 import { signatureHex, verifyCoSignature } from '../../src/background/signature-check.ts';
 import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
 import { signingDigest, type SigningRequest } from '../../src/wallet/signing-request.ts';
@@ -38,8 +38,8 @@ describe('chain parameters', () => {
   });
 });
 
-function stateWith(accounts: string[]): Mutable<PublicState> {
-  return { ...defaultPublicState(), accounts: accounts.map((address, index) => ({ index, address, name: `A${index}` })), activeAccount: 1 } as Mutable<PublicState>;
+function stateWith(accounts: string[]): Mutable<WalletState> {
+  return { ...defaultWalletState(), accounts: accounts.map((address, index) => ({ index, address, name: `A${index}` })), activeAccount: 1 } as Mutable<WalletState>;
 }
 
 describe('permissions', () => {

@@ -10,8 +10,8 @@ import { PHONE_WAIT_EXTENSION_MS, PHONE_WAIT_MS } from '../../src/background/wal
 import type { FetchLike } from '../../src/background/rpc-client.ts';
 import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
 import { UNLIMITED_APPROVAL_WARNING } from '../../src/wallet/decode.ts';
-import { connect, createHarness, DAPP, nextApproval, openApprovals, OTHER_DAPP, PASSWORD, setUpWallet, until, type Harness } from './harness.ts';
-import { chainNode, type ScriptedNode } from './scripted-node.ts';
+import { connect, createHarness, scriptedWallet, shownCard, DAPP, nextApproval, openApprovals, OTHER_DAPP, PASSWORD, setUpWallet, until, type Harness } from './harness.ts';
+import type { ScriptedNode } from './scripted-node.ts';
 
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
@@ -66,16 +66,13 @@ describe('with a scripted node', () => {
   let address: string;
 
   beforeEach(async () => {
-    node = chainNode(31337);
-    h = await createHarness(node.fetch);
-    address = await setUpWallet(h, 'http://127.0.0.1:8545');
-    await connect(h);
+    ({ node, h, address } = await scriptedWallet());
   });
 
   it('personal_sign: shows the text, freezes it, and returns a signature that recovers the account', async () => {
     const pending = h.request('personal_sign', ['0x48656c6c6f2044756574', address]);
     const id = await nextApproval(h, 'sign');
-    const card = (await h.view()).approvals.find((c) => c.id === id);
+    const card = await shownCard(h, id);
     expect(card?.display.fields.find((f) => f.label === 'Message')?.value).toBe('Hello Duet');
     expect(card?.code).toMatch(/^[A-Z2-9]{3}-[A-Z2-9]{3}$/);
     await h.wallet.decide(id, true);
@@ -91,7 +88,7 @@ describe('with a scripted node', () => {
     expect(verifyMessage('Sign in to dapp.example', (await text) as string)).toBe(address);
     const binary = h.request('personal_sign', ['0x00ff01', address]);
     const id = await nextApproval(h, 'sign');
-    expect((await h.view()).approvals.find((c) => c.id === id)?.display.fields.find((f) => f.label === 'Message (hex)')?.value).toBe('0x00ff01');
+    expect((await shownCard(h, id)).display.fields.find((f) => f.label === 'Message (hex)')?.value).toBe('0x00ff01');
     await h.wallet.decide(id, true);
     expect(verifyMessage(getBytes('0x00ff01'), (await binary) as string)).toBe(address);
   });
@@ -115,7 +112,7 @@ describe('with a scripted node', () => {
     const data = typedData(31337);
     const pending = h.request('eth_signTypedData_v4', [address, JSON.stringify(data)]);
     const id = await nextApproval(h, 'sign');
-    const fields = (await h.view()).approvals.find((c) => c.id === id)?.display.fields ?? [];
+    const fields = (await shownCard(h, id)).display.fields ?? [];
     expect(fields.find((f) => f.label === 'domain.name')?.value).toBe('Duet test');
     expect(fields.find((f) => f.label === 'Mail.contents')?.value).toBe('Hello');
     await h.wallet.decide(id, true);
@@ -138,7 +135,7 @@ describe('with a scripted node', () => {
   it('eth_sendTransaction: fills nonce, gas and EIP-1559 fees from the node before showing it', async () => {
     void h.request('eth_sendTransaction', [{ from: address, to: RECIPIENT, value: '0xde0b6b3a7640000' }]);
     const id = await nextApproval(h, 'sign');
-    const card = (await h.view()).approvals.find((c) => c.id === id);
+    const card = await shownCard(h, id);
     expect(card?.display.title).toBe('Send ETH');
     const field = (label: string) => card?.display.fields.find((f) => f.label === label)?.value;
     expect(field('Amount')).toBe('1.0 ETH');
@@ -152,18 +149,22 @@ describe('with a scripted node', () => {
     const data = '0x095ea7b3' + AbiCoder.defaultAbiCoder().encode(['address', 'uint256'], [RECIPIENT, (1n << 256n) - 1n]).slice(2);
     void h.request('eth_sendTransaction', [{ from: address, to: TOKEN, data }]);
     const id = await nextApproval(h, 'sign');
-    const card = (await h.view()).approvals.find((c) => c.id === id);
+    const card = await shownCard(h, id);
     expect(card?.display.warnings).toContain(UNLIMITED_APPROVAL_WARNING);
     expect(card?.display.fields.find((f) => f.label === 'Spender')?.value).toBe(RECIPIENT);
   });
 
   it('eth_sendTransaction: a transaction queued behind another gets the next nonce', async () => {
-    void h.request('eth_sendTransaction', [{ from: address, to: RECIPIENT, value: '0x1' }]);
+    const firstSend = h.request('eth_sendTransaction', [{ from: address, to: RECIPIENT, value: '0x1' }]).catch((error: unknown) => error);
     await nextApproval(h, 'sign');
     void h.request('eth_sendTransaction', [{ from: address, to: RECIPIENT, value: '0x2' }]);
     await until(async () => (await openApprovals(h)).length === 2, 'second transaction');
-    const nonces = (await openApprovals(h)).map((c) => c.display.fields.find((f) => f.label === 'Nonce')?.value);
-    expect(nonces).toEqual(['3', '4']);
+    const [first, second] = (await openApprovals(h)).map((c) => c.id);
+    const nonceOf = async (id: string | undefined) => (await shownCard(h, id as string)).display.fields.find((f) => f.label === 'Nonce')?.value;
+    expect(await nonceOf(first)).toBe('3');
+    await h.wallet.decide(first as string, false);
+    expect(await firstSend).toMatchObject({ code: RpcErrorCode.userRejected });
+    expect(await nonceOf(second)).toBe('4');
   });
 
   it.each([
@@ -228,12 +229,21 @@ describe('with a scripted node', () => {
     await rejects(pending, RpcErrorCode.internal, /Co-signing failed/);
   });
 
+  it('a refusal after a failed signature (taint) is -32603 naming the reason, and the popup state keeps it for good', async () => {
+    h.phone.mode = 'tainted';
+    const pending = h.request('personal_sign', ['0x01', address]);
+    await approveSigning(h);
+    await rejects(pending, RpcErrorCode.internal, /failed its check/);
+    const { devices } = await h.wallet.state.read();
+    expect(devices.every((device) => typeof device.taintedAt === 'number')).toBe(true);
+  });
+
   it('while the phone is offline the request waits with a deadline; at the deadline it ends (-32603, phone_timeout)', async () => {
     h.phone.mode = 'hold';
     h.phone.setReachable(false);
     const pending = h.request('personal_sign', ['0x01', address]);
     const id = await approveSigning(h);
-    const card = (await h.view()).approvals.find((c) => c.id === id);
+    const card = await shownCard(h, id);
     expect(card?.status).toBe('co-signing');
     expect(card?.deadline).toBe(h.clock.now() + PHONE_WAIT_MS);
     expect((await h.view()).phone.reachable).toBe(false);
@@ -248,7 +258,7 @@ describe('with a scripted node', () => {
     const id = await approveSigning(h);
     h.clock.advance(PHONE_WAIT_MS - 1_000);
     await h.wallet.extendWait(id);
-    expect((await h.view()).approvals.find((c) => c.id === id)?.deadline).toBe(h.clock.now() + 1_000 + PHONE_WAIT_EXTENSION_MS);
+    expect((await shownCard(h, id)).deadline).toBe(h.clock.now() + 1_000 + PHONE_WAIT_EXTENSION_MS);
     h.clock.advance(2_000);
     expect((await h.view()).approvals.find((c) => c.id === id)?.status).toBe('co-signing');
     await until(() => h.phone.heldCount === 1, 'held request');
@@ -276,19 +286,31 @@ describe('with a scripted node', () => {
     await rejects(waiting, RpcErrorCode.userRejected);
   });
 
-  it('locking while the phone is asked stops it (4100); a locked wallet queues and asks to unlock first', async () => {
+  it('locking while the phone is asked stops it (4100); a request to a locked wallet waits for the password, then is shown', async () => {
     h.phone.mode = 'hold';
     const waiting = h.request('personal_sign', ['0x01', address]);
     await approveSigning(h);
     await h.wallet.lock();
     await rejects(waiting, RpcErrorCode.unauthorized, /locked/);
     h.phone.mode = 'approve';
+    const opens = h.windowOpens.count;
     const queued = h.request('personal_sign', ['0x02', address]);
-    const id = await nextApproval(h, 'sign');
-    await expect(h.wallet.decide(id, true)).rejects.toMatchObject({ code: 'locked' });
+    await until(async () => (await h.view()).unlockRequested, 'the unlock request');
+    expect(h.windowOpens.count).toBe(opens + 1);
+    expect(await openApprovals(h)).toEqual([]);
     await h.wallet.unlock(PASSWORD);
-    await h.wallet.decide(id, true);
+    expect((await h.view()).unlockRequested).toBe(false);
+    await h.wallet.decide(await nextApproval(h, 'sign'), true);
     expect(verifyMessage(getBytes('0x02'), (await queued) as string)).toBe(address);
+  });
+
+  it('closing the window instead of unlocking is 4001 for the waiting site', async () => {
+    await h.wallet.lock();
+    const queued = h.request('personal_sign', ['0x02', address]);
+    await until(async () => (await h.view()).unlockRequested, 'the unlock request');
+    await h.wallet.approvalWindowClosed();
+    await rejects(queued, RpcErrorCode.userRejected, /without unlocking/);
+    expect((await h.view()).unlockRequested).toBe(false);
   });
 });
 
@@ -315,7 +337,7 @@ describe('on a real chain (anvil)', () => {
     expect(tx?.type).toBe(2);
     expect(tx?.chainId).toBe(31337n);
     expect(tx?.from).toBe(address);
-    const card = (await h.view()).approvals.at(-1);
+    const card = (await h.view()).approval;
     expect(card?.status).toBe('done');
     expect(card?.message).toMatch(/sent/);
     chain.destroy();

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { getBytes, verifyMessage } from 'ethers';
 import { AUTO_LOCK_ALARM } from '../../src/background/auto-lock.ts';
-import { DEFAULT_AUTO_LOCK_MINUTES } from '../../src/background/public-state.ts';
+import { DEFAULT_AUTO_LOCK_MINUTES, WALLET_STATE_RECORD } from '../../src/background/wallet-state.ts';
+import { unlockVault } from '../../src/vault/vault.ts';
 import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
 import { connect, createHarness, DAPP, nextApproval, openApprovals, PASSWORD, setUpWallet, until } from './harness.ts';
 import { chainNode } from './scripted-node.ts';
@@ -96,9 +97,64 @@ describe('what is stored where', () => {
     expect(local).not.toContain(pairedKey.chainCode.slice(2));
     expect(local).not.toContain(pairedKey.publicKey.slice(2));
     expect(local).not.toContain(PASSWORD);
-    expect([...h.session.data.keys()].sort()).toEqual(['duet/approvals/v1', 'duet/unlock-key']);
+    expect([...h.session.data.keys()].filter((key) => !key.startsWith('duet/approvals/v2'))).toEqual(['duet/unlock-key']);
     expect(h.session.dump()).not.toContain(pairedKey.chainCode.slice(2));
     expect(h.session.dump()).not.toContain(PASSWORD);
+  });
+
+  it('local storage keeps only what a locked Duet needs: no account, site, RPC URL, relay or device in clear', async () => {
+    const h = await createHarness(node.fetch);
+    const address = await setUpWallet(h, 'http://127.0.0.1:8545');
+    await connect(h);
+    const keyedRpc = 'https://mainnet.example/v3/secret-api-key';
+    node.handlers.eth_chainId = () => '0x1';
+    await h.wallet.setNetworkRpc(1, keyedRpc);
+    await h.wallet.renameDevice((await h.view()).state.devices[0]?.id, 'Pixel of Alice');
+    await h.wallet.addAccount('Savings');
+    const local = h.local.dump();
+    for (const secret of [address.slice(2).toLowerCase(), DAPP, keyedRpc, 'secret-api-key', '127.0.0.1:8545', '8787', 'Pixel of Alice', 'Savings']) expect(local.toLowerCase()).not.toContain(secret.toLowerCase());
+    const vault = await unlockVault(h.vaultName, PASSWORD);
+    expect(await vault.get(WALLET_STATE_RECORD)).toMatchObject({ permissions: { [DAPP]: { accounts: [address] } }, rpcUrls: { '1': keyedRpc, '31337': 'http://127.0.0.1:8545' } });
+    vault.lock();
+  });
+
+  it('locked, Duet still answers the chain id but knows no account, connection or RPC URL until unlocked', async () => {
+    const h = await createHarness(node.fetch);
+    const address = await setUpWallet(h, 'http://127.0.0.1:8545');
+    await connect(h);
+    await h.wallet.lock();
+    const restarted = await h.restart();
+    expect(await restarted.request('eth_chainId')).toBe('0x7a69');
+    expect(await restarted.request('eth_accounts')).toEqual([]);
+    expect(await restarted.request('wallet_getPermissions')).toEqual([]);
+    await expect(restarted.request('eth_blockNumber')).rejects.toMatchObject({ code: RpcErrorCode.chainDisconnected, message: expect.stringMatching(/locked/) });
+    expect((await restarted.view()).state).toMatchObject({ accounts: [], permissions: {}, devices: [] });
+    expect((await restarted.view()).state.networks.map((network) => network.rpcUrl)).toEqual(['', '', '']);
+    await expect(restarted.wallet.state.update((draft) => void (draft.relayUrl = 'wss://elsewhere.example'))).rejects.toMatchObject({ code: 'locked' });
+    const connecting = restarted.request('eth_requestAccounts');
+    await until(async () => (await restarted.view()).unlockRequested, 'the unlock request');
+    await restarted.wallet.unlock(PASSWORD);
+    expect(await connecting).toEqual([address]);
+    expect(await restarted.request('eth_blockNumber')).toBe('0x10');
+  });
+
+  it('a plain state from before v2 moves into the vault at the first unlock', async () => {
+    const h = await createHarness(node.fetch);
+    const address = await setUpWallet(h, 'http://127.0.0.1:8545');
+    await connect(h);
+    const full = (await h.view()).state;
+    await h.wallet.lock();
+    h.local.data.clear();
+    await h.local.set('duet/public-state/v1', full);
+    const vault = await unlockVault(h.vaultName, PASSWORD);
+    await vault.delete(WALLET_STATE_RECORD);
+    vault.lock();
+    const restarted = await h.restart();
+    expect((await restarted.view()).state.activeChainId).toBe(31337);
+    await restarted.wallet.unlock(PASSWORD);
+    expect((await restarted.view()).state).toEqual(full);
+    expect(restarted.local.data.has('duet/public-state/v1')).toBe(false);
+    expect(restarted.local.dump().toLowerCase()).not.toContain(address.slice(2).toLowerCase());
   });
 
   it('locking removes the unlock key from session storage', async () => {

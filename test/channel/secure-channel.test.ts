@@ -91,13 +91,13 @@ describe('sessions after pairing', () => {
 
   it('runs a fresh key exchange authenticated by the pinned identities', async () => {
     const { extension, phone, events } = await paired();
-    const before = extension.save().session?.sendKey;
+    const before = extension.save().session?.session.sendKey;
     extension.startSession();
     await settle();
     await settle();
     expect(events.extension.some((e) => e.kind === 'session')).toBe(true);
     expect(events.phone.some((e) => e.kind === 'session')).toBe(true);
-    expect(extension.save().session?.sendKey).not.toBe(before);
+    expect(extension.save().session?.session.sendKey).not.toBe(before);
     const got: unknown[] = [];
     extension.onMessage((m) => got.push(m));
     phone.send({ ok: true });
@@ -105,30 +105,36 @@ describe('sessions after pairing', () => {
     expect(got).toEqual([{ ok: true }]);
   });
 
-  it('refuses a peer that cannot prove the pinned key, in either direction', async () => {
+  it('refuses a peer that cannot prove the pinned key, in either direction: reported, old keys kept, nothing closed', async () => {
     const { extension, phone, offer, extensionIdentity, phoneIdentity } = await paired();
     const wires = pipe();
     const restoredExtension = new SecureChannel({ transport: wires.extension, role: 'extension', channelId: offer.channelId, identity: extensionIdentity, state: extension.save() });
     const impostorPhone = new SecureChannel({ transport: wires.phone, role: 'phone', channelId: offer.channelId, identity: generateIdentity(), state: phone.save() });
     const errors: string[] = [];
-    restoredExtension.onEvent((e) => e.kind === 'error' && errors.push(e.error.code));
+    const sessions: string[] = [];
+    restoredExtension.onEvent((e) => (e.kind === 'error' ? errors.push(e.error.code) : e.kind === 'session' && sessions.push('extension')));
+    impostorPhone.onEvent((e) => e.kind === 'session' && sessions.push('impostor'));
+    const keysBefore = restoredExtension.save().session?.id;
     restoredExtension.startSession();
     await settle();
     await settle();
     expect(errors).toContain('identity_mismatch');
-    expect(restoredExtension.currentPhase).toBe('closed');
-    expect(impostorPhone.currentPhase).toBe('session-pending');
+    expect(sessions).toEqual([]);
+    expect(restoredExtension.currentPhase).toBe('paired');
+    expect(restoredExtension.save().session?.id).toBe(keysBefore);
 
     const wiresBack = pipe();
     const impostorExtension = new SecureChannel({ transport: wiresBack.extension, role: 'extension', channelId: offer.channelId, identity: generateIdentity(), state: extension.save() });
     const restoredPhone = new SecureChannel({ transport: wiresBack.phone, role: 'phone', channelId: offer.channelId, identity: phoneIdentity, state: phone.save() });
     const phoneErrors: string[] = [];
     restoredPhone.onEvent((e) => e.kind === 'error' && phoneErrors.push(e.error.code));
+    const phoneKeysBefore = restoredPhone.save().session?.id;
     impostorExtension.startSession();
     await settle();
     await settle();
     expect(phoneErrors).toContain('identity_mismatch');
-    expect(restoredPhone.currentPhase).toBe('closed');
+    expect(restoredPhone.currentPhase).toBe('paired');
+    expect(restoredPhone.save().session?.id).toBe(phoneKeysBefore);
   });
 
   it('a restored channel sends only after a fresh state is stored, above the saved floor (the peer accepts the gap)', async () => {
@@ -149,7 +155,8 @@ describe('sessions after pairing', () => {
   it('never seals two frames under one nonce, whatever saved state a restart finds', async () => {
     const toPhone: number[] = [];
     const record: Interceptor = (frame, direction) => {
-      if (direction === 'toPhone' && frame[0] === SEALED_FRAME) toPhone.push(Number(new DataView(frame.buffer, frame.byteOffset + 1, 8).getBigUint64(0)));
+      // kind ‖ key id (4) ‖ seq (8) ‖ ciphertext
+      if (direction === 'toPhone' && frame[0] === SEALED_FRAME) toPhone.push(Number(new DataView(frame.buffer, frame.byteOffset + 5, 8).getBigUint64(0)));
       return frame;
     };
     const { extension, offer, extensionIdentity } = await paired();

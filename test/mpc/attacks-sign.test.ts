@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { G, CURVE_ORDER } from '../../src/mpc/curve.ts';
 import { MpcError } from '../../src/mpc/errors.ts';
 import { decodeP1KeyShare, encodeP1KeyShare } from '../../src/mpc/key-share-codec.ts';
+import { isTainted } from '../../src/mpc/key-share.ts';
 import { encrypt, addCiphertexts } from '../../src/mpc/paillier.ts';
 import { randomBytes } from '../../src/mpc/random.ts';
 import {
@@ -22,10 +23,10 @@ import { encodeInteger } from '../../src/mpc/wire.ts';
 import { commit } from '../../src/mpc/zk/commitment.ts';
 import { proveDiscreteLog } from '../../src/mpc/zk/schnorr.ts';
 import { expectMpcError } from './expect-mpc-error.ts';
-import { loadPaillierFixture } from './fixtures.ts';
-import { runKeygen, runSign, wire } from './protocol-driver.ts';
+import { loadPreparedPaillierFixture } from './fixtures.ts';
+import { runKeygen, runSign, runSignToC3, wire } from './protocol-driver.ts';
 
-const { p1, p2 } = runKeygen(loadPaillierFixture(3));
+const { p1, p2 } = runKeygen(loadPreparedPaillierFixture(3));
 
 function request(overrides: Partial<SignRequest> = {}): SignRequest {
   return { sessionId: randomBytes(32), digest: randomBytes(32), accountIndex: 0, ...overrides };
@@ -186,7 +187,7 @@ describe('P1 checks what a malicious P2 sends', () => {
 
 describe('leaked-abort attack (CVE-2023-33242)', () => {
   it('a crafted c3 costs the attacker the key: one failure, then every session is refused', () => {
-    const { p1: phone, p2: extension } = runKeygen(loadPaillierFixture(4));
+    const { p1: phone, p2: extension } = runKeygen(loadPreparedPaillierFixture(4));
     const req = request();
     const s1 = p1SignStart(phone, req, null);
     const s2 = p2SignRespond(extension, req, s1.message, null);
@@ -201,22 +202,71 @@ describe('leaked-abort attack (CVE-2023-33242)', () => {
     if (outcome.kind !== 'tainted') return;
     expect(outcome.error.code).toBe('invalid_signature');
     const tainted = outcome.keyShare;
-    expect(tainted.tainted).toBe(true);
+    expect(tainted.taints).toEqual([{ suspect: phone.counterpart, epoch: phone.epoch }]);
+    expect(isTainted(tainted)).toBe(true);
 
-    expectMpcError(() => p1SignStart(tainted, request(), null), 'key_tainted', 'keyShare.tainted');
-    expectMpcError(() => p1SignReveal(tainted, s1.session, s2.message), 'key_tainted', 'keyShare.tainted');
+    expectMpcError(() => p1SignStart(tainted, request(), null), 'key_tainted', 'keyShare.taints');
+    expectMpcError(() => p1SignReveal(tainted, s1.session, s2.message), 'key_tainted', 'keyShare.taints');
 
     const reloaded = decodeP1KeyShare(JSON.parse(JSON.stringify(encodeP1KeyShare(tainted))));
-    expect(reloaded.tainted).toBe(true);
-    expectMpcError(() => p1SignStart(reloaded, request(), null), 'key_tainted', 'keyShare.tainted');
+    expect(reloaded.taints).toEqual(tainted.taints);
+    expectMpcError(() => p1SignStart(reloaded, request(), null), 'key_tainted', 'keyShare.taints');
+  });
+
+  it('after one failure only a rescue signs with the suspect; a second failure refuses rescues too', () => {
+    const { p1: phone, p2: extension } = runKeygen(loadPreparedPaillierFixture(4));
+    const tainted: typeof phone = { ...phone, taints: [{ suspect: phone.counterpart, epoch: 0 }] };
+    expectMpcError(() => runSign(tainted, extension, randomBytes(32), 0), 'key_tainted', 'keyShare.taints');
+    const { s3, s4 } = runSignToC3(tainted, extension, { ...request(), rescue: true });
+    expect(p1SignFinish(tainted, s3.session, s4.message).kind).toBe('signature');
+
+    // The suspect crafts c3 again during a rescue: now the key refuses everything.
+    const { s3: t3, s4: t4 } = runSignToC3(tainted, extension, { ...request(), rescue: true });
+    const pk = tainted.paillier.publicKey;
+    const outcome = p1SignFinish(tainted, t3.session, { ...t4.message, c3: addCiphertexts(pk, t4.message.c3, encrypt(pk, 1n << 200n)) });
+    if (outcome.kind !== 'tainted') throw new Error('expected a taint');
+    expect(outcome.keyShare.taints).toHaveLength(2);
+    expectMpcError(() => p1SignStart(outcome.keyShare, { ...request(), rescue: true }, null), 'key_tainted', 'keyShare.taints');
   });
 
   it('a timeout never taints: an abandoned session leaves the key usable', () => {
-    const { p1: phone, p2: extension } = runKeygen(loadPaillierFixture(4));
+    const { p1: phone, p2: extension } = runKeygen(loadPreparedPaillierFixture(4));
     const abandoned = p1SignStart(phone, request(), null);
     expect(abandoned.session.step).toBe('sign/awaiting-2');
-    expect(phone.tainted).toBe(false);
+    expect(isTainted(phone)).toBe(false);
     const outcome = runSign(phone, extension, randomBytes(32), 0);
     expect(outcome.kind).toBe('signature');
+  });
+});
+
+describe('round states holding a nonce are used once and never stored', () => {
+  it('P1 reveals once: the same awaiting-2 state against a second R2 is refused', () => {
+    const { p1: phone, p2: extension } = runKeygen(loadPreparedPaillierFixture(4));
+    const req = request();
+    const s1 = p1SignStart(phone, req, null);
+    const first = p2SignRespond(extension, req, s1.message, null);
+    const second = p2SignRespond(extension, req, s1.message, null);
+    p1SignReveal(phone, s1.session, first.message);
+    expectMpcError(() => p1SignReveal(phone, s1.session, second.message), 'unexpected_message', 'sign2');
+  });
+
+  it('P1 finishes once and P2 computes c3 once per state', () => {
+    const { p1: phone, p2: extension } = runKeygen(loadPreparedPaillierFixture(4));
+    const { s2, s3, s4 } = runSignToC3(phone, extension, request());
+    expectMpcError(() => p2SignCompute(extension, s2.session, s3.message), 'unexpected_message', 'sign3');
+    expect(p1SignFinish(phone, s3.session, s4.message).kind).toBe('signature');
+    expectMpcError(() => p1SignFinish(phone, s3.session, s4.message), 'unexpected_message', 'sign4');
+  });
+
+  it('a state holding a nonce refuses to be serialised, and a copy of it carries no nonce', () => {
+    const { p1: phone, p2: extension } = runKeygen(loadPreparedPaillierFixture(4));
+    const req = request();
+    const s1 = p1SignStart(phone, req, null);
+    const s2 = p2SignRespond(extension, req, s1.message, null);
+    expectMpcError(() => JSON.stringify(s1.session), 'unexpected_message', 'sign.session');
+    expectMpcError(() => JSON.stringify(s2.session), 'unexpected_message', 'sign.session');
+    // structuredClone (what IndexedDB and postMessage use) keeps no private field: the copy has no nonce.
+    const copied = structuredClone(s1.session) as typeof s1.session;
+    expectMpcError(() => p1SignReveal(phone, copied, s2.message), 'unexpected_message', 'sign2');
   });
 });

@@ -16,7 +16,7 @@ export function dealKeyShares(privateKey: bigint, paillier: PaillierSecretKey): 
   const keyId = randomBytes(32);
   const chainCode = randomBytes(32);
   return {
-    p1: { version: KEY_SHARE_VERSION, keyId, publicKey, chainCode, x1, q2, paillier, epoch: 0, tainted: false },
+    p1: { version: KEY_SHARE_VERSION, keyId, publicKey, chainCode, x1, q2, paillier, epoch: 0, counterpart: 'extension', taints: [] },
     p2: { version: KEY_SHARE_VERSION, keyId, publicKey, chainCode, x2, q1, paillierN: paillier.publicKey.n, ckey: encrypt(paillier.publicKey, x1), epoch: 0 },
   };
 }

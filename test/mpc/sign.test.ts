@@ -6,7 +6,7 @@ import { bigIntToBytes } from '../../src/mpc/bytes.ts';
 import { randomBytes } from '../../src/mpc/random.ts';
 import type { EcdsaSignature } from '../../src/mpc/signature.ts';
 import { dealKeyShares } from './dealer.ts';
-import { loadPaillierFixture } from './fixtures.ts';
+import { loadPaillierFixture, loadPreparedPaillierFixture } from './fixtures.ts';
 import { runKeygen, runSign } from './protocol-driver.ts';
 
 function expectSignature(outcome: ReturnType<typeof runSign>): EcdsaSignature {
@@ -18,7 +18,7 @@ const ACCOUNTS = [0, 1, 7, 2 ** 31 - 1];
 const HONEST_SIGNATURES = 200;
 
 describe('two-party signing, honest parties', () => {
-  const { p1, p2 } = runKeygen(loadPaillierFixture(1));
+  const { p1, p2 } = runKeygen(loadPreparedPaillierFixture(1));
 
   it(`produces ${HONEST_SIGNATURES} valid low-s signatures across accounts`, () => {
     for (let i = 0; i < HONEST_SIGNATURES; i++) {

@@ -1,21 +1,24 @@
 /**
- * The extension's side of a pairing with a real PhoneController, in Node: a relay client, the
- * encrypted channel and an ExtensionCoSigner, over a real relay on loopback.
+ * The extension's side of a pairing with a real PhoneController, in Node: the extension's PeerLink
+ * (its state kept in memory only) and an ExtensionCoSigner, over a real relay on loopback.
  */
+import { WebSocket } from 'ws';
 import { generateIdentity } from '../../src/channel/handshake.ts';
-import { createPairingOffer, encodePairingLink, relayChannelName, type PairingKind } from '../../src/channel/pairing-offer.ts';
-import type { RelayClient } from '../../src/channel/relay-client.ts';
-import { SecureChannel } from '../../src/channel/secure-channel.ts';
+import { createPairingOffer, encodePairingLink, type PairingKind } from '../../src/channel/pairing-offer.ts';
+import { PeerLink } from '../../src/channel/peer-link.ts';
+import type { WebSocketConstructor } from '../../src/channel/relay-client.ts';
+import type { SecureChannel } from '../../src/channel/secure-channel.ts';
 import type { P2KeyShare } from '../../src/mpc/key-share.ts';
 import type { PhoneController } from '../../src/phone/phone-controller.ts';
 import { ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
-import { client, waitFor } from '../relay/relay-support.ts';
+import { waitFor } from '../relay/relay-support.ts';
 
 export const PHONE_APP = 'https://duet.example/';
 
 export interface ExtensionPeer {
+  /** The pairing link to open on the phone. */
   readonly link: string;
-  readonly relay: RelayClient;
+  readonly peerLink: PeerLink;
   readonly channel: SecureChannel;
   readonly cosigner: ExtensionCoSigner;
 }
@@ -23,13 +26,15 @@ export interface ExtensionPeer {
 /** An extension showing a pairing code: online on the relay, waiting for a phone. */
 export async function extensionOffering(relayWsUrl: string, kind: PairingKind = 'new-wallet'): Promise<ExtensionPeer> {
   const { offer, ephemeralSecret } = createPairingOffer(relayWsUrl, Date.now(), undefined, kind);
-  const relay = client(relayWsUrl, relayChannelName(offer), 'extension');
-  await relay.connect();
-  const channel = new SecureChannel({ transport: relay, role: 'extension', channelId: offer.channelId, identity: generateIdentity() });
+  const peerLink = PeerLink.pairing({ role: 'extension', identity: generateIdentity(), write: async () => undefined, WebSocket: WebSocket as unknown as WebSocketConstructor }, offer, relayWsUrl);
+  const channel = peerLink.channel;
   const cosigner = new ExtensionCoSigner({ send: (m) => channel.send(m), onKeyShare: async () => undefined });
+  // keygen/0 (the phone's Paillier key and its proof) arrives while the users compare the SAS.
+  channel.onEarlyMessage((m) => void cosigner.handleEarly(m));
   channel.onMessage((m) => void cosigner.handle(m));
   channel.awaitPhone(offer, ephemeralSecret);
-  return { link: encodePairingLink(offer, PHONE_APP), relay, channel, cosigner };
+  await peerLink.connect();
+  return { link: encodePairingLink(offer, PHONE_APP), peerLink, channel, cosigner };
 }
 
 /** Pairs an unlocked phone with a new extension: both confirm the SAS, key generation runs. */

@@ -4,7 +4,10 @@ import { WebSocket } from 'ws';
 import { createPairingOffer, encodePairingLink } from '../../src/channel/pairing-offer.ts';
 import { PHONE_VAULT } from '../../src/phone/phone-controller.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
-import { createVault } from '../../src/vault/vault.ts';
+import { encodeP1KeyShare } from '../../src/mpc/key-share-codec.ts';
+import { createVault, unlockVault } from '../../src/vault/vault.ts';
+import { dealKeyShares } from '../mpc/dealer.ts';
+import { loadPaillierFixture } from '../mpc/fixtures.ts';
 import { extensionOffering } from './extension-peer.ts';
 import { FAST_KEYS, TEST_PASSPHRASE, freshPhone, openPhone, rawVault, unlockedPhone } from './phone-support.ts';
 
@@ -45,6 +48,21 @@ describe('phone controller', () => {
     phone.lock();
   });
 
+  it('a stored link that cannot be resumed (saved by an older version): the wallet screen says so, and Unpair works', async () => {
+    (await unlockedPhone()).lock();
+    const vault = await unlockVault(PHONE_VAULT, TEST_PASSPHRASE, FAST_KEYS);
+    const { p1 } = dealKeyShares(0x1234n, loadPaillierFixture(0));
+    await vault.putMany({ keyShare: encodeP1KeyShare(p1), channel: { channelId: 'AAAAAAAAAAAAAAAAAAAAAA' }, relay: { v: 1, relayUrl: relay.wsUrl } });
+    vault.lock();
+    const phone = await openPhone();
+    await phone.unlock(TEST_PASSPHRASE);
+    expect(phone.view()).toMatchObject({ screen: 'home', online: false, error: expect.stringContaining('cannot be resumed: this pairing was saved by an older version') });
+    await phone.unpair();
+    expect((await rawVault()).records).not.toHaveProperty('keyShare');
+    expect(phone.view()).toMatchObject({ screen: 'home', address: null });
+    phone.lock();
+  });
+
   it('an unpaired phone refuses add-member and recover links as not supported yet, and stays unpaired', async () => {
     const phone = await unlockedPhone();
     const before = await rawVault();
@@ -53,7 +71,7 @@ describe('phone controller', () => {
       await phone.pair(peer.link);
       expect(phone.view()).toMatchObject({ screen: 'home', address: null });
       expect(phone.view().error).toContain('does not support that yet');
-      peer.relay.close();
+      peer.peerLink.close();
     }
     expect(await rawVault()).toEqual(before);
     phone.lock();
@@ -66,7 +84,7 @@ describe('phone controller', () => {
     await phone.pair(peer.link);
     expect(phone.view()).toMatchObject({ screen: 'home', address: null, error: expect.stringContaining('does not connect to the relay') });
     expect(await rawVault()).toEqual(before);
-    peer.relay.close();
+    peer.peerLink.close();
     phone.lock();
   });
 });

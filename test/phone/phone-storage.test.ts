@@ -3,7 +3,7 @@
  * loopback, and a real pairing and key generation with an extension-side peer. Proves that:
  * a) the raw IndexedDB (every store, every record) holds only the vault header and
  *    { iv, ciphertext } records, and none of the phone's secrets (x1, the Paillier primes, φ and λ,
- *    the identity key, the channel keys, the relay token, the passphrase) in hex, decimal or base64(url);
+ *    the identity key, the channel keys, the relay credential, the passphrase) in hex, decimal or base64(url);
  * b) a wrong passphrase writes nothing, and the right one shows the same address again;
  * c) one flipped ciphertext byte in the stored key share (the vault refuses it as 'corrupt'):
  *    unlocking with the right passphrase shows a clear message, stays locked, writes nothing and shows
@@ -13,7 +13,8 @@ import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { decodeBase64Url } from '../../src/channel/base64url.ts';
-import type { RelayClient, RelayClientState } from '../../src/channel/relay-client.ts';
+import type { PeerLink } from '../../src/channel/peer-link.ts';
+import type { RelayClientState } from '../../src/channel/relay-client.ts';
 import type { SecureChannel, SecureChannelState } from '../../src/channel/secure-channel.ts';
 import { bigIntToBytes, bigIntToMinimalBytes } from '../../src/mpc/bytes.ts';
 import { G } from '../../src/mpc/curve.ts';
@@ -59,7 +60,7 @@ const base64UrlSecret = (text: string) => [text, ...bytesEncodings(decodeBase64U
 
 let relay: RunningRelay;
 let phone: PhoneController;
-let extensionRelay: RelayClient;
+let extensionLink: PeerLink;
 let extensionChannel: SecureChannel;
 let extensionShare: P2KeyShare;
 
@@ -69,7 +70,7 @@ beforeAll(async () => {
   phone = await unlockedPhone({ deviceKey: null }, SHIPPED_KEYS);
 
   const peer = await pairPhone(relay.wsUrl, phone);
-  extensionRelay = peer.relay;
+  extensionLink = peer.peerLink;
   extensionChannel = peer.channel;
   extensionShare = peer.share;
   await settled();
@@ -77,7 +78,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (phone.unlocked) phone.lock();
-  extensionRelay.close();
+  extensionLink.close();
   await relay.close();
 });
 
@@ -101,9 +102,9 @@ describe("the phone's storage at rest", () => {
       paillierPhi: integerEncodings(share.paillier.phi),
       paillierLambda: integerEncodings(share.paillier.phi / gcd(share.paillier.p - 1n, share.paillier.q - 1n)),
       identitySecretKey: base64UrlSecret(identity.secretKey),
-      channelSendKey: base64UrlSecret(session?.sendKey as string),
-      channelReceiveKey: base64UrlSecret(session?.receiveKey as string),
-      relayToken: base64UrlSecret(relayState.token),
+      channelSendKey: base64UrlSecret(session?.session.sendKey as string),
+      channelReceiveKey: base64UrlSecret(session?.session.receiveKey as string),
+      relayCredential: base64UrlSecret(relayState.credential.secretKey),
       passphrase: [PASSPHRASE, ...bytesEncodings(new TextEncoder().encode(PASSPHRASE))],
     };
 

@@ -2,6 +2,7 @@
 import { PHONE_ATTEMPTS_DB, PHONE_VAULT, PhoneController, type PhoneControllerOptions } from '../../src/phone/phone-controller.ts';
 import { indexedDbAttemptStore } from '../../src/phone/unlock-throttle.ts';
 import { WEAK_KDF_FOR_TESTS_ONLY } from '../../src/vault/test-only-weak-kdf.ts';
+import { loadPreparedPaillierFixture } from '../mpc/fixtures.ts';
 import { SoftwareDeviceKey } from './software-device-key.ts';
 
 /** A passphrase zxcvbn rates above 60 bits. */
@@ -51,9 +52,19 @@ async function deleteDatabase(name: string): Promise<void> {
 /** The shipped scrypt cost (~1 s a derivation): for the tests of what is stored. */
 export const SHIPPED_KEYS = {} as const;
 
-/** A phone app as after a reload: same storage, a new controller. */
+/**
+ * A phone app as after a reload: same storage, a new controller. Its Paillier key is fixture 0 with
+ * its stored modulus proof (a pairing skips ~1 s of key generation) unless `options` name another.
+ */
 export async function openPhone(options: Partial<PhoneControllerOptions> = {}, keys: typeof FAST_KEYS | typeof SHIPPED_KEYS = FAST_KEYS): Promise<PhoneController> {
-  const phone = new PhoneController({ pairingLink: null, deviceKey: new SoftwareDeviceKey(), attempts: indexedDbAttemptStore(PHONE_ATTEMPTS_DB), ...keys, ...options });
+  const phone = new PhoneController({
+    pairingLink: null,
+    deviceKey: new SoftwareDeviceKey(),
+    attempts: indexedDbAttemptStore(PHONE_ATTEMPTS_DB),
+    paillierKeys: async () => loadPreparedPaillierFixture(0),
+    ...keys,
+    ...options,
+  });
   await phone.start();
   return phone;
 }

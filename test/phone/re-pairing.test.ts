@@ -33,7 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (phone.unlocked) phone.lock();
-  for (const peer of [wallet, ...others]) peer.relay.close();
+  for (const peer of [wallet, ...others]) peer.peerLink.close();
   await relay.close();
 });
 

@@ -6,7 +6,8 @@ import { request as httpRequest } from 'node:http';
 import { CloseCode } from '../../src/channel/relay-protocol.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
 import { RelayClient, type RelayClientState } from '../../src/channel/relay-client.ts';
-import { client, hello, newChannelId, NodeWebSocket, rawSocket, text, untext, waitFor } from './relay-support.ts';
+import { rawWebSocket, type RawWebSocket } from './raw-websocket.ts';
+import { binaryFrame, client, credentialFor, newChannelId, NodeWebSocket, rawMember, sleep, squatterMember, text, untext, waitFor } from './relay-support.ts';
 
 const MESSAGES = 1000;
 
@@ -23,7 +24,7 @@ describe('relay routing', () => {
   const routed: { channel: string; payload: Uint8Array }[] = [];
 
   beforeAll(async () => {
-    relay = await startRelay({ port: 0, staticDir: null, log: () => undefined, onRoutedFrame: (channel, _from, payload) => routed.push({ channel, payload }) });
+    relay = await startRelay({ port: 0, staticDir: null, log: () => undefined, framesPerSecond: 10_000, frameBurst: 10_000, onRoutedFrame: (channel, _from, payload) => routed.push({ channel, payload }) });
   });
   afterAll(() => relay.close());
 
@@ -76,7 +77,7 @@ describe('relay routing', () => {
     extension.send(payload);
     await waitFor(() => got.length === 1);
     expect(got[0]).toEqual(payload);
-    expect(routed.filter((r) => r.channel === channelId).map((r) => r.payload)).toEqual([payload]);
+    expect(routed.filter((r) => r.channel === extension.channel).map((r) => r.payload)).toEqual([payload]);
     extension.close();
     phone.close();
   });
@@ -143,7 +144,7 @@ describe('restoring an older saved state', () => {
     const channelId = newChannelId();
     const extension = client(relay.wsUrl, channelId, 'extension');
     await extension.connect();
-    const phoneWith = (state?: RelayClientState) => new RelayClient({ relayUrl: relay.wsUrl, channelId, role: 'phone', WebSocket: NodeWebSocket, ackWhenSaved: true, ...(state ? { state } : {}) });
+    const phoneWith = (state?: RelayClientState) => new RelayClient({ relayUrl: relay.wsUrl, credential: credentialFor(channelId, 'phone'), WebSocket: NodeWebSocket, ackWhenSaved: true, ...(state ? { state } : {}) });
     const first = phoneWith();
     const firstGot = await collecting(first);
     for (let i = 0; i < 3; i++) extension.send(text(`a${i}`));
@@ -187,6 +188,11 @@ describe('relay mailbox TTL', () => {
   });
 });
 
+/** The close code a raw socket got, once it is closed (or null after 5 s). */
+async function closedWith(raw: RawWebSocket): Promise<number | null> {
+  return Promise.race([raw.closed, sleep(5_000).then(() => null)]);
+}
+
 describe('relay abuse handling', () => {
   let relay: RunningRelay;
   let healthy: { send(): void; received: () => number; close(): void };
@@ -224,84 +230,68 @@ describe('relay abuse handling', () => {
     sender.close();
     receiver.close();
 
-    const raw = rawSocket(relay.wsUrl);
-    await raw.opened;
-    raw.socket.send(hello(newChannelId(), 'extension'));
-    raw.socket.send(new Uint8Array(400 * 1024));
-    expect((await raw.closed).code).toBe(CloseCode.tooLarge);
+    const raw = await rawMember(relay.port, newChannelId(), 'extension');
+    raw.sendBinary(new Uint8Array(400 * 1024));
+    expect(await closedWith(raw)).toBe(CloseCode.tooLarge);
     await expectHealthy();
   });
 
   it('closes a flooding connection (4004)', async () => {
-    const raw = rawSocket(relay.wsUrl);
-    await raw.opened;
-    raw.socket.send(hello(newChannelId(), 'extension'));
-    const ping = new Uint8Array([4, 0, 0, 0, 0]);
-    for (let i = 0; i < 300; i++) raw.socket.send(ping);
-    expect((await raw.closed).code).toBe(CloseCode.rateLimited);
+    const raw = await rawMember(relay.port, newChannelId(), 'extension');
+    const ping = binaryFrame(4, 0);
+    for (let i = 0; i < 300; i++) raw.sendBinary(ping);
+    expect(await closedWith(raw)).toBe(CloseCode.rateLimited);
     await expectHealthy();
   });
 
-  it('refuses a third party on a channel (4002)', async () => {
+  it("refuses a hello not signed with the role's key (4003); the member keeps its connection", async () => {
     const channelId = newChannelId();
     const first = client(relay.wsUrl, channelId, 'extension');
     await first.connect();
-    const intruder = rawSocket(relay.wsUrl);
-    await intruder.opened;
-    intruder.socket.send(hello(channelId, 'extension'));
-    expect((await intruder.closed).code).toBe(CloseCode.channelFull);
+    const intruder = await squatterMember(relay.port, channelId, 'extension');
+    expect(await closedWith(intruder)).toBe(CloseCode.unauthorized);
     expect(first.isOnline).toBe(true);
     first.close();
     await expectHealthy();
   });
 
-  it('refuses garbage: malformed hello, binary before hello, malformed frames (4000)', async () => {
-    for (const bad of ['not json', JSON.stringify({ t: 'hello', v: 1, channel: 'short', role: 'phone', token: 'x', received: 0 })]) {
-      const raw = rawSocket(relay.wsUrl);
-      await raw.opened;
-      raw.socket.send(bad);
-      expect((await raw.closed).code).toBe(CloseCode.malformed);
+  it('refuses garbage: malformed hello, binary before hello, malformed frames (4000), another version (4001)', async () => {
+    for (const bad of ['not json', JSON.stringify({ t: 'hello', v: 2, channel: 'short', role: 'phone', keys: {}, proof: 'x', received: 0 })]) {
+      const raw = await rawWebSocket({ port: relay.port });
+      raw.sendText(bad);
+      expect(await closedWith(raw)).toBe(CloseCode.malformed);
     }
-    const binaryFirst = rawSocket(relay.wsUrl);
-    await binaryFirst.opened;
-    binaryFirst.socket.send(new Uint8Array([1, 2, 3]));
-    expect((await binaryFirst.closed).code).toBe(CloseCode.malformed);
-    const badFrame = rawSocket(relay.wsUrl);
-    await badFrame.opened;
-    badFrame.socket.send(hello(newChannelId(), 'phone'));
-    badFrame.socket.send(new Uint8Array([9, 0]));
-    expect((await badFrame.closed).code).toBe(CloseCode.malformed);
-    const wrongVersion = rawSocket(relay.wsUrl);
-    await wrongVersion.opened;
-    wrongVersion.socket.send(hello(newChannelId(), 'phone').replace('"v":1', '"v":7'));
-    expect((await wrongVersion.closed).code).toBe(CloseCode.unsupportedVersion);
+    const binaryFirst = await rawWebSocket({ port: relay.port });
+    binaryFirst.sendBinary(new Uint8Array([1, 2, 3]));
+    expect(await closedWith(binaryFirst)).toBe(CloseCode.malformed);
+    const badFrame = await rawMember(relay.port, newChannelId(), 'phone');
+    badFrame.sendBinary(new Uint8Array([9, 0]));
+    expect(await closedWith(badFrame)).toBe(CloseCode.malformed);
+    const oldVersion = await rawWebSocket({ port: relay.port });
+    oldVersion.sendText(JSON.stringify({ t: 'hello', v: 1, channel: newChannelId(), role: 'phone', token: 'x'.repeat(43), received: 0 }));
+    expect(await closedWith(oldVersion)).toBe(CloseCode.unsupportedVersion);
     await expectHealthy();
   });
 
   it('closes half-open sockets: no hello (4009), then silence (4006)', async () => {
-    const silent = rawSocket(relay.wsUrl);
-    await silent.opened;
-    expect((await silent.closed).code).toBe(CloseCode.helloTimeout);
-    const quiet = rawSocket(relay.wsUrl);
-    await quiet.opened;
-    quiet.socket.send(hello(newChannelId(), 'phone'));
-    expect((await quiet.closed).code).toBe(CloseCode.idleTimeout);
+    const silent = await rawWebSocket({ port: relay.port });
+    expect(await closedWith(silent)).toBe(CloseCode.helloTimeout);
+    const quiet = await rawMember(relay.port, newChannelId(), 'phone');
+    expect(await closedWith(quiet)).toBe(CloseCode.idleTimeout);
     await expectHealthy();
   });
 
   it('limits channels per address (4005)', async () => {
-    const sockets = [];
+    const sockets: RawWebSocket[] = [];
     let refused: number | null = null;
     for (let i = 0; i < 24 && refused === null; i++) {
-      const raw = rawSocket(relay.wsUrl);
-      await raw.opened;
-      raw.socket.send(hello(newChannelId(), 'phone'));
-      const outcome = await Promise.race([raw.closed.then((c) => c.code), new Promise<null>((resolve) => setTimeout(() => resolve(null), 100))]);
-      if (outcome === CloseCode.tooManyChannels) refused = outcome;
+      const raw = await rawMember(relay.port, newChannelId(), 'phone');
+      await Promise.race([raw.closed, sleep(100)]);
+      if (raw.closeCode() === CloseCode.addressLimit) refused = CloseCode.addressLimit;
       sockets.push(raw);
     }
-    expect(refused).toBe(CloseCode.tooManyChannels);
-    for (const raw of sockets) raw.socket.close();
+    expect(refused).toBe(CloseCode.addressLimit);
+    for (const raw of sockets) raw.socket.destroy();
     await expectHealthy();
   });
 });

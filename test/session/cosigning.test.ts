@@ -7,14 +7,15 @@ import { Transaction, Signature, toBeHex } from 'ethers';
 import { generateIdentity } from '../../src/channel/handshake.ts';
 import { createPairingOffer, relayChannelName } from '../../src/channel/pairing-offer.ts';
 import { SecureChannel } from '../../src/channel/secure-channel.ts';
-import type { P1KeyShare, P2KeyShare } from '../../src/mpc/key-share.ts';
+import { isTainted, type P1KeyShare, type P2KeyShare } from '../../src/mpc/key-share.ts';
 import { encodeInteger } from '../../src/mpc/wire.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
 import { CoSigningFailed, CoSigningRejected, ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
 import { MAX_SIGN_ATTEMPTS, parseAppMessage, type AppMessage } from '../../src/session/messages.ts';
-import { PhoneCoSigner, type PhoneEvent } from '../../src/session/phone-cosigner.ts';
+import { PhoneCoSigner, type PhoneEvent, type TaintRecord } from '../../src/session/phone-cosigner.ts';
 import { encodeSigningRequest, newSigningRequestId, unsignedTransaction, type SigningRequest } from '../../src/wallet/signing-request.ts';
-import { loadPaillierFixture } from '../mpc/fixtures.ts';
+import { loadPreparedPaillierFixture } from '../mpc/fixtures.ts';
+import { encodeBase64Url } from '../../src/channel/base64url.ts';
 import { client, waitFor } from '../relay/relay-support.ts';
 
 let relay: RunningRelay;
@@ -23,7 +24,13 @@ beforeAll(async () => {
 });
 afterAll(() => relay.close());
 
-async function pairedDevices(tamper?: (message: AppMessage) => AppMessage) {
+interface PhoneOptions {
+  /** Replaces the phone's taint write (default: stored at once). */
+  readonly saveTaint?: (record: TaintRecord) => Promise<void>;
+  readonly taintRetryMs?: number;
+}
+
+async function pairedDevices(tamper?: (message: AppMessage) => AppMessage, phoneOptions: PhoneOptions = {}) {
   const { offer, ephemeralSecret } = createPairingOffer(relay.wsUrl, Date.now());
   const name = relayChannelName(offer);
   const extensionRelay = client(relay.wsUrl, name, 'extension');
@@ -34,11 +41,9 @@ async function pairedDevices(tamper?: (message: AppMessage) => AppMessage) {
   extensionChannel.awaitPhone(offer, ephemeralSecret);
   phoneChannel.answerOffer(offer);
   await waitFor(() => extensionChannel.currentPhase === 'awaiting-sas' && phoneChannel.currentPhase === 'awaiting-sas');
-  extensionChannel.confirmSas();
-  phoneChannel.confirmSas();
-  await waitFor(() => extensionChannel.currentPhase === 'paired' && phoneChannel.currentPhase === 'paired');
 
   const saved: P1KeyShare[] = [];
+  const taintWrites: TaintRecord[] = [];
   const phoneEvents: PhoneEvent[] = [];
   const newExtension = (keyShare?: P2KeyShare) => new ExtensionCoSigner({ send: (m) => extensionChannel.send(tamper ? tamper(m) : m), onKeyShare: async () => undefined, ...(keyShare ? { keyShare } : {}) });
   // `extension` is the running service worker; restartExtension() replaces it as a restart does,
@@ -50,11 +55,19 @@ async function pairedDevices(tamper?: (message: AppMessage) => AppMessage) {
   let held: AppMessage[] | null = null;
   const phone = new PhoneCoSigner({
     send: (m) => phoneChannel.send(m),
+    sendEarly: (m) => phoneChannel.sendEarly(m),
     saveKeyShare: async (share) => {
       saved.push(share);
     },
+    saveTaint: async (record) => {
+      await (phoneOptions.saveTaint ?? (async () => undefined))(record);
+      taintWrites.push(record);
+    },
     onEvent: (event) => phoneEvents.push(event),
+    preparedKey: async () => loadPreparedPaillierFixture(2),
+    ...(phoneOptions.taintRetryMs ? { taintRetryMs: phoneOptions.taintRetryMs } : {}),
   });
+  extensionChannel.onEarlyMessage((m) => void extension.handleEarly(m));
   extensionChannel.onMessage((m) => {
     const message = m as AppMessage;
     toExtension.push(message);
@@ -62,8 +75,13 @@ async function pairedDevices(tamper?: (message: AppMessage) => AppMessage) {
     if (held) held.push(message);
     else void extension.handle(message);
   });
-  const detachPhone = phoneChannel.onMessage((m) => void phone.handle(m, loadPaillierFixture(2)));
-  phone.startKeygen();
+  const detachPhone = phoneChannel.onMessage((m) => void phone.handle(m));
+  // keygen/0 crosses while the users compare the codes; keygen/1 only after both confirmed.
+  await phone.announceKey();
+  extensionChannel.confirmSas();
+  phoneChannel.confirmSas();
+  await waitFor(() => extensionChannel.currentPhase === 'paired' && phoneChannel.currentPhase === 'paired');
+  void phone.startKeygen(encodeBase64Url(phoneChannel.peerIdentity as Uint8Array));
   await waitFor(() => phoneEvents.some((e) => e.kind === 'paired'));
   const address = (phoneEvents.find((e) => e.kind === 'paired') as { address: string }).address;
   return {
@@ -89,6 +107,7 @@ async function pairedDevices(tamper?: (message: AppMessage) => AppMessage) {
     phone,
     phoneEvents,
     saved,
+    taintWrites,
     address,
     close: () => (extensionRelay.close(), phoneRelay.close()),
   };
@@ -155,7 +174,9 @@ describe('co-signing over the relay', () => {
     const error = await pending.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CoSigningFailed);
     expect((error as CoSigningFailed).reason).toBe('tainted');
-    expect(devices.saved.at(-1)?.tainted).toBe(true);
+    expect(devices.taintWrites).toHaveLength(1);
+    expect(devices.taintWrites[0]?.taints).toHaveLength(1);
+    expect(isTainted(devices.saved.at(-1) as P1KeyShare)).toBe(true);
     expect(devices.phone.tainted).toBe(true);
     expect(devices.phoneEvents.some((e) => e.kind === 'tainted')).toBe(true);
 
@@ -318,7 +339,7 @@ describe('the phone request queue', () => {
     devices.detachPhone();
     const share = devices.phone.share as P1KeyShare;
     const events: PhoneEvent[] = [];
-    const reloaded = new PhoneCoSigner({ send: (m) => devices.phoneChannel.send(m), saveKeyShare: async () => undefined, onEvent: (e) => events.push(e), keyShare: share, savedRequests: saved });
+    const reloaded = new PhoneCoSigner({ send: (m) => devices.phoneChannel.send(m), saveKeyShare: async () => undefined, saveTaint: async () => undefined, onEvent: (e) => events.push(e), keyShare: share, savedRequests: saved });
     devices.phoneChannel.onMessage((m) => void reloaded.handle(m));
     reloaded.resume();
     expect(reloaded.list().map((entry) => [entry.request.id, entry.status])).toEqual([
@@ -351,5 +372,114 @@ describe('application messages', () => {
     ['an array', [{ t: 'keygen', body: {} }]],
   ])('drops %s', (_label, message) => {
     expect(parseAppMessage(message)).toBeNull();
+  });
+});
+
+/** A promise the test settles by hand: a slow or failing storage write. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => undefined as void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
+/** A compromised extension: adds Enc(1) to every c3 (well-formed, wrong signature). */
+function craftedC3(devicesRef: { paillierN: bigint }) {
+  return (message: AppMessage): AppMessage => {
+    if (message.t === 'sign' && (message.body as { type?: string }).type === 'sign/4') {
+      const body = message.body as { c3: string };
+      const n = devicesRef.paillierN;
+      return { ...message, body: { ...body, c3: encodeInteger((BigInt(`0x${body.c3}`) * (1n + n)) % (n * n)) } };
+    }
+    return message;
+  };
+}
+
+const failuresSent = (messages: readonly AppMessage[]) => messages.filter((m) => m.t === 'sign-failed');
+const phoneRoundsAfter = (messages: readonly AppMessage[], start: number) => messages.slice(start).filter((m) => m.t === 'sign');
+
+describe('the taint window (CVE-2023-33242): exactly one failed signature', () => {
+  it('a request asked again right after the crafted c3, while the taint write is slow, is not signed again: one failure, then only "tainted"', async () => {
+    const ref = { paillierN: 0n };
+    const slowWrite = deferred();
+    const devices = await pairedDevices(craftedC3(ref), { saveTaint: () => slowWrite.promise });
+    ref.paillierN = devices.extension.share?.paillierN ?? 0n;
+    const request = transfer(devices.address, newSigningRequestId());
+    void devices.extension.requestSignature(request).catch(() => undefined);
+    await waitFor(() => devices.phone.list().length === 1);
+    // The worker "restarts" the moment its crafted c3 is out, and asks again for the same request.
+    devices.stopExtensionOn(() => false);
+    devices.phone.approve(request.id);
+    await waitFor(() => devices.phone.tainted);
+    const seen = devices.toExtension.length;
+    const asked = devices.restartExtension().requestSignature(request);
+    const flood = Array.from({ length: 20 }, () => devices.extension.requestSignature(transfer(devices.address, newSigningRequestId())).catch((e: unknown) => e));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Nothing left the phone while the taint was not stored: no new attempt, no answer.
+    expect(devices.toExtension.length).toBe(seen);
+    expect(devices.phone.list().filter((entry) => entry.status === 'signing')).toHaveLength(0);
+    expect(devices.phoneEvents.filter((e) => e.kind === 'request')).toHaveLength(1);
+    slowWrite.resolve();
+    expect(((await asked.catch((e: unknown) => e)) as CoSigningFailed).reason).toBe('tainted');
+    for (const refused of await Promise.all(flood)) expect((refused as CoSigningFailed).reason).toBe('tainted');
+    expect(phoneRoundsAfter(devices.toExtension, seen)).toHaveLength(0);
+    expect(devices.phone.share?.taints).toHaveLength(1);
+    expect(devices.taintWrites).toHaveLength(1);
+    devices.close();
+  });
+
+  it('the first three taint writes fail: still one failure, the tainted state shows at once, and the record is stored when a write succeeds', async () => {
+    const ref = { paillierN: 0n };
+    let attempts = 0;
+    const devices = await pairedDevices(craftedC3(ref), {
+      taintRetryMs: 20,
+      saveTaint: async () => {
+        attempts += 1;
+        if (attempts <= 3) throw new Error('QuotaExceededError');
+      },
+    });
+    ref.paillierN = devices.extension.share?.paillierN ?? 0n;
+    const first = transfer(devices.address, newSigningRequestId());
+    const second = transfer(devices.address, newSigningRequestId());
+    const pendingFirst = devices.extension.requestSignature(first).catch((e: unknown) => e);
+    const pendingSecond = devices.extension.requestSignature(second).catch((e: unknown) => e);
+    await waitFor(() => devices.phone.list().length === 2);
+    devices.phone.approve(first.id);
+    devices.phone.approve(second.id);
+    await waitFor(() => devices.phone.tainted);
+    expect(devices.phoneEvents.find((e) => e.kind === 'tainted')).toEqual({ kind: 'tainted', stored: false });
+    // The second approved request is refused, never started with the tainted share.
+    expect(devices.phone.list().map((entry) => entry.status)).toEqual(['failed', 'failed']);
+    expect(((await pendingFirst) as CoSigningFailed).reason).toBe('tainted');
+    expect(((await pendingSecond) as CoSigningFailed).reason).toBe('tainted');
+    expect(attempts).toBe(4);
+    expect(devices.taintWrites).toHaveLength(1);
+    expect(devices.phoneEvents.filter((e) => e.kind === 'tainted').at(-1)).toEqual({ kind: 'tainted', stored: true });
+    expect(roundsSeen(devices.toExtension, 'sign/1')).toHaveLength(1);
+    devices.close();
+  });
+
+  it('after the taint only a transfer to the rescue address typed on the phone is co-signed', async () => {
+    const ref = { paillierN: 0n };
+    let honest = false;
+    const tamper = craftedC3(ref);
+    const devices = await pairedDevices((message) => (honest ? message : tamper(message)));
+    ref.paillierN = devices.extension.share?.paillierN ?? 0n;
+    const first = transfer(devices.address, newSigningRequestId());
+    const pending = devices.extension.requestSignature(first).catch((e: unknown) => e);
+    await waitFor(() => devices.phone.list().length === 1);
+    devices.phone.approve(first.id);
+    expect(((await pending) as CoSigningFailed).reason).toBe('tainted');
+
+    const rescueAddress = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
+    devices.phone.setRescueAddress(rescueAddress);
+    honest = true;
+    const elsewhere = transfer(devices.address, newSigningRequestId());
+    expect((((await devices.extension.requestSignature(elsewhere).catch((e: unknown) => e)) as CoSigningFailed).reason)).toBe('tainted');
+    const rescue = { ...transfer(devices.address, newSigningRequestId()), tx: { ...(first as Extract<SigningRequest, { kind: 'transaction' }>).tx, to: rescueAddress } } as SigningRequest;
+    const rescued = devices.extension.requestSignature(rescue);
+    await waitFor(() => devices.phone.list().some((entry) => entry.request.id === rescue.id && entry.status === 'pending'));
+    devices.phone.approve(rescue.id);
+    expectSignsFor(rescue, devices.address, await rescued);
+    devices.close();
   });
 });

@@ -24,7 +24,7 @@ function request(index: number, address: string): PersonalSignRequest {
 function phoneWithWallet() {
   const sent: AppMessage[] = [];
   const events: PhoneEvent[] = [];
-  const phone = new PhoneCoSigner({ send: (m) => sent.push(m), saveKeyShare: async () => undefined, onEvent: (e) => events.push(e), keyShare: p1 });
+  const phone = new PhoneCoSigner({ send: (m) => sent.push(m), saveKeyShare: async () => undefined, saveTaint: async () => undefined, onEvent: (e) => events.push(e), keyShare: p1 });
   return { phone, sent, events };
 }
 

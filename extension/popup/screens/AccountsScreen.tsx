@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { AccountEntry } from '../../../src/background/public-state.ts';
+import type { AccountEntry } from '../../../src/background/wallet-state.ts';
 import type { WalletView } from '../../../src/background/wallet-service.ts';
 import { shortAddress } from '../../ui/format.ts';
 import { useAction } from '../../ui/wallet-client.ts';

@@ -1,12 +1,13 @@
 import { useState } from 'preact/hooks';
-import type { PairedDevice } from '../../../src/background/public-state.ts';
+import type { PairedDevice } from '../../../src/background/wallet-state.ts';
 import type { WalletView } from '../../../src/background/wallet-service.ts';
 import { formatDate } from '../../ui/format.ts';
 import { useAction } from '../../ui/wallet-client.ts';
+import { TaintedNotice } from '../TaintedNotice.tsx';
 
 type Refresh = (view: WalletView) => void;
 
-function DeviceRow({ device, reachable, refresh }: { device: PairedDevice; reachable: boolean; refresh: Refresh }) {
+function DeviceRow({ device, reachable, problem, refresh }: { device: PairedDevice; reachable: boolean; problem: string | null; refresh: Refresh }) {
   const { error, busy, run } = useAction(refresh);
   const [confirming, setConfirming] = useState(false);
   const [editing, setEditing] = useState(false);
@@ -45,6 +46,11 @@ function DeviceRow({ device, reachable, refresh }: { device: PairedDevice; reach
       <p class="muted small" data-testid="device-last-seen">
         Last seen {device.lastSeen === null ? 'never' : formatDate(device.lastSeen)} · {reachable ? 'relay connected' : 'relay offline'}
       </p>
+      {problem && (
+        <p class="warning small" data-testid="device-problem">
+          {problem}
+        </p>
+      )}
       {confirming ? (
         <div class="stack">
           <p class="warning">Unpairing deletes this browser's key share. These accounts can then no longer sign from this browser. Continue?</p>
@@ -71,10 +77,11 @@ export function DevicesScreen({ view, refresh }: { view: WalletView; refresh: Re
   return (
     <div class="stack">
       <h2>Devices</h2>
+      <TaintedNotice state={view.state} />
       <p class="lede">The phone that holds the other half of your key.</p>
       <ul class="list">
         {view.state.devices.map((device) => (
-          <DeviceRow key={device.id} device={device} reachable={view.phone.reachable} refresh={refresh} />
+          <DeviceRow key={device.id} device={device} reachable={view.phone.reachable} problem={view.phone.problem ?? null} refresh={refresh} />
         ))}
       </ul>
     </div>

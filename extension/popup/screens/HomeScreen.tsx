@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { activeAccountEntry, activeNetwork } from '../../../src/background/public-state.ts';
+import { activeAccountEntry, activeNetwork } from '../../../src/background/wallet-state.ts';
 import type { WalletView } from '../../../src/background/wallet-service.ts';
 import { formatBalance, formatDate } from '../../ui/format.ts';
 import { sendUi } from '../../ui/wallet-client.ts';
+import { TaintedNotice } from '../TaintedNotice.tsx';
 
 const BALANCE_REFRESH_MS = 10_000;
 
@@ -31,6 +32,7 @@ export function HomeScreen({ view }: { view: WalletView }) {
   const waiting = view.approvals.filter((card) => card.status === 'awaiting-user' || card.status === 'co-signing').length;
   return (
     <div class="stack">
+      <TaintedNotice state={view.state} />
       <section class="card">
         <p class="muted" data-testid="account-name">
           {account?.name}

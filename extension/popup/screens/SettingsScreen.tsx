@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { MIN_PASSWORD_LENGTH } from '../../../src/background/password-policy.ts';
-import { AUTO_LOCK_CHOICES_MINUTES } from '../../../src/background/public-state.ts';
+import { AUTO_LOCK_CHOICES_MINUTES } from '../../../src/background/wallet-state.ts';
 import type { WalletView } from '../../../src/background/wallet-service.ts';
 import { useAction } from '../../ui/wallet-client.ts';
 

@@ -12,9 +12,12 @@
  *            s^z1 t^z3 = D · S^e (mod Ñ)
  *
  * Soundness: two accepting answers for e ≠ e' give (strong RSA in Z*_Ñ) e − e' | z1 − z1', so
- * x = (z1 − z1')/(e − e') is an integer with |x| < 2^(ℓ+ε+1), ckey encrypts x (gcd(e − e', N) = 1
- * since N has no factor below 2^13 and its primes exceed q), and Q1 = x·G. Error ≈ 1/q ≈ 2^-256
- * plus the strong-RSA advantage. Zero knowledge: z1 is within 2^(2ℓ−ℓ−ε) = 2^-256 of uniform.
+ * x = (z1 − z1')/(e − e') is an integer with |x| < 2^(ℓ+ε+1) and Q1 = x·G, and ckey^(e−e') encrypts
+ * (e − e')·x. That makes ckey encrypt x only if e − e' ∈ (−q, q) is invertible mod N: sound only over
+ * a modulus whose prime factors all exceed 2^256, which paillier-modulus.ts proves (both > 2^509).
+ * Over N = p'·P with a small prime p', P1 can grind e ≡ 0 (mod p') and prove a ckey that encrypts
+ * x + N/p' (test/mpc/attacks-modulus.test.ts). Error ≈ 1/q ≈ 2^-256 plus the strong-RSA advantage.
+ * Zero knowledge: z1 is within 2^(2ℓ−ℓ−ε) = 2^-256 of uniform.
  */
 import { bitLength } from '../bytes.ts';
 import { CURVE_ORDER, G, mod, type Point } from '../curve.ts';
@@ -24,7 +27,7 @@ import type { PaillierPublicKey } from '../paillier.ts';
 import { randomBelow, randomUnit } from '../random.ts';
 import { Transcript, type TranscriptContext } from '../transcript.ts';
 import { FieldReader, encodeInteger, encodePoint, gcd } from '../wire.ts';
-import { RING_PEDERSEN, type RingPedersenParameters } from './ring-pedersen.ts';
+import { RING_PEDERSEN, ringCommit, type RingPedersenParameters } from './ring-pedersen.ts';
 
 /** ℓ: bits of the honest witness (x < q < 2^256). */
 export const WITNESS_BITS = 256;
@@ -55,7 +58,8 @@ export interface PdlProof {
   readonly z3: bigint;
 }
 
-function challenge(context: TranscriptContext, statement: PdlStatement, proof: Pick<PdlProof, 'S' | 'A' | 'Y' | 'D'>, ring: RingPedersenParameters): bigint {
+/** The Fiat–Shamir challenge e (exported for the attack tests, which grind it). */
+export function pdlChallenge(context: TranscriptContext, statement: PdlStatement, proof: Pick<PdlProof, 'S' | 'A' | 'Y' | 'D'>, ring: RingPedersenParameters = RING_PEDERSEN): bigint {
   return Transcript.start({ ...context, purpose: `${context.purpose}/pdl-range` })
     .appendBigInt('ring-modulus', ring.modulus)
     .appendBigInt('ring-s', ring.s)
@@ -70,10 +74,6 @@ function challenge(context: TranscriptContext, statement: PdlStatement, proof: P
     .challengeBelow('e', CURVE_ORDER);
 }
 
-function ringCommit(ring: RingPedersenParameters, value: bigint, mask: bigint): bigint {
-  return (modPow(ring.s, value, ring.modulus) * modPow(ring.t, mask, ring.modulus)) % ring.modulus;
-}
-
 export function provePdl(context: TranscriptContext, statement: PdlStatement, witness: PdlWitness, ring: RingPedersenParameters = RING_PEDERSEN): PdlProof {
   const { n, n2 } = statement.publicKey;
   const rangeBound = 1n << BigInt(WITNESS_BITS + SLACK_BITS);
@@ -86,7 +86,7 @@ export function provePdl(context: TranscriptContext, statement: PdlStatement, wi
   const A = (mod(1n + alpha * n, n2) * modPow(rPrime, n, n2)) % n2;
   const Y = G.multiply(mod(alpha, CURVE_ORDER));
   const D = ringCommit(ring, alpha, gamma);
-  const e = challenge(context, statement, { S, A, Y, D }, ring);
+  const e = pdlChallenge(context, statement, { S, A, Y, D }, ring);
   return {
     S,
     A,
@@ -110,7 +110,7 @@ export function verifyPdl(context: TranscriptContext, statement: PdlStatement, p
   if (!isUnit(proof.A, n2)) throw new MpcError('proof_failed', `${field}.A`, 'not an element of Z*_{N^2}');
   if (!isUnit(proof.z2, n)) throw new MpcError('proof_failed', `${field}.z2`, 'not an element of Z*_N');
   if (bitLength(proof.z1) > RANGE_BOUND_BITS) throw new MpcError('out_of_range', `${field}.z1`, `response exceeds 2^${RANGE_BOUND_BITS}`);
-  const e = challenge(context, statement, proof, ring);
+  const e = pdlChallenge(context, statement, proof, ring);
 
   const encryptedResponse = (mod(1n + proof.z1 * n, n2) * modPow(proof.z2, n, n2)) % n2;
   const expectedCiphertext = (proof.A * modPow(statement.ciphertext, e, n2)) % n2;

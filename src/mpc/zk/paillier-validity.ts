@@ -1,10 +1,12 @@
 /**
- * Validity of P1's Paillier modulus N, checked by P2 before it trusts any ciphertext under N.
+ * The first two parts of the Paillier modulus statement (paillier-modulus.ts puts them together
+ * with Π^mod and Π^fac).
  *
  * Structural checks (no proof needed): N odd, 2048 ≤ |N| ≤ 4096 bits, no prime factor below
- * 2^13, not a perfect square, not a prime.
+ * 2^13, not a perfect square, not a prime. They are not a bound on the factors: a factor just above
+ * 2^13 passes them, which is why Π^fac exists.
  *
- * Proof that gcd(N, φ(N)) = 1, by N-th roots (Goldberg, Reyzin, Sagga, Baldimtsi, "Efficient
+ * Proof that gcd(N, φ(N)) = 1 (so N is square-free), by N-th roots (Goldberg, Reyzin, Sagga, Baldimtsi, "Efficient
  * noninteractive certification of RSA moduli", ACNS 2019; the same check as Coinbase cb-mpc
  * `valid_paillier_t`): for ρ_i hashed from the transcript, the prover sends σ_i = ρ_i^(N⁻¹ mod φ(N)).
  * If gcd(N, φ(N)) ≠ 1, some prime p' ≥ 2^13 divides both, and at most a 1/p' fraction of Z*_N
@@ -31,7 +33,8 @@ export interface PaillierValidityProof {
   readonly roots: readonly bigint[];
 }
 
-function integerSquareRoot(n: bigint): bigint {
+/** ⌊√n⌋. */
+export function integerSquareRoot(n: bigint): bigint {
   if (n < 2n) return n;
   let x = 1n << BigInt(Math.ceil(bitLength(n) / 2));
   for (;;) {

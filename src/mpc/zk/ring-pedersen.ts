@@ -10,9 +10,12 @@
  * - hiding for the prover (P1): with μ drawn 2^ℓ times larger than Ñ, t^μ masks s^x statistically
  *   in ⟨t⟩, and nobody can compute discrete logarithms in Z*_Ñ without factoring Ñ.
  * Using a fixed public modulus removes the per-key Ñ generation and the Π^prm proof of CGGMP21
- * (about 1.5 s of big-integer work in JavaScript). See docs/protocol-keygen.md.
+ * (about 1.5 s of big-integer work in JavaScript). The assumption this rests on: docs/protocol.md,
+ * "The ring-Pedersen parameters are an assumption".
  */
 import { bytesToBigInt } from '../bytes.ts';
+import { invertMod } from '../curve.ts';
+import { modPow } from '../modpow.ts';
 import { Transcript } from '../transcript.ts';
 
 export const RSA_2048_CHALLENGE_MODULUS = BigInt(
@@ -49,3 +52,13 @@ export const RING_PEDERSEN: RingPedersenParameters = {
   s: hashedSquare('duet/ring-pedersen/s', RSA_2048_CHALLENGE_MODULUS),
   t: hashedSquare('duet/ring-pedersen/t', RSA_2048_CHALLENGE_MODULUS),
 };
+
+/** base^exponent mod Ñ for any integer exponent (a negative one inverts the base; base must be a unit). */
+export function ringPower(ring: RingPedersenParameters, base: bigint, exponent: bigint): bigint {
+  return exponent < 0n ? modPow(invertMod(base, ring.modulus), -exponent, ring.modulus) : modPow(base, exponent, ring.modulus);
+}
+
+/** The ring-Pedersen commitment s^value · t^mask mod Ñ, for any integers value and mask. */
+export function ringCommit(ring: RingPedersenParameters, value: bigint, mask: bigint): bigint {
+  return (ringPower(ring, ring.s, value) * ringPower(ring, ring.t, mask)) % ring.modulus;
+}

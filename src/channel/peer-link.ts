@@ -1,0 +1,186 @@
+/**
+ * A device's link to its paired peer, as both apps use it: the encrypted channel over the relay,
+ * with what neither app should have to repeat.
+ *
+ * - Pairing runs on the offer's pairing channel (credentials from the QR); once both users
+ *   confirmed the SAS the link moves to the paired channel, whose credentials come from the two
+ *   paired identities (relay-credential.ts), and closes the pairing channel once the relay stored
+ *   what was sent on it.
+ * - Every time the paired channel comes online the link starts a fresh key exchange
+ *   (secure-channel.ts): forward secrecy for every connection.
+ * - State is stored through one queue (`store`), so writes land in the order they were taken
+ *   (an older state never overwrites a newer one), and the channel's `save-needed` is answered.
+ * - The relay's refusals and gap notices become sentences for the user (`problem`, `onNotice`).
+ */
+import { decodeBase64Url } from './base64url.ts';
+import { ChannelError } from './channel-error.ts';
+import type { DeviceRole, Identity } from './handshake.ts';
+import type { PairingOffer } from './pairing-offer.ts';
+import { describeRelayStatus, RelayClient, RelayStateError, type RelayStatus, type WebSocketConstructor } from './relay-client.ts';
+import { pairingCredential, type RelayCredential } from './relay-credential.ts';
+import { SecureChannel, type SecureChannelState } from './secure-channel.ts';
+import { storeLinkState, type LinkState } from './stored-link-state.ts';
+
+/** How long the pairing channel is kept for what was sent on it to be stored by the relay. */
+const PAIRING_CHANNEL_LINGER_MS = 30_000;
+
+export interface PeerLinkOptions {
+  readonly role: DeviceRole;
+  readonly identity: Identity;
+  /** Writes the link state (encrypted, by the caller) when the channel asks for it. */
+  readonly write: (state: LinkState) => Promise<void>;
+  readonly WebSocket?: WebSocketConstructor;
+  readonly keepaliveMs?: number;
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+}
+
+/** A stored link that cannot be resumed (saved by an older version, or damaged): the user pairs again. */
+export class LinkResumeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LinkResumeError';
+  }
+}
+
+export class PeerLink {
+  readonly channel: SecureChannel;
+  private readonly options: PeerLinkOptions;
+  private relay: RelayClient;
+  private pairingRelay: RelayClient | null = null;
+  private readonly frameHandlers = new Set<(frame: Uint8Array) => void>();
+  private readonly statusHandlers = new Set<(status: RelayStatus) => void>();
+  private readonly noticeHandlers = new Set<(message: string) => void>();
+  private storing: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(options: PeerLinkOptions, relay: RelayClient, channelId: Uint8Array, state?: SecureChannelState) {
+    this.options = options;
+    this.relay = relay;
+    this.channel = new SecureChannel({
+      transport: { send: (frame) => this.relay.send(frame), onMessage: (handler) => this.addFrameHandler(handler) },
+      role: options.role,
+      channelId,
+      identity: options.identity,
+      durable: true,
+      ...(state ? { state } : {}),
+    });
+    this.wire(relay);
+    this.channel.onEvent((event) => {
+      if (event.kind === 'paired') this.moveToPairedChannel(event.relayCredential);
+      if (event.kind === 'save-needed') void this.store(options.write).catch(() => undefined);
+    });
+  }
+
+  /**
+   * A new pairing on the offer's pairing channel. The caller wires its handlers, then calls
+   * `channel.awaitPhone` (extension) or `channel.answerOffer` (phone), and `connect`.
+   */
+  static pairing(options: PeerLinkOptions, offer: PairingOffer, relayUrl: string): PeerLink {
+    // Not resumable, so frames are acknowledged on delivery.
+    const relay = new RelayClient({ ...PeerLink.relayOptions(options), relayUrl, credential: pairingCredential(offer.channelId, options.role) });
+    const link = new PeerLink(options, relay, offer.channelId);
+    link.pairingRelay = relay;
+    return link;
+  }
+
+  /** A paired link from its stored state; throws LinkResumeError when it cannot be used any more. */
+  static resume(options: PeerLinkOptions, state: LinkState): PeerLink {
+    try {
+      const channelId = decodeBase64Url(state.channel.channelId);
+      if (!channelId) throw new ChannelError('malformed_frame', 'the saved channel state is damaged');
+      return new PeerLink(options, new RelayClient({ ...PeerLink.relayOptions(options), relayUrl: state.relay.relayUrl, state: state.relay, ackWhenSaved: true }), channelId, state.channel);
+    } catch (error) {
+      if (error instanceof RelayStateError || error instanceof ChannelError) throw new LinkResumeError(`${error.message}.`);
+      throw error;
+    }
+  }
+
+  private static relayOptions(options: PeerLinkOptions) {
+    return {
+      ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
+      ...(options.keepaliveMs ? { keepaliveMs: options.keepaliveMs } : {}),
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+    };
+  }
+
+  private addFrameHandler(handler: (frame: Uint8Array) => void): () => void {
+    this.frameHandlers.add(handler);
+    return () => this.frameHandlers.delete(handler);
+  }
+
+  private wire(relay: RelayClient): void {
+    relay.onMessage((frame) => {
+      for (const handler of [...this.frameHandlers]) handler(frame);
+    });
+    relay.onStatus((status) => {
+      if (relay !== this.relay) return;
+      if (status.kind === 'online' && relay !== this.pairingRelay && this.channel.currentPhase === 'paired') this.channel.startSession();
+      for (const handler of [...this.statusHandlers]) handler(status);
+    });
+    relay.onGap((gap) => {
+      for (const handler of [...this.noticeHandlers]) handler(gap.message);
+    });
+  }
+
+  private moveToPairedChannel(credential: RelayCredential): void {
+    const pairing = this.relay;
+    const paired = new RelayClient({ ...PeerLink.relayOptions(this.options), relayUrl: pairing.saveState().relayUrl, credential, ackWhenSaved: true });
+    this.relay = paired;
+    this.wire(paired);
+    pairing.closeWhenStored(PAIRING_CHANNEL_LINGER_MS);
+    if (!this.closed) this.goOnline();
+  }
+
+  /** Connects (and keeps reconnecting); resolves once online, rejects if the relay refuses for good. */
+  connect(): Promise<void> {
+    this.closed = false;
+    return this.relay.connect();
+  }
+
+  private goOnline(): void {
+    void this.relay.connect().catch(() => undefined);
+  }
+
+  /** Takes the state, has `write` store it, then lets the channel and relay client rely on it; one write at a time. */
+  store(write: (state: LinkState) => Promise<void> = this.options.write): Promise<void> {
+    const next = this.storing.then(() => storeLinkState(this.channel, this.relay, write));
+    this.storing = next.catch(() => undefined);
+    return next;
+  }
+
+  get online(): boolean {
+    return this.relay.isOnline;
+  }
+
+  get status(): RelayStatus {
+    return this.relay.status;
+  }
+
+  /** What the user should know about the connection, or null. */
+  get problem(): string | null {
+    return describeRelayStatus(this.relay.status);
+  }
+
+  onStatus(handler: (status: RelayStatus) => void): () => void {
+    this.statusHandlers.add(handler);
+    return () => this.statusHandlers.delete(handler);
+  }
+
+  /** Sentences worth showing once (messages the relay no longer had, and why). */
+  onNotice(handler: (message: string) => void): () => void {
+    this.noticeHandlers.add(handler);
+    return () => this.noticeHandlers.delete(handler);
+  }
+
+  /** Ends the pairing at the relay for both devices (the other one sees 4010); see RelayClient.retire. */
+  retire(): Promise<boolean> {
+    this.pairingRelay?.close();
+    return this.relay.retire();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.relay.close();
+    this.pairingRelay?.close();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The two real apps linked through a real relay in Node: the extension's production PhoneLink
+ * (src/background/phone-link.ts, vault records in memory) and the phone's PhoneController
+ * (fake-indexeddb), paired with SAS confirmation on both sides and a real key generation.
+ */
+import 'fake-indexeddb/auto';
+import { WebSocket } from 'ws';
+import type { PhoneLink, PhoneLinkContext, SecretRecords } from '../../src/background/pairing.ts';
+import { relayPhoneLinks } from '../../src/background/phone-link.ts';
+import type { WebSocketConstructor } from '../../src/channel/relay-client.ts';
+import type { PhoneController } from '../../src/phone/phone-controller.ts';
+import { newSigningRequestId, type SigningRequest } from '../../src/wallet/signing-request.ts';
+import { unlockedPhone } from '../phone/phone-support.ts';
+import { waitFor } from '../relay/relay-support.ts';
+
+export class MemorySecrets implements SecretRecords {
+  readonly records = new Map<string, string>();
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const raw = this.records.get(key);
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
+  async putMany(records: Record<string, unknown>): Promise<void> {
+    for (const [key, value] of Object.entries(records)) this.records.set(key, JSON.stringify(value));
+  }
+
+  async delete(key: string): Promise<void> {
+    this.records.delete(key);
+  }
+}
+
+export interface LinkedApps {
+  readonly secrets: MemorySecrets;
+  /** The running extension link (replaced by restartExtension, as a service-worker restart does). */
+  link: PhoneLink;
+  phone: PhoneController;
+  restartExtension(): PhoneLink;
+  close(): void;
+}
+
+export async function linkApps(relayWsUrl: string): Promise<LinkedApps> {
+  (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
+  const secrets = new MemorySecrets();
+  const context: PhoneLinkContext = {
+    secrets,
+    relayUrl: relayWsUrl,
+    phoneAppUrl: 'https://duet.example/',
+    now: () => Date.now(),
+    completePairing: (_result, records) => secrets.putMany(records),
+    seen: () => undefined,
+  };
+  const newLink = () => relayPhoneLinks(WebSocket as unknown as WebSocketConstructor)(context);
+  const apps: LinkedApps = {
+    secrets,
+    link: newLink(),
+    // A fresh phone (storage wiped), its vault keyed by TEST_PASSPHRASE and open.
+    phone: await unlockedPhone(),
+    restartExtension: () => {
+      apps.link.close();
+      apps.link = newLink();
+      return apps.link;
+    },
+    close: () => {
+      apps.link.close();
+      if (apps.phone.unlocked) apps.phone.lock();
+    },
+  };
+  await apps.link.pairing.start();
+  await apps.phone.pair(apps.link.pairing.progress().link as string);
+  await waitFor(() => apps.link.pairing.progress().phase === 'confirm-sas' && apps.phone.view().screen === 'confirm-sas');
+  apps.link.pairing.confirmSas(true);
+  apps.phone.confirmSas(true);
+  await waitFor(() => secrets.records.has('keyShare') && apps.phone.view().extension !== null, 90_000);
+  return apps;
+}
+
+export function personalSign(address: string, text: string): SigningRequest {
+  const message = `0x${Buffer.from(text).toString('hex')}`;
+  return { kind: 'personal_sign', id: newSigningRequestId(), origin: 'https://dapp.example', chainId: 31337, account: { index: 0, address }, createdAt: Date.now(), message };
+}
+
+/** The extension asks, the phone's user approves, the extension gets the signature. */
+export async function coSign(apps: LinkedApps, text: string): Promise<void> {
+  const request = personalSign(apps.phone.view().address as string, text);
+  const signature = apps.link.coSigner.sign(request, new AbortController().signal);
+  await waitFor(() => apps.phone.view().requests.some((r) => r.request.id === request.id), 30_000);
+  apps.phone.approve(request.id);
+  await signature;
+}
