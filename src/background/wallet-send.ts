@@ -17,6 +17,7 @@ import type { TokenEntry } from './wallet-state.ts';
 const TRANSFER_GAS = 21_000n;
 /** When a token transfer cannot be estimated before the recipient is known. */
 const TOKEN_TRANSFER_GAS_FALLBACK = 100_000n;
+const TOKEN_GAS_MARGIN_PERCENT = 150n;
 
 export interface SendQuote {
   /** Wei and gas as decimal strings (JSON-safe). */
@@ -83,11 +84,18 @@ export function sendPlan(token: TokenEntry | null, to: string, amount: bigint): 
   return token ? { to: token.address, value: 0n, data: encodeTokenTransfer(to, amount) } : { to, value: amount, data: '0x' };
 }
 
+/**
+ * The gas limit: 21,000 for ETH to an account; otherwise eth_estimateGas of a transfer of one unit
+ * to the recipient (a first credit to a new holder costs the most storage), and for tokens 1.5×
+ * that — MetaMask's DEFAULT_GAS_MULTIPLIER (@metamask/transaction-controller, utils/gas.ts) —
+ * since a token's costs can depend on the amount. Unused gas is not paid.
+ */
 async function estimate(rpc: RpcCall, account: string, token: TokenEntry | null, to: string | null): Promise<bigint> {
-  const plan = sendPlan(token, to ?? account, token ? 0n : 1n);
   if (!token && to === null) return TRANSFER_GAS;
+  const plan = sendPlan(token, to ?? account, 1n);
   try {
-    return hex(await rpc('eth_estimateGas', [{ from: account, to: plan.to, value: `0x${plan.value.toString(16)}`, data: plan.data }]), 'gas estimate');
+    const estimated = hex(await rpc('eth_estimateGas', [{ from: account, to: plan.to, value: `0x${plan.value.toString(16)}`, data: plan.data }]), 'gas estimate');
+    return token ? (estimated * TOKEN_GAS_MARGIN_PERCENT) / 100n : estimated;
   } catch (error) {
     if (error instanceof ProviderRpcError && error.code === RpcErrorCode.chainDisconnected) throw error;
     return token ? TOKEN_TRANSFER_GAS_FALLBACK : TRANSFER_GAS;

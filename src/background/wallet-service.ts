@@ -177,7 +177,7 @@ export class WalletService implements MethodBackend {
   /** The activity record, while the vault is open. */
   private activity: ActivityLog | null = null;
   private stopTracking: (() => void) | null = null;
-  private tracking = false;
+  private tracking: Promise<void> | null = null;
 
   constructor(ports: WalletPorts) {
     this.ports = ports;
@@ -1047,22 +1047,24 @@ export class WalletService implements MethodBackend {
     }
   }
 
-  /** One pass of the transaction tracker; repeats while transactions are open and Duet unlocked. */
-  async trackPending(): Promise<void> {
+  /** One pass of the transaction tracker (or the one running); repeats while transactions are open and Duet unlocked. */
+  trackPending(): Promise<void> {
+    this.tracking ??= this.trackOnce().finally(() => {
+      this.tracking = null;
+    });
+    return this.tracking;
+  }
+
+  private async trackOnce(): Promise<void> {
     const activity = this.activity;
-    if (!activity || this.tracking) return;
-    this.tracking = true;
+    if (!activity) return;
     this.stopTracking?.();
     this.stopTracking = null;
-    try {
-      const open = await trackTransactions((chainId, method, params) => this.rpc(chainId, method, params), activity, this.now());
-      if (this.activity !== activity) return;
-      if (open > 0) {
-        this.stopTracking = this.ports.clock.after(TRACK_INTERVAL_MS, () => void this.trackPending());
-        await this.ports.alarms.schedule(TRACK_ALARM, TRACK_ALARM_MINUTES);
-      } else await this.ports.alarms.clear(TRACK_ALARM);
-    } finally {
-      this.tracking = false;
-    }
+    const open = await trackTransactions((chainId, method, params) => this.rpc(chainId, method, params), activity, this.now());
+    if (this.activity !== activity) return;
+    if (open > 0) {
+      this.stopTracking = this.ports.clock.after(TRACK_INTERVAL_MS, () => void this.trackPending());
+      await this.ports.alarms.schedule(TRACK_ALARM, TRACK_ALARM_MINUTES);
+    } else await this.ports.alarms.clear(TRACK_ALARM);
   }
 }
