@@ -1,6 +1,7 @@
 /** The phone co-signer's views. Logic lives in phone-controller.ts. */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { DisplayModel } from '../wallet/decode.ts';
+import { reviewedDisplay } from '../wallet/reviewed-display.ts';
 import { AUTO_LOCK_MS, MIN_PIN_LENGTH, PhoneController, type PhoneView } from './phone-controller.ts';
 import { browserLockScheduler, InactivityLock } from './inactivity-lock.ts';
 import { scanPairingLink, type ScanSession } from './qr-scanner.ts';
@@ -80,7 +81,8 @@ function RequestCards({ controller, view }: { controller: PhoneController; view:
       {view.requests.map((entry) => (
         <section class="card" data-testid="phone-request" data-status={entry.status} data-attempt={entry.attempt} key={entry.request.id}>
           <p class="origin" data-testid="phone-request-origin">{entry.request.origin}</p>
-          <Fields model={entry.display} />
+          {/* The pre-sign review (simulation, balance change, warnings) from the phone's own decoding of the request. */}
+          <Fields model={reviewedDisplay(entry.display, entry.request)} />
           <p>
             Request code <strong data-testid="phone-request-code">{entry.code}</strong>
           </p>
