@@ -63,14 +63,14 @@ test('ERC-20 transfer and unlimited approval through ethers BrowserProvider, wit
   await phone.close();
   const approving = sendToken({ method: 'approve', args: [SPENDER, MaxUint256] });
   await expect(approval.getByTestId('request-title')).toHaveText('Allow spending of your tokens (ERC-20 approve)');
-  await expect(approval.getByTestId('request-warning')).toContainText('Unlimited approval');
+  await expect(approval.getByTestId('request-warning').filter({ hasText: 'Unlimited approval' })).toHaveCount(1);
   await approval.getByTestId('approve').click();
   const reopened = await context.newPage();
   await reopened.setViewportSize({ width: 390, height: 844 });
   await reopened.goto(phoneUrl);
   await reopened.getByTestId('pin').fill(DEMO_PIN);
   await reopened.getByTestId('pin-submit').click();
-  await expect(reopened.getByTestId('phone-request-warning')).toContainText('Unlimited approval', { timeout: 60_000 });
+  await expect(reopened.getByTestId('phone-request-warning').filter({ hasText: 'Unlimited approval' })).toHaveCount(1, { timeout: 60_000 });
   await reopened.getByTestId('phone-approve').click();
   await chain.waitForTransaction(await approving);
   expect(await asDeployer.getFunction('allowance')(address, SPENDER)).toBe(MaxUint256);

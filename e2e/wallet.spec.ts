@@ -276,8 +276,10 @@ test('a site-set fee of 150 ETH and a wrong nonce are flagged; the user takes th
   const outrageous = parseEther('150') / 21_000n;
   const sending = call(dapp, 'raw', 'eth_sendTransaction', [{ from: address, to: RECIPIENT, value: '0x0', maxFeePerGas: `0x${outrageous.toString(16)}`, maxPriorityFeePerGas: '0x3b9aca00', nonce: `0x${(next + 5).toString(16)}` }]);
   const approval = await approvalWindow(extension.context);
-  await expect(approval.getByTestId('request-warning')).toHaveCount(2);
-  await expect(approval.getByTestId('request-warning').first()).toContainText('High fee');
+  // The balance cannot cover a 150 ETH fee: the pre-sign check says the node would refuse it.
+  await expect(approval.getByTestId('request-warning')).toHaveCount(3);
+  await expect(approval.getByTestId('request-warning').first()).toContainText('This transaction will fail: the balance of');
+  await expect(approval.getByTestId('request-warning').nth(1)).toContainText('High fee');
   await expect(approval.getByTestId('request-warning').last()).toContainText(`Nonce ${next + 5} is not the next one (${next})`);
   await shot(approval, testInfo, 'approval-fee-and-nonce-warnings');
   const before = await approval.getByTestId('approval-code').textContent();

@@ -20,8 +20,8 @@ function tokenUnits(request: TransactionRequest, amount: bigint): { text: string
 function nativeChange(request: TransactionRequest): DisplayField {
   const { tx, chainId } = request;
   const symbol = presetNetwork(chainId)?.symbol ?? 'native currency';
-  const fee = `at most ${formatEther(tx.gas * tx.maxFeePerGas)} ${symbol} in network fees`;
-  return { label: `Balance change: ${symbol}`, value: tx.value === 0n ? `only the network fee: ${fee}` : `−${formatEther(tx.value)} ${symbol}, plus ${fee}` };
+  const fee = `${formatEther(tx.gas * tx.maxFeePerGas)} ${symbol}`;
+  return { label: `Balance change: ${symbol}`, value: tx.value === 0n ? `only the network fee, at most ${fee}` : `−${formatEther(tx.value)} ${symbol}, plus a network fee of at most ${fee}` };
 }
 
 function tokenChange(request: TransactionRequest): DisplayField | null {

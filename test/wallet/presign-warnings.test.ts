@@ -164,7 +164,7 @@ describe('on both screens', () => {
     const model = reviewedDisplay(displayModel(transfer), transfer);
     expect(model.fields.slice(0, 3).map((f) => [f.label, f.value])).toEqual([
       ['Simulation', 'succeeds on block 12'],
-      ['Balance change: ETH', 'only the network fee: at most 0.00012 ETH in network fees'],
+      ['Balance change: ETH', 'only the network fee, at most 0.00012 ETH'],
       ['Balance change: USDC token', '−1.5 USDC'],
     ]);
     expect(model.fields[3]?.label).toBe('Network');
