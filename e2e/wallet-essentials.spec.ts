@@ -8,15 +8,14 @@
  * Steps run in order and share the paired wallet. Screenshots for docs/screenshots go to the
  * test's output folder.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { BrowserContext, Page, TestInfo } from '@playwright/test';
-import { Contract, ContractFactory, JsonRpcProvider, NonceManager, Wallet, parseEther } from 'ethers';
+import { JsonRpcProvider, NonceManager, Wallet, parseEther } from 'ethers';
+import { deployDemoToken } from '../src/devstack/demo-token.ts';
 import { approvalWindow, connectDapp, dappRequest, decodeRenderedQr, onboardAndPair } from '../src/devstack/demo-flow.ts';
 import { encodeTokenTransfer } from '../src/wallet/token-call.ts';
+import { restartServiceWorker } from './support/service-worker.ts';
 import { expect, test } from './wallet-fixtures.ts';
 
-const token = JSON.parse(readFileSync(resolve('e2e/fixtures/DemoToken.json'), 'utf8')) as { abi: object[]; bytecode: string };
 /** anvil's second development key (public): funds the wallet and deploys the tokens. */
 const HELPER_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
 const RECIPIENT = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';
@@ -34,13 +33,6 @@ async function shot(page: Page, testInfo: TestInfo, name: string): Promise<void>
   await page.screenshot({ path: testInfo.outputPath(`${name}.png`) });
 }
 
-async function deployToken(holder: string, amount: bigint): Promise<string> {
-  const deployed = await new ContractFactory(token.abi, token.bytecode, helper).deploy(10n ** 24n);
-  await deployed.waitForDeployment();
-  const deployedAddress = await deployed.getAddress();
-  await (await new Contract(deployedAddress, token.abi, helper).getFunction('transfer')(holder, amount)).wait();
-  return deployedAddress;
-}
 
 async function window(context: BrowserContext): Promise<Page> {
   const page = await approvalWindow(context);
@@ -55,40 +47,13 @@ async function nav(screen: string): Promise<void> {
 /** The first (newest) activity entry. */
 const newest = () => popup.getByTestId('activity-entry').first();
 
-function extensionWorker(context: BrowserContext, extensionId: string) {
-  return context
-    .serviceWorkers()
-    .filter((worker) => worker.url().startsWith(`chrome-extension://${extensionId}/`))
-    .at(-1);
-}
-
-/** Stops the extension's service worker as Chrome does when it idles (DevTools protocol), and waits for a new one. */
-async function restartServiceWorker(context: BrowserContext, extensionId: string, page: Page): Promise<void> {
-  await extensionWorker(context, extensionId)?.evaluate(() => {
-    (globalThis as { beforeRestart?: boolean }).beforeRestart = true;
-  });
-  const cdp = await context.newCDPSession(page);
-  const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
-  const worker = targetInfos.find((target) => target.type === 'service_worker' && target.url.startsWith(`chrome-extension://${extensionId}/`));
-  expect(worker).toBeDefined();
-  await cdp.send('Target.closeTarget', { targetId: worker?.targetId as string });
-  await cdp.detach();
-  // The popup keeps asking for the view and the activity; that starts a new worker (without the marker).
-  await expect
-    .poll(async () => {
-      const current = extensionWorker(context, extensionId);
-      return current ? current.evaluate(() => (globalThis as { beforeRestart?: boolean }).beforeRestart === true).catch(() => 'stopped') : 'none';
-    })
-    .toBe(false);
-}
-
 test('setup: paired wallet with ETH and 1000 DEMO', async ({ sharedExtension: extension, relay, anvil }) => {
   ({ popup, phone, address } = await onboardAndPair(extension.context, extension.extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl }));
   await popup.getByTestId('first-address-continue').click();
   chain = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1 });
   helper = new NonceManager(new Wallet(HELPER_KEY, chain));
   await (await helper.sendTransaction({ to: address, value: parseEther('5') })).wait();
-  tokenAddress = await deployToken(address, 1000n * 10n ** 18n);
+  tokenAddress = await deployDemoToken(helper, address, 1000n * 10n ** 18n);
   await expect(popup.getByTestId('balance')).toHaveText('5.0000 ETH', { timeout: 15_000 });
 });
 
@@ -168,6 +133,7 @@ test('send a token from the popup: amounts in token units; mined; token balance 
   await popup.getByTestId('send-done').click();
   await expect(newest()).toHaveAttribute('data-status', 'confirmed', { timeout: 30_000 });
   await expect(newest().getByTestId('activity-title')).toHaveText('Send tokens (ERC-20 transfer)');
+  await expect(newest().getByTestId('activity-summary')).toContainText('100.0 DEMO · to 0x90F7…b906');
   await nav('tokens');
   await expect(popup.getByTestId('token-balance')).toHaveText('900.0000 DEMO');
 });
@@ -192,7 +158,7 @@ test('a call that will fail: "This transaction will fail: <reason>" in the windo
 });
 
 test('wallet_watchAsset from a site: approved in the window, the token joins the list', async ({ sharedExtension: extension, dappServer }) => {
-  const second = await deployToken(address, 42n * 10n ** 18n);
+  const second = await deployDemoToken(helper, address, 42n * 10n ** 18n);
   const dapp = await extension.context.newPage();
   await dapp.goto(`${dappServer.url}/index.html`);
   const watching = dappRequest(dapp, 'wallet_watchAsset', [{ type: 'ERC20', options: { address: second, symbol: 'DEMO', decimals: 18 } }]);
@@ -222,7 +188,7 @@ test('speed up: a pending transaction (automine off) is followed across a servic
     await expect(newest()).toHaveAttribute('data-status', 'pending', { timeout: 30_000 });
     const originalId = await newest().getAttribute('data-id');
 
-    await restartServiceWorker(extension.context, extension.extensionId, popup);
+    await restartServiceWorker(extension, popup);
     await expect(newest()).toHaveAttribute('data-status', 'pending', { timeout: 30_000 });
     await newest().getByTestId('activity-speed-up').click();
     const speedUpWindow = await window(extension.context);

@@ -9,6 +9,7 @@ import type { BrowserContext, Page, TestInfo } from '@playwright/test';
 import { JsonRpcProvider, Wallet, formatUnits, parseEther, verifyMessage, verifyTypedData } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
 import { DEMO_PIN, onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { extensionWorker, restartServiceWorker } from './support/service-worker.ts';
 import { SECOND_CHAIN_ID, expect, test } from './wallet-fixtures.ts';
 
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -45,7 +46,6 @@ async function unlockPhone(page: Page): Promise<void> {
   await page.getByTestId('pin-submit').click();
 }
 
-type Extension = { context: BrowserContext; extensionId: string };
 /** The chrome.* calls the test makes inside the service worker. */
 type WorkerGlobals = {
   chrome: {
@@ -53,36 +53,6 @@ type WorkerGlobals = {
     storage: { session: { get(keys: null): Promise<Record<string, unknown>> }; local: { get(keys: null): Promise<Record<string, unknown>> } };
   };
 };
-
-/** The extension's current service worker (the phone app has one too, in the same browser). */
-function extensionWorker(extension: Extension) {
-  return extension.context
-    .serviceWorkers()
-    .filter((worker) => worker.url().startsWith(`chrome-extension://${extension.extensionId}/`))
-    .at(-1);
-}
-
-/** Stops the extension's service worker as Chrome does when it idles (DevTools protocol), and waits for a new one. */
-async function restartServiceWorker(extension: Extension, page: Page): Promise<void> {
-  const running = extensionWorker(extension);
-  expect(running).toBeDefined();
-  await running?.evaluate(() => {
-    (globalThis as { beforeRestart?: boolean }).beforeRestart = true;
-  });
-  const cdp = await extension.context.newCDPSession(page);
-  const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
-  const worker = targetInfos.find((target) => target.type === 'service_worker' && target.url.startsWith(`chrome-extension://${extension.extensionId}/`));
-  expect(worker).toBeDefined();
-  await cdp.send('Target.closeTarget', { targetId: worker?.targetId as string });
-  await cdp.detach();
-  // The extension's pages keep asking for the view; that starts a new worker (without the marker).
-  await expect
-    .poll(async () => {
-      const current = extensionWorker(extension);
-      return current ? current.evaluate(() => (globalThis as { beforeRestart?: boolean }).beforeRestart === true).catch(() => 'stopped') : 'none';
-    })
-    .toBe(false);
-}
 
 async function openDapp(context: BrowserContext, url: string): Promise<Page> {
   const page = await context.newPage();

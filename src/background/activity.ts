@@ -49,6 +49,8 @@ export interface ActivityTransaction {
   /** The address the transaction deals with (token-call.ts counterparty). */
   readonly counterparty: string | null;
   readonly value: string;
+  /** What it moves, in units ("0.5 ETH", "100.0 DEMO"), or null. */
+  readonly amount: string | null;
   readonly data: string;
   readonly nonce: number;
   readonly gas: string;

@@ -9,6 +9,7 @@
 import { getAddress } from 'ethers';
 import { displayModel } from '../wallet/decode.ts';
 import type { PresignFacts, Replacement } from '../wallet/presign-facts.ts';
+import { movedAmount } from '../wallet/balance-change.ts';
 import { reviewedDisplay } from '../wallet/reviewed-display.ts';
 import { counterparty } from '../wallet/token-call.ts';
 import type { ProviderEventName } from '../provider/page-messages.ts';
@@ -929,7 +930,7 @@ export class WalletService implements MethodBackend {
           const { raw, hash } = signedTransactionHex(request, signature);
           await this.recordSigned(request, raw, hash);
           recorded = true;
-          outcome = { result: await this.broadcast(request, raw, hash) };
+          outcome = { result: await this.broadcast(record.id, request, raw, hash) };
           message = 'Signed by both devices and sent.';
         } else {
           outcome = { result: signatureHex(signature) };
@@ -951,13 +952,18 @@ export class WalletService implements MethodBackend {
 
   // ---- activity -----------------------------------------------------------------------------------
 
-  /** Ends a request; a signing request also enters the activity record (`status` null: it already has). */
+  /**
+   * Ends a request. A signing request enters the activity record first (`status` null: it already
+   * has), and the account's transactions still waiting move up into a nonce it leaves unused; then
+   * the page is answered.
+   */
   private async finishRecord(record: ApprovalRecord, outcome: ApprovalOutcome, message: string, status: ActivityStatus | null): Promise<void> {
+    if (record.payload.kind === 'sign' && status !== null && this.activity) {
+      const request = decodeSigningRequest(record.payload.request);
+      await this.activity.add(await this.activityEntry(request, status, message, null)).catch(() => undefined);
+      if (request.kind === 'transaction') await this.renumberWaiting(request.account.address, request.chainId, record.id).catch(() => undefined);
+    }
     await this.queue.finish(record.id, outcome, message);
-    if (record.payload.kind !== 'sign' || status === null || !this.activity) return;
-    const request = decodeSigningRequest(record.payload.request);
-    await this.activity.add(await this.activityEntry(request, status, message, null)).catch(() => undefined);
-    if (request.kind === 'transaction') await this.renumberWaiting(request.account.address, request.chainId).catch(() => undefined);
   }
 
   private async activityEntry(request: SigningRequest, status: ActivityStatus, detail: string | null, signed: { raw: string; hash: string } | null): Promise<ActivityEntry> {
@@ -976,6 +982,7 @@ export class WalletService implements MethodBackend {
         to: tx.to,
         counterparty: counterparty(request),
         value: tx.value.toString(),
+        amount: movedAmount(request),
         data: tx.data,
         nonce: tx.nonce,
         gas: tx.gas.toString(),
@@ -999,7 +1006,7 @@ export class WalletService implements MethodBackend {
   }
 
   /** Hands the signed transaction to the node; a refusal is recorded (unless the node knows it already). */
-  private async broadcast(request: TransactionRequest, raw: string, hash: string): Promise<string> {
+  private async broadcast(recordId: string, request: TransactionRequest, raw: string, hash: string): Promise<string> {
     let sent: unknown;
     try {
       sent = await this.rpc(request.chainId, 'eth_sendRawTransaction', [raw]);
@@ -1007,7 +1014,7 @@ export class WalletService implements MethodBackend {
       const known = await this.rpc(request.chainId, 'eth_getTransactionByHash', [hash]).catch(() => null);
       if (known === null && error instanceof ProviderRpcError && error.code !== RpcErrorCode.chainDisconnected) {
         await this.activity?.update(request.id, { status: 'dropped', detail: `The network refused it: ${error.message}`, updatedAt: this.now(), tx: { raw: null } });
-        await this.renumberWaiting(request.account.address, request.chainId).catch(() => undefined);
+        await this.renumberWaiting(request.account.address, request.chainId, recordId).catch(() => undefined);
         throw error;
       }
       // Unreachable: it stays "signed" and the tracker sends it again.
@@ -1027,16 +1034,16 @@ export class WalletService implements MethodBackend {
    * user whose nonce Duet chose are numbered again from the next free nonce, so none waits
    * behind a gap. The edited request is what the card shows (its code changes; clicks pause).
    */
-  private async renumberWaiting(account: string, chainId: number): Promise<void> {
+  private async renumberWaiting(account: string, chainId: number, leaving: string | null): Promise<void> {
     const sameAccount = (record: ApprovalRecord): TransactionRequest | null => {
       if (record.payload.kind !== 'sign') return null;
       const request = decodeSigningRequest(record.payload.request);
       return request.kind === 'transaction' && request.chainId === chainId && request.account.address === getAddress(account) ? request : null;
     };
-    const waiting = this.queue.awaitingUser().filter((record) => record.payload.kind === 'sign' && record.payload.advice?.duetNonce && sameAccount(record));
+    const waiting = this.queue.awaitingUser().filter((record) => record.id !== leaving && record.payload.kind === 'sign' && record.payload.advice?.duetNonce && sameAccount(record));
     if (waiting.length === 0) return;
     const pendingCount = await this.rpc(chainId, 'eth_getTransactionCount', [getAddress(account), 'pending']);
-    const coSigning = this.queue.open().filter((record) => record.status === 'co-signing').map(sameAccount).filter((request): request is TransactionRequest => request !== null);
+    const coSigning = this.queue.open().filter((record) => record.status === 'co-signing' && record.id !== leaving).map(sameAccount).filter((request): request is TransactionRequest => request !== null);
     let next = Math.max(typeof pendingCount === 'string' ? Number(BigInt(pendingCount)) : 0, this.activity?.nextOpenNonceNow(account, chainId) ?? 0, ...coSigning.map((request) => request.tx.nonce + 1));
     for (const { id } of waiting) {
       const record = this.queue.get(id);

@@ -52,6 +52,14 @@ function tokenChange(request: TransactionRequest): DisplayField | null {
   }
 }
 
+/** What a transaction moves, in units ("0.5 ETH", "100.0 DEMO"), for lists; null when it moves nothing. */
+export function movedAmount(request: TransactionRequest): string | null {
+  const { tx, chainId } = request;
+  const call = tx.to === null || tx.data === '0x' ? null : readTokenCall(tx.data);
+  if (call?.kind === 'transfer' || call?.kind === 'transferFrom') return tokenUnits(request, call.amount).text;
+  return tx.value === 0n ? null : `${formatEther(tx.value)} ${presetNetwork(chainId)?.symbol ?? 'native currency'}`;
+}
+
 /** The balance-change rows for a transaction: native first, then the token. */
 export function balanceChanges(request: TransactionRequest): DisplayField[] {
   const token = tokenChange(request);

@@ -38,7 +38,7 @@ function transaction(id: string, nonce: number, status: ActivityEntry['status'],
     detail: null,
     createdAt: 1,
     updatedAt: 1,
-    tx: { hash: `0x${id.padStart(64, '0')}`, raw: null, to: ACCOUNT, counterparty: ACCOUNT, value: '1', data: '0x', nonce, gas: '21000', maxFeePerGas: String(10n * GWEI), maxPriorityFeePerGas: String(GWEI), blockNumber: null, replaces: null, action: null, stuck: null, ...tx },
+    tx: { hash: `0x${id.padStart(64, '0')}`, raw: null, to: ACCOUNT, counterparty: ACCOUNT, value: '1', amount: null, data: '0x', nonce, gas: '21000', maxFeePerGas: String(10n * GWEI), maxPriorityFeePerGas: String(GWEI), blockNumber: null, replaces: null, action: null, stuck: null, ...tx },
   };
 }
 

@@ -4,13 +4,12 @@
  * the activity record and its tracking across restarts, speed up and cancel, consecutive nonces,
  * sending from the popup, the token list and wallet_watchAsset.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Contract, ContractFactory, JsonRpcProvider, NonceManager, Wallet, getAddress, parseEther } from 'ethers';
+import { Contract, JsonRpcProvider, NonceManager, Wallet, getAddress, parseEther } from 'ethers';
 import type { ActivityEntry } from '../../src/background/activity.ts';
 import type { FetchLike } from '../../src/background/rpc-client.ts';
 import type { SendQuote } from '../../src/background/wallet-send.ts';
+import { DEMO_TOKEN, deployDemoToken } from '../../src/devstack/demo-token.ts';
 import { startAnvil, type RunningAnvil } from '../../src/devstack/anvil.ts';
 import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
 import { displayModel } from '../../src/wallet/decode.ts';
@@ -19,7 +18,6 @@ import { WALLET_ORIGIN, decodeSigningRequest, encodeSigningRequest, type Signing
 import { encodeTokenTransfer } from '../../src/wallet/token-call.ts';
 import { connect, createHarness, nextApproval, openApprovals, scriptedWallet, setUpWallet, shownCard, until, type Harness } from './harness.ts';
 
-const token = JSON.parse(readFileSync(resolve('e2e/fixtures/DemoToken.json'), 'utf8')) as { abi: object[]; bytecode: string };
 /** anvil's second development key (public): funds and deploys, so Duet's account keeps its own nonces. */
 const HELPER_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
 const FRIEND = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
@@ -33,13 +31,6 @@ let tokenAddress: string;
 const realFetch: FetchLike = (url, init) => fetch(url, init);
 const anvilRpc = (method: string, params: unknown[] = []) => chain.send(method, params);
 
-async function deployToken(holder: string, amount: bigint): Promise<string> {
-  const deployed = await new ContractFactory(token.abi, token.bytecode, helper).deploy(10n ** 24n);
-  await deployed.waitForDeployment();
-  const address = await deployed.getAddress();
-  await (await new Contract(address, token.abi, helper).getFunction('transfer')(holder, amount)).wait();
-  return address;
-}
 
 beforeAll(async () => {
   anvil = await startAnvil();
@@ -100,7 +91,7 @@ describe('on anvil', () => {
     h = await createHarness(realFetch);
     address = await setUpWallet(h, anvil.rpcUrl);
     await connect(h);
-    tokenAddress ??= await deployToken(address, 1000n * 10n ** 18n);
+    tokenAddress ??= await deployDemoToken(helper, address, 1000n * 10n ** 18n);
   });
 
   const sendFromSite = (tx: Record<string, unknown>) => h.request('eth_sendTransaction', [{ from: address, ...tx }]);
@@ -154,6 +145,7 @@ describe('on anvil', () => {
       await h.wallet.decide(id, true);
       await first;
       expect(phoneView(h).fields.find((field) => field.label === 'Balance change: DEMO token')?.value).toBe('−2.5 DEMO');
+      expect((await activity(h))[0]?.tx?.amount).toBe('2.5 DEMO');
       void sendFromSite({ to: tokenAddress, data: encodeTokenTransfer(recipient, 1n) }).catch(() => undefined);
       const again = await nextApproval(h, 'sign');
       expect((await shownCard(h, again)).display.warnings.some((warning) => warning.startsWith('First interaction'))).toBe(false);
@@ -317,7 +309,7 @@ describe('on anvil', () => {
       await h.wallet.decide(id, true);
       await until(async () => (await activity(h)).length > 0, 'sent');
       await settles(h, (await activity(h))[0]?.id as string, 'confirmed');
-      expect(await new Contract(tokenAddress, token.abi, chain).getFunction('balanceOf')(recipient)).toBe(15n * 10n ** 17n);
+      expect(await new Contract(tokenAddress, DEMO_TOKEN.abi, chain).getFunction('balanceOf')(recipient)).toBe(15n * 10n ** 17n);
     });
 
     it('"max" leaves exactly the maximum fee; one wei more is refused as insufficient funds', async () => {
@@ -351,7 +343,7 @@ describe('on anvil', () => {
     });
 
     it('wallet_watchAsset: approved in the window, the token joins the list; asked again, it is there at once', async () => {
-      const second = await deployToken(address, 7n);
+      const second = await deployDemoToken(helper, address, 7n);
       const watching = h.request('wallet_watchAsset', { type: 'ERC20', options: { address: second, symbol: 'DEMO', decimals: 18 } });
       const id = await nextApproval(h, 'watch-asset');
       const card = await shownCard(h, id);

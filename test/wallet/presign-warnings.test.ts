@@ -16,6 +16,7 @@ import {
   presignWarnings,
   simulationWarning,
 } from '../../src/wallet/presign-warnings.ts';
+import { movedAmount } from '../../src/wallet/balance-change.ts';
 import { reviewedDisplay } from '../../src/wallet/reviewed-display.ts';
 import { decodeSigningRequest, encodeSigningRequest, type SigningRequest } from '../../src/wallet/signing-request.ts';
 import { DEV_ADDRESS, MAIL_TYPED_DATA, SPENDER, TOKEN, calldata, personalSignRequest, transactionRequest, typedDataRequest } from './wallet-fixtures.ts';
@@ -168,6 +169,10 @@ describe('on both screens', () => {
       ['Balance change: USDC token', '−1.5 USDC'],
     ]);
     expect(model.fields[3]?.label).toBe('Network');
+    expect(movedAmount(transfer)).toBe('1.5 USDC');
+    expect(movedAmount({ ...transfer, facts: undefined } as SigningRequest & { kind: 'transaction' })).toBe('1500000 raw units');
+    expect(movedAmount(transactionRequest({ value: 10n ** 18n }))).toBe('1.0 ETH');
+    expect(movedAmount(approve(FRIEND, 5n))).toBeNull();
   });
 
   it('a speed-up and a cancel are titled as such and name the transaction they replace', () => {

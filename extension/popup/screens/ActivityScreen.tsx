@@ -4,7 +4,6 @@
  * link to the explorer when the network has one), signatures, rejections, refusals — with "Speed
  * up" and "Cancel" on pending transactions and the reason when one is stuck.
  */
-import { formatEther } from 'ethers';
 import type { ActivityEntry, ActivityStatus } from '../../../src/background/activity.ts';
 import type { WalletView } from '../../../src/background/wallet-service.ts';
 import { WALLET_ORIGIN } from '../../../src/wallet/signing-request.ts';
@@ -26,7 +25,7 @@ const STATUS_LABELS: Record<ActivityStatus, string> = {
   error: 'Not signed',
 };
 
-function Entry({ entry, explorerUrl, symbol, refresh, onChange }: { entry: ActivityEntry; explorerUrl: string | null; symbol: string; refresh: (view: WalletView) => void; onChange(): void }) {
+function Entry({ entry, explorerUrl, refresh, onChange }: { entry: ActivityEntry; explorerUrl: string | null; refresh: (view: WalletView) => void; onChange(): void }) {
   const { error, busy, run } = useAction(refresh);
   const tx = entry.tx;
   const open = entry.status === 'pending' || entry.status === 'signed';
@@ -41,7 +40,7 @@ function Entry({ entry, explorerUrl, symbol, refresh, onChange }: { entry: Activ
       </div>
       {tx && (
         <p class="muted" data-testid="activity-summary">
-          {tx.value !== '0' ? `${formatEther(BigInt(tx.value))} ${symbol} · ` : ''}
+          {tx.amount ? `${tx.amount} · ` : ''}
           {tx.counterparty ? `to ${shortAddress(tx.counterparty)} · ` : ''}nonce {tx.nonce}
           {tx.blockNumber !== null ? ` · block ${tx.blockNumber}` : ''}
         </p>
@@ -86,7 +85,6 @@ function Entry({ entry, explorerUrl, symbol, refresh, onChange }: { entry: Activ
 
 export function ActivityScreen({ view, refresh }: { view: WalletView; refresh: (view: WalletView) => void }) {
   const { value, reload } = usePolled<{ entries: ActivityEntry[]; explorerUrl: string | null }>({ action: 'activity' }, ACTIVITY_REFRESH_MS, `${view.state.activeChainId}:${view.state.activeAccount}`);
-  const symbol = view.state.networks.find((network) => network.chainId === view.state.activeChainId)?.symbol ?? 'ETH';
   return (
     <div class="stack">
       <h2>Activity</h2>
@@ -100,7 +98,7 @@ export function ActivityScreen({ view, refresh }: { view: WalletView; refresh: (
       {value && value.entries.length > 0 && (
         <ul class="list" data-testid="activity-list">
           {value.entries.map((entry) => (
-            <Entry key={entry.id} entry={entry} explorerUrl={value.explorerUrl} symbol={symbol} refresh={refresh} onChange={reload} />
+            <Entry key={entry.id} entry={entry} explorerUrl={value.explorerUrl} refresh={refresh} onChange={reload} />
           ))}
         </ul>
       )}
