@@ -11,6 +11,7 @@
 import type { BrowserContext, Page, TestInfo } from '@playwright/test';
 import { JsonRpcProvider, NonceManager, Wallet, parseEther } from 'ethers';
 import { deployDemoToken } from '../src/devstack/demo-token.ts';
+import { launchExtensionBrowser, type ExtensionBrowser } from '../src/devstack/extension-browser.ts';
 import { approvalWindow, connectDapp, dappRequest, decodeRenderedQr, onboardAndPair } from '../src/devstack/demo-flow.ts';
 import { encodeTokenTransfer } from '../src/wallet/token-call.ts';
 import { restartServiceWorker } from './support/service-worker.ts';
@@ -22,6 +23,7 @@ const RECIPIENT = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';
 
 test.describe.configure({ mode: 'serial' });
 
+let extension: ExtensionBrowser;
 let popup: Page;
 let phone: Page;
 let address: string;
@@ -47,7 +49,9 @@ async function nav(screen: string): Promise<void> {
 /** The first (newest) activity entry. */
 const newest = () => popup.getByTestId('activity-entry').first();
 
-test('setup: paired wallet with ETH and 1000 DEMO', async ({ sharedExtension: extension, relay, anvil }) => {
+test('setup: paired wallet with ETH and 1000 DEMO', async ({ relay, anvil }) => {
+  // Its own profile: worker fixtures such as sharedExtension are shared with other spec files.
+  extension = await launchExtensionBrowser({ headless: process.env.HEADED !== '1' });
   ({ popup, phone, address } = await onboardAndPair(extension.context, extension.extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl }));
   await popup.getByTestId('first-address-continue').click();
   chain = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1 });
@@ -79,7 +83,7 @@ test('tokens: added by contract address, symbol, decimals and balance from the c
   await expect(popup.getByTestId('token-balance')).toHaveText('1000.0000 DEMO');
 });
 
-test('send ETH from the popup: checks, review, the approval window, the phone; mined; balance and activity updated', async ({ sharedExtension: extension }, testInfo) => {
+test('send ETH from the popup: checks, review, the approval window, the phone; mined; balance and activity updated', async ({}, testInfo) => {
   await nav('home');
   await popup.getByTestId('open-send').click();
   await popup.getByTestId('send-to').fill(RECIPIENT.replace('90F7', '90f7'));
@@ -116,7 +120,7 @@ test('send ETH from the popup: checks, review, the approval window, the phone; m
   await expect(popup.getByTestId('balance')).toHaveText('4.4999 ETH', { timeout: 15_000 });
 });
 
-test('send a token from the popup: amounts in token units; mined; token balance and activity updated', async ({ sharedExtension: extension }) => {
+test('send a token from the popup: amounts in token units; mined; token balance and activity updated', async () => {
   await popup.getByTestId('open-send').click();
   await popup.getByTestId('send-asset').selectOption(tokenAddress);
   await expect(popup.getByTestId('send-balance')).toHaveText('Available: 1000.0000 DEMO');
@@ -138,7 +142,7 @@ test('send a token from the popup: amounts in token units; mined; token balance 
   await expect(popup.getByTestId('token-balance')).toHaveText('900.0000 DEMO');
 });
 
-test('a call that will fail: "This transaction will fail: <reason>" in the window and on the phone; refused on the phone', async ({ sharedExtension: extension, dappServer }, testInfo) => {
+test('a call that will fail: "This transaction will fail: <reason>" in the window and on the phone; refused on the phone', async ({ dappServer }, testInfo) => {
   const dapp = await extension.context.newPage();
   await dapp.goto(`${dappServer.url}/index.html`);
   await connectDapp(extension.context, dapp);
@@ -157,7 +161,7 @@ test('a call that will fail: "This transaction will fail: <reason>" in the windo
   await dapp.close();
 });
 
-test('wallet_watchAsset from a site: approved in the window, the token joins the list', async ({ sharedExtension: extension, dappServer }) => {
+test('wallet_watchAsset from a site: approved in the window, the token joins the list', async ({ dappServer }) => {
   const second = await deployDemoToken(helper, address, 42n * 10n ** 18n);
   const dapp = await extension.context.newPage();
   await dapp.goto(`${dappServer.url}/index.html`);
@@ -172,7 +176,7 @@ test('wallet_watchAsset from a site: approved in the window, the token joins the
   await dapp.close();
 });
 
-test('speed up: a pending transaction (automine off) is followed across a service-worker restart and replaced; then mined', async ({ sharedExtension: extension }, testInfo) => {
+test('speed up: a pending transaction (automine off) is followed across a service-worker restart and replaced; then mined', async ({}, testInfo) => {
   await chain.send('evm_setAutomine', [false]);
   try {
     await nav('home');
@@ -209,6 +213,7 @@ test('speed up: a pending transaction (automine off) is followed across a servic
   }
 });
 
-test.afterAll(() => {
+test.afterAll(async () => {
   chain?.destroy();
+  await extension?.close();
 });
