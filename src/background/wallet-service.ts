@@ -654,8 +654,8 @@ export class WalletService implements MethodBackend {
     // A replacement's nonce is meant to be taken: no "not the next nonce" warning.
     const payload: SignPayload = { kind: 'sign', method: 'eth_sendTransaction', request: encodeSigningRequest(request), advice: replaces ? { ...advice, nextNonce: replaces.nonce } : advice };
     const reviewed = replaces ? await this.withFacts(payload, replaces.replacement) : payload;
-    const { outcome } = await this.enqueue({ origin: WALLET_ORIGIN, requestKey: `wallet:${base.id}`, tabId: null }, requestFingerprint(WALLET_ORIGIN, 'eth_sendTransaction', params), reviewed);
-    void outcome;
+    // The popup does not wait for the outcome (it may close when the window opens): Activity shows it.
+    await this.enqueue({ origin: WALLET_ORIGIN, requestKey: `wallet:${base.id}`, tabId: null }, requestFingerprint(WALLET_ORIGIN, 'eth_sendTransaction', params), reviewed);
   }
 
   /** Speed up or cancel a pending transaction: same nonce, higher fees, co-signed like any other. */
