@@ -37,7 +37,7 @@ type Ethereum = { request(args: { method: string; params?: unknown[] }): Promise
 export type DappResult = { result?: unknown; error?: { code: number; message: string } };
 
 /** Reads a rendered QR code <img> back into pixels in the page and decodes it with jsQR. */
-async function decodeRenderedQr(image: Locator): Promise<string> {
+export async function decodeRenderedQr(image: Locator): Promise<string> {
   const pixels = await image.evaluate((element) => {
     const img = element as HTMLImageElement;
     const canvas = document.createElement('canvas');
@@ -52,7 +52,7 @@ async function decodeRenderedQr(image: Locator): Promise<string> {
     return { width: data.width, height: data.height, rgba: btoa(binary) };
   });
   const decoded = jsQR(new Uint8ClampedArray(Buffer.from(pixels.rgba, 'base64')), pixels.width, pixels.height);
-  if (!decoded) throw new Error('the pairing QR code on the page could not be decoded');
+  if (!decoded) throw new Error('the QR code on the page could not be decoded');
   return decoded.data;
 }
 

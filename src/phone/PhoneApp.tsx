@@ -6,6 +6,7 @@ import { browserDeviceKey } from './device-key.ts';
 import { AUTO_LOCK_MS, PHONE_ATTEMPTS_DB, PhoneController, type PhoneView } from './phone-controller.ts';
 import type { ReleaseId } from './release-check.ts';
 import { indexedDbAttemptStore } from './unlock-throttle.ts';
+import { reviewedDisplay } from '../wallet/reviewed-display.ts';
 import { browserLockScheduler, InactivityLock } from './inactivity-lock.ts';
 import { scanPairingLink, type ScanSession } from './qr-scanner.ts';
 import './phone.css';
@@ -142,7 +143,8 @@ function RequestCards({ controller, view }: { controller: PhoneController; view:
       {view.requests.map((entry) => (
         <section class="card" data-testid="phone-request" data-status={entry.status} data-attempt={entry.attempt} key={entry.request.id}>
           <p class="origin" data-testid="phone-request-origin">{entry.request.origin}</p>
-          <Fields model={entry.display} />
+          {/* The pre-sign review (simulation, balance change, warnings) from the phone's own decoding of the request. */}
+          <Fields model={reviewedDisplay(entry.display, entry.request)} />
           <p>
             Request code <strong data-testid="phone-request-code">{entry.code}</strong>
           </p>

@@ -154,7 +154,7 @@ describe('with a scripted node', () => {
     expect(card?.display.fields.find((f) => f.label === 'Spender')?.value).toBe(RECIPIENT);
   });
 
-  it('eth_sendTransaction: a transaction queued behind another gets the next nonce', async () => {
+  it('eth_sendTransaction: a transaction queued behind another gets the next nonce; when the first is rejected, it takes its nonce', async () => {
     const firstSend = h.request('eth_sendTransaction', [{ from: address, to: RECIPIENT, value: '0x1' }]).catch((error: unknown) => error);
     await nextApproval(h, 'sign');
     void h.request('eth_sendTransaction', [{ from: address, to: RECIPIENT, value: '0x2' }]);
@@ -164,7 +164,7 @@ describe('with a scripted node', () => {
     expect(await nonceOf(first)).toBe('3');
     await h.wallet.decide(first as string, false);
     expect(await firstSend).toMatchObject({ code: RpcErrorCode.userRejected });
-    expect(await nonceOf(second)).toBe('4');
+    expect(await nonceOf(second)).toBe('3');
   });
 
   it.each([
