@@ -3,6 +3,7 @@
  * pairing driver (QR link, SAS confirmation, key generation) and a co-signer. The production link
  * (phone-link.ts) runs over the relay; tests plug in their own.
  */
+import type { DirectSettings } from '../channel/direct-path.ts';
 import type { PairedKey } from './accounts.ts';
 import type { CoSigner } from './co-signer.ts';
 
@@ -50,6 +51,8 @@ export interface PhoneLinkContext {
   completePairing(result: PairingResult, linkRecords: Record<string, unknown>): Promise<void>;
   /** Anything heard from the phone (for "last seen"). */
   seen(at: number): void;
+  /** The direct path's settings as they are now (read at each attempt); default: on, no ICE server. */
+  directPath?(): DirectSettings;
 }
 
 export interface PhoneLink {
@@ -57,6 +60,8 @@ export interface PhoneLink {
   readonly coSigner: CoSigner;
   /** Unpair: delete this link's records from the vault and stop. */
   forget(): Promise<void>;
+  /** The direct path's settings changed: reopen it with them. */
+  directPathChanged?(): void;
   close(): void;
 }
 

@@ -3,13 +3,17 @@
  * encrypted relay channel (src/channel) and the application protocol (src/session), as P2.
  *
  * Vault records it owns: "identity" (this device's long-term key), "keyShare" (P2's share),
- * "channel" and "relay" (resumable channel and relay-client state).
+ * "channel", "relay" and "path" (resumable channel, relay-client and direct-path state).
  */
 import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
+import { DEFAULT_DIRECT_SETTINGS } from '../channel/direct-path.ts';
 import { generateIdentity, type Identity } from '../channel/handshake.ts';
+import { markStep, startTimeline } from '../channel/latency-marks.ts';
 import { createPairingOffer, encodePairingLink } from '../channel/pairing-offer.ts';
 import { LinkResumeError, PeerLink, type PeerLinkOptions } from '../channel/peer-link.ts';
+import type { PathSwitchState } from '../channel/path-switch.ts';
 import type { RelayClientState, WebSocketConstructor } from '../channel/relay-client.ts';
+import type { RtcSessionFactory } from '../channel/rtc-session.ts';
 import type { SecureChannelState } from '../channel/secure-channel.ts';
 import { decodeP2KeyShare, encodeP2KeyShare } from '../mpc/key-share-codec.ts';
 import type { P2KeyShare } from '../mpc/key-share.ts';
@@ -23,6 +27,7 @@ const IDENTITY_RECORD = 'identity';
 const KEY_SHARE_RECORD = 'keyShare';
 const CHANNEL_RECORD = 'channel';
 const RELAY_RECORD = 'relay';
+const PATH_RECORD = 'path';
 const DEFAULT_PHONE_NAME = 'Phone';
 
 interface StoredIdentity {
@@ -51,6 +56,7 @@ class Listeners<T> {
 class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   private readonly context: PhoneLinkContext;
   private readonly WebSocketImpl: WebSocketConstructor | undefined;
+  private readonly rtc: RtcSessionFactory | undefined;
   private connection: Connection | null = null;
   private current: PairingProgress = IDLE_PAIRING;
   private lastSeen: number | null = null;
@@ -60,9 +66,10 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   private readonly statusListeners = new Listeners<PhoneStatus>();
   private readonly ready: Promise<void>;
 
-  constructor(context: PhoneLinkContext, WebSocketImpl: WebSocketConstructor | undefined) {
+  constructor(context: PhoneLinkContext, WebSocketImpl: WebSocketConstructor | undefined, rtc: RtcSessionFactory | undefined) {
     this.context = context;
     this.WebSocketImpl = WebSocketImpl;
+    this.rtc = rtc;
     this.ready = this.resumePairedChannel().catch(() => undefined);
   }
 
@@ -148,7 +155,7 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     await connection.link.store((state) =>
       this.context.completePairing(
         { pairedKey: pairedKeyFromParts(share.publicKey.toBytes(true), share.chainCode), deviceName: DEFAULT_PHONE_NAME },
-        { [KEY_SHARE_RECORD]: encodeP2KeyShare(share), [CHANNEL_RECORD]: state.channel, [RELAY_RECORD]: state.relay },
+        { [KEY_SHARE_RECORD]: encodeP2KeyShare(share), [CHANNEL_RECORD]: state.channel, [RELAY_RECORD]: state.relay, [PATH_RECORD]: state.path },
       ),
     );
     this.setProgress(IDLE_PAIRING);
@@ -158,7 +165,7 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
 
   status(): PhoneStatus {
     const link = this.connection?.link;
-    return { reachable: link?.online ?? false, lastSeen: this.lastSeen, problem: this.problem ?? link?.problem ?? null };
+    return { reachable: link?.online ?? false, lastSeen: this.lastSeen, problem: this.problem ?? link?.problem ?? null, path: link?.path ?? 'relay' };
   }
 
   onStatusChange(listener: (status: PhoneStatus) => void): () => void {
@@ -176,7 +183,9 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     const onAbort = () => cosigner.cancel(request.id, signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
     try {
+      startTimeline('sign-request');
       const signature = await cosigner.requestSignature(request);
+      markStep('signature');
       await this.persistChannel();
       return signature;
     } catch (error) {
@@ -195,12 +204,16 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     // The phone learns at once that it was unpaired (its relay channel is refused from now on).
     await this.connection?.link.retire();
     this.closeConnection();
-    for (const record of [KEY_SHARE_RECORD, CHANNEL_RECORD, RELAY_RECORD]) await this.context.secrets.delete(record);
+    for (const record of [KEY_SHARE_RECORD, CHANNEL_RECORD, RELAY_RECORD, PATH_RECORD]) await this.context.secrets.delete(record);
     this.setProgress(IDLE_PAIRING);
   }
 
   close(): void {
     this.closeConnection();
+  }
+
+  directPathChanged(): void {
+    this.connection?.link.refreshDirectPath();
   }
 
   private closeConnection(): void {
@@ -234,23 +247,25 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
       role: 'extension',
       identity,
       write: async (state) => {
-        if (this.connection?.cosigner.share) await this.context.secrets.putMany({ [CHANNEL_RECORD]: state.channel, [RELAY_RECORD]: state.relay });
+        if (this.connection?.cosigner.share) await this.context.secrets.putMany({ [CHANNEL_RECORD]: state.channel, [RELAY_RECORD]: state.relay, [PATH_RECORD]: state.path });
       },
       ...(this.WebSocketImpl ? { WebSocket: this.WebSocketImpl } : {}),
+      ...(this.rtc ? { direct: { rtc: this.rtc, settings: () => this.context.directPath?.() ?? DEFAULT_DIRECT_SETTINGS } } : {}),
     };
   }
 
   private async resumePairedChannel(): Promise<void> {
-    const [shareJson, channelState, relayState] = await Promise.all([
+    const [shareJson, channelState, relayState, pathState] = await Promise.all([
       this.context.secrets.get<unknown>(KEY_SHARE_RECORD),
       this.context.secrets.get<SecureChannelState>(CHANNEL_RECORD),
       this.context.secrets.get<RelayClientState>(RELAY_RECORD),
+      this.context.secrets.get<PathSwitchState>(PATH_RECORD),
     ]);
     if (!shareJson || !channelState || !relayState) return;
     const identity = await this.identity();
     let link: PeerLink;
     try {
-      link = PeerLink.resume(this.linkOptions(identity), { channel: channelState, relay: relayState });
+      link = PeerLink.resume(this.linkOptions(identity), { channel: channelState, relay: relayState, ...(pathState ? { path: pathState } : {}) });
     } catch (error) {
       if (!(error instanceof LinkResumeError)) throw error;
       this.problem = `The link to your phone cannot be resumed: ${error.message} Unpair it and pair again.`;
@@ -275,7 +290,10 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   }
 }
 
-/** The relay-backed link; `WebSocketImpl` defaults to the global WebSocket (service worker). */
-export function relayPhoneLinks(WebSocketImpl?: WebSocketConstructor): PhoneLinkFactory {
-  return (context) => new RelayPhoneLink(context, WebSocketImpl);
+/**
+ * The relay-backed link; `WebSocketImpl` defaults to the global WebSocket (service worker), `rtc`
+ * opens the direct path (the offscreen document's WebRTC; none: the relay only).
+ */
+export function relayPhoneLinks(WebSocketImpl?: WebSocketConstructor, rtc?: RtcSessionFactory): PhoneLinkFactory {
+  return (context) => new RelayPhoneLink(context, WebSocketImpl, rtc);
 }

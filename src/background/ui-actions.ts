@@ -103,6 +103,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'set-auto-lock':
       await wallet.setAutoLock(request.minutes);
       break;
+    case 'set-direct-path':
+      await wallet.setDirectPath(request.enabled, request.iceServers);
+      break;
   }
   if (request.action !== 'lock') await wallet.touch();
   return wallet.view();

@@ -30,6 +30,7 @@ export type UiRequest =
   | { readonly action: 'rename-device'; readonly id: string; readonly name: string }
   | { readonly action: 'unpair-device'; readonly id: string }
   | { readonly action: 'set-auto-lock'; readonly minutes: number }
+  | { readonly action: 'set-direct-path'; readonly enabled: boolean; readonly iceServers: string }
   | { readonly action: 'balance' }
   | { readonly action: 'send-quote'; readonly asset: string; readonly to?: string }
   | { readonly action: 'send'; readonly asset: string; readonly to: string; readonly amount: string; readonly gas: string; readonly maxFeePerGas: string; readonly maxPriorityFeePerGas: string }
@@ -79,6 +80,7 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'rename-device': { id: 'string', name: 'string' },
   'unpair-device': { id: 'string' },
   'set-auto-lock': { minutes: 'number' },
+  'set-direct-path': { enabled: 'boolean', iceServers: 'string' },
   balance: {},
   'send-quote': { asset: 'string', to: 'string?' },
   send: { asset: 'string', to: 'string', amount: 'string', gas: 'string', maxFeePerGas: 'string', maxPriorityFeePerGas: 'string' },

@@ -11,11 +11,17 @@
  * - State is stored through one queue (`store`), so writes land in the order they were taken
  *   (an older state never overwrites a newer one), and the channel's `save-needed` is answered.
  * - The relay's refusals and gap notices become sentences for the user (`problem`, `onNotice`).
+ * - Frames travel through the relay or, once both devices opened one, a direct WebRTC data channel
+ *   (direct-path.ts, signalled over the channel itself; path-switch.ts moves frames between the
+ *   two without losing, repeating or reordering any). `path` says which this device sends on.
  */
 import { decodeBase64Url } from './base64url.ts';
 import { ChannelError } from './channel-error.ts';
+import { DirectPath, type DirectPathOptions } from './direct-path.ts';
 import type { DeviceRole, Identity } from './handshake.ts';
+import { markStep } from './latency-marks.ts';
 import type { PairingOffer } from './pairing-offer.ts';
+import { PathStateError, PathSwitch, type LinkPath, type PathSwitchState } from './path-switch.ts';
 import { describeRelayStatus, RelayClient, RelayStateError, type RelayStatus, type WebSocketConstructor } from './relay-client.ts';
 import { pairingCredential, type RelayCredential } from './relay-credential.ts';
 import { SecureChannel, type SecureChannelState } from './secure-channel.ts';
@@ -32,6 +38,8 @@ export interface PeerLinkOptions {
   readonly WebSocket?: WebSocketConstructor;
   readonly keepaliveMs?: number;
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /** WebRTC for a direct path to the peer, where this device has it; without it, the relay only. */
+  readonly direct?: DirectPathOptions;
 }
 
 /** A stored link that cannot be resumed (saved by an older version, or damaged): the user pairs again. */
@@ -47,28 +55,34 @@ export class PeerLink {
   private readonly options: PeerLinkOptions;
   private relay: RelayClient;
   private pairingRelay: RelayClient | null = null;
-  private readonly frameHandlers = new Set<(frame: Uint8Array) => void>();
+  private readonly paths: PathSwitch;
+  private readonly direct: DirectPath;
   private readonly statusHandlers = new Set<(status: RelayStatus) => void>();
   private readonly noticeHandlers = new Set<(message: string) => void>();
   private storing: Promise<void> = Promise.resolve();
   private closed = false;
 
-  private constructor(options: PeerLinkOptions, relay: RelayClient, channelId: Uint8Array, state?: SecureChannelState) {
+  private constructor(options: PeerLinkOptions, relay: RelayClient, channelId: Uint8Array, state?: SecureChannelState, pathState?: PathSwitchState) {
     this.options = options;
     this.relay = relay;
+    this.paths = new PathSwitch(relay, pathState ? { state: pathState } : {});
     this.channel = new SecureChannel({
-      transport: { send: (frame) => this.relay.send(frame), onMessage: (handler) => this.addFrameHandler(handler) },
+      transport: this.paths,
       role: options.role,
       channelId,
       identity: options.identity,
       durable: true,
       ...(state ? { state } : {}),
     });
+    this.direct = new DirectPath({ role: options.role, direct: options.direct, signal: (message) => this.channel.sendPath(message), paths: this.paths });
     this.wire(relay);
     this.channel.onEvent((event) => {
       if (event.kind === 'paired') this.moveToPairedChannel(event.relayCredential);
       if (event.kind === 'save-needed') void this.store(options.write).catch(() => undefined);
+      if (event.kind === 'session') this.direct.start();
     });
+    this.channel.onPathMessage((message) => this.direct.receive(message));
+    this.paths.onPathChange(() => this.emitStatus());
   }
 
   /**
@@ -88,9 +102,9 @@ export class PeerLink {
     try {
       const channelId = decodeBase64Url(state.channel.channelId);
       if (!channelId) throw new ChannelError('malformed_frame', 'the saved channel state is damaged');
-      return new PeerLink(options, new RelayClient({ ...PeerLink.relayOptions(options), relayUrl: state.relay.relayUrl, state: state.relay, ackWhenSaved: true }), channelId, state.channel);
+      return new PeerLink(options, new RelayClient({ ...PeerLink.relayOptions(options), relayUrl: state.relay.relayUrl, state: state.relay, ackWhenSaved: true }), channelId, state.channel, state.path);
     } catch (error) {
-      if (error instanceof RelayStateError || error instanceof ChannelError) throw new LinkResumeError(`${error.message}.`);
+      if (error instanceof RelayStateError || error instanceof ChannelError || error instanceof PathStateError) throw new LinkResumeError(`${error.message}.`);
       throw error;
     }
   }
@@ -103,19 +117,11 @@ export class PeerLink {
     };
   }
 
-  private addFrameHandler(handler: (frame: Uint8Array) => void): () => void {
-    this.frameHandlers.add(handler);
-    return () => this.frameHandlers.delete(handler);
-  }
-
   private wire(relay: RelayClient): void {
-    relay.onMessage((frame) => {
-      for (const handler of [...this.frameHandlers]) handler(frame);
-    });
     relay.onStatus((status) => {
       if (relay !== this.relay) return;
       if (status.kind === 'online' && relay !== this.pairingRelay && this.channel.currentPhase === 'paired') this.channel.startSession();
-      for (const handler of [...this.statusHandlers]) handler(status);
+      this.emitStatus();
     });
     relay.onGap((gap) => {
       for (const handler of [...this.noticeHandlers]) handler(gap.message);
@@ -126,6 +132,7 @@ export class PeerLink {
     const pairing = this.relay;
     const paired = new RelayClient({ ...PeerLink.relayOptions(this.options), relayUrl: pairing.saveState().relayUrl, credential, ackWhenSaved: true });
     this.relay = paired;
+    this.paths.useRelay(paired);
     this.wire(paired);
     pairing.closeWhenStored(PAIRING_CHANNEL_LINGER_MS);
     if (!this.closed) this.goOnline();
@@ -143,13 +150,33 @@ export class PeerLink {
 
   /** Takes the state, has `write` store it, then lets the channel and relay client rely on it; one write at a time. */
   store(write: (state: LinkState) => Promise<void> = this.options.write): Promise<void> {
-    const next = this.storing.then(() => storeLinkState(this.channel, this.relay, write));
+    const next = this.storing.then(async () => {
+      markStep('store');
+      await storeLinkState(this.channel, this.relay, this.paths, write);
+      markStep('stored');
+    });
     this.storing = next.catch(() => undefined);
     return next;
   }
 
+  /** The peer can be reached: the relay is connected, or a direct path is open. */
   get online(): boolean {
-    return this.relay.isOnline;
+    return this.relay.isOnline || this.paths.directOpen;
+  }
+
+  /** How this device's frames leave: through the relay, or directly. */
+  get path(): LinkPath {
+    return this.paths.path;
+  }
+
+  /** The direct path's settings changed (read again at the next attempt): the path is reopened. */
+  refreshDirectPath(): void {
+    this.direct.restart();
+  }
+
+  private emitStatus(): void {
+    const status = this.relay.status;
+    for (const handler of [...this.statusHandlers]) handler(status);
   }
 
   get status(): RelayStatus {
@@ -161,6 +188,7 @@ export class PeerLink {
     return describeRelayStatus(this.relay.status);
   }
 
+  /** The relay's status changed, or the path did (`path`, `online`). */
   onStatus(handler: (status: RelayStatus) => void): () => void {
     this.statusHandlers.add(handler);
     return () => this.statusHandlers.delete(handler);
@@ -174,12 +202,15 @@ export class PeerLink {
 
   /** Ends the pairing at the relay for both devices (the other one sees 4010); see RelayClient.retire. */
   retire(): Promise<boolean> {
+    this.direct.stop();
     this.pairingRelay?.close();
     return this.relay.retire();
   }
 
   close(): void {
     this.closed = true;
+    this.direct.stop();
+    this.paths.close();
     this.relay.close();
     this.pairingRelay?.close();
   }

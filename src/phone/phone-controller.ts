@@ -5,10 +5,13 @@
  */
 import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
 import { ChannelError } from '../channel/channel-error.ts';
+import { startTimeline } from '../channel/latency-marks.ts';
 import { generateIdentity, type Identity } from '../channel/handshake.ts';
 import { decodePairingLink, relayChannelName } from '../channel/pairing-offer.ts';
 import { LinkResumeError, PeerLink, type PeerLinkOptions } from '../channel/peer-link.ts';
 import { describeRelayStatus, type RelayClientState } from '../channel/relay-client.ts';
+import type { LinkPath, PathSwitchState } from '../channel/path-switch.ts';
+import type { RtcSessionFactory } from '../channel/rtc-session.ts';
 import type { SecureChannelState } from '../channel/secure-channel.ts';
 import type { LinkState } from '../channel/stored-link-state.ts';
 import { accountAddress } from '../mpc/derivation.ts';
@@ -50,6 +53,8 @@ export interface PhoneControllerOptions {
   readonly weakKdfForTests?: WeakKdfForTests;
   /** Where Paillier keys come from (default: a Web Worker, else the main thread). */
   readonly paillierKeys?: PaillierKeySource;
+  /** The page's WebRTC, for a direct path to the extension (none: the relay only). */
+  readonly rtc?: RtcSessionFactory;
 }
 
 export interface HistoryEntry {
@@ -83,6 +88,8 @@ export interface PhoneView {
   readonly history: readonly HistoryEntry[];
   readonly extension: PairedExtension | null;
   readonly online: boolean;
+  /** How this phone's messages reach the extension: directly (WebRTC) or through the relay. */
+  readonly path: LinkPath;
   readonly persistentStorage: boolean | null;
   /** After a taint: whether the record is stored yet, and where rescue transfers may go. */
   readonly taint: { readonly stored: boolean; readonly rescueAddress: string | null } | null;
@@ -119,12 +126,14 @@ export class PhoneController {
   /** A lock asked for while a taint was not yet stored: it happens once the record is. */
   private lockAfterTaintStored = false;
   private readonly keys: PaillierKeyPool;
+  private readonly rtc: RtcSessionFactory | undefined;
   private readonly listeners = new Set<() => void>();
 
   constructor(options: PhoneControllerOptions) {
     this.pendingLink = options.pairingLink;
     this.keys = new PaillierKeyPool(options.paillierKeys);
     this.relayAllowed = options.relayAllowed ?? (() => true);
+    this.rtc = options.rtc;
     this.vaultKey = new PhoneVaultKey({
       vaultName: PHONE_VAULT,
       deviceKey: options.deviceKey,
@@ -149,6 +158,7 @@ export class PhoneController {
       history: this.history,
       extension: this.extension,
       online: this.live?.peer.online ?? false,
+      path: this.live?.peer.path ?? 'relay',
       persistentStorage: this.persistentStorage,
       taint: this.taint,
     };
@@ -286,6 +296,7 @@ export class PhoneController {
     const shareJson = await vault.get<unknown>('keyShare');
     const channelState = await vault.get<SecureChannelState>('channel');
     const relayState = await vault.get<RelayClientState>('relay');
+    const pathState = await vault.get<PathSwitchState>('path');
     if (shareJson && channelState && relayState) {
       // The taint is stored on its own, ahead of the share: either record makes the share tainted.
       const share = applyTaintRecord(decodeP1KeyShare(shareJson), await vault.get<TaintRecord>('taint'));
@@ -295,7 +306,7 @@ export class PhoneController {
       // The wallet's screen also when its link cannot be resumed (the message says to unpair).
       this.taint = isTainted(share) ? { stored: true, rescueAddress } : null;
       this.screen = this.taint ? 'tainted' : 'home';
-      const live = this.resumeLink({ channel: channelState, relay: relayState }, share, savedRequests, rescueAddress);
+      const live = this.resumeLink({ channel: channelState, relay: relayState, ...(pathState ? { path: pathState } : {}) }, share, savedRequests, rescueAddress);
       if (live) {
         this.live = live;
         // A restored channel sends nothing until a fresh state is stored (no AEAD nonce is reused).
@@ -327,7 +338,7 @@ export class PhoneController {
 
   /** A link opened by `open` with its co-signer; its events count only while it is `live` or `pairing`. */
   private connect(open: (options: PeerLinkOptions) => PeerLink, share?: P1KeyShare, savedRequests: readonly SavedPhoneRequest[] = [], rescueAddress: string | null = null): Link {
-    const peer = open({ role: 'phone', identity: this.identity as Identity, write: (state) => this.writeLinkState(link, state) });
+    const peer = open({ role: 'phone', identity: this.identity as Identity, write: (state) => this.writeLinkState(link, state), ...(this.rtc ? { direct: { rtc: this.rtc } } : {}) });
     const channel = peer.channel;
     const cosigner: PhoneCoSigner = new PhoneCoSigner({
       send: (message) => channel.send(message),
@@ -439,7 +450,7 @@ export class PhoneController {
     // The extension learns at once that this phone left (its relay channel is refused from now on).
     await this.live?.peer.retire();
     this.closeLinks();
-    await vault.deleteMany(['keyShare', 'channel', 'relay', 'extension', 'requests']);
+    await vault.deleteMany(['keyShare', 'channel', 'relay', 'path', 'extension', 'requests']);
     this.address = null;
     this.extension = null;
     this.screen = 'home';
@@ -451,6 +462,7 @@ export class PhoneController {
   }
 
   approve(id: string): void {
+    startTimeline('approve');
     this.live?.cosigner.approve(id);
     this.changed();
   }

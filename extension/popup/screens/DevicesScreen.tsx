@@ -7,7 +7,7 @@ import { TaintedNotice } from '../TaintedNotice.tsx';
 
 type Refresh = (view: WalletView) => void;
 
-function DeviceRow({ device, reachable, problem, refresh }: { device: PairedDevice; reachable: boolean; problem: string | null; refresh: Refresh }) {
+function DeviceRow({ device, reachable, path, problem, refresh }: { device: PairedDevice; reachable: boolean; path: string; problem: string | null; refresh: Refresh }) {
   const { error, busy, run } = useAction(refresh);
   const [confirming, setConfirming] = useState(false);
   const [editing, setEditing] = useState(false);
@@ -44,7 +44,7 @@ function DeviceRow({ device, reachable, problem, refresh }: { device: PairedDevi
       )}
       <p class="muted small">Paired {formatDate(device.pairedAt)}</p>
       <p class="muted small" data-testid="device-last-seen">
-        Last seen {device.lastSeen === null ? 'never' : formatDate(device.lastSeen)} · {reachable ? 'relay connected' : 'relay offline'}
+        Last seen {device.lastSeen === null ? 'never' : formatDate(device.lastSeen)} · {reachable ? <span data-testid="device-path">{path}</span> : 'offline'}
       </p>
       {problem && (
         <p class="warning small" data-testid="device-problem">
@@ -81,7 +81,7 @@ export function DevicesScreen({ view, refresh }: { view: WalletView; refresh: Re
       <p class="lede">The phone that holds the other half of your key.</p>
       <ul class="list">
         {view.state.devices.map((device) => (
-          <DeviceRow key={device.id} device={device} reachable={view.phone.reachable} problem={view.phone.problem ?? null} refresh={refresh} />
+          <DeviceRow key={device.id} device={device} reachable={view.phone.reachable} path={view.phone.path === 'direct' ? 'direct' : 'via relay'} problem={view.phone.problem ?? null} refresh={refresh} />
         ))}
       </ul>
     </div>
