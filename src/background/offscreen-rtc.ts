@@ -33,10 +33,13 @@ export interface OffscreenDocumentApi {
 /** RTC sessions in the offscreen document, created on demand and closed when idle. */
 export function offscreenRtcSessions(document: OffscreenDocumentApi, idleCloseMs = OFFSCREEN_IDLE_CLOSE_MS): RtcSessionFactory {
   let idleTimer: ReturnType<typeof setTimeout> | null = null;
-  const client = new RtcPortClient(async () => {
-    if (!(await document.exists())) await document.create();
-    return document.connect();
-  });
+  const client = new RtcPortClient(
+    async () => {
+      if (!(await document.exists())) await document.create();
+      return document.connect();
+    },
+    () => document.exists(),
+  );
   client.onIdle = () => {
     if (idleTimer) clearTimeout(idleTimer);
     idleTimer = setTimeout(() => {

@@ -81,19 +81,22 @@ export function serveRtcSessions(port: MessagePortLike, factory: RtcSessionFacto
 
 /**
  * The client's side: sessions whose peer connection runs behind a port. `connect` gives the port
- * (made when the first session opens, and again after `forget`); a session whose port cannot be
- * had closes at once ("unavailable").
+ * (made when the first session opens); `alive` says whether the host behind the current port
+ * still exists, checked before each new session (a host that vanished took its sessions with it:
+ * they end, and a new port is made). A session whose port cannot be had closes at once.
  */
 export class RtcPortClient {
   private readonly connect: () => Promise<MessagePortLike>;
+  private readonly alive: () => Promise<boolean>;
   private port: Promise<MessagePortLike> | null = null;
   private readonly sessions = new Map<number, RtcSessionEvents>();
   private nextId = 1;
   /** Called when the last open session closed. */
   onIdle: (() => void) | null = null;
 
-  constructor(connect: () => Promise<MessagePortLike>) {
+  constructor(connect: () => Promise<MessagePortLike>, alive: () => Promise<boolean> = async () => true) {
     this.connect = connect;
+    this.alive = alive;
   }
 
   get size(): number {
@@ -103,7 +106,7 @@ export class RtcPortClient {
   readonly factory: RtcSessionFactory = (options, events) => {
     const id = this.nextId++;
     this.sessions.set(id, events);
-    const port = this.port ?? this.open();
+    const port = this.portFor(id);
     const request = (message: Request) => void port.then((opened) => opened.postMessage(message), () => undefined);
     port.catch(() => this.closed(id, 'WebRTC is not available here'));
     request({ op: 'open', id, options });
@@ -116,6 +119,19 @@ export class RtcPortClient {
       },
     };
   };
+
+  private portFor(id: number): Promise<MessagePortLike> {
+    const current = this.port;
+    if (!current) return this.open();
+    const checked = current.then(async (opened) => {
+      if (await this.alive()) return opened;
+      opened.close();
+      for (const other of [...this.sessions.keys()]) if (other !== id) this.closed(other, 'WebRTC host closed');
+      return this.open();
+    });
+    this.port = checked;
+    return checked;
+  }
 
   /** The port's other end is gone (its document closed): the next session asks for a new one. */
   forget(): void {
