@@ -30,8 +30,18 @@ export interface OffscreenDocumentApi {
   connect(): Promise<MessagePortLike>;
 }
 
-/** RTC sessions in the offscreen document, created on demand and closed when idle. */
-export function offscreenRtcSessions(document: OffscreenDocumentApi, idleCloseMs = OFFSCREEN_IDLE_CLOSE_MS): RtcSessionFactory {
+export interface OffscreenRtc {
+  /** RTC sessions in the offscreen document, which is created on demand and closed when idle. */
+  readonly sessions: RtcSessionFactory;
+  /**
+   * At the worker's start: a document left by the worker before is taken over at once (a new port,
+   * so its sessions end and the phone falls back to the relay without waiting for a stall), and
+   * closed if this worker opens no session before the idle time.
+   */
+  claim(): Promise<void>;
+}
+
+export function offscreenRtc(document: OffscreenDocumentApi, idleCloseMs = OFFSCREEN_IDLE_CLOSE_MS): OffscreenRtc {
   let idleTimer: ReturnType<typeof setTimeout> | null = null;
   const client = new RtcPortClient(
     async () => {
@@ -49,10 +59,17 @@ export function offscreenRtcSessions(document: OffscreenDocumentApi, idleCloseMs
       void document.close().catch(() => undefined);
     }, idleCloseMs);
   };
-  return (options, events) => {
-    if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = null;
-    return client.factory(options, events);
+  return {
+    sessions: (options, events) => {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = null;
+      return client.factory(options, events);
+    },
+    claim: async () => {
+      if (!(await document.exists().catch(() => false))) return;
+      client.prepare();
+      if (client.size === 0) client.onIdle?.();
+    },
   };
 }
 

@@ -133,6 +133,11 @@ export class RtcPortClient {
     return checked;
   }
 
+  /** Makes the port now, before any session (a new worker takes over the host: see offscreen-rtc.ts). */
+  prepare(): void {
+    if (!this.port) void this.open().catch(() => undefined);
+  }
+
   /** The port's other end is gone (its document closed): the next session asks for a new one. */
   forget(): void {
     const port = this.port;

@@ -346,8 +346,12 @@ export class SecureChannel {
     if (this.phase !== 'paired') throw new ChannelError('not_ready', `cannot send application messages while ${this.phase}`);
     const current = this.current;
     if (current && !this.initiating && !this.confirming && this.now() - current.startedAt > MAX_SESSION_AGE_MS) this.startSession();
-    if (this.initiating || this.confirming || this.held.length > 0) {
+    // A durable channel past its send floor (restored keys just switched to, or SEND_SEQ_RESERVE
+    // frames since the last store) holds the message until the next confirmed store.
+    const pastFloor = this.durable && !!current && current.state.sent >= this.sendLimit;
+    if (this.initiating || this.confirming || this.held.length > 0 || pastFloor) {
       this.held.push(message);
+      if (pastFloor) this.emit({ kind: 'save-needed' });
       return;
     }
     markStep(`out ${messageLabel(message)}`);

@@ -7,7 +7,7 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { offscreenRtcSessions, type OffscreenDocumentApi } from '../../src/background/offscreen-rtc.ts';
+import { offscreenRtc, type OffscreenDocumentApi } from '../../src/background/offscreen-rtc.ts';
 import { serveRtcSessions, type MessagePortLike, type RtcHost } from '../../src/channel/rtc-over-port.ts';
 import type { RtcSessionEvents } from '../../src/channel/rtc-session.ts';
 import { MemoryRtcNetwork } from '../channel/memory-rtc.ts';
@@ -65,7 +65,7 @@ describe("the extension's WebRTC in its offscreen document", () => {
   it('creates the document on first use and runs sessions over the port: signals out, frames both ways', async () => {
     const network = new MemoryRtcNetwork();
     const document = new FakeDocument(network);
-    const factory = offscreenRtcSessions(document);
+    const factory = offscreenRtc(document).sessions;
     const offerer = recorder();
     const answerer = recorder();
     const offer = factory({ role: 'offer', iceServers: [] }, { ...offerer.events, onSignal: (signal) => answer.signal(signal) });
@@ -87,7 +87,7 @@ describe("the extension's WebRTC in its offscreen document", () => {
   it('a document that vanished (closed by the browser) is created again with a new port; the old port’s sessions are closed', async () => {
     const network = new MemoryRtcNetwork();
     const document = new FakeDocument(network);
-    const factory = offscreenRtcSessions(document);
+    const factory = offscreenRtc(document).sessions;
     const first = recorder();
     factory({ role: 'offer', iceServers: [] }, first.events);
     await settle();
@@ -106,7 +106,7 @@ describe("the extension's WebRTC in its offscreen document", () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const network = new MemoryRtcNetwork();
     const document = new FakeDocument(network);
-    const factory = offscreenRtcSessions(document, 30_000);
+    const factory = offscreenRtc(document, 30_000).sessions;
     const session = factory({ role: 'offer', iceServers: [] }, recorder().events);
     await vi.advanceTimersByTimeAsync(10);
     session.close();
@@ -120,8 +120,28 @@ describe("the extension's WebRTC in its offscreen document", () => {
     for (const port of document.ports) port.close();
   });
 
+  it("a new worker takes over the document the stopped one left: that worker's sessions end at once; unused, it is closed when idle", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const network = new MemoryRtcNetwork();
+    const document = new FakeDocument(network);
+    const before = offscreenRtc(document, 30_000);
+    const old = recorder();
+    before.sessions({ role: 'offer', iceServers: [] }, old.events);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(document.host?.size).toBe(1);
+    // The worker stops; a new one starts and claims the document.
+    await offscreenRtc(document, 30_000).claim();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(document.ports).toHaveLength(2);
+    expect(document.created).toBe(1);
+    expect(document.host?.size).toBe(0);
+    await vi.advanceTimersByTimeAsync(30_001);
+    expect(document.closed).toBe(1);
+    for (const port of document.ports) port.close();
+  });
+
   it('when the document cannot be had, the session closes at once (the link stays on the relay)', async () => {
-    const factory = offscreenRtcSessions({
+    const factory = offscreenRtc({
       exists: async () => false,
       create: async () => {
         throw new Error('offscreen documents are not supported here');
@@ -130,7 +150,7 @@ describe("the extension's WebRTC in its offscreen document", () => {
       connect: async () => {
         throw new Error('unreachable');
       },
-    });
+    }).sessions;
     const session = recorder();
     factory({ role: 'offer', iceServers: [] }, session.events);
     await settle();

@@ -15,7 +15,8 @@ import { IceServerError, parseIceServerLines, parseIceServers } from '../../src/
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
 import { openPhone, TEST_PASSPHRASE } from '../phone/phone-support.ts';
 import { waitFor } from '../relay/relay-support.ts';
-import { coSign, linkApps, type LinkedApps } from './app-link.ts';
+import { signatureMatchesAccount } from '../../src/session/extension-cosigner.ts';
+import { coSign, linkApps, personalSign, type LinkedApps } from './app-link.ts';
 import { MemoryRtcNetwork } from './memory-rtc.ts';
 
 const SEALED = 5;
@@ -95,6 +96,22 @@ describe('co-signing over the direct path', () => {
     apps.restartExtension();
     await waitFor(() => onPath('direct'), 15_000);
     await coSign(apps, 'after the worker restart');
+  });
+
+  it("the extension's worker stops in the middle of a signing on the direct path: asked again, the signing completes", async () => {
+    for (const pause of [0, 1, 3]) {
+      const request = personalSign(apps.phone.view().address as string, `worker stopped after ${pause} ms`);
+      // The stopped worker's own wait ends with it (nothing answers it any more).
+      void apps.link.coSigner.sign(request, new AbortController().signal).catch(() => undefined);
+      await waitFor(() => apps.phone.view().requests.some((entry) => entry.request.id === request.id), 30_000);
+      apps.phone.approve(request.id);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      apps.restartExtension();
+      const signature = await apps.link.coSigner.sign(request, new AbortController().signal);
+      expect(signatureMatchesAccount(request, signature)).toBe(true);
+      expect(apps.phone.view().history[0]).toMatchObject({ id: request.id, outcome: 'signed' });
+      await waitFor(() => onPath('direct'), 15_000);
+    }
   });
 
   it('turned off in the settings: the path closes and everything goes through the relay; on again: direct', async () => {
