@@ -186,7 +186,6 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
       startTimeline('sign-request');
       const signature = await cosigner.requestSignature(request);
       markStep('signature');
-      await this.persistChannel();
       return signature;
     } catch (error) {
       if (signal.aborted) throw signal.reason;
@@ -276,7 +275,8 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     const cosigner = new ExtensionCoSigner({ send: (message) => channel.send(message), onKeyShare: (share) => this.onNewKeyShare(share), keyShare: decodeP2KeyShare(shareJson) });
     channel.onMessage((message) => {
       this.markSeen();
-      void cosigner.handle(message).then(() => this.persistChannel());
+      // The link stores what it received once quiet (peer-link.ts); nothing here needs it sooner.
+      void cosigner.handle(message);
     });
     link.onStatus(() => this.statusListeners.emit(this.status()));
     this.connection = { link, cosigner };

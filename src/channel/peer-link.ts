@@ -9,7 +9,9 @@
  * - Every time the paired channel comes online the link starts a fresh key exchange
  *   (secure-channel.ts): forward secrecy for every connection.
  * - State is stored through one queue (`store`), so writes land in the order they were taken
- *   (an older state never overwrites a newer one), and the channel's `save-needed` is answered.
+ *   (an older state never overwrites a newer one), and the channel's `save-needed` is answered;
+ *   calls in a burst share one write, and frames received are stored once the link goes quiet
+ *   (the apps store at their own commit points, not after every message).
  * - The relay's refusals and gap notices become sentences for the user (`problem`, `onNotice`).
  * - Frames travel through the relay or, once both devices opened one, a direct WebRTC data channel
  *   (direct-path.ts, signalled over the channel itself; path-switch.ts moves frames between the
@@ -27,6 +29,10 @@ import { pairingCredential, type RelayCredential } from './relay-credential.ts';
 import { SecureChannel, type SecureChannelState } from './secure-channel.ts';
 import { storeLinkState, type LinkState } from './stored-link-state.ts';
 
+/** `storeSoon` stores once no frame has come for this long… */
+export const QUIET_STORE_MS = 200;
+/** …and no later than this after it was first asked. */
+export const MAX_QUIET_WAIT_MS = 1_000;
 /** How long the pairing channel is kept for what was sent on it to be stored by the relay. */
 const PAIRING_CHANNEL_LINGER_MS = 30_000;
 
@@ -60,6 +66,10 @@ export class PeerLink {
   private readonly statusHandlers = new Set<(status: RelayStatus) => void>();
   private readonly noticeHandlers = new Set<(message: string) => void>();
   private storing: Promise<void> = Promise.resolve();
+  /** A default store queued that has not taken the state yet (see store). */
+  private queuedStore: Promise<void> | null = null;
+  private quietTimer: ReturnType<typeof setTimeout> | null = null;
+  private quietSince = 0;
   private closed = false;
 
   private constructor(options: PeerLinkOptions, relay: RelayClient, channelId: Uint8Array, state?: SecureChannelState, pathState?: PathSwitchState) {
@@ -78,11 +88,12 @@ export class PeerLink {
     this.wire(relay);
     this.channel.onEvent((event) => {
       if (event.kind === 'paired') this.moveToPairedChannel(event.relayCredential);
-      if (event.kind === 'save-needed') void this.store(options.write).catch(() => undefined);
+      if (event.kind === 'save-needed') void this.store().catch(() => undefined);
       if (event.kind === 'session') this.direct.start();
     });
     this.channel.onPathMessage((message) => this.direct.receive(message));
     this.paths.onPathChange(() => this.emitStatus());
+    this.paths.onMessage(() => this.storeSoon());
   }
 
   /**
@@ -148,15 +159,43 @@ export class PeerLink {
     void this.relay.connect().catch(() => undefined);
   }
 
-  /** Takes the state, has `write` store it, then lets the channel and relay client rely on it; one write at a time. */
-  store(write: (state: LinkState) => Promise<void> = this.options.write): Promise<void> {
-    const next = this.storing.then(async () => {
+  /**
+   * Takes the state, has `write` store it, then lets the channel, relay client and path switch
+   * rely on it; one write at a time, in order. A call with the default write while another such
+   * store is queued and has not taken the state yet joins it: that store takes the state later,
+   * which covers this call, so a burst of calls costs one write.
+   */
+  store(write?: (state: LinkState) => Promise<void>): Promise<void> {
+    if (!write && this.queuedStore) return this.queuedStore;
+    const task = this.storing.then(async () => {
+      if (this.queuedStore === task) this.queuedStore = null;
       markStep('store');
-      await storeLinkState(this.channel, this.relay, this.paths, write);
+      await storeLinkState(this.channel, this.relay, this.paths, write ?? this.options.write);
       markStep('stored');
     });
-    this.storing = next.catch(() => undefined);
-    return next;
+    if (!write) this.queuedStore = task;
+    this.storing = task.catch(() => undefined);
+    return task;
+  }
+
+  /**
+   * Stores once the link is quiet: no frame for QUIET_STORE_MS (never later than MAX_QUIET_WAIT_MS
+   * after the first call). Every frame received asks for it, so the relay and the peer may drop
+   * what this device has; the apps ask for it at commit points that may wait until a burst (a
+   * co-signing) is over, since a storage write in the middle of one delays its messages.
+   */
+  storeSoon(): void {
+    const now = Date.now();
+    if (this.quietTimer) {
+      if (now - this.quietSince >= MAX_QUIET_WAIT_MS) return;
+      clearTimeout(this.quietTimer);
+    } else {
+      this.quietSince = now;
+    }
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = null;
+      void this.store().catch(() => undefined);
+    }, QUIET_STORE_MS);
   }
 
   /** The peer can be reached: the relay is connected, or a direct path is open. */
@@ -209,6 +248,8 @@ export class PeerLink {
 
   close(): void {
     this.closed = true;
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = null;
     this.direct.stop();
     this.paths.close();
     this.relay.close();

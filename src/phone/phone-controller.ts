@@ -355,7 +355,8 @@ export class PhoneController {
     const current = () => link === this.live || link === this.pairing;
     channel.onMessage((message) => {
       if (this.extension && link === this.live) this.extension.lastSeen = Date.now();
-      void cosigner.handle(message).then(() => this.persistChannel());
+      // Stored at the co-signer's commit points (onCosignerEvent) and once the link is quiet (peer-link.ts).
+      void cosigner.handle(message);
     });
     channel.onEvent((event) => {
       if (!current()) return;
@@ -563,7 +564,13 @@ export class PhoneController {
     } else if (event.kind === 'request' || event.kind === 'request-updated') {
       const { request, display, status } = event.request;
       if (!isOpenRequest(status)) this.history = [{ id: request.id, title: display.title, origin: request.origin, at: Date.now(), outcome: status }, ...this.history].slice(0, 100);
-      await this.persistChannel();
+      // A new request and a settled one (its answer already sent) are stored at once: a reload
+      // shows the request again, and never signs again what the extension already holds. The
+      // steps between (approved, signing) are stored once the link is quiet: a storage write in
+      // the middle of a co-signing delays its messages (docs/channel.md, "Latency"); lost in a
+      // crash, the approval is asked again.
+      if (event.kind === 'request' || !isOpenRequest(status)) await this.persistChannel();
+      else link.peer.storeSoon();
     }
     this.changed();
   }

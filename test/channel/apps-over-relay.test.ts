@@ -6,6 +6,9 @@
  *   co-signed: no frame the relay carried after the restart opens under any captured key;
  * - after a relay restart, whoever knows the paired channel's name and public keys (the relay's
  *   operator) cannot take it, and the apps reconnect;
+ * - the phone locked right after a co-signing keeps the request as signed (the apps store the
+ *   steps of a signing once the link is quiet, a settled request at once): unlocked, it co-signs
+ *   the next request instead of signing the old one again with nobody waiting;
  * - unpairing (on either device) retires the channel: the other device says why, and nobody can
  *   reconnect.
  */
@@ -19,7 +22,7 @@ import { CloseCode } from '../../src/channel/relay-protocol.ts';
 import { RelayClient, type RelayClientState } from '../../src/channel/relay-client.ts';
 import { rawWebSocket } from '../relay/raw-websocket.ts';
 import { helloFor, NodeWebSocket, sleep, waitFor } from '../relay/relay-support.ts';
-import { FAST_KEYS, TEST_PASSPHRASE } from '../phone/phone-support.ts';
+import { FAST_KEYS, openPhone, TEST_PASSPHRASE } from '../phone/phone-support.ts';
 import { coSign, linkApps, personalSign, type LinkedApps } from './app-link.ts';
 import { keysIn, openedBy } from './frame-keys.ts';
 
@@ -76,6 +79,16 @@ describe('forward secrecy between the apps', () => {
     expect(refusals).toEqual([CloseCode.unauthorized, CloseCode.unauthorized]);
     await waitFor(() => apps.link.coSigner.status().reachable && apps.phone.view().online, 20_000);
     await coSign(apps, 'after the relay restart');
+  });
+
+  it('the phone locked right after a co-signing: unlocked, it holds the request as signed and co-signs the next one', async () => {
+    await coSign(apps, 'then locked at once');
+    apps.phone.lock();
+    apps.phone = await openPhone();
+    await apps.phone.unlock(TEST_PASSPHRASE);
+    expect(apps.phone.view().history[0]).toMatchObject({ title: expect.any(String), outcome: 'signed' });
+    expect(apps.phone.view().requests).toEqual([]);
+    await coSign(apps, 'after the unlock');
   });
 
   it('unpairing on the phone retires the channel: the extension says why, and a request fails at once with that reason', async () => {
