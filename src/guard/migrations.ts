@@ -51,9 +51,9 @@ CREATE TABLE guard_links (
   state text NOT NULL,
   created_at bigint NOT NULL,
   last_seen bigint,
-  retired boolean NOT NULL DEFAULT false,
-  UNIQUE (wallet, device_key)
+  retired boolean NOT NULL DEFAULT false
 );
+CREATE UNIQUE INDEX guard_links_device ON guard_links (wallet, device_key) WHERE NOT retired;
 
 CREATE TABLE guard_enrolment_codes (
   id text PRIMARY KEY,
