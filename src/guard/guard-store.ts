@@ -369,15 +369,18 @@ export class GuardStore {
   async setPolicy(wallet: string, next: Policy, actor: string, secondFactor: boolean): Promise<{ applied: 'now' } | { applied: 'after-delay'; effectiveAt: number } | { applied: 'refused' }> {
     return this.db.transaction(async (tx) => {
       const current = await this.currentPolicy(tx, wallet);
-      await tx.query("UPDATE guard_policy_changes SET status = 'superseded', closed_at = $2, closed_by = $3 WHERE wallet = $1 AND status = 'pending'", [wallet, this.now(), actor]);
-      if (isAtLeastAsStrict(next, current)) {
-        await tx.query('UPDATE guard_wallets SET policy = $2 WHERE id = $1', [wallet, json(encodePolicy(next))]);
-        await this.audit({ wallet, actor, action: 'policy-set', outcome: 'applied', reason: 'tightened', detail: encodePolicy(next) }, tx);
-        return { applied: 'now' } as const;
-      }
-      if (!secondFactor) {
+      // Before the Guard joins the wallet it can sign nothing: the first policy applies at once.
+      const [row] = await tx.query('SELECT status FROM guard_wallets WHERE id = $1', [wallet]);
+      const tightens = row?.status === 'enrolling' || isAtLeastAsStrict(next, current);
+      if (!tightens && !secondFactor) {
         await this.audit({ wallet, actor, action: 'policy-set', outcome: 'refused', reason: 'code_required' }, tx);
         return { applied: 'refused' } as const;
+      }
+      await tx.query("UPDATE guard_policy_changes SET status = 'superseded', closed_at = $2, closed_by = $3 WHERE wallet = $1 AND status = 'pending'", [wallet, this.now(), actor]);
+      if (tightens) {
+        await tx.query('UPDATE guard_wallets SET policy = $2 WHERE id = $1', [wallet, json(encodePolicy(next))]);
+        await this.audit({ wallet, actor, action: 'policy-set', outcome: 'applied', reason: row?.status === 'enrolling' ? 'enrolling' : 'tightened', detail: encodePolicy(next) }, tx);
+        return { applied: 'now' } as const;
       }
       const effectiveAt = this.now() + delayMs(current);
       const id = newId();
