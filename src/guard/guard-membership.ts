@@ -19,6 +19,7 @@ import { recoveryMatches } from './recovery-gate.ts';
 import type { WalletContext } from './wallet-context.ts';
 
 export const RESHARE_TYPES = ['reshare', 'pair-setup', 'reshare-certificate', 'reshare-status'] as const;
+const MAX_UNPLACED = 64;
 
 export interface MembershipHooks {
   /** The share changed at a commit (or was removed): the wallet reloads its view. */
@@ -40,7 +41,10 @@ export class GuardMembership {
 
   /** A reshare round is running (a signing request for the new epoch may arrive before it ends here). */
   get inProgress(): boolean {
-    return this.participant !== null && this.proposal !== null;
+    const proposal = this.proposal;
+    if (!proposal || !this.participant) return false;
+    const share = this.ctx.share();
+    return share ? share.wallet.epoch === proposal.fromEpoch : proposal.newMembers.some((member) => memberId(member) === memberId({ identityKey: this.ctx.identity().publicKey }));
   }
 
   /** After a start with a pending share: ask the others for the certificate. */
@@ -103,7 +107,9 @@ export class GuardMembership {
       },
       onEvent: (event) => {
         if (event.kind === 'proposal') this.proposal = event.proposal;
-        if (event.kind === 'failed') this.ctx.broadcast({ t: 'guard-event', event: { kind: 'reshare-failed', message: event.error.message } });
+        // A refusal by the gates was already explained to every device.
+        if (event.kind === 'failed' && !this.gateRefused) this.ctx.broadcast({ t: 'guard-event', event: { kind: 'reshare-failed', message: event.error.message } });
+        if (event.kind === 'failed') this.gateRefused = false;
         if (event.kind === 'committed' || event.kind === 'removed') {
           this.participant = null;
           this.lastReshare = undefined;
@@ -115,6 +121,9 @@ export class GuardMembership {
     return participant;
   }
 
+  private unplaced: { readonly linkId: string; readonly message: ReshareWire }[] = [];
+  /** The gates refused the current proposal (and said why). */
+  private gateRefused = false;
   private lastReshare: ConstructorParameters<typeof ReshareParticipant>[0]['lastReshare'] = undefined;
 
   async onMessage(linkId: string, message: ReshareWire): Promise<void> {
@@ -139,8 +148,13 @@ export class GuardMembership {
     if (!this.lastReshare) this.lastReshare = (await this.ctx.store.wallet(this.ctx.id))?.lastReshare ?? undefined;
     const participant = this.ensureParticipant(proposal ?? this.proposal);
     const from = this.indexOfLink(linkId);
-    if (!participant || from === null) return;
+    if (!participant || from === null) {
+      // From a member this Guard cannot place yet (its proposal is still on its way): kept a while.
+      this.unplaced = [...this.unplaced.slice(-(MAX_UNPLACED - 1)), { linkId, message }];
+      return;
+    }
     await participant.handle(message, from);
+    if (proposal) for (const entry of this.unplaced.splice(0)) await this.onMessage(entry.linkId, entry.message);
   }
 
   /**
@@ -151,6 +165,7 @@ export class GuardMembership {
     const recoveries = await this.ctx.store.recoveries(this.ctx.id);
     const match = recoveries.find((recovery) => recoveryMatches(recovery, proposal));
     const refuse = async (reason: string, message: string) => {
+      this.gateRefused = true;
       await this.ctx.store.audit({ wallet: this.ctx.id, actor: 'guard', action: 'reshare-deal', outcome: 'refused', reason });
       this.ctx.broadcast({ t: 'guard-event', event: { kind: 'reshare-failed', message } });
       return null;

@@ -261,6 +261,7 @@ export class GuardService {
       // What was sent last (a certificate, a deletion receipt) goes out first.
       void live.sending.then(async () => {
         await new Promise((resolve) => setTimeout(resolve, 5_000).unref());
+        if (this.closed) return;
         this.links.delete(live.info.id);
         await this.store.retireLink(live.info.id);
         await live.link.retire().catch(() => false);

@@ -80,7 +80,7 @@ export class GuardWallet implements WalletContext {
     this.membership = new GuardMembership(this, options.preparedKey, {
       committed: async () => {
         await this.reload();
-        for (const entry of this.deferred.splice(0)) void this.handle(entry.linkId, entry.message);
+        this.replay(this.deferred);
       },
       retireLinks: (keys) => options.transport.retire(this.id, keys),
     });
@@ -156,10 +156,16 @@ export class GuardWallet implements WalletContext {
     return run;
   }
 
+  private replay(entries: readonly { readonly linkId: string; readonly message: unknown }[]): void {
+    const due = [...entries];
+    this.deferred = this.deferred.filter((entry) => !due.includes(entry));
+    for (const entry of due) void this.handle(entry.linkId, entry.message, true);
+  }
+
   /** A message from one of the wallet's linked devices (already decrypted by its channel). */
-  handle(linkId: string, message: unknown): Promise<void> {
+  handle(linkId: string, message: unknown, replayed = false): Promise<void> {
     return this.exclusive(() =>
-      this.dispatch(linkId, message).catch((error: unknown) => {
+      this.dispatch(linkId, message, replayed).catch((error: unknown) => {
         this.options.log(`wallet ${this.id.slice(0, 8)}: a message from ${this.actor(linkId)} failed: ${error instanceof Error ? error.name : 'error'}`);
       }),
     );
@@ -174,7 +180,7 @@ export class GuardWallet implements WalletContext {
     this.send(linkId, { t: 'guard-reply', ...reply } satisfies GuardReply);
   }
 
-  private async dispatch(linkId: string, message: unknown): Promise<void> {
+  private async dispatch(linkId: string, message: unknown, replayed: boolean): Promise<void> {
     if (typeof message !== 'object' || message === null || Array.isArray(message)) return;
     const value = message as Json;
     const size = JSON.stringify(value).length;
@@ -192,8 +198,13 @@ export class GuardWallet implements WalletContext {
           return;
         }
         // The device may have seen the reshare end before the Guard did: the request waits for it.
-        if ((!this.currentShare || !this.memberOfLink(linkId)) && this.membership.inProgress && this.deferred.length < MAX_DEFERRED) {
-          this.deferred = [...this.deferred.filter((entry) => this.now() - entry.at < DEFER_MS), { linkId, message, at: this.now() }];
+        if (!replayed && (!this.currentShare || !this.memberOfLink(linkId)) && this.membership.inProgress && this.deferred.length < MAX_DEFERRED) {
+          const entry = { linkId, message, at: this.now() };
+          this.deferred.push(entry);
+          // Not for ever: if the reshare does not end here in time, the request is answered as things are.
+          setTimeout(() => {
+            if (this.deferred.includes(entry)) this.replay([entry]);
+          }, DEFER_MS).unref();
           return;
         }
         return this.signer.onRequest(linkId, value.request);

@@ -137,6 +137,10 @@ describe.each(DATABASE_KINDS)('the store on %s', (kind) => {
   it('policy: tightening at once; loosening only with the code, its tightening part at once, the rest after the delay', async () => {
     const db = await databases.fresh(kind);
     const { store, wallet, clock } = await storeWithWallet(db);
+    // While enrolling (the Guard cannot sign yet) any first policy applies at once.
+    const looserFirst = { ...DEFAULT_POLICY, dailyNative: { '*': parseEther('2') } };
+    expect(await store.setPolicy(wallet, looserFirst, 'device:a', false)).toEqual({ applied: 'now' });
+    await db.query("UPDATE guard_wallets SET status = 'member' WHERE id = $1", [wallet]);
     const lower = { ...DEFAULT_POLICY, dailyNative: { '*': parseEther('0.5') } };
     expect(await store.setPolicy(wallet, lower, 'device:a', false)).toEqual({ applied: 'now' });
     expect((await store.policy(wallet)).policy.dailyNative['*']).toBe(parseEther('0.5'));

@@ -108,7 +108,11 @@ export async function walletWithGuard(stack: GuardStack, options: { readonly pol
   const guardMember: Member = { index: wallet.nextIndex, identityKey: bytesFromHex(guardKey), role: 'guard', joinedEpoch: wallet.epoch + 1 };
   const newMembers = [...wallet.members, guardMember];
   extension.propose({ newMembers, dealers: [1, 2] });
-  await waitFor(() => [extension, phone].every((member) => member.share?.wallet.epoch === wallet.epoch + 1 && member.cosigner !== null), 60_000);
+  await waitFor(() => [extension, phone].every((member) => member.share?.wallet.epoch === wallet.epoch + 1 && member.cosigner !== null), 60_000).catch(async (error) => {
+    const describe = (device: MemberDevice) => device.reshareEvents.map((event) => event.kind + ((event as { step?: string }).step ?? '') + ((event as { error?: Error }).error?.message ?? ''));
+    console.log('JOIN STUCK', describe(extension), describe(phone), extension.guardEvents.filter((event) => event.kind === 'reshare-failed'), await extension.guard!.client.request('audit').catch((e) => e.message));
+    throw error;
+  });
   // The devices show "Guard added" once the Guard says it is a member of the new epoch.
   for (let status = await extension.guard!.client.request<{ member: boolean }>('status'); !status.member; status = await extension.guard!.client.request('status')) {
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -12,6 +12,7 @@ import { PeerLink } from '../../../src/channel/peer-link.ts';
 import type { WebSocketConstructor } from '../../../src/channel/relay-client.ts';
 import type { MemberIdentity } from '../../../src/mpc/member-signature.ts';
 import type { ReshareProposal, ReshareRequest } from '../../../src/mpc/reshare.ts';
+import { decodeReshareMessage } from '../../../src/mpc/reshare-messages.ts';
 import type { EcdsaSignature } from '../../../src/mpc/signature.ts';
 import { memberId, p2PairShare, type Member, type WalletShare } from '../../../src/mpc/wallet-share.ts';
 import { hexFromBytes } from '../../../src/mpc/wire.ts';
@@ -43,9 +44,14 @@ export class MemberDevice {
   cosigner: ExtensionCoSigner | null = null;
   readonly guardEvents: GuardEvent[] = [];
   readonly reshareEvents: ReshareEvent[] = [];
+  /** A thief's copy of a lost device: it keeps its old share whatever notice comes. */
+  ignoresRemoval = false;
   /** The member set this device's user approves as a dealer (null: refuse). */
   approve: (proposal: ReshareProposal) => readonly Member[] | null = (proposal) => proposal.newMembers;
   private participant: ReshareParticipant | null = null;
+  private readonly unplaced: { peerKey: string; message: unknown }[] = [];
+  /** A device without a share: how a proposal must name it, and the dealers it authenticated. */
+  private joining: { self: Member; pinnedDealers: { index: number; identityKey: Uint8Array }[] } | null = null;
   private proposal: ReshareProposal | null = null;
   private totpSecret: string | null = null;
 
@@ -142,9 +148,17 @@ export class MemberDevice {
     }
     if ((RESHARE_TYPES as readonly unknown[]).includes(t)) {
       const wire = message as ReshareWire;
-      if (wire.t === 'reshare' && (wire.body as { type?: string }).type === 'reshare/proposal') this.participant ??= this.newParticipant();
+      if (wire.t === 'reshare' && (wire.body as { type?: string }).type === 'reshare/proposal') {
+        const proposal = decodeReshareMessage(wire.body) as ReshareProposal;
+        if (!this.proposal || hexFromBytes(this.proposal.reshareId) !== hexFromBytes(proposal.reshareId)) this.participant = null;
+        this.proposal = proposal;
+      }
+      const isProposal = wire.t === 'reshare' && (wire.body as { type?: string }).type === 'reshare/proposal';
       const from = this.members().find((member) => memberId(member) === peerKey)?.index;
-      if (from !== undefined) await (this.participant ??= this.newParticipant()).handle(wire, from);
+      // A sender this device cannot place yet (its proposal is on its way) waits for the proposal.
+      if (from === undefined) return void this.unplaced.push({ peerKey, message });
+      await (this.participant ??= this.newParticipant()).handle(wire, from);
+      if (isProposal) for (const entry of this.unplaced.splice(0)) await this.onMessage(entry.peerKey, entry.message);
     }
   }
 
@@ -157,10 +171,22 @@ export class MemberDevice {
     if (member) this.links.get(memberId(member))?.channel.send(message);
   }
 
+  /** This new device will join as `self`; it authenticated these dealers (by their links). */
+  expectToJoin(self: Member, dealers: readonly MemberDevice[]): void {
+    this.joining = { self, pinnedDealers: dealers.map((dealer) => ({ index: dealer.index, identityKey: dealer.identity.publicKey })) };
+  }
+
+  /** Pins the Guard as a dealer of a proposal this new device joins. */
+  pinGuardDealer(index: number): void {
+    if (!this.joining || !this.guard) throw new Error('expectToJoin first, and link to the Guard');
+    this.joining.pinnedDealers.push({ index, identityKey: this.guard.link.channel.peerIdentity as Uint8Array });
+  }
+
   private newParticipant(): ReshareParticipant {
     return new ReshareParticipant({
       identity: this.identity,
       share: this.share,
+      ...(this.share === null && this.joining ? { joining: this.joining } : {}),
       send: (to, message) => this.send(to, message),
       approveMembers: async (proposal) => this.approve(proposal),
       preparedKey: this.env.preparedKey,
@@ -173,6 +199,7 @@ export class MemberDevice {
         this.refreshCosigner();
       },
       remove: async () => {
+        if (this.ignoresRemoval) return;
         this.share = null;
         this.refreshCosigner();
       },
