@@ -88,7 +88,14 @@ export interface GuardedWallet {
  * phone, the phone links, and the extension proposes the reshare that adds the Guard (dealers:
  * phone and extension, each approving the member set).
  */
-export async function walletWithGuard(stack: GuardStack, options: { readonly policy?: Policy; readonly keys?: FixtureKeys } = {}): Promise<GuardedWallet> {
+/** What the wallet setup needs of a Guard: its URL and a code it printed (in-process or a child process). */
+export interface GuardEndpoint {
+  readonly relayUrl: string;
+  readonly clock: { readonly now: () => number };
+  readonly guard: { readonly url: string; issueEnrolmentCode(): Promise<{ readonly code: string }> };
+}
+
+export async function walletWithGuard(stack: GuardEndpoint, options: { readonly policy?: Policy; readonly keys?: FixtureKeys } = {}): Promise<GuardedWallet> {
   const keys = options.keys ?? new FixtureKeys();
   const { phone: phoneDevice, extension: extensionDevice } = firstPair(keys);
   const deviceKeys = async () => keys.take();

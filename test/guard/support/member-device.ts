@@ -44,6 +44,8 @@ export class MemberDevice {
   cosigner: ExtensionCoSigner | null = null;
   readonly guardEvents: GuardEvent[] = [];
   readonly reshareEvents: ReshareEvent[] = [];
+  /** Sees each signing message from the Guard before the co-signer does (tests stop the Guard here). */
+  beforeGuardSign: ((message: unknown) => Promise<void> | void) | null = null;
   /** A thief's copy of a lost device: it keeps its old share whatever notice comes. */
   ignoresRemoval = false;
   /** The member set this device's user approves as a dealer (null: refuse). */
@@ -144,7 +146,10 @@ export class MemberDevice {
     const t = (message as { t?: unknown } | null)?.t;
     if (this.guard && peerKey === this.guard.key) {
       if (this.guard.client.handle(message)) return;
-      if (typeof t === 'string' && t.startsWith('sign')) return void this.cosigner?.handle(message);
+      if (typeof t === 'string' && t.startsWith('sign')) {
+        await this.beforeGuardSign?.(message);
+        return void this.cosigner?.handle(message);
+      }
     }
     if ((RESHARE_TYPES as readonly unknown[]).includes(t)) {
       const wire = message as ReshareWire;
