@@ -42,6 +42,11 @@ export interface GuardEnrolment {
   reject(): void;
   /** The Guard's identity key, pinned, once both sides confirmed. */
   readonly paired: Promise<Uint8Array>;
+  /**
+   * The link's messages: those that came before this call (the TOTP setup follows the pairing at
+   * once) first, then each as it comes. Use it instead of `link.channel.onMessage`.
+   */
+  onMessage(handler: (message: unknown) => void): () => void;
 }
 
 export interface GuardEnrolmentOptions {
@@ -125,6 +130,13 @@ export async function enrolWithGuard(options: GuardEnrolmentOptions): Promise<Gu
       checkGuard();
     }
   });
+  // Messages that arrive before the caller listens are kept for it (onMessage).
+  const early: unknown[] = [];
+  let listeners: ((message: unknown) => void)[] = [];
+  channel.onMessage((message) => {
+    if (listeners.length === 0) early.push(message);
+    for (const listener of listeners) listener(message);
+  });
   await link.connect();
   const offerLink = encodePairingLink(offer, base);
   try {
@@ -150,5 +162,10 @@ export async function enrolWithGuard(options: GuardEnrolmentOptions): Promise<Gu
       link.close();
     },
     paired,
+    onMessage: (handler) => {
+      listeners = [...listeners, handler];
+      for (const message of early.splice(0)) handler(message);
+      return () => (listeners = listeners.filter((listener) => listener !== handler));
+    },
   };
 }

@@ -12,6 +12,7 @@ import type { PreparedPaillierKey } from '../mpc/zk/paillier-modulus.ts';
 import { TokenBucket } from '../relay/token-bucket.ts';
 import { parseAppMessage } from '../session/messages.ts';
 import type { ReshareWire } from '../session/reshare-participant.ts';
+import { describeReason, type DecisionReason } from './decision-reasons.ts';
 import { deviceActor, type AuditEntry, type GuardStore } from './guard-store.ts';
 import { GuardMembership, RESHARE_TYPES } from './guard-membership.ts';
 import { GuardMessageError, MAX_MESSAGE_CHARS, MAX_OP_CHARS, parseGuardOp, type GuardError, type GuardReply } from './guard-messages.ts';
@@ -188,15 +189,14 @@ export class GuardWallet implements WalletContext {
       case 'guard':
         return this.onOperation(linkId, value, size);
       case 'sign-request': {
-        if (size > MAX_MESSAGE_CHARS) return;
-        if (!this.bucket.take(this.now())) {
-          const id = (value.request as { id?: unknown } | null)?.id;
-          if (typeof id === 'string' && id.length <= 64) {
-            this.send(linkId, { t: 'guard-event', event: { kind: 'decision', id, verdict: 'refuse', reasons: [{ code: 'rate_limited' }] } });
-            this.send(linkId, { t: 'sign-reject', id, reason: 'Too many requests: try again in a minute' });
-          }
-          return;
-        }
+        const id = (value.request as { id?: unknown } | null)?.id;
+        const refuse = (reason: DecisionReason) => {
+          if (typeof id !== 'string' || id.length > 64) return;
+          this.send(linkId, { t: 'guard-event', event: { kind: 'decision', id, verdict: 'refuse', reasons: [reason] } });
+          this.send(linkId, { t: 'sign-reject', id, reason: describeReason(reason, { now: this.now(), timeZone: 'UTC' }) });
+        };
+        if (size > MAX_MESSAGE_CHARS) return refuse({ code: 'bad_request', detail: `larger than ${MAX_MESSAGE_CHARS} characters` });
+        if (!this.bucket.take(this.now())) return refuse({ code: 'rate_limited' });
         // The device may have seen the reshare end before the Guard did: the request waits for it.
         if (!replayed && (!this.currentShare || !this.memberOfLink(linkId)) && this.membership.inProgress && this.deferred.length < MAX_DEFERRED) {
           const entry = { linkId, message, at: this.now() };

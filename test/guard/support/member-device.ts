@@ -117,7 +117,8 @@ export class MemberDevice {
       this.guardEvents.push(event);
       if (event.kind === 'totp-setup') this.totpSecret = new URL(event.uri).searchParams.get('secret');
     });
-    this.addLink(key, enrolment.link);
+    this.links.set(key, enrolment.link);
+    enrolment.onMessage((message) => void this.onMessage(key, message));
     this.refreshCosigner();
     return key;
   }
