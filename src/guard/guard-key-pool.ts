@@ -14,7 +14,10 @@ export type PreparedKeySource = () => Promise<PreparedPaillierKey>;
 /** One key from a worker thread. */
 export function prepareKeyInWorker(): Promise<PreparedPaillierKey> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./paillier-key-worker.ts', import.meta.url));
+    // The Guard runs its TypeScript through tsx (npm run guard); the worker registers it first.
+    const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+    const script = JSON.stringify(new URL('./paillier-key-worker.ts', import.meta.url).href);
+    const worker = new Worker(`import(${tsx}).then(({ register }) => { register(); return import(${script}); })`, { eval: true });
     worker.once('message', (message: PreparedKeyMessage) => {
       void worker.terminate();
       const key = paillierSecretKeyFromPrimes(BigInt(`0x${message.p}`), BigInt(`0x${message.q}`));

@@ -187,6 +187,12 @@ export class GuardStore {
     });
   }
 
+  /** Whether code `id` can still be used (not used, not expired, not exhausted). */
+  async codeOpen(id: string): Promise<boolean> {
+    const rows = await this.db.query('SELECT 1 FROM guard_enrolment_codes WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND failures < $3', [id, this.now(), CODE_FAILURES]);
+    return rows.length === 1;
+  }
+
   // ---- wallets and links --------------------------------------------------------------------
 
   /** A new wallet (after its first device paired): identity, TOTP secret, default policy, and that link. */
