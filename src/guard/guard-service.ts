@@ -50,6 +50,7 @@ const PAIRING_TIMEOUT_MS = 3 * 60_000;
 const MAX_BODY_BYTES = 8 * 1024;
 const DEFAULT_IP_RATE: RateLimit = { perSecond: 0.2, burst: 10 };
 const SWEEP_MS = 30_000;
+const LINK_STORE_MS = 100;
 
 export interface GuardOptions {
   readonly db: Database;
@@ -230,14 +231,18 @@ export class GuardService {
     return live;
   }
 
-  /** Stores a link's state after its messages were handled (acknowledges what it received); writes coalesce. */
+  /**
+   * Stores a link's state after its messages were handled (the relay then drops what it delivered);
+   * writes within LINK_STORE_MS coalesce into one. A crash before it loses nothing: the relay
+   * delivers again what was not acknowledged, and every message is handled idempotently.
+   */
   private storeSoon(live: LiveLink): void {
     if (live.storing || this.closed) return;
     live.storing = true;
-    setImmediate(() => {
+    setTimeout(() => {
       live.storing = false;
-      void live.link.store().catch(() => undefined);
-    });
+      if (!this.closed) void live.link.store().catch(() => undefined);
+    }, LINK_STORE_MS).unref();
   }
 
   private send(linkId: string, message: unknown): void {

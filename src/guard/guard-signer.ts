@@ -27,7 +27,8 @@ import { MpcError } from '../mpc/errors.ts';
 import { decodeSignMsg2, decodeSignMsg4, encodeSignMsg1, encodeSignMsg3 } from '../mpc/sign-messages.ts';
 import { p1SignFinish, p1SignReveal, p1SignStart, type P1SignSession } from '../mpc/sign.ts';
 import { encodeTaintNotice, taintNotice } from '../mpc/taint-notice.ts';
-import { p1PairShare, withTaints, type Member } from '../mpc/wallet-share.ts';
+import type { P1KeyShare } from '../mpc/key-share.ts';
+import { p1PairShare, withTaints, type Member, type WalletShare } from '../mpc/wallet-share.ts';
 import { hexFromBytes } from '../mpc/wire.ts';
 import { signSessionId, type AppMessage } from '../session/messages.ts';
 import { decodeSigningRequest, signingDigest, signingRequestFromJson, signingRequestToJson, type SigningRequest } from '../wallet/signing-request.ts';
@@ -63,7 +64,36 @@ export class GuardSigner {
   /** Approved requests waiting for their pair to be free, oldest first. */
   private readonly waiting: RequestRecord[] = [];
 
+  /** Each pair's P1 view and each account's address, for the share they were computed from. */
+  private views: { share: WalletShare; pairs: Map<number, P1KeyShare>; addresses: Map<number, string> } | null = null;
+
   constructor(private readonly ctx: WalletContext) {}
+
+  /** P1's view of the pair with `counterpart` (cached: it costs a scalar multiplication). */
+  private pair(share: WalletShare, counterpart: number): P1KeyShare {
+    const views = this.viewsOf(share);
+    let pair = views.pairs.get(counterpart);
+    if (!pair) {
+      pair = p1PairShare(share, counterpart);
+      views.pairs.set(counterpart, pair);
+    }
+    return pair;
+  }
+
+  private address(share: WalletShare, account: number): string {
+    const views = this.viewsOf(share);
+    let address = views.addresses.get(account);
+    if (!address) {
+      address = accountAddress(share.wallet.publicKey, share.wallet.chainCode, account);
+      if (views.addresses.size < 64) views.addresses.set(account, address);
+    }
+    return address;
+  }
+
+  private viewsOf(share: WalletShare) {
+    if (this.views?.share !== share) this.views = { share, pairs: new Map(), addresses: new Map() };
+    return this.views;
+  }
 
   /** After a start: approved requests sign again as new attempts. */
   async resume(): Promise<void> {
@@ -91,12 +121,11 @@ export class GuardSigner {
     const member = this.ctx.memberOfLink(linkId);
     if (!member) return refusal({ code: 'unknown_wallet' });
     try {
-      p1PairShare(share, member.index);
+      this.pair(share, member.index);
     } catch (error) {
       return refusal(error instanceof MpcError && error.code === 'key_tainted' ? { code: 'pair_tainted' } : { code: 'bad_request', detail: error instanceof Error ? error.message : 'no pair with this device' });
     }
-    const { wallet } = share;
-    if (getAddress(request.account.address) !== accountAddress(wallet.publicKey, wallet.chainCode, request.account.index)) {
+    if (getAddress(request.account.address) !== this.address(share, request.account.index)) {
       return refusal({ code: 'bad_request', detail: 'the account is not one of this wallet' });
     }
     const json = signingRequestToJson(request);
@@ -219,7 +248,7 @@ export class GuardSigner {
     }
     const request = signingRequestFromJson(record.request);
     try {
-      const round = p1SignStart(p1PairShare(share, record.counterpart), { sessionId: signSessionId(record.id, attempt), digest: signingDigest(request), accountIndex: request.account.index }, null);
+      const round = p1SignStart(this.pair(share, record.counterpart), { sessionId: signSessionId(record.id, attempt), digest: signingDigest(request), accountIndex: request.account.index }, null);
       this.active.set(record.id, { id: record.id, link: record.link, counterpart: record.counterpart, attempt, session: round.session });
       this.ctx.send(record.link, { t: 'sign', id: record.id, attempt, body: encodeSignMsg1(round.message) });
     } catch (error) {
@@ -231,8 +260,8 @@ export class GuardSigner {
     const signing = this.active.get(id);
     const share = this.ctx.share();
     if (!signing || signing.link !== linkId || signing.attempt !== attempt || !share) return;
-    const pair = p1PairShare(share, signing.counterpart);
     try {
+      const pair = this.pair(share, signing.counterpart);
       if (signing.session.step === 'sign/awaiting-2') {
         const round = p1SignReveal(pair, signing.session, decodeSignMsg2(body));
         signing.session = round.session;

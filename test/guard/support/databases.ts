@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { openDatabase, type Database, type DatabaseConfig, type DatabaseKind } from '../../../src/guard/database.ts';
-import { startPostgres, type PostgresServer } from './postgres-server.ts';
+import { startPostgres, type PostgresServer } from '../../../src/devstack/postgres.ts';
 
 export const DATABASE_KINDS: readonly DatabaseKind[] = ['pglite', 'postgresql'];
 

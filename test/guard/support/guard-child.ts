@@ -31,3 +31,4 @@ const guard = await GuardService.start({
   link: FAST_LINK,
 });
 console.log(`guard ${guard.url} code ${(await guard.issueEnrolmentCode()).code}`);
+process.once('SIGINT', () => process.exit(0));

@@ -11,7 +11,7 @@ export interface GuardProcess {
 }
 
 export async function startGuardProcess(options: Record<string, unknown>): Promise<GuardProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/guard/support/guard-child.ts'], {
+  const child = spawn(process.execPath, [...(process.env.DUET_GUARD_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.DUET_GUARD_PROFILE] : []), '--import', 'tsx', 'test/guard/support/guard-child.ts'], {
     env: { ...process.env, DUET_GUARD_TEST_OPTIONS: JSON.stringify(options) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -30,7 +30,7 @@ export async function startGuardProcess(options: Record<string, unknown>): Promi
     code,
     child,
     kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) child.kill(process.env.DUET_GUARD_PROFILE ? 'SIGINT' : 'SIGKILL');
       await exited;
     },
   };

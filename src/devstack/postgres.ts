@@ -1,7 +1,7 @@
 /**
- * A real PostgreSQL server for the Guard's tests: Debian's `postgresql` (initdb + pg_ctl) in a
- * temporary folder on a free loopback port, trust authentication on 127.0.0.1 only, fsync off (a
- * test server). initdb and pg_ctl refuse to run as root: as root they run as the `postgres` user
+ * A real PostgreSQL server for the Guard's tests and bench:guard: Debian's `postgresql` (initdb + pg_ctl) in a
+ * temporary folder on a free loopback port, trust authentication on 127.0.0.1 only, fsync off
+ * unless `durable` (a test server). initdb and pg_ctl refuse to run as root: as root they run as the `postgres` user
  * (runuser) on a folder that user owns. Each test gets its own database (`createDatabase`).
  * .ci/run installs the package when it is missing.
  */
@@ -10,7 +10,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from '../../../src/devstack/free-port.ts';
+import { freePort } from './free-port.ts';
 
 const BIN_ROOT = '/usr/lib/postgresql';
 
@@ -30,7 +30,8 @@ function postgresBin(): string {
   return join(BIN_ROOT, newest, 'bin');
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+/** `durable`: keep fsync on (a benchmark's numbers); tests turn it off. */
+export async function startPostgres(options: { readonly durable?: boolean } = {}): Promise<PostgresServer> {
   const bin = postgresBin();
   const asRoot = process.getuid?.() === 0;
   const run = (tool: string, args: string[]) =>
@@ -44,7 +45,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   const data = join(folder, 'data');
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
-  run('pg_ctl', ['-D', data, '-l', join(folder, 'log'), '-w', '-o', `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, 'start']);
+  run('pg_ctl', ['-D', data, '-l', join(folder, 'log'), '-w', '-o', `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1 ${options.durable ? '' : '-c fsync=off '}-c max_connections=200`, 'start']);
   let counter = 0;
   const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
   await admin.connect();
