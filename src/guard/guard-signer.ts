@@ -27,7 +27,7 @@ import { MpcError } from '../mpc/errors.ts';
 import { decodeSignMsg2, decodeSignMsg4, encodeSignMsg1, encodeSignMsg3 } from '../mpc/sign-messages.ts';
 import { p1SignFinish, p1SignReveal, p1SignStart, type P1SignSession } from '../mpc/sign.ts';
 import { encodeTaintNotice, taintNotice } from '../mpc/taint-notice.ts';
-import type { P1KeyShare } from '../mpc/key-share.ts';
+import { failuresWithCounterpart, type P1KeyShare } from '../mpc/key-share.ts';
 import { p1PairShare, withTaints, type Member, type WalletShare } from '../mpc/wallet-share.ts';
 import { hexFromBytes } from '../mpc/wire.ts';
 import { signSessionId, type AppMessage } from '../session/messages.ts';
@@ -121,7 +121,8 @@ export class GuardSigner {
     const member = this.ctx.memberOfLink(linkId);
     if (!member) return refusal({ code: 'unknown_wallet' });
     try {
-      this.pair(share, member.index);
+      // A device that made a signature fail is refused before anything is decided or charged.
+      if (failuresWithCounterpart(this.pair(share, member.index)) > 0) return refusal({ code: 'pair_tainted' });
     } catch (error) {
       return refusal(error instanceof MpcError && error.code === 'key_tainted' ? { code: 'pair_tainted' } : { code: 'bad_request', detail: error instanceof Error ? error.message : 'no pair with this device' });
     }

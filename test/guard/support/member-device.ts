@@ -24,6 +24,7 @@ import { enrolWithGuard } from '../../../src/guard/guard-enrolment-client.ts';
 import type { GuardEvent } from '../../../src/guard/guard-messages.ts';
 import { RESHARE_TYPES } from '../../../src/guard/guard-membership.ts';
 import type { SigningRequest } from '../../../src/wallet/signing-request.ts';
+import type { AppMessage } from '../../../src/session/messages.ts';
 import { waitFor } from '../../relay/relay-support.ts';
 
 export const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
@@ -44,6 +45,8 @@ export class MemberDevice {
   cosigner: ExtensionCoSigner | null = null;
   readonly guardEvents: GuardEvent[] = [];
   readonly reshareEvents: ReshareEvent[] = [];
+  /** Rewrites what the co-signer sends the Guard (tests play a compromised device with it). */
+  tamper: (message: AppMessage) => AppMessage = (message) => message;
   /** Sees each signing message from the Guard before the co-signer does (tests stop the Guard here). */
   beforeGuardSign: ((message: unknown) => Promise<void> | void) | null = null;
   /** A thief's copy of a lost device: it keeps its old share whatever notice comes. */
@@ -238,7 +241,7 @@ export class MemberDevice {
       return;
     }
     try {
-      this.cosigner = new ExtensionCoSigner({ send: (message) => link.channel.send(message), onKeyShare: async () => undefined, keyShare: p2PairShare(this.share, guard.index) });
+      this.cosigner = new ExtensionCoSigner({ send: (message) => link.channel.send(this.tamper(message)), onKeyShare: async () => undefined, keyShare: p2PairShare(this.share, guard.index) });
     } catch {
       this.cosigner = null;
     }
