@@ -5,9 +5,7 @@
  * keys ready and hands each out once: no Paillier key serves two pairs (docs/protocol.md).
  */
 import { Worker } from 'node:worker_threads';
-import { paillierSecretKeyFromPrimes } from '../mpc/paillier.ts';
-import { decodePaillierModulusProof, type PreparedPaillierKey } from '../mpc/zk/paillier-modulus.ts';
-import type { PreparedKeyMessage } from './paillier-key-worker.ts';
+import { decodePreparedKey, type PreparedKeyMessage, type PreparedPaillierKey } from '../mpc/zk/paillier-modulus.ts';
 
 export type PreparedKeySource = () => Promise<PreparedPaillierKey>;
 
@@ -20,8 +18,7 @@ export function prepareKeyInWorker(): Promise<PreparedPaillierKey> {
     const worker = new Worker(`import(${tsx}).then(({ register }) => { register(); return import(${script}); })`, { eval: true });
     worker.once('message', (message: PreparedKeyMessage) => {
       void worker.terminate();
-      const key = paillierSecretKeyFromPrimes(BigInt(`0x${message.p}`), BigInt(`0x${message.q}`));
-      resolve({ key, proof: decodePaillierModulusProof(message.proof, 'preparedKey.proof', key.publicKey.n) });
+      resolve(decodePreparedKey(message));
     });
     worker.once('error', (error) => reject(new Error(`a Paillier key could not be prepared: ${error.message}`)));
   });

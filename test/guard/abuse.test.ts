@@ -12,17 +12,14 @@ import { enrolWithGuard, GuardEnrolError } from '../../src/guard/guard-enrolment
 import { DEFAULT_POLICY } from '../../src/guard/policy.ts';
 import { enrolmentMac, parseEnrolmentCode } from '../../src/guard/enrolment-code.ts';
 import { CoSigningRejected } from '../../src/session/extension-cosigner.ts';
-import { newSigningRequestId, type PersonalSignRequest } from '../../src/wallet/signing-request.ts';
+import { newSigningRequestId } from '../../src/wallet/signing-request.ts';
+import { FRIEND, note } from './support/requests.ts';
 import { DATABASE_KINDS, useDatabases } from './support/databases.ts';
 import { startGuardStack, walletWithGuard, type GuardStack, type GuardedWallet } from './support/guard-harness.ts';
 import { FAST_LINK, MemberDevice, NodeWebSocket } from './support/member-device.ts';
 
 const databases = useDatabases();
-const FRIEND = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 
-function message(address: string, now: number, text = '0x6869'): PersonalSignRequest {
-  return { kind: 'personal_sign', id: newSigningRequestId(), origin: 'https://dapp.example', chainId: 31337, account: { index: 0, address }, createdAt: now, message: text };
-}
 
 async function post(url: string, body: string): Promise<{ status: number; error: string }> {
   const response = await fetch(`${url}/v1/enrol`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -45,7 +42,7 @@ describe.each(DATABASE_KINDS)('abuse on %s', (kind) => {
 
   it('a request id used again: the same request gets the same answer, another request is refused', async () => {
     const { extension, address } = wallet;
-    const first = message(address, stack.clock.now());
+    const first = note(address, stack.clock.now());
     const signature = await extension.signWithGuard(first);
     // The extension asks again (its service worker restarted): the same signature, nothing new charged.
     expect(await extension.signWithGuard(first)).toEqual(signature);
@@ -55,9 +52,9 @@ describe.each(DATABASE_KINDS)('abuse on %s', (kind) => {
 
   it('a stale request, an account of another wallet and an oversized request are refused', async () => {
     const { extension, address } = wallet;
-    const stale = message(address, stack.clock.now() - 60 * 60_000);
+    const stale = note(address, stack.clock.now() - 60 * 60_000);
     await expect(extension.signWithGuard(stale)).rejects.toThrow(/too old/);
-    const foreign = { ...message(address, stack.clock.now()), account: { index: 0, address: FRIEND } };
+    const foreign = { ...note(address, stack.clock.now()), account: { index: 0, address: FRIEND } };
     await expect(extension.signWithGuard(foreign)).rejects.toThrow(/not one of this wallet/);
     // A request over the size cap is refused before it is read.
     const id = newSigningRequestId();
@@ -74,7 +71,7 @@ describe.each(DATABASE_KINDS)('abuse on %s', (kind) => {
     const status = await loner.guard!.client.request<{ member: boolean; enrolled: boolean }>('status');
     expect(status).toMatchObject({ member: false, enrolled: false });
     // Its own request cannot be signed (no pair), and the Guard says why.
-    const request = message(wallet.address, stack.clock.now());
+    const request = note(wallet.address, stack.clock.now());
     loner.guard!.link.channel.send({ t: 'sign-request', request: { ...request, createdAt: request.createdAt } });
     const refused = await loner.decision(request.id);
     expect(refused).toMatchObject({ verdict: 'refuse', reasons: [{ code: 'unknown_wallet' }] });
@@ -136,7 +133,7 @@ describe.each(DATABASE_KINDS)('abuse on %s', (kind) => {
     const { extension, address } = wallet;
     const results = await Promise.allSettled(Array.from({ length: 60 }, () => extension.guard!.client.request('status')));
     expect(results.some((result) => result.status === 'rejected' && (result.reason as { code?: string }).code === 'rate_limited')).toBe(true);
-    const flooded = message(address, stack.clock.now());
+    const flooded = note(address, stack.clock.now());
     await expect(extension.signWithGuard(flooded)).rejects.toBeInstanceOf(CoSigningRejected);
     expect(await extension.decision(flooded.id)).toMatchObject({ verdict: 'refuse', reasons: [{ code: 'rate_limited' }] });
   });

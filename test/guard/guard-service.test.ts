@@ -11,13 +11,12 @@ import { DEFAULT_POLICY, type Policy } from '../../src/guard/policy.ts';
 import { GuardRequestError } from '../../src/guard/guard-client.ts';
 import type { QueueItem } from '../../src/guard/guard-messages.ts';
 import { CoSigningRejected } from '../../src/session/extension-cosigner.ts';
-import { newSigningRequestId, type TransactionRequest } from '../../src/wallet/signing-request.ts';
+import { FRIEND, transfer } from './support/requests.ts';
 import { waitFor } from '../relay/relay-support.ts';
 import { DATABASE_KINDS, useDatabases } from './support/databases.ts';
 import { startGuardStack, walletWithGuard, type GuardStack } from './support/guard-harness.ts';
 
 const databases = useDatabases();
-const FRIEND = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const STRANGER = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
 const POLICY: Policy = { ...DEFAULT_POLICY, allowList: [{ address: FRIEND, chainId: null, label: 'Friend' }] };
 const HOUR = 3_600_000;
@@ -28,18 +27,6 @@ afterEach(async () => {
   stack = null;
 });
 
-function transfer(stackClock: () => number, address: string, to: string, value: bigint, nonce = 0): TransactionRequest {
-  return {
-    kind: 'transaction',
-    id: newSigningRequestId(),
-    origin: 'https://dapp.example',
-    chainId: 31337,
-    account: { index: 0, address },
-    createdAt: stackClock(),
-    tx: { to, value, data: '0x', nonce, gas: 21_000n, maxFeePerGas: 2_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n, chainId: 31337 },
-  };
-}
-
 describe.each(DATABASE_KINDS)('the Guard on %s', (kind) => {
   it('joins by enrolment and reshare; signs within the limit with either device, delays above it, asks the code off the allow-list', async () => {
     stack = await startGuardStack(await databases.config(kind));
@@ -47,17 +34,17 @@ describe.each(DATABASE_KINDS)('the Guard on %s', (kind) => {
     const now = stack.clock.now;
 
     // Within the limit, to an allow-listed address: extension + Guard, with the phone away.
-    const small = transfer(now, address, FRIEND, parseEther('0.3'));
+    const small = transfer(address, FRIEND, parseEther('0.3'), 0, now());
     const signature = await extension.signWithGuard(small);
     expect(signature.r).toBeGreaterThan(0n);
     const within = await extension.decision(small.id);
     expect(within.verdict).toBe('sign');
     expect(within.reasons[0]).toMatchObject({ code: 'within_limit', limit: parseEther('1').toString() });
     // The phone + Guard pair signs too.
-    await phone.signWithGuard(transfer(now, address, FRIEND, parseEther('0.1'), 1));
+    await phone.signWithGuard(transfer(address, FRIEND, parseEther('0.1'), 1, now()));
 
     // Above the limit: delayed 24 hours, shown on every device, cancelled from the phone.
-    const big = transfer(now, address, FRIEND, parseEther('2'), 2);
+    const big = transfer(address, FRIEND, parseEther('2'), 2, now());
     await expect(extension.signWithGuard(big)).rejects.toBeInstanceOf(CoSigningRejected);
     const delayed = await extension.decision(big.id);
     expect(delayed.verdict).toBe('delay');
@@ -70,7 +57,7 @@ describe.each(DATABASE_KINDS)('the Guard on %s', (kind) => {
     await expect(extension.signWithGuard({ ...big })).rejects.toThrow(/Cancelled/);
 
     // Another one waits out its delay; asked again after it, it signs.
-    const waited = transfer(now, address, FRIEND, parseEther('1.5'), 3);
+    const waited = transfer(address, FRIEND, parseEther('1.5'), 3, now());
     await expect(extension.signWithGuard(waited)).rejects.toBeInstanceOf(CoSigningRejected);
     stack.clock.advance(24 * HOUR + 1);
     await extension.signWithGuard(waited);
@@ -78,7 +65,7 @@ describe.each(DATABASE_KINDS)('the Guard on %s', (kind) => {
 
     // Not on the allow-list (a day later, the limit free again): the code is asked; a wrong one is refused, the right one signs.
     stack.clock.advance(24 * HOUR + 1);
-    const odd = transfer(now, address, STRANGER, parseEther('0.01'), 4);
+    const odd = transfer(address, STRANGER, parseEther('0.01'), 4, now());
     const signing = extension.signWithGuard(odd);
     const asked = await extension.decision(odd.id);
     expect(asked.verdict).toBe('second_factor');

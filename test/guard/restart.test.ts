@@ -10,32 +10,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseEther } from 'ethers';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
 import { DEFAULT_POLICY } from '../../src/guard/policy.ts';
-import { newSigningRequestId, type TransactionRequest } from '../../src/wallet/signing-request.ts';
+import { FRIEND, transfer } from './support/requests.ts';
 import { DATABASE_KINDS, useDatabases } from './support/databases.ts';
 import { walletWithGuard } from './support/guard-harness.ts';
 import { startGuardProcess, type GuardProcess } from './support/guard-process.ts';
 import type { MemberDevice } from './support/member-device.ts';
 
 const databases = useDatabases();
-const FRIEND = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const KEK = '11'.repeat(32);
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
-
-function transfer(address: string, value: bigint, nonce: number): TransactionRequest {
-  return {
-    kind: 'transaction',
-    id: newSigningRequestId(),
-    origin: 'https://dapp.example',
-    chainId: 31337,
-    account: { index: 0, address },
-    createdAt: Date.now(),
-    tx: { to: FRIEND, value, data: '0x', nonce, gas: 21_000n, maxFeePerGas: 1_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n, chainId: 31337 },
-  };
-}
 
 /** Kills the Guard when the extension receives signing message `round` of attempt 1, then starts it again. */
 function killAt(extension: MemberDevice, round: 'sign/1' | 'sign/3', restart: () => Promise<void>): Promise<void> {
@@ -74,7 +61,7 @@ describe.each(DATABASE_KINDS)('the Guard killed between rounds, on %s', (kind) =
       await guard.kill();
       guard = await startGuardProcess({ ...options, port: Number(new URL(guard.url).port) });
     });
-    const first = transfer(address, parseEther('0.6'), 0);
+    const first = transfer(address, FRIEND, parseEther('0.6'), 0);
     const signature = await extension.signWithGuard(first);
     await restarted;
     expect(signature.r).toBeGreaterThan(0n);
@@ -82,7 +69,7 @@ describe.each(DATABASE_KINDS)('the Guard killed between rounds, on %s', (kind) =
     expect(decisions).toHaveLength(1);
 
     // Charged once: 0.6 + 0.35 ETH (with fees) still fit the 1 ETH a day.
-    await extension.signWithGuard(transfer(address, parseEther('0.35'), 1));
+    await extension.signWithGuard(transfer(address, FRIEND, parseEther('0.35'), 1));
     const audit = await extension.guard!.client.request<{ entries: { action: string; subject: string | null; outcome: string; detail: { attempt?: number } | null }[] }>('audit', { limit: 100 });
     const signed = audit.entries.filter((entry) => entry.subject === first.id && entry.action === 'sign');
     expect(signed).toHaveLength(1);

@@ -10,7 +10,7 @@ import { decodeTaintNotice } from '../../src/mpc/taint-notice.ts';
 import { p2PairShare } from '../../src/mpc/wallet-share.ts';
 import { encodeInteger } from '../../src/mpc/wire.ts';
 import { encodePolicy, DEFAULT_POLICY, type Policy } from '../../src/guard/policy.ts';
-import { newSigningRequestId, type PersonalSignRequest } from '../../src/wallet/signing-request.ts';
+import { note } from './support/requests.ts';
 import { waitFor } from '../relay/relay-support.ts';
 import { DATABASE_KINDS, useDatabases } from './support/databases.ts';
 import { startGuardStack, walletWithGuard, type GuardStack } from './support/guard-harness.ts';
@@ -22,7 +22,6 @@ afterEach(async () => {
   stack = null;
 });
 
-const note = (address: string, now: number): PersonalSignRequest => ({ kind: 'personal_sign', id: newSigningRequestId(), origin: 'https://dapp.example', chainId: 31337, account: { index: 0, address }, createdAt: now, message: '0x6869' });
 
 describe.each(DATABASE_KINDS)('the Guard on %s', (kind) => {
   it('a crafted c3 taints the pair: stored first, told to every device, that pair refused, the other still signs', async () => {
