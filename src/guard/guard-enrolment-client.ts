@@ -40,7 +40,7 @@ export interface GuardEnrolment {
   confirm(): void;
   /** The codes differ: the enrolment stops. */
   reject(): void;
-  /** The Guard's identity key, pinned, once both sides confirmed. */
+  /** The Guard's identity key, pinned, once both sides confirmed and the Guard stored the link. */
   readonly paired: Promise<Uint8Array>;
   /**
    * The link's messages: those that came before this call (the TOTP setup follows the pairing at
@@ -99,6 +99,7 @@ export async function enrolWithGuard(options: GuardEnrolmentOptions): Promise<Gu
   guardVerified.catch(() => undefined);
   paired.catch(() => undefined);
   let guardProof: string | null = null;
+  let peerIdentity: Uint8Array | null = null;
   let proven = false;
   const checkGuard = () => {
     if (sasValue === null || guardProof === null) return;
@@ -120,7 +121,7 @@ export async function enrolWithGuard(options: GuardEnrolmentOptions): Promise<Gu
       channel.sendEarly({ t: 'guard-enrol-proof', proof: channelProof(code.secret, 'device', channelName, event.sas) });
       checkGuard();
     }
-    if (event.kind === 'paired') pairedWith.resolve(event.peerIdentity);
+    if (event.kind === 'paired') peerIdentity = event.peerIdentity;
     if (event.kind === 'error' && channel.currentPhase !== 'paired') pairedWith.reject(event.error);
   });
   channel.onEarlyMessage((message) => {
@@ -134,6 +135,9 @@ export async function enrolWithGuard(options: GuardEnrolmentOptions): Promise<Gu
   const early: unknown[] = [];
   let listeners: ((message: unknown) => void)[] = [];
   channel.onMessage((message) => {
+    // Paired means the Guard stored the link and serves it: it says so first.
+    const event = (message as { t?: unknown; event?: { kind?: unknown } } | null) ?? {};
+    if (peerIdentity && event.t === 'guard-event' && event.event?.kind === 'linked') pairedWith.resolve(peerIdentity);
     if (listeners.length === 0) early.push(message);
     for (const listener of listeners) listener(message);
   });

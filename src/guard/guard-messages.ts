@@ -22,7 +22,7 @@
  *   recovery-open   members, dealers, code {id, readyAt}
  *   audit           limit?                 {entries}
  *
- *   event kinds     totp-setup {uri} · decision {id, verdict, reasons, until?} · queue {items} ·
+ *   event kinds     linked (the Guard stored this device's link) · totp-setup {uri} · decision {id, verdict, reasons, until?} · queue {items} ·
  *                   policy {policy, pending} · recovery {items} · reshare-failed {message} · taint {notice}
  *
  * During enrolment, before the SAS is confirmed, each side sends {t:"guard-enrol-proof", proof}
@@ -89,6 +89,7 @@ export interface QueueItem {
 }
 
 export type GuardEvent =
+  | { readonly kind: 'linked' }
   | { readonly kind: 'totp-setup'; readonly uri: string }
   | { readonly kind: 'decision'; readonly id: string; readonly verdict: Decision['verdict']; readonly reasons: Decision['reasons']; readonly until?: number }
   | { readonly kind: 'queue'; readonly items: readonly QueueItem[] }

@@ -355,6 +355,8 @@ export class GuardService {
             const wallet = walletId as string;
             live = this.attach({ id, wallet, deviceKey, deviceRole: role }, link);
             this.log(`wallet ${wallet.slice(0, 8)}: linked a ${role} (${deviceKey.slice(0, 16)})`);
+            // The device counts itself linked only from here: the link is stored and serves it.
+            this.send(id, { t: 'guard-event', event: { kind: 'linked' } });
             if (totp) this.send(id, { t: 'guard-event', event: { kind: 'totp-setup', uri: totpSetupUri(totp, `wallet ${wallet.slice(0, 8)}`) } });
             const target = await this.wallet(wallet);
             for (const message of buffered.splice(0)) await target.handle(id, message);

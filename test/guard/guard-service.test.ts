@@ -13,6 +13,8 @@ import type { QueueItem } from '../../src/guard/guard-messages.ts';
 import { CoSigningRejected } from '../../src/session/extension-cosigner.ts';
 import { FRIEND, transfer } from './support/requests.ts';
 import { waitFor } from '../relay/relay-support.ts';
+import { randomBytes } from '../../src/mpc/random.ts';
+import { signWithPair } from '../mpc/wallet-driver.ts';
 import { DATABASE_KINDS, useDatabases } from './support/databases.ts';
 import { startGuardStack, walletWithGuard, type GuardStack } from './support/guard-harness.ts';
 
@@ -32,6 +34,10 @@ describe.each(DATABASE_KINDS)('the Guard on %s', (kind) => {
     stack = await startGuardStack(await databases.config(kind));
     const { extension, phone, address } = await walletWithGuard(stack, { policy: POLICY });
     const now = stack.clock.now;
+
+    // The extension and the phone still sign without the Guard.
+    const shares = new Map([extension, phone].map((device) => [device.index, { identity: device.identity, share: device.share }]));
+    expect(signWithPair(shares, phone.index, extension.index, randomBytes(32), 0).kind).toBe('signature');
 
     // Within the limit, to an allow-listed address: extension + Guard, with the phone away.
     const small = transfer(address, FRIEND, parseEther('0.3'), 0, now());

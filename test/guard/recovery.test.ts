@@ -99,6 +99,33 @@ describe.each(DATABASE_KINDS)('recovery through the Guard on %s', (kind) => {
     for (const device of [extension, phone, newPhone]) device.close();
   });
 
+  it('lost browser: phone + Guard deal to a new browser after the period; it signs with the Guard, same address', async () => {
+    stack = await startGuardStack(await databases.config(kind));
+    const keys = new FixtureKeys();
+    const { extension, phone, address, guardMember } = await walletWithGuard(stack, { keys, policy: { ...DEFAULT_POLICY, messages: 'allow' } });
+    extension.ignoresRemoval = true;
+    const wallet = phone.share!.wallet;
+    // A fresh browser profile pairs with the phone (it shows the QR, the phone scans it) and links to the Guard.
+    const browser = new MemberDevice('new browser', 'extension', newIdentity(), null, { relayUrl: stack.relayUrl, preparedKey: async () => keys.take() });
+    await browser.pairWith(phone);
+    const device = await phone.guard!.client.request<{ code: string; guardUrl: string }>('device-code');
+    await browser.enrolGuard(device.guardUrl, device.code);
+    const newMember: Member = { index: wallet.nextIndex, identityKey: browser.identity.publicKey, role: 'extension', joinedEpoch: wallet.epoch + 1 };
+    const members = [wallet.members.find((member) => member.index === phone.index)!, guardMember, newMember];
+    const dealers: [number, number] = [phone.index, guardMember.index];
+    browser.expectToJoin(newMember, [phone]);
+    browser.pinGuardDealer(guardMember.index);
+    stack.clock.advance(31_000);
+    await phone.guard!.client.request('recovery-open', { members: members.map(encodeMember), dealers, code: phone.otp(stack.clock.now()) });
+    stack.clock.advance(48 * HOUR + 1);
+    phone.propose({ newMembers: members, dealers });
+    await waitFor(() => browser.share !== null && browser.cosigner !== null, 60_000);
+    expect(accountAddress(browser.share!.wallet.publicKey, browser.share!.wallet.chainCode, 0)).toBe(address);
+    while ((await phone.guard!.client.request<{ epoch: number }>('status')).epoch !== wallet.epoch + 1) await new Promise((resolve) => setTimeout(resolve, 50));
+    await browser.signWithGuard({ kind: 'personal_sign', id: newSigningRequestId(), origin: 'https://dapp.example', chainId: 31337, account: { index: 0, address }, createdAt: stack.clock.now(), message: '0x6869' });
+    for (const member of [extension, phone, browser]) member.close();
+  });
+
   it('a device the recovery keeps cancels it without the code; a removed one only with it', async () => {
     stack = await startGuardStack(await databases.config(kind));
     const { extension, phone, guardMember } = await walletWithGuard(stack);
