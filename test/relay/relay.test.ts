@@ -308,7 +308,7 @@ describe.each(STORES)('%s store', (kind) => {
       const relay = await startRelay({ ...backend.options(), port: 0, staticDir: dir, log: () => undefined });
       const health = await fetch(`${relay.url}/healthz`);
       expect(health.status).toBe(200);
-      expect(await health.json()).toMatchObject({ ok: true });
+      expect(await health.json()).toMatchObject({ ok: true, store: { kind, ok: true }, channels: 0, connections: 0 });
       expect(await (await fetch(`${relay.url}/`)).text()).toContain('phone');
       expect((await fetch(`${relay.url}/app.js`)).headers.get('content-type')).toContain('javascript');
       expect((await fetch(`${relay.url}/pair`)).status).toBe(200);
@@ -319,6 +319,36 @@ describe.each(STORES)('%s store', (kind) => {
         expect(body).not.toContain('secret-outside-root');
       }
       expect((await fetch(`${relay.url}/`, { method: 'POST' })).status).toBe(405);
+      await relay.close();
+    });
+
+    it('counts in Prometheus text at /metrics: connections, channels, frames, mailbox depth, refusals by reason, buffered bytes', async () => {
+      const relay = await startRelay({ ...backend.options(), port: 0, staticDir: null, log: () => undefined });
+      const secret = newChannelId();
+      const extension = client(relay.wsUrl, secret, 'extension');
+      await extension.connect();
+      for (let i = 0; i < 3; i++) extension.send(text(`queued-${i}`));
+      await waitFor(() => extension.saveState().unstored.length === 0);
+      const squatter = await squatterMember(relay.port, secret, 'phone');
+      await squatter.closed;
+      squatter.socket.destroy();
+      await waitFor(async () => (await relay.stats()).connections === 1);
+      const response = await fetch(`${relay.url}/metrics`);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const metrics = await response.text();
+      const value = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
+      expect(value('duet_relay_connections')).toBe(1);
+      expect(value('duet_relay_channels')).toBe(1);
+      expect(value('duet_relay_mailbox_frames')).toBe(3);
+      expect(value('duet_relay_mailbox_bytes')).toBeGreaterThan(3 * 128);
+      expect(value('duet_relay_buffered_bytes')).toBe(0);
+      expect(value('duet_relay_store_up')).toBe(1);
+      expect(metrics).toMatch(new RegExp(`^duet_relay_frames_total\\{event="stored",store="${kind}",instance="[0-9a-f]+"\\} 3$`, 'm'));
+      expect(metrics).toMatch(/^duet_relay_refusals_total\{reason="unauthorized",[^}]*\} 1$/m);
+      expect(metrics).toMatch(/^duet_relay_process_resident_memory_bytes/m);
+      expect(metrics).not.toContain(secret);
+      expect(metrics).not.toContain(extension.channel);
+      extension.close();
       await relay.close();
     });
   });
