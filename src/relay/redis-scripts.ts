@@ -63,18 +63,20 @@ local function drop(name, role, upto)
   if count > 0 then
     redis.call('XTRIM', stream_of(name, role), 'MINID', upto + 1)
     local c = P .. 'c:' .. name
-    add(c, 'count:' .. role, -count)
-    add(c, 'bytes:' .. role, -bytes)
-    add(P .. 'total', 'bytes', -(bytes + count * OVERHEAD))
-    add(P .. 'total', 'frames', -count)
+    redis.call('HINCRBY', c, 'count:' .. role, -count)
+    redis.call('HINCRBY', c, 'bytes:' .. role, -bytes)
+    redis.call('HINCRBY', P .. 'total', 'bytes', -(bytes + count * OVERHEAD))
+    redis.call('HINCRBY', P .. 'total', 'frames', -count)
   end
   return count
 end
 -- The receiver of role's frames has every one up to seq.
 local function acknowledge(name, role, seq)
   local c = P .. 'c:' .. name
-  local upto = math.min(seq, num(redis.call('HGET', c, 'last:' .. role)))
-  if upto > num(redis.call('HGET', c, 'acked:' .. role)) then redis.call('HSET', c, 'acked:' .. role, upto) end
+  local h = redis.call('HMGET', c, 'last:' .. role, 'acked:' .. role)
+  local upto = math.min(seq, num(h[1]))
+  if upto <= num(h[2]) then return 0 end
+  redis.call('HSET', c, 'acked:' .. role, upto)
   return drop(name, role, upto)
 end
 local function delete_channel(name)
@@ -161,43 +163,54 @@ return 1
 `);
 
 /**
- * ARGV: P, channel, role, connection, seq, previous, payload, owner, max frames, max bytes,
- * max bytes per address, max bytes in all, ttl ms.
- * {'stored' | 'duplicate', last stored} | {'full' | 'address-full' | 'total-full' | 'replaced' | 'unclaimed' | 'retired' | 'out-of-order'}
+ * ARGV: P, max frames, max bytes, max bytes per address, max bytes in all, ttl ms, then per frame
+ * (a batch: the frames that arrived on this instance since its last call): channel, role,
+ * connection, seq, previous, payload, owner. Per frame: 'stored' | 'duplicate' with the last stored
+ * seq, or 'full' | 'address-full' | 'total-full' | 'replaced' | 'unclaimed' | 'retired' |
+ * 'out-of-order' with 0.
  */
 export const STORE = script(`
-local name, role, connection = ARGV[2], ARGV[3], ARGV[4]
-local seq, previous, payload, owner = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
-local max_frames, max_bytes, max_address, max_total, ttl = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
-local c = P .. 'c:' .. name
-local holder = redis.call('HGET', c, 'conn:' .. role)
-if not holder then
-  if is_retired(name, now_ms()) then return {'retired'} end
-  return {'unclaimed'}
-end
-if holder ~= connection then return {'replaced'} end
-local last = num(redis.call('HGET', c, 'last:' .. role))
-if previous > 0 and last < previous then return {'out-of-order'} end
-if seq <= last then return {'duplicate', last} end
-local cost = #payload + OVERHEAD
-local a = P .. 'a:' .. owner
-if num(redis.call('HGET', a, 'mb')) + cost > max_address then return {'address-full'} end
-if num(redis.call('HGET', P .. 'total', 'bytes')) + cost > max_total then return {'total-full'} end
-if num(redis.call('HGET', c, 'count:' .. role)) >= max_frames or num(redis.call('HGET', c, 'bytes:' .. role)) + #payload > max_bytes then return {'full'} end
+local max_frames, max_bytes, max_address, max_total, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = now_ms()
-redis.call('XADD', stream_of(name, role), seq .. '-0', 'p', payload, 't', now, 'o', owner)
-redis.call('HSET', c, 'last:' .. role, seq, 'la', now)
-redis.call('HINCRBY', c, 'count:' .. role, 1)
-redis.call('HINCRBY', c, 'bytes:' .. role, #payload)
-redis.call('HINCRBY', a, 'mb', cost)
-redis.call('HINCRBY', P .. 'total', 'bytes', cost)
-redis.call('HINCRBY', P .. 'total', 'frames', 1)
-redis.call('ZADD', P .. 'due', 'LT', now + ttl, name)
-local peer = redis.call('HGET', c, 'conn:' .. other(role))
-if peer and instance_of(peer) ~= instance_of(connection) then
-  notify(peer, 'f' .. name .. ' ' .. role .. ' ' .. seq .. ' ' .. payload)
+local out = {}
+local function store_one(name, role, connection, seq, previous, payload, owner)
+  local c = P .. 'c:' .. name
+  local peer_role = other(role)
+  local h = redis.call('HMGET', c, 'conn:' .. role, 'last:' .. role, 'count:' .. role, 'bytes:' .. role, 'conn:' .. peer_role)
+  local holder = h[1]
+  if not holder then
+    if is_retired(name, now) then return 'retired', 0 end
+    return 'unclaimed', 0
+  end
+  if holder ~= connection then return 'replaced', 0 end
+  local last = num(h[2])
+  if previous > 0 and last < previous then return 'out-of-order', 0 end
+  if seq <= last then return 'duplicate', last end
+  local size = #payload
+  local cost = size + OVERHEAD
+  local a = P .. 'a:' .. owner
+  if num(redis.call('HGET', a, 'mb')) + cost > max_address then return 'address-full', 0 end
+  if num(redis.call('HGET', P .. 'total', 'bytes')) + cost > max_total then return 'total-full', 0 end
+  local count, bytes = num(h[3]), num(h[4])
+  if count >= max_frames or bytes + size > max_bytes then return 'full', 0 end
+  redis.call('XADD', stream_of(name, role), seq .. '-0', 'p', payload, 't', now, 'o', owner)
+  redis.call('HSET', c, 'last:' .. role, seq, 'la', now, 'count:' .. role, count + 1, 'bytes:' .. role, bytes + size)
+  redis.call('HINCRBY', a, 'mb', cost)
+  redis.call('HINCRBY', P .. 'total', 'bytes', cost)
+  redis.call('HINCRBY', P .. 'total', 'frames', 1)
+  redis.call('ZADD', P .. 'due', 'LT', now + ttl, name)
+  local peer = h[5]
+  if peer and instance_of(peer) ~= instance_of(connection) then
+    notify(peer, 'f' .. name .. ' ' .. role .. ' ' .. seq .. ' ' .. payload)
+  end
+  return 'stored', seq
 end
-return {'stored', seq}
+for i = 7, #ARGV, 7 do
+  local kind, last = store_one(ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6])
+  out[#out + 1] = kind
+  out[#out + 1] = last
+end
+return out
 `);
 
 /** ARGV: P, channel, sending role, from seq, max bytes. {acked, expired, last stored, seq, payload, seq, payload, …} */
@@ -217,11 +230,12 @@ end
 return out
 `);
 
-/** ARGV: P, channel, receiving role, seq. */
+/** ARGV: P, then per acknowledgement (a batch, as for STORE): channel, receiving role, seq. */
 export const ACKNOWLEDGE = script(`
-local name, receiver, seq = ARGV[2], ARGV[3], tonumber(ARGV[4])
-if redis.call('EXISTS', P .. 'c:' .. name) == 0 then return 0 end
-return acknowledge(name, other(receiver), seq)
+for i = 2, #ARGV, 3 do
+  if redis.call('EXISTS', P .. 'c:' .. ARGV[i]) == 1 then acknowledge(ARGV[i], other(ARGV[i + 1]), tonumber(ARGV[i + 2])) end
+end
+return 1
 `);
 
 /** ARGV: P, channel, instance, retired ttl ms, max retired. Tells the members' other instances ("x"). */

@@ -15,6 +15,8 @@ export interface RedisServer {
   readonly url: string;
   readonly port: number;
   readonly dir: string;
+  /** The running server's process id (0 when stopped). */
+  pid(): number;
   /** SIGTERM (Redis saves and exits) or SIGKILL (nothing but what the AOF already holds). */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Starts it again on the same port and folder (it reloads the AOF). */
@@ -88,6 +90,7 @@ export async function startRedisServer(options: { appendfsync?: 'always' | 'ever
     url: `redis://127.0.0.1:${port}`,
     port,
     dir,
+    pid: () => (child as ChildProcess | null)?.pid ?? 0,
     stop,
     start,
     dispose: async () => {
