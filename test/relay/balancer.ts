@@ -2,7 +2,8 @@
  * A TCP load balancer for tests: several relay instances behind one address, no sticky routing.
  * Each new connection goes to the next backend in turn (round robin, so a channel's two ends land
  * on different instances); a backend that refuses the connection (stopped, killed) is skipped.
- * Like an L4 balancer, it does not look inside the stream.
+ * WebSocket upgrades and plain HTTP requests (the phone app's files) take turns separately, so
+ * page loads do not change where the WebSockets go; nothing else is read from the stream.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
@@ -10,7 +11,7 @@ export interface Balancer {
   readonly port: number;
   readonly wsUrl: string;
   readonly url: string;
-  /** How many connections each backend port was given. */
+  /** How many WebSocket connections each backend port was given. */
   readonly placed: Map<number, number>;
   close(): Promise<void>;
 }
@@ -26,32 +27,36 @@ function dial(port: number): Promise<Socket> {
 export async function startBalancer(backendPorts: readonly number[]): Promise<Balancer> {
   const sockets = new Set<Socket>();
   const placed = new Map<number, number>();
-  let turn = 0;
+  const turns = { websocket: 0, http: 0 };
   const server: Server = createServer((client) => {
     sockets.add(client);
     client.on('error', () => undefined);
     client.once('close', () => sockets.delete(client));
-    client.pause();
-    void (async () => {
-      for (let tries = 0; tries < backendPorts.length; tries++) {
-        const port = backendPorts[turn++ % backendPorts.length] as number;
-        try {
-          const backend = await dial(port);
-          placed.set(port, (placed.get(port) ?? 0) + 1);
-          sockets.add(backend);
-          backend.on('error', () => undefined);
-          backend.once('close', () => (sockets.delete(backend), client.destroy()));
-          client.once('close', () => backend.destroy());
-          client.pipe(backend);
-          backend.pipe(client);
-          client.resume();
-          return;
-        } catch {
-          // That instance is down: the next one.
+    client.once('data', (first: Buffer) => {
+      client.pause();
+      const kind = /^upgrade:\s*websocket/im.test(first.toString('latin1')) ? 'websocket' : 'http';
+      void (async () => {
+        for (let tries = 0; tries < backendPorts.length; tries++) {
+          const port = backendPorts[turns[kind]++ % backendPorts.length] as number;
+          try {
+            const backend = await dial(port);
+            if (kind === 'websocket') placed.set(port, (placed.get(port) ?? 0) + 1);
+            sockets.add(backend);
+            backend.on('error', () => undefined);
+            backend.once('close', () => (sockets.delete(backend), client.destroy()));
+            client.once('close', () => backend.destroy());
+            backend.write(first);
+            client.pipe(backend);
+            backend.pipe(client);
+            client.resume();
+            return;
+          } catch {
+            // That instance is down: the next one.
+          }
         }
-      }
-      client.destroy();
-    })();
+        client.destroy();
+      })();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
