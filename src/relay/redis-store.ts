@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import type { Role } from '../channel/relay-protocol.ts';
 import { ACKNOWLEDGE, ADMIT, CLAIM, HEARTBEAT, READ, RELEASE, RETIRE, STORE, SWEEP } from './redis-scripts.ts';
 import {
+  RelayStoreError,
   newInstanceId,
   type ClaimRequest,
   type ClaimResult,
@@ -103,6 +104,8 @@ export class RedisStore implements RelayStore {
     const common = { lazyConnect: true, retryStrategy: retryDelay, connectionName: 'duet-relay' };
     const redis = new Redis(options.url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, commandTimeout: COMMAND_TIMEOUT_MS });
     const subscriber = new Redis(options.url, { ...common, autoResubscribe: true });
+    // Failures surface through the commands (and the relay's /healthz), not as unhandled events.
+    for (const connection of [redis, subscriber]) connection.on('error', () => undefined);
     for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 0, lua });
     const store = new RedisStore(redis, subscriber, options);
     try {
@@ -112,7 +115,7 @@ export class RedisStore implements RelayStore {
     } catch (error) {
       redis.disconnect();
       subscriber.disconnect();
-      throw new Error(`cannot use Redis at ${redactUrl(options.url)}: ${describe(error)}`);
+      throw new RelayStoreError(`cannot use Redis at ${redactUrl(options.url)}: ${describe(error)}`);
     }
     store.watch();
     return store;
@@ -140,7 +143,6 @@ export class RedisStore implements RelayStore {
       if (event) this.emit(event);
     });
     for (const connection of [this.redis, this.subscriber]) {
-      connection.on('error', () => undefined);
       connection.on('close', () => {
         if (this.closed || this.lostConnection) return;
         this.lostConnection = true;

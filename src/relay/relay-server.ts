@@ -411,22 +411,23 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
           connection.pausedForStore = false;
           connection.socket.resume();
         }
-        if (connection.closing) return;
-        if (result.kind !== 'stored' && result.kind !== 'duplicate') {
-          const [code, reason] = FRAME_REFUSALS[result.kind];
-          return refuse(connection, code, reason);
-        }
-        if (result.kind === 'stored') {
-          framesRouted++;
-          metrics.frame('stored');
-          options.onRoutedFrame?.(channel, role, payload);
+        if (result.kind === 'stored' || result.kind === 'duplicate') {
+          if (result.kind === 'stored') {
+            framesRouted++;
+            options.onRoutedFrame?.(channel, role, payload);
+          }
+          metrics.frame(result.kind);
+          // The frame is in the store whatever became of this connection since: the peer is told
+          // (a duplicate too, in case the connection that stored it first was closed before it could).
           const peer = localPeer(connection);
           if (peer) offer(peer, { seq, payload });
-        } else {
-          metrics.frame('duplicate');
+          if (connection.closing) return;
+          connection.pendingStored = Math.max(connection.pendingStored ?? 0, result.lastStored);
+          return sendControl(connection);
         }
-        connection.pendingStored = Math.max(connection.pendingStored ?? 0, result.lastStored);
-        sendControl(connection);
+        if (connection.closing) return;
+        const [code, reason] = FRAME_REFUSALS[result.kind];
+        refuse(connection, code, reason);
       },
       (error: unknown) => {
         connection.storing -= payload.length;

@@ -168,6 +168,14 @@ export function gapBefore(received: number, next: number, read: Pick<FramesRead,
   return { missed: next - from - 1, reason: next - 1 <= read.expiredUpTo ? 'expired' : 'relay-restarted' };
 }
 
+/** The store cannot be used (Redis unreachable at start); the message names it without its password. */
+export class RelayStoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RelayStoreError';
+  }
+}
+
 /** A fresh id for a relay instance (prefix of its connection ids). */
 export function newInstanceId(): string {
   return crypto.getRandomValues(new Uint8Array(9)).reduce((text, byte) => text + byte.toString(16).padStart(2, '0'), '');

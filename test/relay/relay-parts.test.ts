@@ -7,6 +7,9 @@ import { addressKey, clientAddress } from '../../src/relay/client-address.ts';
 import { parseRelayOptions, RelayConfigError } from '../../src/relay/relay-options.ts';
 import { appendRetired, loadRetired, RelayStateError, saveMailboxes, takeMailboxes, type ChannelSnapshot } from '../../src/relay/relay-state-file.ts';
 import { parseStoreEvent, redactUrl } from '../../src/relay/redis-store.ts';
+import { startRelay } from '../../src/relay/relay-server.ts';
+import { RelayStoreError } from '../../src/relay/relay-store.ts';
+import { freePort } from '../../src/devstack/free-port.ts';
 
 describe('client addresses', () => {
   it('counts IPv4-mapped addresses as IPv4 and IPv6 addresses by their /64', () => {
@@ -37,6 +40,14 @@ describe('relay options', () => {
     expect(parseRelayOptions([], { RELAY_REDIS_URL: 'redis://:secret@10.0.0.5:6379/0', RELAY_REDIS_PREFIX: 'duet-eu:' })).toEqual({ redisUrl: 'redis://:secret@10.0.0.5:6379/0', redisPrefix: 'duet-eu:' });
     expect(parseRelayOptions(['--redis-url='], { RELAY_REDIS_URL: 'redis://10.0.0.5' })).toEqual({ redisUrl: null });
     expect(redactUrl('redis://:secret@10.0.0.5:6379/0')).toBe('redis://:***@10.0.0.5:6379/0');
+  });
+
+  it('a Redis that cannot be reached at start is a clear error that does not show its password', async () => {
+    const url = `redis://:hunter2@127.0.0.1:${await freePort()}`;
+    const starting = startRelay({ port: 0, staticDir: null, log: () => undefined, redisUrl: url });
+    await expect(starting).rejects.toThrow(RelayStoreError);
+    await expect(starting).rejects.toThrow(/cannot use Redis at redis:\/\/:\*\*\*@127\.0\.0\.1/);
+    await expect(starting).rejects.not.toThrow(/hunter2/);
   });
 });
 
