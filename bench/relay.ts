@@ -268,7 +268,7 @@ async function runCoordinator(): Promise<void> {
   const relayPeak = relays.map((relay, i) => Math.max(peak[i] as number, relayRss[i] as number));
   const redisRss = redis ? statusMb(redis.pid(), 'VmRSS') : null;
 
-  for (const relay of relays) relay.child.kill('SIGTERM');
+  await Promise.all(relays.map((relay) => new Promise((resolve) => (relay.child.once('exit', resolve), relay.child.kill('SIGTERM')))));
   await redis?.dispose();
 
   const total = channels * 2 * messages;

@@ -531,6 +531,7 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
       case 'retired':
         return closeRetired(event.channel);
       case 'reconnected':
+        storeErrorLogged = false;
         // What the store lost or changed while it was out of reach is learnt again from new hellos.
         for (const connection of connections) refuse(connection, CloseCode.goingAway, 'the relay reconnected to its store; connect again');
         return;
