@@ -72,6 +72,8 @@ interface WorkerResult {
   readonly received: number;
   readonly duplicated: number;
   readonly latencies: Float64Array;
+  /** CPU seconds this worker used from the start of sending to the end of receiving. */
+  readonly cpuSeconds: number;
 }
 
 async function runWorker(plan: WorkerPlan): Promise<void> {
@@ -111,6 +113,7 @@ async function runWorker(plan: WorkerPlan): Promise<void> {
   }
   send({ t: 'ready' });
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
+  const cpuAtStart = process.cpuUsage();
 
   const total = plan.count * 2 * plan.messages;
   const perTick = Math.max(1, Math.round((plan.rate * TICK_MS) / 1000));
@@ -139,10 +142,11 @@ async function runWorker(plan: WorkerPlan): Promise<void> {
   send({ t: 'sent' });
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   while (received < total && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  const result: WorkerResult = { received, duplicated, latencies: latencies.slice(0, received) };
-  send({ t: 'done', result });
+  const cpu = process.cpuUsage(cpuAtStart);
+  const result: WorkerResult = { received, duplicated, latencies: latencies.slice(0, received), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   for (const pair of ends) for (const end of pair) end.close();
-  setTimeout(() => process.exit(0), 200);
+  // Exits once the result is handed to the coordinator (a large message takes a while).
+  process.send?.({ t: 'done', result }, () => process.exit(0));
 }
 
 // ---- the coordinator ------------------------------------------------------------------------------
@@ -206,6 +210,7 @@ function startWorker(plan: WorkerPlan): { child: ChildProcess; next: (type: stri
   });
   const inbox: { t: string; result?: WorkerResult }[] = [];
   const waiters: (() => void)[] = [];
+  let closed = false;
   child.on('message', (message: { t: string; result?: WorkerResult }) => {
     inbox.push(message);
     for (const wake of waiters.splice(0)) wake();
@@ -214,11 +219,13 @@ function startWorker(plan: WorkerPlan): { child: ChildProcess; next: (type: stri
     for (;;) {
       const index = inbox.findIndex((message) => message.t === type);
       if (index >= 0) return inbox.splice(index, 1)[0] as { t: string; result?: WorkerResult };
-      if (child.exitCode !== null) throw new Error(`bench worker exited with ${child.exitCode}`);
+      if (closed) throw new Error(`bench worker exited with ${child.exitCode} before sending ${type}`);
       await new Promise<void>((resolve) => waiters.push(resolve));
     }
   };
-  child.once('exit', () => {
+  // 'close' comes after every message the worker sent was received ('exit' may come before).
+  child.once('close', () => {
+    closed = true;
     for (const wake of waiters.splice(0)) wake();
   });
   return { child, next };
@@ -253,7 +260,7 @@ async function runCoordinator(): Promise<void> {
   const started = plans.map(startWorker);
   for (const worker of started) await worker.next('ready');
 
-  const processes = { relays: relays.map((relay) => relay.child.pid as number), clients: started.map((worker) => worker.child.pid as number), redis: redis ? [redis.pid()] : [] };
+  const processes = { relays: relays.map((relay) => relay.child.pid as number), redis: redis ? [redis.pid()] : [] };
   const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, pids]) => [name, pids.map(cpuSeconds)]));
   const peak = relays.map(() => 0);
   const sampler = setInterval(() => relays.forEach((relay, i) => (peak[i] = Math.max(peak[i] as number, statusMb(relay.child.pid as number, 'VmRSS')))), 500);
@@ -263,7 +270,11 @@ async function runCoordinator(): Promise<void> {
   const results = await Promise.all(started.map(async (worker) => (await worker.next('done')).result as WorkerResult));
   const elapsedS = (performance.now() - sendStarted) / 1000;
   clearInterval(sampler);
-  const cpu = Object.fromEntries(Object.entries(processes).map(([name, pids]) => [name, pids.map((pid, i) => Math.round((cpuSeconds(pid) - (cpuBefore[name]?.[i] ?? 0)) * 10) / 10)]));
+  const tenths = (value: number) => Math.round(value * 10) / 10;
+  const cpu = {
+    ...Object.fromEntries(Object.entries(processes).map(([name, pids]) => [name, pids.map((pid, i) => tenths(cpuSeconds(pid) - (cpuBefore[name]?.[i] ?? 0)))])),
+    clients: results.map((result) => tenths(result.cpuSeconds)),
+  };
   const relayRss = relays.map((relay) => statusMb(relay.child.pid as number, 'VmRSS'));
   const relayPeak = relays.map((relay, i) => Math.max(peak[i] as number, relayRss[i] as number));
   const redisRss = redis ? statusMb(redis.pid(), 'VmRSS') : null;
