@@ -151,6 +151,12 @@ async function runWorker(plan: WorkerPlan): Promise<void> {
 
 // ---- the coordinator ------------------------------------------------------------------------------
 
+/** Every process the coordinator started: none outlives it, even when it fails. */
+const children: ChildProcess[] = [];
+process.once('exit', () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 interface Instance {
   readonly url: string;
   readonly child: ChildProcess;
@@ -190,6 +196,7 @@ async function startInstance(extraArgs: readonly string[], channels: number): Pr
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  children.push(child);
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -208,6 +215,7 @@ function startWorker(plan: WorkerPlan): { child: ChildProcess; next: (type: stri
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
   });
+  children.push(child);
   const inbox: { t: string; result?: WorkerResult }[] = [];
   const waiters: (() => void)[] = [];
   let closed = false;
@@ -318,4 +326,8 @@ async function runCoordinator(): Promise<void> {
 
 const workerPlan = process.env.DUET_BENCH_WORKER;
 if (workerPlan) await runWorker(JSON.parse(workerPlan) as WorkerPlan);
-else await runCoordinator();
+else
+  await runCoordinator().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
