@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import QRCode from 'qrcode';
 import { ANVIL_DEV_PRIVATE_KEY, startAnvil, type RunningAnvil } from '../src/devstack/anvil.ts';
-import { connectDapp, onboardAndPair, sendEthCoSigned } from '../src/devstack/demo-flow.ts';
+import { connectDapp, localStackUrls, onboardAndPair, sendEthCoSigned } from '../src/devstack/demo-flow.ts';
 import { launchExtensionBrowser } from '../src/devstack/extension-browser.ts';
 import { freePort } from '../src/devstack/free-port.ts';
 import { startStaticServer } from '../src/devstack/static-server.ts';
@@ -48,7 +48,6 @@ function lanAddress(): string | null {
 
 const anvil: RunningAnvil = await startAnvil({ port: (await isFree(8545)) ? 8545 : await freePort() });
 const relay = await startRelay({ host: headless ? '127.0.0.1' : '0.0.0.0', port: (await isFree(RELAY_PORT)) ? RELAY_PORT : 0, staticDir: resolve('dist-phone'), log: () => undefined });
-const relayLocal = `http://127.0.0.1:${relay.port}`;
 const guardData = mkdtempSync(join(tmpdir(), 'duet-guard-'));
 const guardDb = await openDatabase({ dataDir: guardData });
 const guard = await GuardService.start({
@@ -61,7 +60,7 @@ const guard = await GuardService.start({
 const dapp = await startStaticServer(resolve('e2e/pages'));
 const browser = await launchExtensionBrowser({ headless, callerHandlesSignals: true });
 console.log(`anvil:   ${anvil.rpcUrl} (chain 31337; dev account 0xf39F…2266 funded)`);
-console.log(`relay:   ws://127.0.0.1:${relay.port} — phone app at ${relayLocal}/`);
+console.log(`relay:   ws://localhost:${relay.port} — phone app at http://localhost:${relay.port}/`);
 console.log(`guard:   ${guard.url} — enrolment code ${(await guard.issueEnrolmentCode()).code} (Devices → Add the Guard)`);
 console.log(`dApp:    ${dapp.url}/index.html`);
 console.log(`Chromium: extension ${browser.extensionId} loaded${headless ? ' (headless)' : ''}`);
@@ -93,7 +92,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 if (headless) {
-  const urls = { relayWsUrl: `ws://127.0.0.1:${relay.port}`, phoneAppUrl: `${relayLocal}/`, rpcUrl: anvil.rpcUrl };
+  const urls = localStackUrls(relay, anvil.rpcUrl);
   let summary: Record<string, unknown> = { mined: false };
   try {
     const pairStart = performance.now();
@@ -124,9 +123,11 @@ await page.goto(`${dapp.url}/index.html`);
 const popup = await browser.context.newPage();
 await popup.goto(`chrome-extension://${browser.extensionId}/extension/popup/index.html`);
 const lan = lanAddress();
-const phoneUrl = lan ? `http://${lan}:${relay.port}/` : `${relayLocal}/`;
-console.log(`\nOpen the phone app on your phone: ${phoneUrl}`);
-console.log(await QRCode.toString(phoneUrl, { type: 'terminal', small: true }));
-console.log('In the Duet popup, set the relay and phone app to that address under "Advanced", then pair.');
+const { phoneAppUrl } = localStackUrls(relay, anvil.rpcUrl);
+console.log(`\nThe phone app, for a browser tab on this machine: ${phoneAppUrl}`);
+console.log(await QRCode.toString(phoneAppUrl, { type: 'terminal', small: true }));
+console.log('In the Duet popup, set the relay and phone app to that address (ws://… for the relay) under "Advanced", then pair.');
+// The phone app runs only over https off this machine (docs/phone.md, "Serving the app").
+if (lan) console.log(`A real phone needs the app over https: put an https proxy in front of ${lan}:${relay.port} (README, "Use a real phone").`);
 console.log('Duet is running. Press Ctrl-C to stop.');
 browser.context.on('close', () => void stopAll().then(() => process.exit(0)));

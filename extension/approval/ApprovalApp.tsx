@@ -26,6 +26,7 @@ const APPROVE_LABELS: Record<ApprovalCard['kind'], string> = {
   connect: 'Connect',
   'switch-chain': 'Switch network',
   'add-chain': 'Add network',
+  'watch-asset': 'Add token',
   sign: 'Approve',
 };
 
@@ -220,7 +221,7 @@ function Request({ card, view, refresh }: { card: ApprovalCard; view: WalletView
       <dl class="context">
         <div>
           <dt>Site</dt>
-          <dd data-testid="approval-origin">{card.origin}</dd>
+          <dd data-testid="approval-origin">{card.originLabel}</dd>
         </div>
         <div>
           <dt>Network</dt>

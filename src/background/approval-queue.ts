@@ -26,6 +26,7 @@ import { rpcErrors, type SerializedRpcError } from '../provider/rpc-error.ts';
 import type { AddChainRequest } from './chain-params.ts';
 import type { TransactionAdvice } from './request-builders.ts';
 import { storedBytes, type KeyValueStore } from './storage.ts';
+import type { TokenEntry } from './wallet-state.ts';
 
 export type SigningMethod = 'personal_sign' | 'eth_signTypedData_v4' | 'eth_sendTransaction';
 
@@ -33,11 +34,15 @@ export type ApprovalPayload =
   | { readonly kind: 'connect'; readonly method: 'eth_requestAccounts' | 'wallet_requestPermissions' }
   | { readonly kind: 'switch-chain'; readonly chainId: number }
   | { readonly kind: 'add-chain'; readonly network: AddChainRequest }
+  /** wallet_watchAsset: the token as read from the chain, and the symbol the site gave if any. */
+  | { readonly kind: 'watch-asset'; readonly chainId: number; readonly token: TokenEntry; readonly siteSymbol: string | null }
   /**
    * `request` is the canonical JSON of the SigningRequest (encodeSigningRequest), frozen when the
    * user approves; `advice` is what the node said about a transaction when it was built.
    */
   | { readonly kind: 'sign'; readonly method: SigningMethod; readonly request: Record<string, unknown>; readonly advice?: TransactionAdvice };
+
+export type SignPayload = Extract<ApprovalPayload, { kind: 'sign' }>;
 
 export type ApprovalStatus = 'awaiting-user' | 'co-signing' | 'done' | 'failed';
 

@@ -5,7 +5,8 @@
  */
 import { chainName, toHexChainId } from '../wallet/chains.ts';
 import { displayModel, type DisplayModel } from '../wallet/decode.ts';
-import { decodeSigningRequest, shortCode } from '../wallet/signing-request.ts';
+import { reviewedDisplay } from '../wallet/reviewed-display.ts';
+import { WALLET_ORIGIN, decodeSigningRequest, shortCode } from '../wallet/signing-request.ts';
 import type { ApprovalRecord, ApprovalStatus } from './approval-queue.ts';
 import { findNetwork } from './networks.ts';
 import { editableTransaction, transactionWarnings, type EditableTransaction } from './transaction-review.ts';
@@ -21,6 +22,8 @@ export interface AccountChoice {
 export interface ApprovalCard {
   readonly id: string;
   readonly origin: string;
+  /** The origin as the window names it ("Duet (your popup)" for what the user started there). */
+  readonly originLabel: string;
   readonly kind: ApprovalRecord['payload']['kind'];
   readonly status: ApprovalStatus;
   readonly network: string;
@@ -50,6 +53,8 @@ export function approvalSummary(record: ApprovalRecord): ApprovalSummary {
 }
 
 export const ADD_NETWORK_WARNING = 'A network can report false balances and transaction results. Add only networks you trust.';
+export const WALLET_ORIGIN_LABEL = 'Duet (you, from the popup)';
+export const TOKEN_SYMBOL_MISMATCH = (site: string, chain: string) => `The site calls this token "${site}", but its contract says "${chain}". Duet lists it as ${chain}.`;
 export const CONNECT_NOTE = 'The site will see the chosen addresses and can ask for approvals. Nothing is signed without your approval here and on your phone.';
 
 function networkLabel(state: WalletState, chainId: number): string {
@@ -60,7 +65,7 @@ function signCard(state: WalletState, payload: Extract<ApprovalRecord['payload']
   try {
     const request = decodeSigningRequest(payload.request);
     const account = state.accounts.find((candidate) => candidate.address === request.account.address);
-    const display = displayModel(request);
+    const display = reviewedDisplay(displayModel(request), request);
     const transaction = request.kind === 'transaction' ? request : null;
     return {
       display: transaction ? { ...display, warnings: [...display.warnings, ...transactionWarnings(transaction, payload.advice)] } : display,
@@ -78,6 +83,7 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
   const active = activeAccountEntry(state);
   const base = {
     ...approvalSummary(record),
+    originLabel: record.origin === WALLET_ORIGIN ? WALLET_ORIGIN_LABEL : record.origin,
     deadline: record.deadline,
     message: record.message,
     network: networkLabel(state, state.activeChainId),
@@ -122,6 +128,23 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
             ...(network.explorerUrl ? [{ label: 'Block explorer', value: network.explorerUrl }] : []),
           ],
           warnings: [ADD_NETWORK_WARNING],
+        },
+      };
+    }
+    case 'watch-asset': {
+      const { token, siteSymbol } = payload;
+      return {
+        ...base,
+        network: networkLabel(state, payload.chainId),
+        display: {
+          title: 'Add a token',
+          fields: [
+            { label: 'Site', value: record.origin },
+            { label: 'Token contract', value: token.address },
+            { label: 'Symbol', value: token.symbol },
+            { label: 'Decimals', value: String(token.decimals) },
+          ],
+          warnings: siteSymbol !== null && siteSymbol !== token.symbol ? [TOKEN_SYMBOL_MISMATCH(siteSymbol, token.symbol)] : [],
         },
       };
     }

@@ -14,6 +14,7 @@ import type { WalletState, WalletStateStore } from './wallet-state.ts';
 import { PROXIED_READ_METHODS } from './read-methods.ts';
 import { personalSignRequest, transactionRequest, typedDataRequest, type RequestBase, type TransactionAdvice } from './request-builders.ts';
 import type { RequestContext, RequestRouter } from './router.ts';
+import { watchAssetHandler } from './watch-asset.ts';
 
 export interface MethodBackend {
   readonly state: WalletStateStore;
@@ -153,6 +154,7 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
         return transactionRequest(params, base, lookup, { rpc: (method, rpcParams) => backend.rpc(base.chainId, method, rpcParams), queuedNonce });
       }),
     )
+    .register('wallet_watchAsset', watchAssetHandler(backend))
     .registerFallback((method) => {
       if (!PROXIED_READ_METHODS.has(method)) return undefined;
       return async (params) => backend.rpc((await backend.state.read()).activeChainId, method, listParams(method, params));

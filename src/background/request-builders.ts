@@ -6,7 +6,7 @@
  * the window warns when the site's values stray from them, and the user may edit them.
  */
 import { getAddress, isHexString } from 'ethers';
-import { rpcErrors } from '../provider/rpc-error.ts';
+import { ProviderRpcError, RpcErrorCode, rpcErrors } from '../provider/rpc-error.ts';
 import { parsePersonalSignParams } from '../wallet/personal-message.ts';
 import { type AccountRef, type SigningRequest } from '../wallet/signing-request.ts';
 import { checkTypedData, parseTypedDataParam } from '../wallet/typed-data.ts';
@@ -33,6 +33,8 @@ export interface TransactionAdvice {
   /** 2 × base fee + tip: what Duet would set itself. */
   readonly maxFeePerGas: string | null;
   readonly maxPriorityFeePerGas: string | null;
+  /** Duet chose the nonce (the site gave none): Duet keeps such nonces consecutive while they wait. */
+  readonly duetNonce?: boolean;
 }
 
 export interface BuiltTransaction {
@@ -64,6 +66,14 @@ const SUPPORTED_TYPES = new Set(['0x0', '0x00', '0x2', '0x02']);
 export const FALLBACK_PRIORITY_FEE_WEI = 1_000_000_000n;
 /** maxFeePerGas = 2 × base fee + tip: stays valid through six full blocks of +12.5 %. */
 const BASE_FEE_MULTIPLIER = 2n;
+/**
+ * When eth_estimateGas fails (the transaction reverts now), the gas limit is 35 % of the latest
+ * block's: MetaMask's fallback (DEFAULT_GAS_ESTIMATE_FALLBACK_BLOCK_PERCENT in
+ * @metamask/transaction-controller). The window then shows why the simulation failed.
+ */
+const FALLBACK_GAS_BLOCK_PERCENT = 35n;
+/** Used when the block does not say its gas limit. */
+const FALLBACK_GAS_LIMIT = 1_000_000n;
 
 export function addressParam(value: unknown, field: string): string {
   if (typeof value !== 'string') throw rpcErrors.invalidParams(`${field} must be an address.`);
@@ -125,6 +135,20 @@ export interface TransactionContext {
   readonly queuedNonce: number | null;
 }
 
+/**
+ * eth_estimateGas, or — when the node says the transaction fails now — the fallback limit, so the
+ * window can still show the request with the simulation's reason (the user decides). An
+ * unreachable node is still the request's failure.
+ */
+async function estimateGas(rpc: RpcCall, call: Record<string, string>, blockGasLimit: bigint | null): Promise<bigint> {
+  try {
+    return quantityResult(await rpc('eth_estimateGas', [call]), 'gas estimate');
+  } catch (error) {
+    if (!(error instanceof ProviderRpcError) || error.code === RpcErrorCode.chainDisconnected || error.code === RpcErrorCode.internal) throw error;
+    return blockGasLimit === null ? FALLBACK_GAS_LIMIT : (blockGasLimit * FALLBACK_GAS_BLOCK_PERCENT) / 100n;
+  }
+}
+
 /** eth_sendTransaction [tx] → an EIP-1559 transaction on the active chain, fully specified, and the node's advice. */
 export async function transactionRequest(params: unknown, base: RequestBase, accountFor: AccountLookup, context: TransactionContext): Promise<BuiltTransaction> {
   if (!Array.isArray(params) || params.length !== 1 || typeof params[0] !== 'object' || params[0] === null || Array.isArray(params[0])) {
@@ -159,25 +183,25 @@ export async function transactionRequest(params: unknown, base: RequestBase, acc
     answer(rpc('eth_maxPriorityFeePerGas', []).then((fee) => quantityResult(fee, 'priority fee'), () => FALLBACK_PRIORITY_FEE_WEI)),
     answer(
       rpc('eth_getBlockByNumber', ['latest', false]).then((block) => {
-        const baseFee = (block as { baseFeePerGas?: unknown } | null)?.baseFeePerGas;
-        if (baseFee === undefined) throw rpcErrors.internal('The network has no EIP-1559 base fee; Duet sends EIP-1559 transactions only.');
-        return quantityResult(baseFee, 'base fee');
+        const { baseFeePerGas, gasLimit } = (block ?? {}) as { baseFeePerGas?: unknown; gasLimit?: unknown };
+        if (baseFeePerGas === undefined) throw rpcErrors.internal('The network has no EIP-1559 base fee; Duet sends EIP-1559 transactions only.');
+        return { baseFee: quantityResult(baseFeePerGas, 'base fee'), gasLimit: gasLimit === undefined ? null : quantityResult(gasLimit, 'block gas limit') };
       }),
     ),
   ]);
   const suggestedTip = adviceOf(nodeTip);
-  const baseFee = adviceOf(nodeBaseFee);
+  const baseFee = adviceOf(nodeBaseFee)?.baseFee ?? null;
   const suggestedMaxFee = baseFee !== null && suggestedTip !== null ? baseFee * BASE_FEE_MULTIPLIER + suggestedTip : null;
-  const advice: TransactionAdvice = { nextNonce: adviceOf(nodeNonce), maxFeePerGas: hexWei(suggestedMaxFee), maxPriorityFeePerGas: hexWei(suggestedTip) };
+  const advice: TransactionAdvice = { nextNonce: adviceOf(nodeNonce), maxFeePerGas: hexWei(suggestedMaxFee), maxPriorityFeePerGas: hexWei(suggestedTip), duetNonce: requestedNonce === undefined };
 
   const nonce = requestedNonce !== undefined ? Number(requestedNonce) : needed(nodeNonce);
-  const gas = gasParam ?? quantityResult(await rpc('eth_estimateGas', [{ from: account.address, ...(to ? { to } : {}), value: `0x${value.toString(16)}`, data }]), 'gas estimate');
+  const gas = gasParam ?? (await estimateGas(rpc, { from: account.address, ...(to ? { to } : {}), value: `0x${value.toString(16)}`, data }, adviceOf(nodeBaseFee)?.gasLimit ?? null));
   if (gasPrice !== undefined) {
     maxFeePerGas = gasPrice;
     maxPriorityFeePerGas = gasPrice;
   }
   maxPriorityFeePerGas ??= needed(nodeTip);
-  maxFeePerGas ??= needed(nodeBaseFee) * BASE_FEE_MULTIPLIER + maxPriorityFeePerGas;
+  maxFeePerGas ??= needed(nodeBaseFee).baseFee * BASE_FEE_MULTIPLIER + maxPriorityFeePerGas;
   if (maxPriorityFeePerGas > maxFeePerGas) maxPriorityFeePerGas = maxFeePerGas;
   return { request: { ...base, kind: 'transaction', account, tx: { to, value, data, nonce, gas, maxFeePerGas, maxPriorityFeePerGas, chainId: base.chainId } }, advice };
 }

@@ -30,7 +30,15 @@ export type UiRequest =
   | { readonly action: 'rename-device'; readonly id: string; readonly name: string }
   | { readonly action: 'unpair-device'; readonly id: string }
   | { readonly action: 'set-auto-lock'; readonly minutes: number }
-  | { readonly action: 'balance' };
+  | { readonly action: 'balance' }
+  | { readonly action: 'send-quote'; readonly asset: string; readonly to?: string }
+  | { readonly action: 'send'; readonly asset: string; readonly to: string; readonly amount: string; readonly gas: string; readonly maxFeePerGas: string; readonly maxPriorityFeePerGas: string }
+  | { readonly action: 'speed-up'; readonly id: string }
+  | { readonly action: 'cancel-transaction'; readonly id: string }
+  | { readonly action: 'activity' }
+  | { readonly action: 'tokens' }
+  | { readonly action: 'add-token'; readonly address: string }
+  | { readonly action: 'remove-token'; readonly address: string };
 
 export type UiAction = UiRequest['action'];
 
@@ -72,6 +80,14 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'unpair-device': { id: 'string' },
   'set-auto-lock': { minutes: 'number' },
   balance: {},
+  'send-quote': { asset: 'string', to: 'string?' },
+  send: { asset: 'string', to: 'string', amount: 'string', gas: 'string', maxFeePerGas: 'string', maxPriorityFeePerGas: 'string' },
+  'speed-up': { id: 'string' },
+  'cancel-transaction': { id: 'string' },
+  activity: {},
+  tokens: {},
+  'add-token': { address: 'string' },
+  'remove-token': { address: 'string' },
 };
 
 function fieldMatches(value: unknown, kind: FieldKind): boolean {

@@ -1,7 +1,7 @@
 /**
  * What a signing request does, as the policy weighs it: what it spends, to whom, and whether it
  * grants an unlimited allowance. Read from the frozen request the Guard decoded itself (the same
- * decoding the screens show, src/wallet/decode.ts and typed-data.ts), never from what a device
+ * decoding the wallet's own checks use, src/wallet/token-call.ts and typed-data.ts), never from what a device
  * says about it.
  *
  * - Native currency: value + gas × maxFeePerGas. The fee counts because a priority fee is paid
@@ -19,7 +19,8 @@
  *   is a message (policy.messages).
  */
 import { getAddress } from 'ethers';
-import { decodeTokenCall, UNLIMITED_APPROVAL_THRESHOLD, UNLIMITED_PERMIT2_THRESHOLD } from '../wallet/decode.ts';
+import { UNLIMITED_APPROVAL_THRESHOLD, UNLIMITED_PERMIT2_THRESHOLD } from '../wallet/decode.ts';
+import { readTokenCall } from '../wallet/token-call.ts';
 import type { SigningRequest, TransactionRequest, TypedDataRequest } from '../wallet/signing-request.ts';
 import { checkTypedData, type TypedValue } from '../wallet/typed-data.ts';
 
@@ -64,20 +65,20 @@ function transactionEffect(request: TransactionRequest): RequestEffect {
   const to = getAddress(tx.to);
   const data = tx.data.toLowerCase();
   const parts = emptyParts();
-  const call = data === '0x' ? null : decodeTokenCall(to, data);
+  const call = data === '0x' ? null : readTokenCall(data);
   switch (call?.kind) {
-    case 'erc20_transfer':
-      parts.tokens.push({ token: call.token, amount: call.amount });
-      parts.destinations.push({ address: call.recipient, role: 'recipient' });
+    case 'transfer':
+      parts.tokens.push({ token: to, amount: call.amount });
+      parts.destinations.push({ address: call.to, role: 'recipient' });
       break;
-    case 'erc20_approve':
-      grant(parts, call.token, call.spender, call.allowance, call.unlimited);
+    case 'approve':
+      grant(parts, to, call.spender, call.amount, call.amount >= UNLIMITED_APPROVAL_THRESHOLD);
       break;
-    case 'erc20_transfer_from':
-      if (call.holder === getAddress(request.account.address)) parts.tokens.push({ token: call.token, amount: call.amount });
-      parts.destinations.push({ address: call.recipient, role: 'recipient' });
+    case 'transferFrom':
+      if (call.from === getAddress(request.account.address)) parts.tokens.push({ token: to, amount: call.amount });
+      parts.destinations.push({ address: call.to, role: 'recipient' });
       break;
-    case 'set_approval_for_all':
+    case 'setApprovalForAll':
       if (call.approved) {
         parts.destinations.push({ address: call.operator, role: 'operator' });
         parts.unlimited.push({ address: call.operator, role: 'operator' });

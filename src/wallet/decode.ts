@@ -95,72 +95,47 @@ interface ActionModel {
   readonly warnings: readonly string[];
 }
 
-/**
- * A recognised token call, exactly as the calldata encodes it (the display below and the Guard's
- * policy read the same decoding).
- */
-export type TokenCall =
-  | { readonly kind: 'erc20_transfer'; readonly token: string; readonly recipient: string; readonly amount: bigint }
-  | { readonly kind: 'erc20_approve'; readonly token: string; readonly spender: string; readonly allowance: bigint; readonly unlimited: boolean }
-  | { readonly kind: 'erc20_transfer_from'; readonly token: string; readonly holder: string; readonly recipient: string; readonly amount: bigint }
-  | { readonly kind: 'set_approval_for_all'; readonly collection: string; readonly operator: string; readonly approved: boolean };
-
-/** The token call `data` makes on contract `to`, or null when the calldata is not exactly its ABI encoding. */
-export function decodeTokenCall(to: string, data: string): TokenCall | null {
+/** A recognised token call, or null when the calldata is not exactly its ABI encoding. */
+function tokenAction(to: string, data: string): ActionModel | null {
   const selector = data.slice(0, 10);
   if (selector === SELECTOR_ERC20_TRANSFER) {
     const words = abiWords(data, 2);
     const recipient = words && wordAddress(words[0] as string);
-    return words && recipient ? { kind: 'erc20_transfer', token: to, recipient, amount: wordUint(words[1] as string) } : null;
+    if (!words || !recipient) return null;
+    return { title: 'Send tokens (ERC-20 transfer)', fields: [{ label: 'Token contract', value: to }, { label: 'Recipient', value: recipient }, { label: 'Amount', value: tokenAmount(wordUint(words[1] as string)) }], warnings: [] };
   }
   if (selector === SELECTOR_ERC20_APPROVE) {
     const words = abiWords(data, 2);
     const spender = words && wordAddress(words[0] as string);
     if (!words || !spender) return null;
     const allowance = wordUint(words[1] as string);
-    return { kind: 'erc20_approve', token: to, spender, allowance, unlimited: allowance >= UNLIMITED_APPROVAL_THRESHOLD };
+    const unlimited = allowance >= UNLIMITED_APPROVAL_THRESHOLD;
+    const allowanceField: DisplayField = allowance === 0n ? { label: 'Allowance', value: '0 (removes the allowance)' } : { label: 'Allowance', value: tokenAmount(allowance), ...(unlimited ? { warning: UNLIMITED_APPROVAL_WARNING } : {}) };
+    return { title: 'Allow spending of your tokens (ERC-20 approve)', fields: [{ label: 'Token contract', value: to }, { label: 'Spender', value: spender }, allowanceField], warnings: unlimited ? [UNLIMITED_APPROVAL_WARNING] : [] };
   }
   if (selector === SELECTOR_ERC20_TRANSFER_FROM) {
     const words = abiWords(data, 3);
     const holder = words && wordAddress(words[0] as string);
     const recipient = words && wordAddress(words[1] as string);
-    return words && holder && recipient ? { kind: 'erc20_transfer_from', token: to, holder, recipient, amount: wordUint(words[2] as string) } : null;
+    if (!words || !holder || !recipient) return null;
+    return {
+      title: 'Move tokens (ERC-20 transferFrom)',
+      fields: [{ label: 'Token contract', value: to }, { label: 'From holder', value: holder }, { label: 'Recipient', value: recipient }, { label: 'Amount', value: tokenAmount(wordUint(words[2] as string)) }],
+      warnings: [],
+    };
   }
   if (selector === SELECTOR_SET_APPROVAL_FOR_ALL) {
     const words = abiWords(data, 2);
     const operator = words && wordAddress(words[0] as string);
     const approved = words && wordBool(words[1] as string);
-    return words && operator && approved !== null ? { kind: 'set_approval_for_all', collection: to, operator, approved } : null;
+    if (!words || !operator || approved === null) return null;
+    return {
+      title: approved ? 'Allow access to all your items (setApprovalForAll)' : 'Remove access to all your items (setApprovalForAll)',
+      fields: [{ label: 'Collection contract', value: to }, { label: 'Operator', value: operator }, approved ? { label: 'Access', value: 'all items, now and later', warning: APPROVAL_FOR_ALL_WARNING } : { label: 'Access', value: 'removed' }],
+      warnings: approved ? [APPROVAL_FOR_ALL_WARNING] : [],
+    };
   }
   return null;
-}
-
-/** The display of a recognised token call, or null when the calldata is not one. */
-function tokenAction(to: string, data: string): ActionModel | null {
-  const call = decodeTokenCall(to, data);
-  switch (call?.kind) {
-    case undefined:
-      return null;
-    case 'erc20_transfer':
-      return { title: 'Send tokens (ERC-20 transfer)', fields: [{ label: 'Token contract', value: to }, { label: 'Recipient', value: call.recipient }, { label: 'Amount', value: tokenAmount(call.amount) }], warnings: [] };
-    case 'erc20_approve': {
-      const allowanceField: DisplayField =
-        call.allowance === 0n ? { label: 'Allowance', value: '0 (removes the allowance)' } : { label: 'Allowance', value: tokenAmount(call.allowance), ...(call.unlimited ? { warning: UNLIMITED_APPROVAL_WARNING } : {}) };
-      return { title: 'Allow spending of your tokens (ERC-20 approve)', fields: [{ label: 'Token contract', value: to }, { label: 'Spender', value: call.spender }, allowanceField], warnings: call.unlimited ? [UNLIMITED_APPROVAL_WARNING] : [] };
-    }
-    case 'erc20_transfer_from':
-      return {
-        title: 'Move tokens (ERC-20 transferFrom)',
-        fields: [{ label: 'Token contract', value: to }, { label: 'From holder', value: call.holder }, { label: 'Recipient', value: call.recipient }, { label: 'Amount', value: tokenAmount(call.amount) }],
-        warnings: [],
-      };
-    case 'set_approval_for_all':
-      return {
-        title: call.approved ? 'Allow access to all your items (setApprovalForAll)' : 'Remove access to all your items (setApprovalForAll)',
-        fields: [{ label: 'Collection contract', value: to }, { label: 'Operator', value: call.operator }, call.approved ? { label: 'Access', value: 'all items, now and later', warning: APPROVAL_FOR_ALL_WARNING } : { label: 'Access', value: 'removed' }],
-        warnings: call.approved ? [APPROVAL_FOR_ALL_WARNING] : [],
-      };
-  }
 }
 
 function transactionAction(request: TransactionRequest): ActionModel {

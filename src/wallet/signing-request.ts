@@ -6,7 +6,11 @@
  * EIP-55 checksum form, hex bytes in lowercase. The decoder is strict: it accepts exactly that
  * shape (no missing, extra or non-canonical values) and throws a WalletError naming the field.
  * The encoder checks its own output with the decoder, so a request that cannot be decoded is
- * never sent.
+ * never sent. An optional `facts` key carries what the extension observed before display
+ * (presign-facts.ts): part of the canonical JSON and the short code, not of the digest.
+ *
+ * Origin: the web origin that asked (from the browser's sender data), or WALLET_ORIGIN for what
+ * the user started in Duet's own popup (send, speed up, cancel) — no web page can have it.
  *
  * Digests (each device computes it from the request it shows):
  * - transaction: the EIP-1559 signing hash keccak256(0x02 ‖ rlp([chainId, nonce,
@@ -20,6 +24,7 @@ import { Signature, Transaction, getAddress, getBytes, hashMessage, hexlify, rec
 import { sha256 } from '@noble/hashes/sha2.js';
 import { MAX_SAFE_CHAIN_ID } from './chains.ts';
 import { MAX_PERSONAL_MESSAGE_BYTES } from './personal-message.ts';
+import { decodePresignFacts, encodePresignFacts, type PresignFacts, type PresignFactsJson } from './presign-facts.ts';
 import { checkTypedData, typedDataDigest, type TypedDataPayload } from './typed-data.ts';
 import { WalletError } from './wallet-error.ts';
 
@@ -55,6 +60,8 @@ interface RequestBase {
   readonly account: AccountRef;
   /** Unix ms when the request was created (the extension restamps it when the user approves). */
   readonly createdAt: number;
+  /** What the extension observed before display (presign-facts.ts); not part of the digest. */
+  readonly facts?: PresignFacts;
 }
 
 export type TransactionRequest = RequestBase & { readonly kind: 'transaction'; readonly tx: Eip1559Fields };
@@ -69,6 +76,7 @@ type JsonBase = {
   chainId: number;
   account: { index: number; address: string };
   createdAt: number;
+  facts?: PresignFactsJson;
 };
 
 /** The wire form of a SigningRequest. */
@@ -105,6 +113,9 @@ const SHORT_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const SHORT_CODE_LENGTH = 6;
 
 const hexQuantity = (value: bigint) => `0x${value.toString(16)}`;
+
+/** The origin of requests the user started in Duet's popup (send, speed up, cancel). */
+export const WALLET_ORIGIN = 'duet://wallet';
 
 function requestError(field: string, reason: string): WalletError {
   return new WalletError('bad_request', field, reason);
@@ -152,6 +163,7 @@ function lowercaseHexBytes(value: unknown, field: string, maxBytes: number): str
 }
 
 function webOrigin(value: unknown, field: string): string {
+  if (value === WALLET_ORIGIN) return value;
   if (typeof value !== 'string' || value.length > MAX_ORIGIN_LENGTH) throw requestError(field, 'expected a web origin');
   let url: URL;
   try {
@@ -185,7 +197,8 @@ export function decodeSigningRequest(value: unknown): SigningRequest {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw requestError('request', 'expected an object');
   const { kind } = value as Record<string, unknown>;
   if (kind !== 'transaction' && kind !== 'personal_sign' && kind !== 'typed_data') throw requestError('request.kind', 'expected transaction, personal_sign or typed_data');
-  const raw = record(value, 'request', [...BASE_KEYS, PAYLOAD_KEY[kind]]);
+  const hasFacts = Object.hasOwn(value, 'facts');
+  const raw = record(value, 'request', [...BASE_KEYS, PAYLOAD_KEY[kind], ...(hasFacts ? ['facts'] : [])]);
   if (typeof raw.id !== 'string' || !/^[0-9a-f]{32}$/.test(raw.id)) throw requestError('request.id', 'expected 16 bytes of lowercase hex');
   const account = record(raw.account, 'request.account', ['index', 'address']);
   const chainId = integer(raw.chainId, 'request.chainId', 1, MAX_SAFE_CHAIN_ID);
@@ -195,6 +208,7 @@ export function decodeSigningRequest(value: unknown): SigningRequest {
     chainId,
     account: { index: integer(account.index, 'request.account.index', 0, MAX_ACCOUNT_INDEX), address: checksummedAddress(account.address, 'request.account.address') },
     createdAt: integer(raw.createdAt, 'request.createdAt', 0, Number.MAX_SAFE_INTEGER),
+    ...(hasFacts ? { facts: decodePresignFacts(raw.facts, 'request.facts') } : {}),
   };
   switch (kind) {
     case 'transaction':
@@ -208,7 +222,7 @@ export function decodeSigningRequest(value: unknown): SigningRequest {
 
 function toJson(request: SigningRequest): SigningRequestJson {
   const account = { index: request.account.index, address: canonicalAddress(request.account.address, 'request.account.address') };
-  const base = { id: request.id, origin: request.origin, chainId: request.chainId, account, createdAt: request.createdAt };
+  const base = { id: request.id, origin: request.origin, chainId: request.chainId, account, createdAt: request.createdAt, ...(request.facts ? { facts: encodePresignFacts(request.facts) } : {}) };
   switch (request.kind) {
     case 'transaction': {
       const { tx } = request;

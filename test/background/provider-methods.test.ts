@@ -270,7 +270,7 @@ describe('refused and unknown methods', () => {
   it('methods Duet does not know are 4200, and nothing reaches the node', async () => {
     await rejects(h.request('eth_signTransaction', [{}]), RpcErrorCode.unsupportedMethod);
     await rejects(h.request('debug_traceTransaction', ['0x00']), RpcErrorCode.unsupportedMethod);
-    await rejects(h.request('wallet_watchAsset', [{}]), RpcErrorCode.unsupportedMethod);
+    await rejects(h.request('wallet_scanQRCode', [{}]), RpcErrorCode.unsupportedMethod);
     expect(node.calls.map((call) => call.method)).not.toContain('debug_traceTransaction');
   });
 });
