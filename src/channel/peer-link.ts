@@ -198,6 +198,16 @@ export class PeerLink {
     }, QUIET_STORE_MS);
   }
 
+  /**
+   * Stores now, with `write`, what `storeSoon` would have stored later; resolves once every store
+   * queued before it is done too. For an app about to close the link and its vault (a lock).
+   */
+  flush(write?: (state: LinkState) => Promise<void>): Promise<void> {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = null;
+    return this.store(write);
+  }
+
   /** The peer can be reached: the relay is connected, or a direct path is open. */
   get online(): boolean {
     return this.relay.isOnline || this.paths.directOpen;

@@ -125,6 +125,8 @@ export class PhoneController {
   private taint: { stored: boolean; rescueAddress: string | null } | null = null;
   /** A lock asked for while a taint was not yet stored: it happens once the record is. */
   private lockAfterTaintStored = false;
+  /** The last write of a lock (lock), then the vault's own lock: the next key step waits for it. */
+  private locking: Promise<void> = Promise.resolve();
   private readonly keys: PaillierKeyPool;
   private readonly rtc: RtcSessionFactory | undefined;
   private readonly listeners = new Set<() => void>();
@@ -205,6 +207,7 @@ export class PhoneController {
     this.error = null;
     this.changed();
     try {
+      await this.locking;
       await step();
     } catch (error) {
       this.error = keyFailure(error);
@@ -269,14 +272,23 @@ export class PhoneController {
     }
   }
 
-  /** Closes the connection and forgets everything read from the vault (once a pending taint is stored). */
-  lock(): void {
+  /**
+   * Closes the connection and forgets everything read from the vault (once a pending taint is
+   * stored). The app is locked at once; the promise settles once the vault itself is closed, after
+   * the link's last write (while a taint record is still being written: once an earlier lock is done).
+   */
+  lock(): Promise<void> {
     if (this.taint && !this.taint.stored) {
       this.lockAfterTaintStored = true;
-      return;
+      return this.locking;
     }
+    // What the live link has not stored yet (a write under way, one deferred until the link is
+    // quiet) is written before the vault closes: a request settled just before the lock stays so.
+    const vault = this.vault;
+    const live = this.live;
+    const lastWrite = vault && live?.cosigner.share ? live.peer.flush(this.linkStateWriter(vault, live)) : Promise.resolve();
     this.closeLinks();
-    this.vault?.lock();
+    this.locking = lastWrite.catch(() => undefined).then(() => vault?.lock());
     this.vault = null;
     this.identity = null;
     this.sas = null;
@@ -287,6 +299,7 @@ export class PhoneController {
     this.taint = null;
     this.screen = 'unlock';
     this.changed();
+    return this.locking;
   }
 
   private async afterUnlock(): Promise<void> {
@@ -517,7 +530,13 @@ export class PhoneController {
     const vault = this.vault;
     if (!vault) throw new VaultError('locked', 'the phone is locked');
     if (link !== this.live || !link.cosigner.share) return;
-    await vault.putMany({ ...state, history: this.history, extension: this.extension, requests: this.savedRequests(link.cosigner) });
+    await this.linkStateWriter(vault, link)(state);
+  }
+
+  /** Writes a link state with what the phone keeps beside it now (history, extension, requests). */
+  private linkStateWriter(vault: UnlockedVault, link: Link): (state: LinkState) => Promise<void> {
+    const kept = { history: this.history, extension: this.extension, requests: this.savedRequests(link.cosigner) };
+    return (state) => vault.putMany({ ...state, ...kept });
   }
 
   private async persistChannel(): Promise<void> {
