@@ -127,11 +127,19 @@ export class PathSwitch implements FrameTransport {
     for (const [seq, frame] of restored.sort(([a], [b]) => a - b)) relay.send(withHeader(RESENT, [seq], frame));
   }
 
-  /** The link moved to another relay channel (pairing → paired): frames go there from now on. */
+  /**
+   * The link moved to another relay channel (pairing → paired): frames go there from now on. What
+   * still arrives on the previous one (the peer sent it before it moved too) is delivered until
+   * the owner closes that channel or this switch.
+   */
   useRelay(relay: RelayCarrier): void {
-    this.offRelay();
+    const offPrevious = this.offRelay;
     this.relay = relay;
-    this.offRelay = relay.onMessage((frame) => this.fromRelay(frame));
+    const off = relay.onMessage((frame) => this.fromRelay(frame));
+    this.offRelay = () => {
+      offPrevious();
+      off();
+    };
   }
 
   get path(): LinkPath {

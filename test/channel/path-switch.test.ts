@@ -316,6 +316,30 @@ describe('the transport switch, rule by rule', () => {
     p.switches.b.close();
   });
 
+  it('after the move to another relay channel, a frame still arriving on the first is delivered, in order', () => {
+    const pairing = new MemoryRelay();
+    const paired = new MemoryRelay();
+    const a = new PathSwitch(pairing.carrier('a'));
+    const b = new PathSwitch(pairing.carrier('b'));
+    const received: string[] = [];
+    const bytes = (value: string) => new TextEncoder().encode(value);
+    b.onMessage((frame) => received.push(new TextDecoder().decode(frame)));
+    // a sends its last pairing-channel frame, then both move; b moves before that frame arrives.
+    a.send(bytes('keygen/0'));
+    a.useRelay(paired.carrier('a'));
+    b.useRelay(paired.carrier('b'));
+    a.send(bytes('keygen/1'));
+    pairing.deliver('b', 10);
+    paired.deliver('b', 10);
+    expect(received).toEqual(['keygen/0', 'keygen/1']);
+    a.close();
+    b.close();
+    // Closed: the first channel delivers nothing more.
+    pairing.queues.b.push(bytes('late'));
+    pairing.deliver('b', 10);
+    expect(received).toEqual(['keygen/0', 'keygen/1']);
+  });
+
   it('refuses a damaged saved state with a typed error', () => {
     const relay = new MemoryRelay();
     const damaged: PathSwitchState = { v: 1, lastDirectSent: 1, lastDirectReceived: 0, outbox: [{ seq: 1, frame: '*' }] };
