@@ -10,6 +10,7 @@ import { PHONE_WAIT_EXTENSION_MS, PHONE_WAIT_MS } from '../../src/background/wal
 import type { FetchLike } from '../../src/background/rpc-client.ts';
 import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
 import { UNLIMITED_APPROVAL_WARNING } from '../../src/wallet/decode.ts';
+import { maxFeePerGasOf } from '../../src/wallet/signing-request.ts';
 import { connect, createHarness, scriptedWallet, shownCard, DAPP, nextApproval, openApprovals, OTHER_DAPP, PASSWORD, setUpWallet, until, type Harness } from './harness.ts';
 import type { ScriptedNode } from './scripted-node.ts';
 
@@ -357,7 +358,7 @@ describe('on a real chain (anvil)', () => {
     expect(frozen?.kind).toBe('transaction');
     if (frozen?.kind !== 'transaction') return;
     expect(tx.nonce).toBe(frozen.tx.nonce);
-    expect(tx.maxFeePerGas).toBe(frozen.tx.maxFeePerGas);
+    expect(tx.maxFeePerGas).toBe(maxFeePerGasOf(frozen.tx));
     expect(tx.data).toBe(frozen.tx.data);
     expect(tx.to).toBe(RECIPIENT);
   });
