@@ -26,6 +26,7 @@ const APPROVE_LABELS: Record<ApprovalCard['kind'], string> = {
   connect: 'Connect',
   'switch-chain': 'Switch network',
   'add-chain': 'Add network',
+  'watch-asset': 'Add',
   sign: 'Approve',
 };
 

@@ -9,6 +9,7 @@ import { decodeSigningRequest, shortCode } from '../wallet/signing-request.ts';
 import type { ApprovalRecord, ApprovalStatus } from './approval-queue.ts';
 import { findNetwork } from './networks.ts';
 import { editableTransaction, transactionWarnings, type EditableTransaction } from './transaction-review.ts';
+import { watchAssetModel } from './watch-asset.ts';
 import { activeAccountEntry, type WalletState } from './wallet-state.ts';
 
 export interface AccountChoice {
@@ -21,6 +22,8 @@ export interface AccountChoice {
 export interface ApprovalCard {
   readonly id: string;
   readonly origin: string;
+  /** The top-level site when the request comes from an embedded frame ("embedded in …"). */
+  readonly embeddedIn: string | null;
   readonly kind: ApprovalRecord['payload']['kind'];
   readonly status: ApprovalStatus;
   readonly network: string;
@@ -36,6 +39,8 @@ export interface ApprovalCard {
   readonly siteWaiting: number;
   /** For transactions: the fee, gas limit and nonce the user may edit, with the node's figures. */
   readonly transaction: EditableTransaction | null;
+  /** For a call of a wallet_sendCalls batch: which one (from 0) of how many. */
+  readonly batch: { readonly index: number; readonly count: number } | null;
 }
 
 export interface ApprovalSummary {
@@ -78,6 +83,7 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
   const active = activeAccountEntry(state);
   const base = {
     ...approvalSummary(record),
+    embeddedIn: record.embeddedIn ?? null,
     deadline: record.deadline,
     message: record.message,
     network: networkLabel(state, state.activeChainId),
@@ -86,6 +92,7 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
     choices: null,
     siteWaiting,
     transaction: null,
+    batch: null,
   };
   const payload = record.payload;
   switch (payload.kind) {
@@ -125,7 +132,9 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
         },
       };
     }
+    case 'watch-asset':
+      return { ...base, display: watchAssetModel(payload.asset, networkLabel(state, payload.asset.chainId)) };
     case 'sign':
-      return { ...base, ...signCard(state, payload) };
+      return { ...base, ...signCard(state, payload), batch: payload.batch ?? null };
   }
 }

@@ -24,6 +24,27 @@ export function permittedAccounts(state: WalletState, origin: string): string[] 
   return active && known.includes(active) ? [active, ...known.filter((address) => address !== active)] : known;
 }
 
+/**
+ * The accounts as a page sees them: lowercase, as MetaMask returns them from eth_accounts and
+ * eth_requestAccounts (and as eth-sig-util's recover functions return an address), active first.
+ */
+export function pageAccounts(state: WalletState, origin: string): string[] {
+  return permittedAccounts(state, origin).map((address) => address.toLowerCase());
+}
+
+/** Whether the site may switch to `chainId` without asking. */
+export function isPermittedChain(state: WalletState, origin: string, chainId: number): boolean {
+  const permission = state.permissions[origin];
+  return permission !== undefined && (permission.chains === undefined || permission.chains.includes(chainId));
+}
+
+/** Adds a chain the user approved for the site (no change for a site that is not connected). */
+export function permitChain(draft: Mutable<WalletState>, origin: string, chainId: number): void {
+  const permission = draft.permissions[origin];
+  if (!permission || permission.chains === undefined || permission.chains.includes(chainId)) return;
+  draft.permissions = { ...draft.permissions, [origin]: { ...permission, chains: [...permission.chains, chainId] } };
+}
+
 export function connectedOrigins(state: WalletState): string[] {
   return Object.keys(state.permissions);
 }
@@ -33,7 +54,9 @@ export function grantAccounts(draft: Mutable<WalletState>, origin: string, accou
   for (const address of accounts) {
     if (!draft.accounts.some((account) => account.address === address)) throw rpcErrors.invalidParams(`Unknown account ${address}.`);
   }
-  draft.permissions = { ...draft.permissions, [origin]: { accounts: [...new Set(accounts)], grantedAt: now } };
+  // Chains: those the site already had, else every network Duet has now (MetaMask's default of all enabled networks).
+  const chains = draft.permissions[origin]?.chains ?? draft.networks.map((network) => network.chainId);
+  draft.permissions = { ...draft.permissions, [origin]: { accounts: [...new Set(accounts)], grantedAt: now, chains } };
 }
 
 export function revokeOrigin(draft: Mutable<WalletState>, origin: string): boolean {
@@ -47,7 +70,7 @@ export function revokeOrigin(draft: Mutable<WalletState>, origin: string): boole
 export function eip2255Permissions(state: WalletState, origin: string): Eip2255Permission[] {
   const permission = state.permissions[origin];
   if (!permission) return [];
-  return [{ invoker: origin, parentCapability: ETH_ACCOUNTS_PERMISSION, date: permission.grantedAt, caveats: [{ type: RESTRICT_ACCOUNTS_CAVEAT, value: permittedAccounts(state, origin) }] }];
+  return [{ invoker: origin, parentCapability: ETH_ACCOUNTS_PERMISSION, date: permission.grantedAt, caveats: [{ type: RESTRICT_ACCOUNTS_CAVEAT, value: pageAccounts(state, origin) }] }];
 }
 
 /** wallet_requestPermissions / wallet_revokePermissions take [{ eth_accounts: {} }]. */

@@ -82,6 +82,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'set-auto-lock':
       await wallet.setAutoLock(request.minutes);
       break;
+    case 'set-page-settings':
+      await wallet.setPageSettings(request);
+      break;
   }
   if (request.action !== 'lock') await wallet.touch();
   return wallet.view();

@@ -30,6 +30,7 @@ export type UiRequest =
   | { readonly action: 'rename-device'; readonly id: string; readonly name: string }
   | { readonly action: 'unpair-device'; readonly id: string }
   | { readonly action: 'set-auto-lock'; readonly minutes: number }
+  | { readonly action: 'set-page-settings'; readonly metaMaskFlag: boolean; readonly keepWindowEthereum: boolean }
   | { readonly action: 'balance' };
 
 export type UiAction = UiRequest['action'];
@@ -71,6 +72,7 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'rename-device': { id: 'string', name: 'string' },
   'unpair-device': { id: 'string' },
   'set-auto-lock': { minutes: 'number' },
+  'set-page-settings': { metaMaskFlag: 'boolean', keepWindowEthereum: 'boolean' },
   balance: {},
 };
 

@@ -14,13 +14,15 @@ import { decodeSigningRequest, encodeSigningRequest } from '../wallet/signing-re
 import type { UnlockedVault } from '../vault/vault.ts';
 import { defaultAccountName, deriveAccountAddress, PAIRED_KEY_RECORD, parseAccountName, parsePairedKey, type PairedKey } from './accounts.ts';
 import { ApprovalQueue, DEFAULT_QUEUE_LIMITS, type ApprovalOutcome, type ApprovalPayload, type ApprovalRecord, type QueueLimits } from './approval-queue.ts';
+import { CallBatchStore, Eip5792ErrorCode, callsStatus, newBatchId, type CallBatch, type SendCallsRequest } from './call-batches.ts';
 import { approvalCard, approvalSummary, type ApprovalCard, type ApprovalSummary } from './approval-view.ts';
 import { AUTO_LOCK_ALARM, armAutoLock, type AlarmPort } from './auto-lock.ts';
 import { parseCurrencySymbol, parseExplorerUrl, parseHexChainId, parseNetworkName, parseRpcUrl, type AddChainRequest } from './chain-params.ts';
 import { CoSignerFailedError, CoSignerRejectedError, type PhoneStatus } from './co-signer.ts';
 import { addNetwork, findNetwork, removeNetwork, requireNetwork, setNetworkRpcUrl, switchNetwork } from './networks.ts';
 import { IDLE_PAIRING, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
-import { connectedOrigins, eip2255Permissions, grantAccounts, permittedAccounts, revokeOrigin } from './permissions.ts';
+import { connectedOrigins, eip2255Permissions, grantAccounts, pageAccounts, permitChain, revokeOrigin } from './permissions.ts';
+import { readPageSettings, writePageSettings, type PageSettings } from './page-settings.ts';
 import { registerProviderMethods, type MethodBackend } from './provider-methods.ts';
 import { AUTO_LOCK_CHOICES_MINUTES, activeAccountEntry, activeNetwork, WalletStateStore, type Mutable, type PairedDevice, type WalletState } from './wallet-state.ts';
 import { callRpc, fetchChainId, type FetchLike } from './rpc-client.ts';
@@ -29,6 +31,7 @@ import { signatureHex, signedTransactionHex, verifyCoSignature } from './signatu
 import { SiteThrottle } from './site-throttle.ts';
 import { editTransaction, type TransactionEdits } from './transaction-review.ts';
 import type { KeyValueStore } from './storage.ts';
+import { VaultTokenList, type TokenList, type WatchedAsset } from './token-list.ts';
 import { VaultSession } from './vault-session.ts';
 import { WalletActionError } from './wallet-action-error.ts';
 
@@ -37,6 +40,9 @@ export const PHONE_WAIT_MS = 2 * 60_000;
 export const PHONE_WAIT_EXTENSION_MS = 2 * 60_000;
 /** "Last seen" is written to storage at most this often. */
 const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
+/** How often a batch's runner asks the node whether the previous call is mined, and for how long. */
+export const BATCH_RECEIPT_POLL_MS = 1_000;
+export const BATCH_RECEIPT_WAIT_MS = 10 * 60_000;
 
 export interface Clock {
   now(): number;
@@ -81,6 +87,8 @@ export interface WalletView {
   readonly approval: ApprovalCard | null;
   /** Every request the window holds (open ones, and results shown for a few seconds), in order. */
   readonly approvals: readonly ApprovalSummary[];
+  /** How Duet presents itself to pages (popup Settings). */
+  readonly pageSettings: PageSettings;
 }
 
 export interface NetworkInput {
@@ -154,6 +162,8 @@ export class WalletService implements MethodBackend {
   private readonly queue: ApprovalQueue;
   private readonly throttle: SiteThrottle;
   private readonly router: RequestRouter;
+  private readonly batches: CallBatchStore;
+  readonly tokenList: TokenList;
   private readonly inFlight = new Map<string, InFlight>();
   private unlockWaiters: UnlockWaiter[] = [];
   private link: PhoneLink | null = null;
@@ -165,12 +175,14 @@ export class WalletService implements MethodBackend {
     this.vaultSession = new VaultSession(ports.session, ports.vaultName);
     this.queue = new ApprovalQueue(ports.session, () => ports.clock.now(), ports.queueLimits ?? DEFAULT_QUEUE_LIMITS);
     this.throttle = new SiteThrottle(ports.session, () => ports.clock.now());
+    this.batches = new CallBatchStore(ports.session);
+    this.tokenList = new VaultTokenList(() => this.requireVault());
     this.router = registerProviderMethods(new RequestRouter(), this);
   }
 
   /** After (re)start: reopen the vault from session storage, restore the queue, resume co-signing. */
   async start(): Promise<void> {
-    await Promise.all([this.queue.load(), this.throttle.load()]);
+    await Promise.all([this.queue.load(), this.throttle.load(), this.batches.load()]);
     const vault = await this.vaultSession.restore();
     if (vault) await this.opened(vault);
     for (const record of this.queue.open()) {
@@ -179,6 +191,7 @@ export class WalletService implements MethodBackend {
       else await this.queue.finish(record.id, { error: coSigningError(new SigningStopped('locked')).toJSON() }, 'Duet was locked.');
     }
     if (this.queue.awaitingUser().length > 0) await this.ports.approvalWindow.open({ focus: false });
+    if (this.isUnlocked()) for (const batch of this.batches.running()) this.continueBatch(batch);
   }
 
   // ---- MethodBackend ------------------------------------------------------------------------------
@@ -225,10 +238,10 @@ export class WalletService implements MethodBackend {
     return fetchChainId(this.ports.fetch, { name: rpcUrl, rpcUrl });
   }
 
-  async askUser({ origin, requestKey, tabId }: RequestContext, fingerprint: string, payload: ApprovalPayload): Promise<unknown> {
+  async askUser({ origin, requestKey, tabId, embeddedIn }: RequestContext, fingerprint: string, payload: ApprovalPayload): Promise<unknown> {
     this.throttle.check(origin);
     const othersWaiting = this.queue.awaitingUser().length > 0;
-    const record = await this.queue.add({ id: randomId(), origin, tabId, requestKey, fingerprint, payload, createdAt: this.now() });
+    const record = await this.queue.add({ id: randomId(), origin, tabId, requestKey, ...(embeddedIn ? { embeddedIn } : {}), fingerprint, payload, createdAt: this.now() });
     const outcome = this.queue.wait(record.id);
     await this.ports.approvalWindow.open({ focus: !othersWaiting });
     return unwrapOutcome(await outcome);
@@ -239,7 +252,97 @@ export class WalletService implements MethodBackend {
   }
 
   async announceAccounts(origin: string): Promise<void> {
-    this.ports.pageEvents.toOrigin(origin, 'accountsChanged', this.isUnlocked() ? permittedAccounts(await this.state.read(), origin) : []);
+    this.ports.pageEvents.toOrigin(origin, 'accountsChanged', this.isUnlocked() ? pageAccounts(await this.state.read(), origin) : []);
+  }
+
+  hasRequestsAwaitingUser(origin: string): boolean {
+    return this.queue.awaitingUser().some((record) => record.origin === origin);
+  }
+
+  /** The tokens and NFTs the user watches (wallet_watchAsset), for every chain and account. */
+  watchedAssets(): Promise<readonly WatchedAsset[]> {
+    return this.tokenList.list();
+  }
+
+  // ---- EIP-5792 batches ---------------------------------------------------------------------------
+
+  /** Stores the batch, sends its first call (the page waits for that one), then goes on in the background. */
+  async sendCalls(context: RequestContext, request: SendCallsRequest & { readonly from: string }): Promise<{ id: string }> {
+    const batch: CallBatch = {
+      origin: context.origin,
+      id: request.id ?? newBatchId(),
+      requestKey: context.requestKey,
+      tabId: context.tabId,
+      embeddedIn: context.embeddedIn,
+      chainId: request.chainId,
+      from: request.from,
+      calls: request.calls,
+      hashes: [],
+      state: 'running',
+      createdAt: this.now(),
+    };
+    await this.batches.add(batch);
+    let hash: string;
+    try {
+      hash = await this.sendBatchCall(batch, 0);
+    } catch (error) {
+      await this.batches.remove(batch.origin, batch.id);
+      throw error;
+    }
+    const updated = await this.batches.update(batch.origin, batch.id, { hashes: [hash], state: batch.calls.length === 1 ? 'done' : 'running' });
+    if (updated && updated.state === 'running') this.continueBatch(updated);
+    return { id: batch.id };
+  }
+
+  async callsStatus(origin: string, id: string): Promise<unknown> {
+    const batch = this.batches.get(origin, id);
+    if (!batch) throw new ProviderRpcError(Eip5792ErrorCode.unknownBundleId, `This site sent no batch with the id ${id}.`);
+    const receipts = await Promise.all(batch.hashes.map((hash) => this.rpc(batch.chainId, 'eth_getTransactionReceipt', [hash]) as Promise<Record<string, unknown> | null>));
+    return callsStatus(batch, receipts);
+  }
+
+  /** Call `index` of a batch, through eth_sendTransaction with a request key of its own (resumable after a restart). */
+  private async sendBatchCall(batch: CallBatch, index: number): Promise<string> {
+    const call = batch.calls[index] as CallBatch['calls'][number];
+    const tx = { from: batch.from, ...(call.to ? { to: call.to } : {}), data: call.data, value: call.value };
+    const context: RequestContext = { origin: batch.origin, requestKey: `${batch.requestKey}/${index}`, tabId: batch.tabId, embeddedIn: batch.embeddedIn, batchCall: { index, count: batch.calls.length } };
+    const hash = await this.request('eth_sendTransaction', [tx], context);
+    if (typeof hash !== 'string') throw rpcErrors.internal('The network returned no transaction hash.');
+    return hash;
+  }
+
+  /** The receipt of `hash` once mined (null if it is not within BATCH_RECEIPT_WAIT_MS). */
+  private async minedReceipt(chainId: number, hash: string): Promise<{ status?: unknown } | null> {
+    const deadline = this.now() + BATCH_RECEIPT_WAIT_MS;
+    for (;;) {
+      const receipt = (await this.rpc(chainId, 'eth_getTransactionReceipt', [hash]).catch(() => null)) as { status?: unknown } | null;
+      if (receipt || this.now() >= deadline) return receipt;
+      await new Promise<void>((resolve) => this.ports.clock.after(BATCH_RECEIPT_POLL_MS, resolve));
+    }
+  }
+
+  /** Sends the batch's remaining calls one after the other, each once the previous one is mined and succeeded. */
+  private continueBatch(start: CallBatch): void {
+    void (async () => {
+      let batch = start;
+      while (batch.state === 'running' && batch.hashes.length < batch.calls.length) {
+        const previous = await this.minedReceipt(batch.chainId, batch.hashes.at(-1) as string);
+        let next: Partial<Pick<CallBatch, 'hashes' | 'state'>>;
+        if (previous?.status !== '0x1') next = { state: 'stopped' };
+        else {
+          try {
+            const hash = await this.sendBatchCall(batch, batch.hashes.length);
+            const hashes = [...batch.hashes, hash];
+            next = { hashes, state: hashes.length === batch.calls.length ? 'done' : 'running' };
+          } catch {
+            next = { state: 'stopped' };
+          }
+        }
+        const updated = await this.batches.update(batch.origin, batch.id, next);
+        if (!updated) return;
+        batch = updated;
+      }
+    })();
   }
 
   queuedNonce(address: string, chainId: number): number | null {
@@ -270,9 +373,13 @@ export class WalletService implements MethodBackend {
   }
 
   /** What a newly connected page learns at once: the chain, and its accounts if any. */
-  async pageSnapshot(origin: string): Promise<{ chainId: string; accounts: string[] }> {
+  async pageSnapshot(origin: string): Promise<{ chainId: string; accounts: string[]; isUnlocked: boolean }> {
     const state = await this.state.read();
-    return { chainId: toHexChainId(state.activeChainId), accounts: this.isUnlocked() ? permittedAccounts(state, origin) : [] };
+    return { chainId: toHexChainId(state.activeChainId), accounts: this.isUnlocked() ? pageAccounts(state, origin) : [], isUnlocked: this.isUnlocked() };
+  }
+
+  async setPageSettings(input: { readonly metaMaskFlag: unknown; readonly keepWindowEthereum: unknown }): Promise<void> {
+    await writePageSettings(this.ports.local, input);
   }
 
   private async announceAllAccounts(): Promise<void> {
@@ -295,6 +402,7 @@ export class WalletService implements MethodBackend {
       phone: this.link?.coSigner.status() ?? OFFLINE_PHONE,
       approval: current ? approvalCard(current, state, siteWaiting) : null,
       approvals: this.queue.visible().map(approvalSummary),
+      pageSettings: await readPageSettings(this.ports.local),
     };
   }
 
@@ -315,7 +423,9 @@ export class WalletService implements MethodBackend {
     await this.opened(await this.vaultSession.unlock(password));
     await this.touch();
     await this.announceAllAccounts();
+    this.ports.pageEvents.toAll('unlockStateChanged', true);
     for (const waiter of this.unlockWaiters.splice(0)) waiter.resolve();
+    for (const batch of this.batches.running()) this.continueBatch(batch);
   }
 
   /** The vault is open (unlocked, or restored after a restart): its records, then the phone link. */
@@ -338,6 +448,7 @@ export class WalletService implements MethodBackend {
     this.state.close();
     await this.ports.alarms.clear(AUTO_LOCK_ALARM);
     for (const origin of origins) this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
+    this.ports.pageEvents.toAll('unlockStateChanged', false);
   }
 
   /** Any use of Duet's own pages re-arms auto-lock. */
@@ -599,14 +710,21 @@ export class WalletService implements MethodBackend {
         await this.state.update((draft) => grantAccounts(draft, record.origin, chosen, this.now()));
         const updated = await this.state.read();
         await this.announceAccounts(record.origin);
-        const result = payload.method === 'eth_requestAccounts' ? permittedAccounts(updated, record.origin) : eip2255Permissions(updated, record.origin);
+        const result = payload.method === 'eth_requestAccounts' ? pageAccounts(updated, record.origin) : eip2255Permissions(updated, record.origin);
         await this.queue.finish(record.id, { result }, 'Connected.');
         return;
       }
       case 'switch-chain':
+        await this.state.update((draft) => permitChain(draft, record.origin, payload.chainId));
         await this.switchChain(payload.chainId);
         await this.queue.finish(record.id, { result: null }, 'Network switched.');
         return;
+      case 'watch-asset': {
+        const { siteSymbol: _siteSymbol, ...asset } = payload.asset;
+        await this.tokenList.add({ ...asset, addedAt: this.now() });
+        await this.queue.finish(record.id, { result: true }, 'Added to your tokens.');
+        return;
+      }
       case 'add-chain': {
         const problem = await this.rpcChainProblem(payload.network.rpcUrl, payload.network.chainId);
         if (problem) {
@@ -616,6 +734,7 @@ export class WalletService implements MethodBackend {
         }
         await this.state.update((draft: Mutable<WalletState>) => {
           if (!findNetwork(draft, payload.network.chainId)) addNetwork(draft, payload.network);
+          permitChain(draft, record.origin, payload.network.chainId);
         });
         await this.switchChain(payload.network.chainId);
         await this.queue.finish(record.id, { result: null }, 'Network added.');

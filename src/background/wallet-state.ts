@@ -34,6 +34,12 @@ export interface SitePermission {
   /** EIP-2255 eth_accounts caveat: the addresses this origin may see, checksummed. */
   readonly accounts: readonly string[];
   readonly grantedAt: number;
+  /**
+   * The chains this site may switch to without asking (MetaMask's permitted chains): the networks
+   * Duet had when the site connected, and those the user approved for it since. Permissions
+   * granted before this existed have none: every network, as they had.
+   */
+  readonly chains?: readonly number[];
 }
 
 export interface PairedDevice {

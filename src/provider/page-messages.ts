@@ -21,7 +21,8 @@ export type BridgeToPageMessage =
   | { readonly target: typeof BRIDGE_TO_PAGE; readonly kind: 'error'; readonly id: number; readonly error: SerializedRpcError }
   | { readonly target: typeof BRIDGE_TO_PAGE; readonly kind: 'event'; readonly event: ProviderEventName; readonly payload: unknown };
 
-export type ProviderEventName = 'connect' | 'disconnect' | 'chainChanged' | 'accountsChanged' | 'message';
+/** unlockStateChanged is Duet's own (for _metamask.isUnlocked()); the provider does not re-emit it. */
+export type ProviderEventName = 'connect' | 'disconnect' | 'chainChanged' | 'accountsChanged' | 'message' | 'unlockStateChanged';
 
 /** Largest JSON request the bridge forwards to the service worker. */
 export const MAX_REQUEST_BYTES = 1_000_000;

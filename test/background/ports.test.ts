@@ -82,7 +82,7 @@ describe('PageConnections', () => {
 describe('RequestRouter and origins', () => {
   it('routes by method and answers 4200 for unknown ones', async () => {
     const router = new RequestRouter().register('eth_chainId', async () => '0x1').registerFallback((method) => (method === 'eth_call' ? async () => 'proxied' : undefined));
-    const context = { origin: 'https://a.example', requestKey: 'k', tabId: null };
+    const context = { origin: 'https://a.example', requestKey: 'k', tabId: null, embeddedIn: null };
     expect(await router.handle('eth_chainId', [], context)).toBe('0x1');
     expect(await router.handle('eth_call', [], context)).toBe('proxied');
     await expect(router.handle('eth_nope', [], context)).rejects.toMatchObject({ code: RpcErrorCode.unsupportedMethod });

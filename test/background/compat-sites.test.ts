@@ -1,0 +1,93 @@
+/**
+ * wallet_switchEthereumChain as MetaMask does it now (permitted chains per site: a permitted chain
+ * switches without a prompt unless the site has requests waiting, another one asks and becomes
+ * permitted), and the page settings (MetaMask flag, window.ethereum) the popup changes.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handleUiRequest } from '../../src/background/ui-actions.ts';
+import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
+import { DAPP, OTHER_DAPP, connect, nextApproval, openApprovals, rejects, scriptedWallet, shownCard, until, type Harness } from './harness.ts';
+import type { ScriptedNode } from './scripted-node.ts';
+
+let h: Harness;
+let node: ScriptedNode;
+let account: string;
+
+beforeEach(async () => {
+  ({ h, node } = await scriptedWallet());
+  account = ((await h.request('eth_accounts')) as string[])[0] as string;
+});
+
+const switchTo = (chainId: string, origin = DAPP) => h.request('wallet_switchEthereumChain', [{ chainId }], origin);
+
+describe('wallet_switchEthereumChain (MetaMask: permitted chains per site)', () => {
+  it('a connected site switches at once to a network it was connected with', async () => {
+    expect(await switchTo('0xaa36a7')).toBeNull();
+    expect((await h.view()).state.activeChainId).toBe(11155111);
+    expect(await openApprovals(h)).toEqual([]);
+  });
+
+  it('a network added after the site connected needs a confirmation; once approved it is permitted', async () => {
+    // The scripted node answers every RPC URL: it is chain 1337 while the user adds that network.
+    node.handlers.eth_chainId = () => '0x539';
+    await h.wallet.addNetworkFromUi({ name: 'Second', chainId: 1337, rpcUrl: 'http://127.0.0.1:9545', symbol: 'ETH' });
+    node.handlers.eth_chainId = () => '0x7a69';
+    const pending = switchTo('0x539');
+    const card = await shownCard(h, await nextApproval(h, 'switch-chain'));
+    expect(card.display.title).toBe('Switch network');
+    await h.wallet.decide(card.id, true);
+    expect(await pending).toBeNull();
+    expect(await switchTo('0x7a69')).toBeNull();
+    expect(await switchTo('0x539')).toBeNull();
+    expect((await h.view()).approvals.filter((entry) => entry.kind === 'switch-chain')).toHaveLength(1);
+  });
+
+  it('a permitted chain still asks while the site has a request waiting for the user (as MetaMask)', async () => {
+    const signing = h.request('personal_sign', ['0x68656c6c6f', account]);
+    await nextApproval(h, 'sign');
+    const pending = switchTo('0xaa36a7');
+    const card = await shownCard(h, (await openApprovals(h))[0]?.id as string);
+    expect(card.kind).toBe('sign');
+    await until(async () => (await h.view()).approvals.some((entry) => entry.kind === 'switch-chain'), 'the switch card');
+    await h.wallet.approvalWindowClosed();
+    await rejects(pending, RpcErrorCode.userRejected);
+    await rejects(signing, RpcErrorCode.userRejected);
+    expect((await h.view()).state.activeChainId).toBe(31337);
+  });
+
+  it('a site that is not connected always asks, and approving does not connect it', async () => {
+    const pending = switchTo('0x1', OTHER_DAPP);
+    await h.wallet.decide(await nextApproval(h, 'switch-chain'), true);
+    expect(await pending).toBeNull();
+    expect(await h.request('eth_accounts', [], OTHER_DAPP)).toEqual([]);
+    const again = switchTo('0x7a69', OTHER_DAPP);
+    await h.wallet.decide(await nextApproval(h, 'switch-chain'), true);
+    expect(await again).toBeNull();
+  });
+
+  it('permissions granted before permitted chains existed keep switching as before', async () => {
+    await connect(h, 'https://old.example');
+    await h.wallet.state.update((draft) => {
+      const { chains: _chains, ...legacy } = draft.permissions['https://old.example'] as { accounts: string[]; grantedAt: number; chains?: number[] };
+      draft.permissions = { ...draft.permissions, 'https://old.example': legacy };
+    });
+    expect(await switchTo('0x1', 'https://old.example')).toBeNull();
+  });
+});
+
+describe('page settings: the MetaMask flag and window.ethereum', () => {
+  it('are on by default, readable while locked, and changed from the popup', async () => {
+    expect((await h.view()).pageSettings).toEqual({ metaMaskFlag: true, keepWindowEthereum: true });
+    const answer = await handleUiRequest(h.wallet, { action: 'set-page-settings', metaMaskFlag: false, keepWindowEthereum: true });
+    expect(answer.ok).toBe(true);
+    await h.wallet.lock();
+    expect((await h.view()).pageSettings).toEqual({ metaMaskFlag: false, keepWindowEthereum: true });
+    expect(await h.local.get('duet/page-settings/v1')).toEqual({ metaMaskFlag: false, keepWindowEthereum: true });
+  });
+
+  it('bad input is a typed error and changes nothing', async () => {
+    const answer = await handleUiRequest(h.wallet, { action: 'set-page-settings', metaMaskFlag: 'no', keepWindowEthereum: true });
+    expect(answer).toMatchObject({ ok: false, code: 'invalid_input', field: 'metaMaskFlag' });
+    expect((await h.view()).pageSettings).toEqual({ metaMaskFlag: true, keepWindowEthereum: true });
+  });
+});
