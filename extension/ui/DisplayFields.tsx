@@ -4,6 +4,11 @@ import type { DisplayModel } from '../../src/wallet/decode.ts';
 export function DisplayFields({ model }: { model: DisplayModel }) {
   return (
     <section class="request" data-testid="request-display">
+      {(model.alerts ?? []).map((alert) => (
+        <p class="alert" role="alert" data-testid="request-alert" key={alert}>
+          {alert}
+        </p>
+      ))}
       <h2 data-testid="request-title">{model.title}</h2>
       {model.warnings.map((warning) => (
         <p class="warning" data-testid="request-warning" key={warning}>
