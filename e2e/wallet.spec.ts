@@ -128,7 +128,7 @@ test('ethers: connect (approved in the window), chain id and balance', async ({ 
   expect((await call(dapp, 'ethersChainId')).result).toBe('31337');
   expect((await call(dapp, 'ethersBalance', address)).result).toBe(parseEther('2').toString());
   const events = (await dapp.evaluate(() => (window as unknown as { dapp: { events(): unknown[] } }).dapp.events())) as { event: string; payload: unknown }[];
-  expect(events).toContainEqual({ event: 'accountsChanged', payload: [address] });
+  expect(events).toContainEqual({ event: 'accountsChanged', payload: [address.toLowerCase()] });
 });
 
 test('viem: the same wallet through a custom transport', async () => {
@@ -230,7 +230,7 @@ test('a connected site floods typed data of ~0.9 MB: beyond its share it is refu
   const connecting = call(hostile, 'raw', 'eth_requestAccounts');
   await expect(approval.getByTestId('approval-origin')).toHaveText(hostileOrigin);
   await approval.getByTestId('approve').click();
-  expect((await connecting).result).toEqual([address]);
+  expect((await connecting).result).toEqual([address.toLowerCase()]);
 
   const FLOOD = 14;
   await hostile.evaluate(
@@ -328,7 +328,7 @@ test('a pending approval survives a service-worker restart and the page still ge
   await approval.getByTestId('approve').click();
   const granted = await pending;
   expect(granted.error).toBeUndefined();
-  expect(granted.result).toMatchObject([{ parentCapability: 'eth_accounts', caveats: [{ type: 'restrictReturnedAccounts', value: [address] }] }]);
+  expect(granted.result).toMatchObject([{ parentCapability: 'eth_accounts', caveats: [{ type: 'restrictReturnedAccounts', value: [address.toLowerCase()] }] }]);
 });
 
 test('the service worker stopped in the middle of co-signing: after it restarts the transaction completes; a phone reloaded with the request shown still has it', async ({ sharedExtension: extension, relay, anvil }, testInfo) => {

@@ -1,10 +1,11 @@
 /**
  * wallet_watchAsset (EIP-747) for ERC-20, ERC-721 and ERC-1155, as MetaMask supports them:
  * params { type, options } (also accepted wrapped in an array). The token is checked on the
- * network before the user sees anything: an ERC-20 must answer decimals() and, when the site
- * gives decimals, the same ones (as MetaMask refuses a mismatch); a symbol other than the
- * contract's is shown as a warning; an NFT must be ERC-721 / ERC-1155 by ERC-165 and held by the
- * account (MetaMask's ownership check). The image URL is never fetched.
+ * network before the user sees anything, as MetaMask's TokensController.watchAsset and
+ * NftController.validateWatchNft (@metamask/assets-controllers) check it: an ERC-20 must answer
+ * decimals(), and decimals or a symbol the site gives must be the contract's (a mismatch is
+ * refused); a symbol the contract does not report is the site's, and the card says so; an NFT
+ * must be ERC-721 / ERC-1155 by ERC-165 and held by the account. The image URL is never fetched.
  */
 import { getAddress } from 'ethers';
 import { rpcErrors } from '../provider/rpc-error.ts';
@@ -15,7 +16,7 @@ import { addressParam, type RpcCall } from './request-builders.ts';
 import type { WatchedAsset } from './token-list.ts';
 import { holdsNft, readToken } from './token-reader.ts';
 
-/** What the user approves: the token as the network describes it, and the symbol the site gave if it differs. */
+/** What the user approves: the token as the network describes it (the site's symbol only where the contract has none). */
 export type WatchAssetRequest = Omit<WatchedAsset, 'addedAt'> & { readonly siteSymbol: string | null };
 
 interface WatchAssetParams {
@@ -75,7 +76,8 @@ export async function checkWatchAsset(params: WatchAssetParams, rpc: RpcCall, ch
     if (!(await holdsNft(rpc, params.standard as 'erc721' | 'erc1155', token.address, holder, params.tokenId))) throw rpcErrors.invalidParams(`The account does not own token ${params.tokenId} of ${token.address}.`);
   }
   if (params.decimals !== null && params.decimals !== token.decimals) throw rpcErrors.invalidParams(`The decimals in the request (${params.decimals}) are not the token's (${token.decimals}).`);
-  const siteSymbol = params.symbol !== null && params.symbol !== token.symbol ? escapeHidden(params.symbol).text : null;
+  if (params.symbol !== null && token.symbol !== null && params.symbol !== token.symbol) throw rpcErrors.invalidParams(`The symbol in the request (${escapeHidden(params.symbol).text}) is not the token's (${token.symbol}).`);
+  const siteSymbol = token.symbol === null && params.symbol !== null ? escapeHidden(params.symbol).text : null;
   return {
     chainId,
     account: holder,
@@ -84,7 +86,7 @@ export async function checkWatchAsset(params: WatchAssetParams, rpc: RpcCall, ch
     symbol: token.symbol ?? siteSymbol,
     decimals: token.decimals,
     tokenId: params.tokenId === null ? null : params.tokenId.toString(),
-    siteSymbol: token.symbol === null ? null : siteSymbol,
+    siteSymbol,
   };
 }
 
@@ -101,7 +103,7 @@ export function watchAssetModel(request: WatchAssetRequest, network: string): Di
         { label: 'Decimals', value: String(request.decimals) },
         { label: 'What happens', value: note },
       ],
-      warnings: request.siteSymbol !== null ? [`The site calls this token ${request.siteSymbol}, but its contract says ${request.symbol ?? 'nothing'}: a token can copy another's name. Check the contract address.`] : [],
+      warnings: request.siteSymbol !== null ? [`The token's contract reports no symbol: ${request.siteSymbol} is what the site calls it. Check the contract address.`] : [],
     };
   }
   return {

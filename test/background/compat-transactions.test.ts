@@ -233,15 +233,12 @@ describe('on a real chain (anvil)', () => {
       expect(await h.request('wallet_watchAsset', [{ type: 'ERC20', options: { address: erc20, symbol: 'DEMO', decimals: 18 } }])).toBe(true);
     });
 
-    it('ERC-20: a symbol other than the contract one is a warning; decimals other than the contract ones are refused', async () => {
-      const pending = h.request('wallet_watchAsset', { type: 'ERC20', options: { address: lookalike, symbol: 'USDC', decimals: 18 } });
-      const card = await shownCard(h, await nextApproval(h, 'watch-asset', CHAIN_WAIT_MS));
-      expect(card.display.warnings).toContainEqual(expect.stringMatching(/USDC.*DEMO/));
-      await h.wallet.decide(card.id, false);
-      await rejects(pending, RpcErrorCode.userRejected);
+    it('ERC-20: a symbol or decimals other than the contract ones are refused, as MetaMask refuses them', async () => {
+      await rejects(h.request('wallet_watchAsset', { type: 'ERC20', options: { address: lookalike, symbol: 'USDC', decimals: 18 } }), RpcErrorCode.invalidParams, /symbol in the request \(USDC\) is not the token's \(DEMO\)/);
       await rejects(h.request('wallet_watchAsset', { type: 'ERC20', options: { address: lookalike, symbol: 'DEMO', decimals: 6 } }), RpcErrorCode.invalidParams, /decimals/);
       await rejects(h.request('wallet_watchAsset', { type: 'ERC20', options: { address: RECIPIENT, symbol: 'X', decimals: 18 } }), RpcErrorCode.invalidParams, /not an ERC-20/);
       await rejects(h.request('wallet_watchAsset', { type: 'ERC777', options: { address: erc20 } }), RpcErrorCode.invalidParams);
+      expect(await openApprovals(h)).toEqual([]);
     });
 
     it('ERC-721 and ERC-1155: only a token the account holds is added', async () => {
