@@ -10,7 +10,8 @@ import { generateIdentity, type Identity } from '../channel/handshake.ts';
 import { createPairingOffer, encodePairingLink } from '../channel/pairing-offer.ts';
 import { LinkResumeError, PeerLink, type PeerLinkOptions } from '../channel/peer-link.ts';
 import type { RelayClientState, WebSocketConstructor } from '../channel/relay-client.ts';
-import type { SecureChannelState } from '../channel/secure-channel.ts';
+import { ChannelError } from '../channel/channel-error.ts';
+import type { SecureChannel, SecureChannelState } from '../channel/secure-channel.ts';
 import { decodeP2KeyShare, encodeP2KeyShare } from '../mpc/key-share-codec.ts';
 import type { P2KeyShare } from '../mpc/key-share.ts';
 import { CoSigningFailed, CoSigningRejected, ExtensionCoSigner } from '../session/extension-cosigner.ts';
@@ -56,6 +57,8 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
   private lastSeen: number | null = null;
   /** Why the stored link cannot be used (shown on the Devices page), if so. */
   private problem: string | null = null;
+  /** Co-signing messages waiting for the channel state to be stored (sendOrHold). */
+  private unsent: unknown[] = [];
   private readonly progressListeners = new Listeners<PairingProgress>();
   private readonly statusListeners = new Listeners<PhoneStatus>();
   private readonly ready: Promise<void>;
@@ -258,7 +261,7 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
       return;
     }
     const channel = link.channel;
-    const cosigner = new ExtensionCoSigner({ send: (message) => channel.send(message), onKeyShare: (share) => this.onNewKeyShare(share), keyShare: decodeP2KeyShare(shareJson) });
+    const cosigner = new ExtensionCoSigner({ send: (message) => this.sendOrHold(channel, message), onKeyShare: (share) => this.onNewKeyShare(share), keyShare: decodeP2KeyShare(shareJson) });
     channel.onMessage((message) => {
       this.markSeen();
       void cosigner.handle(message).then(() => this.persistChannel());
@@ -272,6 +275,37 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
 
   private async persistChannel(): Promise<void> {
     await this.connection?.link.store();
+  }
+
+  /**
+   * Sends a co-signing message, or — when the channel may not send before its state is stored
+   * (it switched to keys restored from storage after a worker restart: save_required) — keeps it,
+   * stores the state and sends what waits, in order. A store that fails drops them: the round then
+   * times out, which never taints.
+   */
+  private sendOrHold(channel: SecureChannel, message: unknown): void {
+    if (this.unsent.length === 0) {
+      try {
+        channel.send(message);
+        return;
+      } catch (error) {
+        if (!(error instanceof ChannelError) || error.code !== 'save_required') throw error;
+      }
+    }
+    this.unsent.push(message);
+    if (this.unsent.length === 1) void this.sendAfterStore(channel);
+  }
+
+  private async sendAfterStore(channel: SecureChannel): Promise<void> {
+    try {
+      await this.persistChannel();
+      while (this.unsent.length > 0) {
+        channel.send(this.unsent[0]);
+        this.unsent.shift();
+      }
+    } catch {
+      this.unsent = [];
+    }
   }
 }
 
