@@ -17,7 +17,7 @@ import { getAddress, getBytes } from 'ethers';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { escapeHidden, HIDDEN_CHARACTERS_NOTICE } from './display-text.ts';
-import { fixedBytesType, integerType } from './typed-data.ts';
+import { fixedBytesType, integerType, parseInteger } from './typed-data.ts';
 import { WalletError } from './wallet-error.ts';
 
 export interface LegacyTypedEntry {
@@ -59,18 +59,6 @@ function bigEndian(value: bigint, bytes: number): Uint8Array {
   return out;
 }
 
-function parseLegacyInteger(value: unknown, signed: boolean, bits: number, field: string, type: string): bigint {
-  let parsed: bigint | null = null;
-  if (typeof value === 'number' && Number.isSafeInteger(value)) parsed = BigInt(value);
-  else if (typeof value === 'string' && /^-?[0-9]{1,78}$/.test(value)) parsed = BigInt(value);
-  else if (typeof value === 'string' && /^0x[0-9a-fA-F]{1,64}$/.test(value)) parsed = BigInt(value);
-  if (parsed === null) throw legacyError(field, `expected an integer of type ${type}`);
-  const min = signed ? -(1n << BigInt(bits - 1)) : 0n;
-  const max = signed ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n;
-  if (parsed < min || parsed > max) throw legacyError(field, `out of range for ${type}`);
-  return parsed;
-}
-
 function checkEntry(raw: unknown, field: string, notices: string[]): CheckedLegacyEntry {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw legacyError(field, 'expected { type, name, value }');
   const extra = Object.keys(raw).find((key) => !(ENTRY_KEYS as readonly string[]).includes(key));
@@ -110,7 +98,7 @@ function checkEntry(raw: unknown, field: string, notices: string[]): CheckedLega
   }
   const integer = integerType(type);
   if (!integer) throw legacyError(`${field}.type`, 'expected string, bytes, bool, address, uintN, intN or bytesN (arrays and structs are not part of eth_signTypedData v1)');
-  const parsed = parseLegacyInteger(value, integer.signed, integer.bits, valueField, type);
+  const parsed = parseInteger(value, integer.signed, integer.bits, valueField, type);
   return entry(parsed.toString(), bigEndian(parsed, integer.bits / 8));
 }
 

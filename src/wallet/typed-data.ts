@@ -175,7 +175,7 @@ function reachableTypes(types: Record<string, readonly TypedDataField[]>, primar
 }
 
 /** Integers arrive as JSON numbers (safe integers only), decimal strings or 0x-hex strings. */
-function parseInteger(value: unknown, signed: boolean, bits: number, field: string, type: string): bigint {
+export function parseInteger(value: unknown, signed: boolean, bits: number, field: string, type: string): bigint {
   let parsed: bigint | null = null;
   if (typeof value === 'number' && Number.isSafeInteger(value)) parsed = BigInt(value);
   else if (typeof value === 'string' && /^-?[0-9]{1,78}$/.test(value)) parsed = BigInt(value);
