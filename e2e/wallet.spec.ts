@@ -360,6 +360,9 @@ test('the service worker stopped in the middle of co-signing: after it restarts 
   await phone.reload();
   await unlockPhone(phone);
   await expect(phone.getByTestId('phone-request-code')).toHaveText(code);
+  // The reloaded page reconnects and runs a key exchange with the extension; the frames held below
+  // must not include that exchange (the restarted worker would send under keys the phone never got).
+  await expect(phone.getByText('Connected to the relay.')).toBeVisible();
 
   // Approved on the phone: its first round (attempt 1) is held; the extension's worker stops.
   holding = true;
