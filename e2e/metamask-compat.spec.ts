@@ -61,6 +61,13 @@ async function shot(page: Page, testInfo: TestInfo, name: string): Promise<void>
   await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
 }
 
+/** The receipt of a transaction the page sent, once mined (asked on the test's own connection to anvil). */
+async function mined(hash: unknown): Promise<{ status: string; type: string }> {
+  let receipt: { status: string; type: string } | null = null;
+  await expect.poll(async () => (receipt = (await chain.send('eth_getTransactionReceipt', [hash])) as typeof receipt), { timeout: 30_000 }).not.toBeNull();
+  return receipt as unknown as { status: string; type: string };
+}
+
 /** Approves the card on screen, then the same request on the phone. */
 async function approveOnBoth(): Promise<void> {
   await approval.getByTestId('approve').click();
@@ -212,16 +219,12 @@ test('legacy transaction types: ethers type 0 and viem type 1 are mined as those
   const legacy = call(dapp, 'ethersLegacySend', RECIPIENT, gasPrice);
   await expect(approval.getByTestId('field-Transaction type')).toHaveText('legacy (type 0, EIP-155)');
   await approveOnBoth();
-  const sent = (await legacy).result as { hash: string; status: number };
-  expect(sent.status).toBe(1);
-  expect(((await chain.send('eth_getTransactionByHash', [sent.hash])) as { type: string }).type).toBe('0x0');
+  expect(await mined((await legacy).result)).toMatchObject({ status: '0x1', type: '0x0' });
 
   const accessList = call(dapp, 'viemAccessListSend', RECIPIENT, gasPrice);
   await expect(approval.getByTestId('field-Transaction type')).toHaveText('access list (type 1, EIP-2930)');
   await approveOnBoth();
-  const hash = (await accessList).result as string;
-  expect(((await chain.waitForTransaction(hash)) as unknown as { hash: string }).hash).toBe(hash);
-  expect(((await chain.send('eth_getTransactionByHash', [hash])) as { type: string }).type).toBe('0x1');
+  expect(await mined((await accessList).result)).toMatchObject({ status: '0x1', type: '0x1' });
 });
 
 test('tokens: ERC-20 amounts in token units, ERC-721 and ERC-1155 as NFTs with token IDs, on both screens', async ({}, testInfo) => {
@@ -232,7 +235,7 @@ test('tokens: ERC-20 amounts in token units, ERC-721 and ERC-1155 as NFTs with t
   await approval.getByTestId('approve').click();
   await expect(phone.getByTestId('phone-field-Amount')).toHaveText('1.5 DEMO');
   await phone.getByTestId('phone-approve').click();
-  expect((await erc20).result).toMatchObject({ status: 1 });
+  expect(await mined((await erc20).result)).toMatchObject({ status: '0x1' });
   expect(await new Contract(token, ['function balanceOf(address) view returns (uint256)'], chain).getFunction('balanceOf')(RECIPIENT)).toBe(parseEther('1.5'));
 
   const erc721 = call(dapp, 'ethersContractCall', nft, ['function transferFrom(address,address,uint256)'], 'transferFrom', [address, RECIPIENT, '2']);
@@ -242,7 +245,7 @@ test('tokens: ERC-20 amounts in token units, ERC-721 and ERC-1155 as NFTs with t
   await approval.getByTestId('approve').click();
   await expect(phone.getByTestId('phone-field-Token ID')).toHaveText('2');
   await phone.getByTestId('phone-approve').click();
-  expect((await erc721).result).toMatchObject({ status: 1 });
+  expect(await mined((await erc721).result)).toMatchObject({ status: '0x1' });
   expect(await new Contract(nft, ['function ownerOf(uint256) view returns (address)'], chain).getFunction('ownerOf')(2n)).toBe(RECIPIENT);
 
   const erc1155 = call(dapp, 'ethersContractCall', multi, ['function safeTransferFrom(address,address,uint256,uint256,bytes)'], 'safeTransferFrom', [address, RECIPIENT, '1', '3', '0x']);
@@ -304,9 +307,9 @@ test('the popup settings: MetaMask flag off and window.ethereum left to the page
   const inspect = (page: Page) => page.evaluate(() => (window as unknown as { dapp: { inspect(): Record<string, boolean> } }).dapp.inspect());
   await popup.bringToFront();
   await popup.getByTestId('nav-settings').click();
-  await popup.getByTestId('setting-metamask-flag').uncheck();
+  await popup.getByTestId('setting-metamask-flag').click();
   await expect(popup.getByTestId('setting-metamask-flag')).not.toBeChecked();
-  await popup.getByTestId('setting-keep-window-ethereum').uncheck();
+  await popup.getByTestId('setting-keep-window-ethereum').click();
   await expect(popup.getByTestId('setting-keep-window-ethereum')).not.toBeChecked();
   const reloaded = await openDapp(extension.context, `${compatDapp.url}/metamask-dapp.html`);
   await expect.poll(() => inspect(reloaded)).toMatchObject({ isTheSdk: true, isTheAnnouncedDuet: false });
@@ -318,8 +321,9 @@ test('the popup settings: MetaMask flag off and window.ethereum left to the page
   })).toEqual({ isMetaMask: false, isDuet: true });
   await reloaded.close();
 
-  await popup.getByTestId('setting-metamask-flag').check();
-  await popup.getByTestId('setting-keep-window-ethereum').check();
+  await popup.getByTestId('setting-metamask-flag').click();
+  await expect(popup.getByTestId('setting-metamask-flag')).toBeChecked();
+  await popup.getByTestId('setting-keep-window-ethereum').click();
   await expect(popup.getByTestId('setting-keep-window-ethereum')).toBeChecked();
   const again = await openDapp(extension.context, `${compatDapp.url}/metamask-dapp.html`);
   await expect.poll(() => inspect(again)).toMatchObject({ isMetaMask: true, isDuet: true, isTheAnnouncedDuet: true, isTheSdk: false });
