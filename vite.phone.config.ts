@@ -1,16 +1,59 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import preact from '@preact/preset-vite';
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { phoneAppContentSecurityPolicy, phoneAppHeaders } from './src/phone/app-security.ts';
+import { RELEASE_FILE, SUMS_FILE, releaseManifest, sha256Sums } from './src/phone/release-manifest.ts';
 
-/** The phone co-signer (PWA) build: src/phone → dist-phone/, served by the relay. */
+const OUT_DIR = resolve('dist-phone');
+/** Relays on another origin than the app (production): space-separated ws(s):// origins. */
+const RELAY_ORIGINS = (process.env.DUET_RELAY_ORIGINS ?? '').split(/\s+/).filter(Boolean);
+const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+
+function filesUnder(dir: string): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files.set(relative(dir, path).split(sep).join('/'), readFileSync(path));
+  }
+  return files;
+}
+
+/**
+ * The release step: the CSP also as a <meta> tag (for static hosts that cannot send headers; a
+ * meta CSP cannot carry frame-ancestors), `_headers` for hosts that can (Netlify, Cloudflare
+ * Pages), and the published hashes: release.json and SHA256SUMS (src/phone/release-manifest.ts).
+ */
+function phoneRelease(): Plugin {
+  return {
+    name: 'duet-phone-release',
+    transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: phoneAppContentSecurityPolicy(RELAY_ORIGINS).replace("; frame-ancestors 'none'", '') }, injectTo: 'head-prepend' }],
+    closeBundle() {
+      // The static host serves https only: HSTS keeps the phone from ever asking over http again.
+      const production = { ...phoneAppHeaders(RELAY_ORIGINS), 'strict-transport-security': 'max-age=31536000' };
+      const headers = Object.entries(production).map(([name, value]) => `  ${name}: ${value}`);
+      writeFileSync(join(OUT_DIR, '_headers'), `/*\n${headers.join('\n')}\n`);
+      const release = releaseManifest(VERSION, filesUnder(OUT_DIR));
+      writeFileSync(join(OUT_DIR, SUMS_FILE), sha256Sums(release.files));
+      writeFileSync(join(OUT_DIR, RELEASE_FILE), `${JSON.stringify(release, null, 2)}\n`);
+      console.log(`phone app ${release.version}: bundle hash ${release.bundleHash} (${RELEASE_FILE}, ${SUMS_FILE})`);
+    },
+  };
+}
+
+/** The phone co-signer (PWA) build: src/phone → dist-phone/, for its own static origin (the relay serves it in development). */
 export default defineConfig({
   root: resolve('src/phone'),
   base: './',
   publicDir: resolve('public'),
-  plugins: [preact()],
+  plugins: [preact(), phoneRelease()],
+  define: { __DUET_RELAY_ORIGINS__: JSON.stringify(RELAY_ORIGINS) },
   build: {
-    outDir: resolve('dist-phone'),
+    outDir: OUT_DIR,
     emptyOutDir: true,
     target: 'es2022',
+    // The passphrase estimator's dictionaries (zxcvbn-ts) are one lazily loaded chunk of ~1.2 MB.
+    chunkSizeWarningLimit: 1400,
   },
 });

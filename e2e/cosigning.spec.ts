@@ -6,7 +6,7 @@ import type { Page } from '@playwright/test';
 import { JsonRpcProvider, Wallet, parseEther, verifyMessage } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay-server.ts';
-import { connectDapp, dappRequest, onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { connectDapp, dappRequest, localStackUrls, onboardAndPair } from '../src/devstack/demo-flow.ts';
 import { expect, test } from './fixtures.ts';
 
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -24,7 +24,7 @@ test('pair, connect a dApp, send ETH, sign a message, and reject — extension a
   const shot = async (page: Page, name: string) => page.screenshot({ path: testInfo.outputPath(`${name}.png`) });
 
   // 1–3. Onboarding, pairing through the link the QR code holds, matching SAS, key generation.
-  const { popup, phone, address, sas } = await onboardAndPair(context, extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl });
+  const { popup, phone, address, sas } = await onboardAndPair(context, extensionId, localStackUrls(relay, anvil.rpcUrl));
   expect(sas).toMatch(/^\d{6}$/);
   expect(address).toMatch(/^0x[0-9a-fA-F]{40}$/);
   await expect(phone.getByTestId('phone-address')).toHaveText(address);

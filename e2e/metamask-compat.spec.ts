@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import type { BrowserContext, Page, TestInfo } from '@playwright/test';
 import { Contract, ContractFactory, JsonRpcProvider, NonceManager, Wallet, parseEther } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { localStackUrls, onboardAndPair } from '../src/devstack/demo-flow.ts';
 import { NFT_PERMIT_WRONG_CHECKSUM, PERMIT2_BATCH_WITH_VERSION } from '../test/wallet/metamask-payloads.ts';
 import { expect, test } from './compat-fixtures.ts';
 
@@ -75,7 +75,7 @@ async function approveOnBoth(): Promise<void> {
 }
 
 test('setup: pairing, funds, and an ERC-20, an ERC-721 and an ERC-1155 on anvil', async ({ sharedExtension: extension, relay, anvil }) => {
-  ({ popup, phone, address } = await onboardAndPair(extension.context, extension.extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl }));
+  ({ popup, phone, address } = await onboardAndPair(extension.context, extension.extensionId, localStackUrls(relay, anvil.rpcUrl)));
   await popup.getByTestId('first-address-continue').click();
   account = address.toLowerCase();
   chain = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1 });
@@ -255,7 +255,7 @@ test('tokens: ERC-20 amounts in token units, ERC-721 and ERC-1155 as NFTs with t
   expect((await erc1155).error?.code).toBe(4001);
 });
 
-test('wallet_watchAsset (viem): an ERC-20 and an ERC-721 the account holds', async () => {
+test('wallet_watchAsset (viem): an ERC-20 and an ERC-721 the account holds, both in the popup\'s token list', async () => {
   const watching = call(dapp, 'viemWatchAsset', { address: token, symbol: 'DEMO', decimals: 18 }, 'ERC20');
   await expect(approval.getByTestId('request-title')).toHaveText('Add a token (ERC-20)');
   await approval.getByTestId('approve').click();
@@ -265,6 +265,11 @@ test('wallet_watchAsset (viem): an ERC-20 and an ERC-721 the account holds', asy
   await approval.getByTestId('approve').click();
   expect((await watchingNft).result).toBe(true);
   expect((await call(dapp, 'viemWatchAsset', { address: nft, tokenId: '2' }, 'ERC721')).error?.message).toMatch(/does not own/);
+  await popup.bringToFront();
+  await popup.getByTestId('nav-tokens').click();
+  await expect(popup.locator(`[data-testid="token-entry"][data-address="${token}"]`).getByTestId('token-symbol')).toHaveText('DEMO');
+  await expect(popup.locator(`[data-testid="nft-entry"][data-address="${nft}"]`)).toHaveAttribute('data-token-id', '3');
+  await popup.getByTestId('nav-home').click();
 });
 
 test('EIP-5792 (viem): honest capabilities, and a batch of two calls sent one after the other, each co-signed', async () => {

@@ -4,14 +4,15 @@
  */
 import { chromium } from 'playwright-core';
 import { findChromium } from '../src/devstack/chromium.ts';
-import { DEMO_PIN, showPairingCode } from '../src/devstack/demo-flow.ts';
+import { localStackUrls, newPhonePage, protectPhone, showPairingCode, unlockPhone } from '../src/devstack/demo-flow.ts';
 import { startRelay } from '../src/relay/relay-server.ts';
 import { expect, test } from './fixtures.ts';
 import { writeQrVideo } from './y4m.ts';
 
 test('the phone pairs by scanning the QR code with its camera, and locks itself after 5 idle minutes', async ({ extension, anvil }, testInfo) => {
   const relay = await startRelay({ port: 0, staticDir: 'dist-phone', log: () => undefined });
-  const { popup, link } = await showPairingCode(extension.context, extension.extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl });
+  const urls = localStackUrls(relay, anvil.rpcUrl);
+  const { popup, link } = await showPairingCode(extension.context, extension.extensionId, urls);
 
   const video = testInfo.outputPath('pairing-qr.y4m');
   writeQrVideo(video, link);
@@ -21,11 +22,9 @@ test('the phone pairs by scanning the QR code with its camera, and locks itself 
     args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`, '--disable-background-networking', '--no-first-run', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])],
   });
   const phoneContext = await phoneBrowser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, permissions: ['camera'] });
-  const phone = await phoneContext.newPage();
-  await phone.goto(`${relay.url}/`);
-  await phone.getByTestId('pin').fill(DEMO_PIN);
-  await phone.getByTestId('pin-confirm').fill(DEMO_PIN);
-  await phone.getByTestId('pin-submit').click();
+  const phone = await newPhonePage(phoneContext);
+  await phone.goto(urls.phoneAppUrl);
+  await protectPhone(phone);
   await phone.getByTestId('scan').click();
   const sas = await phone.getByTestId('phone-sas').textContent({ timeout: 30_000 });
   await expect(popup.getByTestId('pairing-sas')).toHaveText(sas ?? 'missing');
@@ -43,8 +42,7 @@ test('the phone pairs by scanning the QR code with its camera, and locks itself 
   await expect(phone.getByTestId('phone-root')).toHaveAttribute('data-screen', 'home');
   await phone.clock.fastForward('00:31');
   await expect(phone.getByTestId('phone-root')).toHaveAttribute('data-screen', 'unlock');
-  await phone.getByTestId('pin').fill(DEMO_PIN);
-  await phone.getByTestId('pin-submit').click();
+  await unlockPhone(phone);
   await expect(phone.getByTestId('phone-address')).toHaveText((await popup.getByTestId('address').textContent()) ?? 'missing');
 
   // The offline shell: with the service worker active, the app still opens without a network.
@@ -52,7 +50,7 @@ test('the phone pairs by scanning the QR code with its camera, and locks itself 
   await phone.reload();
   await phoneContext.setOffline(true);
   await phone.reload();
-  await expect(phone.getByTestId('pin')).toBeVisible();
+  await expect(phone.getByTestId('unlock-submit')).toBeVisible();
   await phoneBrowser.close();
   await relay.close();
 });

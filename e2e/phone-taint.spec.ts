@@ -6,7 +6,7 @@
  */
 import { chromium } from 'playwright-core';
 import { findChromium } from '../src/devstack/chromium.ts';
-import { DEMO_PIN } from '../src/devstack/demo-flow.ts';
+import { localStackUrls, newPhonePage, protectPhone, unlockPhone } from '../src/devstack/demo-flow.ts';
 import { encodeInteger } from '../src/mpc/wire.ts';
 import { startRelay } from '../src/relay/relay-server.ts';
 import { CoSigningFailed } from '../src/session/extension-cosigner.ts';
@@ -39,15 +39,14 @@ test('a crafted c3 taints the phone key: warning shown, kept after reload, later
     const body = message.body as { c3: string };
     return { ...message, body: { ...body, c3: encodeInteger((BigInt(`0x${body.c3}`) * (1n + paillierN)) % (paillierN * paillierN)) } };
   };
-  const peer = await startNodeExtensionPeer(relay.wsUrl, `${relay.url}/`, tamper);
+  const urls = localStackUrls(relay, '');
+  const peer = await startNodeExtensionPeer(urls.relayWsUrl, urls.phoneAppUrl, tamper);
 
   const browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: ['--disable-background-networking', '--no-first-run', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])] });
   const phoneContext = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-  const phone = await phoneContext.newPage();
+  const phone = await newPhonePage(phoneContext);
   await phone.goto(peer.link);
-  await phone.getByTestId('pin').fill(DEMO_PIN);
-  await phone.getByTestId('pin-confirm').fill(DEMO_PIN);
-  await phone.getByTestId('pin-submit').click();
+  await protectPhone(phone);
   await expect(phone.getByTestId('phone-sas')).toHaveText(/\d{6}/);
   const phoneSas = await phone.getByTestId('phone-sas').textContent();
   await expect.poll(() => peer.sas()).toBe(phoneSas);
@@ -68,8 +67,7 @@ test('a crafted c3 taints the phone key: warning shown, kept after reload, later
   await phone.screenshot({ path: testInfo.outputPath('phone-tainted.png') });
 
   await phone.reload();
-  await phone.getByTestId('pin').fill(DEMO_PIN);
-  await phone.getByTestId('pin-submit').click();
+  await unlockPhone(phone);
   await expect(phone.getByTestId('phone-tainted')).toBeVisible();
   const second = await peer.cosigner.requestSignature(personalSignRequest(address, '0x48656c6c6f')).catch((error: unknown) => error);
   expect((second as CoSigningFailed).reason).toBe('tainted');

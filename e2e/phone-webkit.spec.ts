@@ -1,12 +1,13 @@
 /**
  * The phone app in WebKit (the engine of Safari; see e2e/support/webkit-driver.ts), at a phone's
- * size, against the real relay and a Node extension peer: create a PIN, pair from the opened
+ * size, against the real relay and a Node extension peer: choose a passphrase (WebKitGTK has no
+ * platform authenticator, so the app offers only that), pair from the opened
  * link (SAS on both sides, key generation in WebKit), a decoded request approved → a signature
  * that recovers to the address, a rejection, no horizontal scrolling, and the key still there after
  * a reload (IndexedDB + WebCrypto in WebKit).
  */
 import { hashMessage, recoverAddress, Signature, toBeHex } from 'ethers';
-import { DEMO_PIN } from '../src/devstack/demo-flow.ts';
+import { DEMO_PASSPHRASE } from '../src/devstack/demo-flow.ts';
 import { startRelay } from '../src/relay/relay-server.ts';
 import { CoSigningRejected } from '../src/session/extension-cosigner.ts';
 import { expect, test } from './fixtures.ts';
@@ -26,9 +27,9 @@ test('the phone app in WebKit: pairs, shows and co-signs a request, rejects one,
   try {
     await phone.setWindowSize(390, 844);
     await phone.goto(peer.link);
-    await phone.fill('pin', DEMO_PIN);
-    await phone.fill('pin-confirm', DEMO_PIN);
-    await phone.click('pin-submit');
+    await phone.fill('passphrase', DEMO_PASSPHRASE);
+    await phone.fill('passphrase-confirm', DEMO_PASSPHRASE);
+    await phone.click('passphrase-submit');
     const sas = await phone.waitForText('phone-sas', /^\d{6}$/);
     await expect.poll(() => peer.sas()).toBe(sas);
     peer.channel.confirmSas();
@@ -54,8 +55,8 @@ test('the phone app in WebKit: pairs, shows and co-signs a request, rejects one,
     expect(await rejecting).toBeInstanceOf(CoSigningRejected);
 
     await phone.reload();
-    await phone.fill('pin', DEMO_PIN);
-    await phone.click('pin-submit');
+    await phone.fill('passphrase', DEMO_PASSPHRASE);
+    await phone.click('unlock-submit');
     expect(await phone.waitForText('phone-address', /^0x/)).toBe(address);
   } finally {
     await phone.close();

@@ -1,13 +1,13 @@
 /**
  * A dApp using ethers' BrowserProvider on the provider it discovered through EIP-6963: ERC-20
- * transfer and an unlimited approval (decoded and flagged on both screens), and the phone page
+ * transfer and an unlimited approval (decoded and flagged on both screens), and the phone app
  * closed while a request is pending, then reopened.
  */
 import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Contract, ContractFactory, JsonRpcProvider, MaxUint256, NonceManager, Wallet, parseEther } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { DEMO_PIN, connectDapp, onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { connectDapp, localStackUrls, onboardAndPair, unlockPhone } from '../src/devstack/demo-flow.ts';
 import { startRelay } from '../src/relay/relay-server.ts';
 import { expect, test } from './fixtures.ts';
 
@@ -18,7 +18,7 @@ const SPENDER = '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65';
 test('ERC-20 transfer and unlimited approval through ethers BrowserProvider, with the phone closed and reopened', async ({ extension, dappServer, anvil }) => {
   const relay = await startRelay({ port: 0, staticDir: 'dist-phone', log: () => undefined });
   const { context, extensionId } = extension;
-  const { phone, address } = await onboardAndPair(context, extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl });
+  const { phone, address } = await onboardAndPair(context, extensionId, localStackUrls(relay, anvil.rpcUrl));
 
   const chain = new JsonRpcProvider(anvil.rpcUrl);
   const deployer = new NonceManager(new Wallet(ANVIL_DEV_PRIVATE_KEY, chain));
@@ -58,19 +58,18 @@ test('ERC-20 transfer and unlimited approval through ethers BrowserProvider, wit
   await chain.waitForTransaction(await transferring);
   expect(await asDeployer.getFunction('balanceOf')(RECIPIENT)).toBe(100n);
 
-  // The phone page is closed before the next request; reopened and unlocked, the request is there.
+  // The phone app is closed (its tab left for a blank page) before the next request; opened
+  // again and unlocked, the request is there. The tab stays: it holds the phone's authenticator.
   const phoneUrl = new URL(phone.url()).origin + '/';
-  await phone.close();
+  await phone.goto('about:blank');
   const approving = sendToken({ method: 'approve', args: [SPENDER, MaxUint256] });
   await expect(approval.getByTestId('request-title')).toHaveText('Allow spending of your tokens (ERC-20 approve)');
-  await expect(approval.getByTestId('request-warning')).toContainText('Unlimited approval');
+  await expect(approval.getByTestId('request-warning').filter({ hasText: 'Unlimited approval' })).toHaveCount(1);
   await approval.getByTestId('approve').click();
-  const reopened = await context.newPage();
-  await reopened.setViewportSize({ width: 390, height: 844 });
+  const reopened = phone;
   await reopened.goto(phoneUrl);
-  await reopened.getByTestId('pin').fill(DEMO_PIN);
-  await reopened.getByTestId('pin-submit').click();
-  await expect(reopened.getByTestId('phone-request-warning')).toContainText('Unlimited approval', { timeout: 60_000 });
+  await unlockPhone(reopened);
+  await expect(reopened.getByTestId('phone-request-warning').filter({ hasText: 'Unlimited approval' })).toHaveCount(1, { timeout: 60_000 });
   await reopened.getByTestId('phone-approve').click();
   await chain.waitForTransaction(await approving);
   expect(await asDeployer.getFunction('allowance')(address, SPENDER)).toBe(MaxUint256);

@@ -5,7 +5,7 @@
 import type { Page } from '@playwright/test';
 import { JsonRpcProvider, Wallet, parseEther, verifyTypedData } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { DEMO_PASSWORD, DEMO_PIN, connectDapp, dappRequest, onboardAndPair, showPairingCode } from '../src/devstack/demo-flow.ts';
+import { DEMO_PASSWORD, connectDapp, dappRequest, localStackUrls, newPhonePage, onboardAndPair, protectPhone, showPairingCode } from '../src/devstack/demo-flow.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay-server.ts';
 import { expect, test } from './fixtures.ts';
 
@@ -51,7 +51,7 @@ test('typed data, two accounts, wrong password, relay down while signing', async
   let relay: RunningRelay = await startRelay({ port: 0, staticDir: 'dist-phone', log: () => undefined, drainTimeoutMs: 200 });
   const relayPort = relay.port;
   const { context, extensionId } = extension;
-  const { popup, phone, address } = await onboardAndPair(context, extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl });
+  const { popup, phone, address } = await onboardAndPair(context, extensionId, localStackUrls(relay, anvil.rpcUrl));
   const chain = await fund(anvil.rpcUrl, address);
   const dapp = await context.newPage();
   await dapp.goto(`${dappServer.url}/index.html`);
@@ -116,14 +116,12 @@ test('typed data, two accounts, wrong password, relay down while signing', async
 
 test('an expired pairing code gives a clear message on the phone', async ({ extension, anvil }) => {
   const relay = await startRelay({ port: 0, staticDir: 'dist-phone', log: () => undefined });
-  const { popup, link } = await showPairingCode(extension.context, extension.extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl });
+  const { popup, link } = await showPairingCode(extension.context, extension.extensionId, localStackUrls(relay, anvil.rpcUrl));
 
-  const phone = await extension.context.newPage();
+  const phone = await newPhonePage(extension.context);
   await phone.clock.install({ time: Date.now() + 6 * 60_000 });
   await phone.goto(link);
-  await phone.getByTestId('pin').fill(DEMO_PIN);
-  await phone.getByTestId('pin-confirm').fill(DEMO_PIN);
-  await phone.getByTestId('pin-submit').click();
+  await protectPhone(phone);
   await expect(phone.getByTestId('phone-error')).toContainText('expired');
   await expect(popup.getByTestId('pairing-qr')).toBeVisible();
   await relay.close();

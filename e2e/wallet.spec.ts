@@ -8,7 +8,8 @@
 import type { BrowserContext, Page, TestInfo } from '@playwright/test';
 import { JsonRpcProvider, Wallet, formatUnits, parseEther, verifyMessage, verifyTypedData } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { DEMO_PIN, onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { localStackUrls, onboardAndPair, unlockPhone } from '../src/devstack/demo-flow.ts';
+import { extensionWorker, restartServiceWorker } from './support/service-worker.ts';
 import { SECOND_CHAIN_ID, expect, test } from './wallet-fixtures.ts';
 
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -40,12 +41,6 @@ async function approvalWindow(context: BrowserContext): Promise<Page> {
   return page;
 }
 
-async function unlockPhone(page: Page): Promise<void> {
-  await page.getByTestId('pin').fill(DEMO_PIN);
-  await page.getByTestId('pin-submit').click();
-}
-
-type Extension = { context: BrowserContext; extensionId: string };
 /** The chrome.* calls the test makes inside the service worker. */
 type WorkerGlobals = {
   chrome: {
@@ -53,36 +48,6 @@ type WorkerGlobals = {
     storage: { session: { get(keys: null): Promise<Record<string, unknown>> }; local: { get(keys: null): Promise<Record<string, unknown>> } };
   };
 };
-
-/** The extension's current service worker (the phone app has one too, in the same browser). */
-function extensionWorker(extension: Extension) {
-  return extension.context
-    .serviceWorkers()
-    .filter((worker) => worker.url().startsWith(`chrome-extension://${extension.extensionId}/`))
-    .at(-1);
-}
-
-/** Stops the extension's service worker as Chrome does when it idles (DevTools protocol), and waits for a new one. */
-async function restartServiceWorker(extension: Extension, page: Page): Promise<void> {
-  const running = extensionWorker(extension);
-  expect(running).toBeDefined();
-  await running?.evaluate(() => {
-    (globalThis as { beforeRestart?: boolean }).beforeRestart = true;
-  });
-  const cdp = await extension.context.newCDPSession(page);
-  const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
-  const worker = targetInfos.find((target) => target.type === 'service_worker' && target.url.startsWith(`chrome-extension://${extension.extensionId}/`));
-  expect(worker).toBeDefined();
-  await cdp.send('Target.closeTarget', { targetId: worker?.targetId as string });
-  await cdp.detach();
-  // The extension's pages keep asking for the view; that starts a new worker (without the marker).
-  await expect
-    .poll(async () => {
-      const current = extensionWorker(extension);
-      return current ? current.evaluate(() => (globalThis as { beforeRestart?: boolean }).beforeRestart === true).catch(() => 'stopped') : 'none';
-    })
-    .toBe(false);
-}
 
 async function openDapp(context: BrowserContext, url: string): Promise<Page> {
   const page = await context.newPage();
@@ -93,7 +58,7 @@ async function openDapp(context: BrowserContext, url: string): Promise<Page> {
 }
 
 test('onboarding: password, pairing with the phone app, first address', async ({ sharedExtension: extension, relay, anvil }, testInfo) => {
-  ({ popup, phone, address } = await onboardAndPair(extension.context, extension.extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl }));
+  ({ popup, phone, address } = await onboardAndPair(extension.context, extension.extensionId, localStackUrls(relay, anvil.rpcUrl)));
   await expect(popup.getByTestId('address')).toHaveText(address);
   await shot(popup, testInfo, 'popup-first-address');
   await popup.getByTestId('first-address-continue').click();
@@ -276,8 +241,10 @@ test('a site-set fee of 150 ETH and a wrong nonce are flagged; the user takes th
   const outrageous = parseEther('150') / 21_000n;
   const sending = call(dapp, 'raw', 'eth_sendTransaction', [{ from: address, to: RECIPIENT, value: '0x0', maxFeePerGas: `0x${outrageous.toString(16)}`, maxPriorityFeePerGas: '0x3b9aca00', nonce: `0x${(next + 5).toString(16)}` }]);
   const approval = await approvalWindow(extension.context);
-  await expect(approval.getByTestId('request-warning')).toHaveCount(2);
-  await expect(approval.getByTestId('request-warning').first()).toContainText('High fee');
+  // The balance cannot cover a 150 ETH fee: the pre-sign check says the node would refuse it.
+  await expect(approval.getByTestId('request-warning')).toHaveCount(3);
+  await expect(approval.getByTestId('request-warning').first()).toContainText('This transaction will fail: the balance of');
+  await expect(approval.getByTestId('request-warning').nth(1)).toContainText('High fee');
   await expect(approval.getByTestId('request-warning').last()).toContainText(`Nonce ${next + 5} is not the next one (${next})`);
   await shot(approval, testInfo, 'approval-fee-and-nonce-warnings');
   const before = await approval.getByTestId('approval-code').textContent();
@@ -302,9 +269,10 @@ test('a site-set fee of 150 ETH and a wrong nonce are flagged; the user takes th
   chain.destroy();
 });
 
-test('phone offline (its page closed): the request waits with a deadline the user can extend or cancel (4001)', async ({ sharedExtension: extension }, testInfo) => {
+test('phone offline (its app closed): the request waits with a deadline the user can extend or cancel (4001)', async ({ sharedExtension: extension }, testInfo) => {
   const approval = await approvalWindow(extension.context);
-  await phone.close();
+  // The app's tab leaves for a blank page; the tab stays, with the phone's authenticator.
+  await phone.goto('about:blank');
   const waiting = call(dapp, 'ethersSignMessage', 'while offline');
   await approval.getByTestId('approve').click();
   await expect(approval.getByTestId('waiting-for-phone')).toBeVisible();
@@ -337,16 +305,15 @@ test('the service worker stopped in the middle of co-signing: after it restarts 
   let holding = false;
   const held: (string | Buffer)[] = [];
   const relaySide: { send?: (message: string | Buffer) => void } = {};
-  const page = await extension.context.newPage();
-  await page.routeWebSocket(relay.wsUrl, (socket) => {
+  const page = phone;
+  const { relayWsUrl, phoneAppUrl } = localStackUrls(relay, '');
+  await page.routeWebSocket(relayWsUrl, (socket) => {
     const server = socket.connectToServer();
     relaySide.send = (message) => server.send(message);
     socket.onMessage((message) => (holding ? held.push(message) : server.send(message)));
   });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.goto(`${relay.url}/`);
+  await page.goto(phoneAppUrl);
   await unlockPhone(page);
-  phone = page;
 
   const chain = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1 });
   const before = await chain.getBalance(RECIPIENT);

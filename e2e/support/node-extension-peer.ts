@@ -5,7 +5,7 @@
  */
 import { WebSocket } from 'ws';
 import { generateIdentity } from '../../src/channel/handshake.ts';
-import { createPairingOffer, encodePairingLink } from '../../src/channel/pairing-offer.ts';
+import { createPairingOffer, encodePairingLink, type PairingKind } from '../../src/channel/pairing-offer.ts';
 import { PeerLink } from '../../src/channel/peer-link.ts';
 import type { WebSocketConstructor } from '../../src/channel/relay-client.ts';
 import type { SecureChannel } from '../../src/channel/secure-channel.ts';
@@ -27,8 +27,8 @@ export interface NodeExtensionPeer {
   close(): void;
 }
 
-export async function startNodeExtensionPeer(relayWsUrl: string, phoneAppUrl: string, tamper: (message: AppMessage) => AppMessage = (message) => message): Promise<NodeExtensionPeer> {
-  const { offer, ephemeralSecret } = createPairingOffer(relayWsUrl, Date.now());
+export async function startNodeExtensionPeer(relayWsUrl: string, phoneAppUrl: string, tamper: (message: AppMessage) => AppMessage = (message) => message, kind: PairingKind = 'new-wallet'): Promise<NodeExtensionPeer> {
+  const { offer, ephemeralSecret } = createPairingOffer(relayWsUrl, Date.now(), undefined, kind);
   // The same link the extension uses; its state is kept in memory only.
   const link = PeerLink.pairing({ role: 'extension', identity: generateIdentity(), write: async () => undefined, WebSocket: WebSocket as unknown as WebSocketConstructor }, offer, relayWsUrl);
   const channel = link.channel;

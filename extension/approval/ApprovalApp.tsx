@@ -221,7 +221,7 @@ function Request({ card, view, refresh }: { card: ApprovalCard; view: WalletView
       <dl class="context">
         <div>
           <dt>Site</dt>
-          <dd data-testid="approval-origin">{card.origin}</dd>
+          <dd data-testid="approval-origin">{card.originLabel}</dd>
         </div>
         {card.embeddedIn && (
           <div>

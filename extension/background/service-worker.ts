@@ -12,7 +12,7 @@ import { embeddingSite, originFromSender } from '../../src/background/router.ts'
 import type { KeyValueStore } from '../../src/background/storage.ts';
 import { handleUiRequest } from '../../src/background/ui-actions.ts';
 import { UI_MESSAGE, isExtensionPage, type UiEnvelope, type UiResponse } from '../../src/background/ui-messages.ts';
-import { WalletService } from '../../src/background/wallet-service.ts';
+import { TRACK_ALARM, WalletService } from '../../src/background/wallet-service.ts';
 import { toProviderRpcError } from '../../src/provider/rpc-error.ts';
 
 const APPROVAL_PAGE = 'extension/approval/index.html';
@@ -82,6 +82,8 @@ browser.windows.onRemoved.addListener((windowId) => {
 
 browser.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === AUTO_LOCK_ALARM) void ready.then(() => wallet.lock());
+  // Waking a stopped worker is enough: starting it resumes the tracking of pending transactions.
+  if (alarm.name === TRACK_ALARM) void ready.then(() => wallet.trackPending());
 });
 
 browser.runtime.onConnect.addListener((port) => {

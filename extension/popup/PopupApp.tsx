@@ -6,15 +6,22 @@ import { UnlockForm } from '../ui/UnlockForm.tsx';
 import { useAction, useWalletView } from '../ui/wallet-client.ts';
 import { CreateWallet, FirstAddress, Pairing } from './Onboarding.tsx';
 import { AccountsScreen } from './screens/AccountsScreen.tsx';
+import { ActivityScreen } from './screens/ActivityScreen.tsx';
 import { DevicesScreen } from './screens/DevicesScreen.tsx';
 import { HomeScreen } from './screens/HomeScreen.tsx';
 import { NetworksScreen } from './screens/NetworksScreen.tsx';
+import { ReceiveScreen } from './screens/ReceiveScreen.tsx';
+import { SendScreen } from './screens/SendScreen.tsx';
 import { SettingsScreen } from './screens/SettingsScreen.tsx';
 import { SitesScreen } from './screens/SitesScreen.tsx';
+import { TokensScreen } from './screens/TokensScreen.tsx';
 
-type Screen = 'home' | 'accounts' | 'networks' | 'devices' | 'sites' | 'settings';
+type Screen = 'home' | 'send' | 'receive' | 'activity' | 'tokens' | 'accounts' | 'networks' | 'devices' | 'sites' | 'settings';
+/** The tabs; Send and Receive open from Home. */
 const SCREENS: readonly { id: Screen; label: string }[] = [
   { id: 'home', label: 'Home' },
+  { id: 'activity', label: 'Activity' },
+  { id: 'tokens', label: 'Tokens' },
   { id: 'accounts', label: 'Accounts' },
   { id: 'networks', label: 'Networks' },
   { id: 'devices', label: 'Devices' },
@@ -58,7 +65,11 @@ function Wallet({ view, refresh }: { view: WalletView; refresh: (view: WalletVie
     <div class="wallet">
       <Header view={view} refresh={refresh} />
       <section class="screen" data-testid={`screen-${screen}`}>
-        {screen === 'home' && <HomeScreen view={view} />}
+        {screen === 'home' && <HomeScreen view={view} onSend={() => setScreen('send')} onReceive={() => setScreen('receive')} />}
+        {screen === 'send' && <SendScreen view={view} onDone={() => setScreen('activity')} />}
+        {screen === 'receive' && <ReceiveScreen view={view} onDone={() => setScreen('home')} />}
+        {screen === 'activity' && <ActivityScreen view={view} refresh={refresh} />}
+        {screen === 'tokens' && <TokensScreen view={view} refresh={refresh} />}
         {screen === 'accounts' && <AccountsScreen view={view} refresh={refresh} />}
         {screen === 'networks' && <NetworksScreen view={view} refresh={refresh} />}
         {screen === 'devices' && <DevicesScreen view={view} refresh={refresh} />}

@@ -1,4 +1,5 @@
 import type { DisplayModel } from '../../src/wallet/decode.ts';
+import { WILL_FAIL_PREFIX } from '../../src/wallet/presign-warnings.ts';
 
 /** Renders a decoded request the same way in the approval window as the phone does. */
 export function DisplayFields({ model }: { model: DisplayModel }) {
@@ -11,7 +12,7 @@ export function DisplayFields({ model }: { model: DisplayModel }) {
       ))}
       <h2 data-testid="request-title">{model.title}</h2>
       {model.warnings.map((warning) => (
-        <p class="warning" data-testid="request-warning" key={warning}>
+        <p class={warning.startsWith(WILL_FAIL_PREFIX) ? 'warning danger' : 'warning'} data-testid="request-warning" key={warning}>
           {warning}
         </p>
       ))}

@@ -1,12 +1,12 @@
 /** Display formatting for the extension pages. */
-const WEI_PER_ETHER = 10n ** 18n;
 const SHOWN_DECIMALS = 4;
 
-/** A 0x-hex wei amount as "1.2345 ETH" (rounded down to 4 decimals). */
-export function formatBalance(weiHex: string, symbol: string): string {
-  const wei = BigInt(weiHex);
-  const whole = wei / WEI_PER_ETHER;
-  const fraction = ((wei % WEI_PER_ETHER) * 10n ** BigInt(SHOWN_DECIMALS)) / WEI_PER_ETHER;
+/** An amount in raw units (0x-hex or decimal string) as "1.2345 ETH" (rounded down to 4 decimals). */
+export function formatBalance(raw: string | bigint, symbol: string, decimals = 18): string {
+  const units = BigInt(raw);
+  const scale = 10n ** BigInt(decimals);
+  const whole = units / scale;
+  const fraction = ((units % scale) * 10n ** BigInt(SHOWN_DECIMALS)) / scale;
   return `${whole.toString()}.${fraction.toString().padStart(SHOWN_DECIMALS, '0')} ${symbol}`;
 }
 

@@ -47,6 +47,28 @@ export function useWalletView(): { view: WalletView | null; refresh(view: Wallet
   return { view, refresh: setView };
 }
 
+/**
+ * A value read from the service worker every `intervalMs` (and at once when `key` changes):
+ * undefined while loading, null when the read failed, and `reload` to read again now.
+ */
+export function usePolled<T>(request: UiRequest, intervalMs: number, key: string): { value: T | null | undefined; reload(): void } {
+  const [value, setValue] = useState<T | null | undefined>(undefined);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let alive = true;
+    const load = () => void sendUi<T>(request).then((next) => alive && setValue(next), () => alive && setValue(null));
+    load();
+    const timer = setInterval(load, intervalMs);
+    return () => {
+      alive = false;
+      clearInterval(timer);
+    };
+    // The request is described by `key`: a new object each render must not restart polling.
+  }, [key, tick]);
+  useEffect(() => setValue(undefined), [key]);
+  return { value, reload: () => setTick((count) => count + 1) };
+}
+
 /** Runs one request at a time, keeps its error for display, and refreshes the view with the answer. */
 export function useAction(refresh: (view: WalletView) => void) {
   const [error, setError] = useState<string | null>(null);

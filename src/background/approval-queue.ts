@@ -48,6 +48,8 @@ export type ApprovalPayload =
       readonly batch?: { readonly index: number; readonly count: number };
     };
 
+export type SignPayload = Extract<ApprovalPayload, { kind: 'sign' }>;
+
 export type ApprovalStatus = 'awaiting-user' | 'co-signing' | 'done' | 'failed';
 
 export interface ApprovalRecord {

@@ -5,7 +5,8 @@
  */
 import { chainName, toHexChainId } from '../wallet/chains.ts';
 import { displayModel, type DisplayModel } from '../wallet/decode.ts';
-import { decodeSigningRequest, shortCode } from '../wallet/signing-request.ts';
+import { reviewedDisplay } from '../wallet/reviewed-display.ts';
+import { WALLET_ORIGIN, decodeSigningRequest, shortCode } from '../wallet/signing-request.ts';
 import type { ApprovalRecord, ApprovalStatus } from './approval-queue.ts';
 import { findNetwork } from './networks.ts';
 import { editableTransaction, transactionWarnings, type EditableTransaction } from './transaction-review.ts';
@@ -24,6 +25,8 @@ export interface ApprovalCard {
   readonly origin: string;
   /** The top-level site when the request comes from an embedded frame ("embedded in …"). */
   readonly embeddedIn: string | null;
+  /** The origin as the window names it ("Duet (your popup)" for what the user started there). */
+  readonly originLabel: string;
   readonly kind: ApprovalRecord['payload']['kind'];
   readonly status: ApprovalStatus;
   readonly network: string;
@@ -55,6 +58,7 @@ export function approvalSummary(record: ApprovalRecord): ApprovalSummary {
 }
 
 export const ADD_NETWORK_WARNING = 'A network can report false balances and transaction results. Add only networks you trust.';
+export const WALLET_ORIGIN_LABEL = 'Duet (you, from the popup)';
 export const CONNECT_NOTE = 'The site will see the chosen addresses and can ask for approvals. Nothing is signed without your approval here and on your phone.';
 
 function networkLabel(state: WalletState, chainId: number): string {
@@ -65,7 +69,7 @@ function signCard(state: WalletState, payload: Extract<ApprovalRecord['payload']
   try {
     const request = decodeSigningRequest(payload.request);
     const account = state.accounts.find((candidate) => candidate.address === request.account.address);
-    const display = displayModel(request);
+    const display = reviewedDisplay(displayModel(request), request);
     const transaction = request.kind === 'transaction' ? request : null;
     return {
       display: transaction ? { ...display, warnings: [...display.warnings, ...transactionWarnings(transaction, payload.advice)] } : display,
@@ -84,6 +88,7 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
   const base = {
     ...approvalSummary(record),
     embeddedIn: record.embeddedIn ?? null,
+    originLabel: record.origin === WALLET_ORIGIN ? WALLET_ORIGIN_LABEL : record.origin,
     deadline: record.deadline,
     message: record.message,
     network: networkLabel(state, state.activeChainId),
@@ -132,8 +137,10 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
         },
       };
     }
-    case 'watch-asset':
-      return { ...base, display: watchAssetModel(payload.asset, networkLabel(state, payload.asset.chainId)) };
+    case 'watch-asset': {
+      const network = networkLabel(state, payload.asset.chainId);
+      return { ...base, network, display: watchAssetModel(payload.asset, network) };
+    }
     case 'sign':
       return { ...base, ...signCard(state, payload), batch: payload.batch ?? null };
   }

@@ -16,10 +16,9 @@ import { findNetwork, requireNetwork } from './networks.ts';
 import { eip2255Permissions, isPermittedChain, pageAccounts, parsePermissionRequest, permittedAccounts, revokeOrigin } from './permissions.ts';
 import type { WalletState, WalletStateStore } from './wallet-state.ts';
 import { PROXIED_READ_METHODS } from './read-methods.ts';
-import { addressParam, legacyTypedDataRequest, personalSignRequest, transactionRequest, typedDataRequest, withTokenDetails, type RequestBase, type TransactionAdvice } from './request-builders.ts';
+import { addressParam, legacyTypedDataRequest, personalSignRequest, transactionRequest, typedDataRequest, type RequestBase, type TransactionAdvice } from './request-builders.ts';
 import type { RequestContext, RequestRouter } from './router.ts';
-import { sameAsset, type TokenList } from './token-list.ts';
-import { checkWatchAsset, parseWatchAssetParams } from './watch-asset.ts';
+import { checkWatchAsset, isWatched, parseWatchAssetParams } from './watch-asset.ts';
 
 export interface MethodBackend {
   readonly state: WalletStateStore;
@@ -40,8 +39,6 @@ export interface MethodBackend {
   queuedNonce(address: string, chainId: number): number | null;
   /** Whether the site has requests waiting for the user in the approval window. */
   hasRequestsAwaitingUser(origin: string): boolean;
-  /** The tokens the user watches (wallet_watchAsset adds to it after approval). */
-  readonly tokenList: TokenList;
   /** Starts an EIP-5792 batch: resolves with its id once the first call is sent (call-batches.ts). */
   sendCalls(context: RequestContext, batch: SendCallsRequest & { readonly from: string }): Promise<{ id: string }>;
   /** wallet_getCallsStatus for a batch of this site (5730 if it has none by that id). */
@@ -119,11 +116,10 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
     const state = await connected(context);
     const base: RequestBase = { id: backend.newId(), origin, chainId: state.activeChainId, createdAt: backend.now(), ...(context.embeddedIn ? { embeddedIn: context.embeddedIn } : {}) };
     const built = await build(params, base, state, origin);
-    const request = await withTokenDetails(built.request, (rpcMethod, rpcParams) => backend.rpc(base.chainId, rpcMethod, rpcParams));
     return backend.askUser(context, requestFingerprint(origin, method, params), {
       kind: 'sign',
       method,
-      request: encodeSigningRequest(request),
+      request: encodeSigningRequest(built.request),
       ...(built.advice ? { advice: built.advice } : {}),
       ...(context.batchCall ? { batch: context.batchCall } : {}),
     });
@@ -193,7 +189,7 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
       const state = await connected(context);
       const account = permittedAccounts(state, context.origin)[0] as string;
       const asset = await checkWatchAsset(parsed, (method, rpcParams) => backend.rpc(state.activeChainId, method, rpcParams), state.activeChainId, account);
-      if ((await backend.tokenList.list()).some((entry) => sameAsset(entry, asset))) return true;
+      if (isWatched(state, asset)) return true;
       await backend.askUser(context, requestFingerprint(context.origin, 'wallet_watchAsset', params), { kind: 'watch-asset', asset });
       return true;
     })

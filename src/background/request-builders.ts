@@ -8,14 +8,14 @@
  * travel in the request to both screens.
  */
 import { getAddress, isHexString } from 'ethers';
-import { rpcErrors } from '../provider/rpc-error.ts';
+import { ProviderRpcError, RpcErrorCode, rpcErrors } from '../provider/rpc-error.ts';
 import { checkLegacyTypedData } from '../wallet/legacy-typed-data.ts';
 import { parsePersonalSignParams } from '../wallet/personal-message.ts';
 import { MAX_ACCESS_LIST_ADDRESSES, MAX_ACCESS_LIST_KEYS, type AccessList, type AccountRef, type SigningRequest, type TransactionFields } from '../wallet/signing-request.ts';
 import { describedTokenContracts } from '../wallet/token-contracts.ts';
 import { checkTypedData, parseTypedDataParam, type TypedDataVersion } from '../wallet/typed-data.ts';
 import { WalletError } from '../wallet/wallet-error.ts';
-import { readTokens } from './token-reader.ts';
+import { readTokens, type KnownToken } from './token-reader.ts';
 
 export type RpcCall = (method: string, params: readonly unknown[]) => Promise<unknown>;
 
@@ -41,6 +41,8 @@ export interface TransactionAdvice {
   readonly maxFeePerGas: string | null;
   /** The node's tip (null for types 0 and 1, which have none). */
   readonly maxPriorityFeePerGas: string | null;
+  /** Duet chose the nonce (the site gave none): Duet keeps such nonces consecutive while they wait. */
+  readonly duetNonce?: boolean;
 }
 
 export interface BuiltTransaction {
@@ -72,6 +74,14 @@ const TRANSACTION_TYPES: Readonly<Record<string, 0 | 1 | 2>> = { '0x0': 0, '0x00
 export const FALLBACK_PRIORITY_FEE_WEI = 1_000_000_000n;
 /** maxFeePerGas = 2 × base fee + tip: stays valid through six full blocks of +12.5 %. */
 const BASE_FEE_MULTIPLIER = 2n;
+/**
+ * When eth_estimateGas fails (the transaction reverts now), the gas limit is 35 % of the latest
+ * block's: MetaMask's fallback (DEFAULT_GAS_ESTIMATE_FALLBACK_BLOCK_PERCENT in
+ * @metamask/transaction-controller). The window then shows why the simulation failed.
+ */
+const FALLBACK_GAS_BLOCK_PERCENT = 35n;
+/** Used when the block does not say its gas limit. */
+const FALLBACK_GAS_LIMIT = 1_000_000n;
 
 export function addressParam(value: unknown, field: string): string {
   if (typeof value !== 'string') throw rpcErrors.invalidParams(`${field} must be an address.`);
@@ -158,9 +168,12 @@ export function legacyTypedDataRequest(params: unknown, base: RequestBase, accou
   return { ...base, kind: 'typed_data_v1', account, typedData: payload };
 }
 
-/** The request with the token details its display needs, read from the network (none if unreadable). */
-export async function withTokenDetails<R extends SigningRequest>(request: R, rpc: RpcCall): Promise<R> {
-  const tokens = await readTokens(rpc, describedTokenContracts(request));
+/**
+ * The request with the token details its display needs: from the user's token list (`known`), else
+ * read from the network (none if unreadable).
+ */
+export async function withTokenDetails<R extends SigningRequest>(request: R, rpc: RpcCall, known: KnownToken): Promise<R> {
+  const tokens = await readTokens(rpc, describedTokenContracts(request), known);
   return tokens.length > 0 ? { ...request, tokens } : request;
 }
 
@@ -168,6 +181,20 @@ export interface TransactionContext {
   readonly rpc: RpcCall;
   /** The next nonce after the account's transactions already waiting in the approval queue. */
   readonly queuedNonce: number | null;
+}
+
+/**
+ * eth_estimateGas, or — when the node says the transaction fails now — the fallback limit, so the
+ * window can still show the request with the simulation's reason (the user decides). An
+ * unreachable node is still the request's failure.
+ */
+async function estimateGas(rpc: RpcCall, call: Record<string, unknown>, blockGasLimit: bigint | null): Promise<bigint> {
+  try {
+    return quantityResult(await rpc('eth_estimateGas', [call]), 'gas estimate');
+  } catch (error) {
+    if (!(error instanceof ProviderRpcError) || error.code === RpcErrorCode.chainDisconnected || error.code === RpcErrorCode.internal) throw error;
+    return blockGasLimit === null ? FALLBACK_GAS_LIMIT : (blockGasLimit * FALLBACK_GAS_BLOCK_PERCENT) / 100n;
+  }
 }
 
 /** The type a request asks for: explicit, or what its fee fields imply (null: whatever the network supports). */
@@ -224,36 +251,40 @@ export async function transactionRequest(params: unknown, base: RequestBase, acc
     answer(rpc('eth_maxPriorityFeePerGas', []).then((fee) => quantityResult(fee, 'priority fee'), () => FALLBACK_PRIORITY_FEE_WEI)),
     answer(
       rpc('eth_getBlockByNumber', ['latest', false]).then((block) => {
-        const baseFee = (block as { baseFeePerGas?: unknown } | null)?.baseFeePerGas;
-        return baseFee === undefined || baseFee === null ? null : quantityResult(baseFee, 'base fee');
+        const { baseFeePerGas, gasLimit } = (block ?? {}) as { baseFeePerGas?: unknown; gasLimit?: unknown };
+        return {
+          baseFee: baseFeePerGas === undefined || baseFeePerGas === null ? null : quantityResult(baseFeePerGas, 'base fee'),
+          gasLimit: gasLimit === undefined || gasLimit === null ? null : quantityResult(gasLimit, 'block gas limit'),
+        };
       }),
     ),
     mayBeLegacy ? answer(rpc('eth_gasPrice', []).then((price) => quantityResult(price, 'gas price'))) : Promise.resolve<Answer<bigint>>({ error: null }),
   ]);
-  const baseFee = adviceOf(nodeBlock);
-  const type = asked ?? (needed(nodeBlock) === null ? 0 : 2);
+  const baseFee = adviceOf(nodeBlock)?.baseFee ?? null;
+  const type = asked ?? (needed(nodeBlock).baseFee === null ? 0 : 2);
+  const duetNonce = requestedNonce === undefined;
 
   const nonce = requestedNonce !== undefined ? Number(requestedNonce) : needed(nodeNonce);
   // The access list is part of the estimate: each address and storage key it names costs gas (EIP-2930).
   const estimateFields = { from: account.address, ...(to ? { to } : {}), value: `0x${value.toString(16)}`, data, ...(accessList && accessList.length > 0 ? { accessList } : {}) };
-  const gas = gasParam ?? quantityResult(await rpc('eth_estimateGas', [estimateFields]), 'gas estimate');
+  const gas = gasParam ?? (await estimateGas(rpc, estimateFields, adviceOf(nodeBlock)?.gasLimit ?? null));
   const common = { to, value, data, nonce, gas, chainId: base.chainId };
   if (type !== 2) {
     const price = gasPrice ?? needed(nodeGasPrice);
     const fields: TransactionFields = type === 0 ? { ...common, type, gasPrice: price } : { ...common, type, gasPrice: price, accessList: accessList ?? [] };
-    const advice: TransactionAdvice = { nextNonce: adviceOf(nodeNonce), maxFeePerGas: hexWei(adviceOf(nodeGasPrice)), maxPriorityFeePerGas: null };
+    const advice: TransactionAdvice = { nextNonce: adviceOf(nodeNonce), maxFeePerGas: hexWei(adviceOf(nodeGasPrice)), maxPriorityFeePerGas: null, duetNonce };
     return { request: { ...base, kind: 'transaction', account, tx: fields }, advice };
   }
   const suggestedTip = adviceOf(nodeTip);
   const suggestedMaxFee = baseFee !== null && suggestedTip !== null ? baseFee * BASE_FEE_MULTIPLIER + suggestedTip : null;
-  const advice: TransactionAdvice = { nextNonce: adviceOf(nodeNonce), maxFeePerGas: hexWei(suggestedMaxFee), maxPriorityFeePerGas: hexWei(suggestedTip) };
+  const advice: TransactionAdvice = { nextNonce: adviceOf(nodeNonce), maxFeePerGas: hexWei(suggestedMaxFee), maxPriorityFeePerGas: hexWei(suggestedTip), duetNonce };
   if (gasPrice !== undefined) {
     maxFeePerGas = gasPrice;
     maxPriorityFeePerGas = gasPrice;
   }
   maxPriorityFeePerGas ??= needed(nodeTip);
   if (maxFeePerGas === undefined) {
-    const latestBaseFee = needed(nodeBlock);
+    const latestBaseFee = needed(nodeBlock).baseFee;
     if (latestBaseFee === null) throw rpcErrors.internal('The network has no EIP-1559 base fee: send a legacy transaction (gasPrice, type 0x0) or give maxFeePerGas.');
     maxFeePerGas = latestBaseFee * BASE_FEE_MULTIPLIER + maxPriorityFeePerGas;
   }

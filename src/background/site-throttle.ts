@@ -4,9 +4,11 @@
  * the user, each within 30 s of the previous one, block the site's approval requests until 60 s
  * after the last one; an approval resets the count. "Reject all" from a site blocks it at once.
  * A blocked site gets 4100 without any window opening. The state is kept in
- * chrome.storage.session, so a restarted service worker keeps blocking.
+ * chrome.storage.session, so a restarted service worker keeps blocking. What the user starts in
+ * Duet's own popup (WALLET_ORIGIN) is never counted nor blocked: only sites are throttled.
  */
 import { rpcErrors } from '../provider/rpc-error.ts';
+import { WALLET_ORIGIN } from '../wallet/signing-request.ts';
 import type { KeyValueStore } from './storage.ts';
 
 export const REJECTIONS_BEFORE_BLOCK = 3;
@@ -47,11 +49,11 @@ export class SiteThrottle {
     const now = this.now();
     const site = this.sites.get(origin);
     const rejections = site && now - site.lastRejection < REJECTION_WINDOW_MS ? site.rejections + 1 : 1;
-    return this.save(origin, { rejections, lastRejection: now });
+    return origin === WALLET_ORIGIN ? Promise.resolve() : this.save(origin, { rejections, lastRejection: now });
   }
 
   block(origin: string): Promise<void> {
-    return this.save(origin, { rejections: REJECTIONS_BEFORE_BLOCK, lastRejection: this.now() });
+    return origin === WALLET_ORIGIN ? Promise.resolve() : this.save(origin, { rejections: REJECTIONS_BEFORE_BLOCK, lastRejection: this.now() });
   }
 
   approved(origin: string): Promise<void> {

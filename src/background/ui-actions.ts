@@ -13,6 +13,30 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
       return wallet.view();
     case 'balance':
       return wallet.balance();
+    case 'send-quote':
+      return wallet.sendQuote(request.asset, request.to);
+    case 'activity':
+      return wallet.activityView();
+    case 'tokens':
+      return wallet.tokensView();
+    case 'send':
+      await wallet.send(request);
+      break;
+    case 'speed-up':
+      await wallet.replaceTransaction(request.id, 'speed-up');
+      break;
+    case 'cancel-transaction':
+      await wallet.replaceTransaction(request.id, 'cancel');
+      break;
+    case 'add-token':
+      await wallet.addTokenFromUi(request.address);
+      break;
+    case 'remove-token':
+      await wallet.removeTokenFromUi(request.address);
+      break;
+    case 'remove-nft':
+      await wallet.removeNftFromUi(request.address, request.tokenId);
+      break;
     case 'create':
       await wallet.create(request.password, request);
       break;

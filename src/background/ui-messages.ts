@@ -31,7 +31,16 @@ export type UiRequest =
   | { readonly action: 'unpair-device'; readonly id: string }
   | { readonly action: 'set-auto-lock'; readonly minutes: number }
   | { readonly action: 'set-page-settings'; readonly metaMaskFlag: boolean; readonly keepWindowEthereum: boolean }
-  | { readonly action: 'balance' };
+  | { readonly action: 'balance' }
+  | { readonly action: 'send-quote'; readonly asset: string; readonly to?: string }
+  | { readonly action: 'send'; readonly asset: string; readonly to: string; readonly amount: string; readonly gas: string; readonly maxFeePerGas: string; readonly maxPriorityFeePerGas: string }
+  | { readonly action: 'speed-up'; readonly id: string }
+  | { readonly action: 'cancel-transaction'; readonly id: string }
+  | { readonly action: 'activity' }
+  | { readonly action: 'tokens' }
+  | { readonly action: 'add-token'; readonly address: string }
+  | { readonly action: 'remove-token'; readonly address: string }
+  | { readonly action: 'remove-nft'; readonly address: string; readonly tokenId: string };
 
 export type UiAction = UiRequest['action'];
 
@@ -74,6 +83,15 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'set-auto-lock': { minutes: 'number' },
   'set-page-settings': { metaMaskFlag: 'boolean', keepWindowEthereum: 'boolean' },
   balance: {},
+  'send-quote': { asset: 'string', to: 'string?' },
+  send: { asset: 'string', to: 'string', amount: 'string', gas: 'string', maxFeePerGas: 'string', maxPriorityFeePerGas: 'string' },
+  'speed-up': { id: 'string' },
+  'cancel-transaction': { id: 'string' },
+  activity: {},
+  tokens: {},
+  'add-token': { address: 'string' },
+  'remove-token': { address: 'string' },
+  'remove-nft': { address: 'string', tokenId: 'string' },
 };
 
 function fieldMatches(value: unknown, kind: FieldKind): boolean {

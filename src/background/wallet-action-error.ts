@@ -9,7 +9,8 @@ export type WalletActionErrorCode =
   | 'invalid_input'
   | 'not_found'
   | 'network_mismatch'
-  | 'unreachable';
+  | 'unreachable'
+  | 'insufficient_funds';
 
 export class WalletActionError extends Error {
   readonly code: WalletActionErrorCode;

@@ -7,13 +7,19 @@
  * page events, alarms, a clock, the phone link), so Node tests run the same code.
  */
 import { getAddress } from 'ethers';
+import { displayModel } from '../wallet/decode.ts';
+import type { PresignFacts, Replacement } from '../wallet/presign-facts.ts';
+import { movedAmount } from '../wallet/balance-change.ts';
+import { reviewedDisplay } from '../wallet/reviewed-display.ts';
+import { counterparty } from '../wallet/token-call.ts';
 import type { ProviderEventName } from '../provider/page-messages.ts';
-import { ProviderRpcError, rpcErrors, toProviderRpcError } from '../provider/rpc-error.ts';
+import { ProviderRpcError, RpcErrorCode, rpcErrors, toProviderRpcError } from '../provider/rpc-error.ts';
 import { toHexChainId } from '../wallet/chains.ts';
-import { decodeSigningRequest, encodeSigningRequest } from '../wallet/signing-request.ts';
+import { WALLET_ORIGIN, decodeSigningRequest, encodeSigningRequest, maxFeePerGasOf, priorityFeePerGasOf, type SigningRequest, type TokenInfo, type TransactionRequest } from '../wallet/signing-request.ts';
 import type { UnlockedVault } from '../vault/vault.ts';
 import { defaultAccountName, deriveAccountAddress, PAIRED_KEY_RECORD, parseAccountName, parsePairedKey, type PairedKey } from './accounts.ts';
-import { ApprovalQueue, DEFAULT_QUEUE_LIMITS, type ApprovalOutcome, type ApprovalPayload, type ApprovalRecord, type QueueLimits } from './approval-queue.ts';
+import { ActivityLog, type ActivityEntry, type ActivityStatus } from './activity.ts';
+import { ApprovalQueue, DEFAULT_QUEUE_LIMITS, requestFingerprint, type ApprovalOutcome, type ApprovalPayload, type ApprovalRecord, type QueueLimits, type SignPayload } from './approval-queue.ts';
 import { CallBatchStore, Eip5792ErrorCode, callsStatus, newBatchId, type CallBatch, type SendCallsRequest } from './call-batches.ts';
 import { approvalCard, approvalSummary, type ApprovalCard, type ApprovalSummary } from './approval-view.ts';
 import { AUTO_LOCK_ALARM, armAutoLock, type AlarmPort } from './auto-lock.ts';
@@ -23,17 +29,24 @@ import { addNetwork, findNetwork, removeNetwork, requireNetwork, setNetworkRpcUr
 import { IDLE_PAIRING, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
 import { connectedOrigins, eip2255Permissions, grantAccounts, pageAccounts, permitChain, revokeOrigin } from './permissions.ts';
 import { readPageSettings, writePageSettings, type PageSettings } from './page-settings.ts';
+import { messageFacts, transactionFacts } from './presign-checks.ts';
 import { registerProviderMethods, type MethodBackend } from './provider-methods.ts';
-import { AUTO_LOCK_CHOICES_MINUTES, activeAccountEntry, activeNetwork, WalletStateStore, type Mutable, type PairedDevice, type WalletState } from './wallet-state.ts';
+import { replacementParams } from './replacement.ts';
+import { transactionRequest, withTokenDetails, type TransactionAdvice } from './request-builders.ts';
+import { addWatchedNft, addWatchedToken, findToken, readTokenMetadata, removeNft, removeToken, tokensOn } from './token-list.ts';
+import { tokenBalance } from './token-reader.ts';
+import { trackTransactions } from './transaction-tracker.ts';
+import { checkFunds, parseAmount, parseRecipient, quoteSend, reachable, sendPlan, type SendQuote } from './wallet-send.ts';
+import { AUTO_LOCK_CHOICES_MINUTES, activeAccountEntry, activeNetwork, WalletStateStore, type Mutable, type PairedDevice, type TokenEntry, type WalletState } from './wallet-state.ts';
 import { callRpc, fetchChainId, type FetchLike } from './rpc-client.ts';
 import { RequestRouter, type RequestContext } from './router.ts';
 import { signatureHex, signedTransactionHex, verifyCoSignature } from './signature-check.ts';
 import { SiteThrottle } from './site-throttle.ts';
 import { editTransaction, type TransactionEdits } from './transaction-review.ts';
 import type { KeyValueStore } from './storage.ts';
-import { VaultTokenList, type TokenList, type WatchedAsset } from './token-list.ts';
 import { VaultSession } from './vault-session.ts';
 import { WalletActionError } from './wallet-action-error.ts';
+import { phoneAppUrlProblem } from '../channel/pairing-offer.ts';
 
 /** How long Duet waits for the phone after the user approved; the user can extend it. */
 export const PHONE_WAIT_MS = 2 * 60_000;
@@ -43,6 +56,11 @@ const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
 /** How often a batch's runner asks the node whether the previous call is mined, and for how long. */
 export const BATCH_RECEIPT_POLL_MS = 1_000;
 export const BATCH_RECEIPT_WAIT_MS = 10 * 60_000;
+/** Open transactions are checked this often while the service worker runs… */
+export const TRACK_INTERVAL_MS = 4_000;
+/** …and an alarm wakes a stopped worker to go on (Chrome's shortest alarm: 30 s). */
+export const TRACK_ALARM = 'duet/track-transactions';
+const TRACK_ALARM_MINUTES = 0.5;
 
 export interface Clock {
   now(): number;
@@ -134,6 +152,9 @@ function unwrapOutcome(outcome: ApprovalOutcome): unknown {
   return outcome.result;
 }
 
+/** What a page (and the approval window) says when the phone refuses this browser after a failed signature. */
+export const TAINTED_REFUSAL = 'Your phone refused to co-sign: a signature this browser computed failed its check, so this browser may be compromised. It now co-signs only transfers to the rescue address set on the phone (see Duet\'s home screen).';
+
 /** What a page sees when co-signing did not produce a signature. */
 export function coSigningError(error: unknown): ProviderRpcError {
   if (error instanceof SigningStopped) {
@@ -149,7 +170,7 @@ export function coSigningError(error: unknown): ProviderRpcError {
   if (error instanceof CoSignerRejectedError) return rpcErrors.userRejected('Rejected on your phone.');
   if (error instanceof CoSignerFailedError) {
     if (error.code === 'not_paired') return rpcErrors.unauthorized('No phone is paired with Duet.');
-    if (error.code === 'tainted') return rpcErrors.internal('Your phone refused to sign: this key may be under attack. Move your funds to a new pairing.', { reason: 'tainted' });
+    if (error.code === 'tainted') return rpcErrors.internal(TAINTED_REFUSAL, { reason: 'tainted' });
     return rpcErrors.internal(`Co-signing failed: ${error.message}`, { reason: error.code });
   }
   return toProviderRpcError(error);
@@ -163,11 +184,14 @@ export class WalletService implements MethodBackend {
   private readonly throttle: SiteThrottle;
   private readonly router: RequestRouter;
   private readonly batches: CallBatchStore;
-  readonly tokenList: TokenList;
   private readonly inFlight = new Map<string, InFlight>();
   private unlockWaiters: UnlockWaiter[] = [];
   private link: PhoneLink | null = null;
   private lastSeenWritten = 0;
+  /** The activity record, while the vault is open. */
+  private activity: ActivityLog | null = null;
+  private stopTracking: (() => void) | null = null;
+  private tracking: Promise<void> | null = null;
 
   constructor(ports: WalletPorts) {
     this.ports = ports;
@@ -176,7 +200,6 @@ export class WalletService implements MethodBackend {
     this.queue = new ApprovalQueue(ports.session, () => ports.clock.now(), ports.queueLimits ?? DEFAULT_QUEUE_LIMITS);
     this.throttle = new SiteThrottle(ports.session, () => ports.clock.now());
     this.batches = new CallBatchStore(ports.session);
-    this.tokenList = new VaultTokenList(() => this.requireVault());
     this.router = registerProviderMethods(new RequestRouter(), this);
   }
 
@@ -191,6 +214,7 @@ export class WalletService implements MethodBackend {
       else await this.queue.finish(record.id, { error: coSigningError(new SigningStopped('locked')).toJSON() }, 'Duet was locked.');
     }
     if (this.queue.awaitingUser().length > 0) await this.ports.approvalWindow.open({ focus: false });
+    void this.trackPending();
     if (this.isUnlocked()) for (const batch of this.batches.running()) this.continueBatch(batch);
   }
 
@@ -238,17 +262,90 @@ export class WalletService implements MethodBackend {
     return fetchChainId(this.ports.fetch, { name: rpcUrl, rpcUrl });
   }
 
-  async askUser({ origin, requestKey, tabId, embeddedIn }: RequestContext, fingerprint: string, payload: ApprovalPayload): Promise<unknown> {
+  async askUser(context: RequestContext, fingerprint: string, payload: ApprovalPayload): Promise<unknown> {
+    return unwrapOutcome(await (await this.enqueue(context, fingerprint, payload)).outcome);
+  }
+
+  /**
+   * Queues a request for the user (signing requests with the token details and facts taken for
+   * them) and opens the window; resolves once it is queued, with its outcome to come.
+   */
+  private async enqueue({ origin, requestKey, tabId, embeddedIn }: RequestContext, fingerprint: string, payload: ApprovalPayload): Promise<{ readonly outcome: Promise<ApprovalOutcome> }> {
     this.throttle.check(origin);
+    const reviewed = payload.kind === 'sign' ? await this.withFacts(payload) : payload;
+    // No await from here to the queue's admission: no other request can take the same nonce.
+    const numbered = reviewed.kind === 'sign' ? this.withNextNonce(reviewed) : reviewed;
     const othersWaiting = this.queue.awaitingUser().length > 0;
-    const record = await this.queue.add({ id: randomId(), origin, tabId, requestKey, ...(embeddedIn ? { embeddedIn } : {}), fingerprint, payload, createdAt: this.now() });
+    const record = await this.queue.add({ id: randomId(), origin, tabId, requestKey, ...(embeddedIn ? { embeddedIn } : {}), fingerprint, payload: numbered, createdAt: this.now() });
     const outcome = this.queue.wait(record.id);
     await this.ports.approvalWindow.open({ focus: !othersWaiting });
-    return unwrapOutcome(await outcome);
+    return { outcome };
+  }
+
+  /**
+   * What the user is shown with a signing request: the details of the tokens it names (the token
+   * list, else the network) and the facts observed now (presign-checks.ts).
+   */
+  private async withFacts(payload: SignPayload, replaces: Replacement | null = null): Promise<SignPayload> {
+    const request = decodeSigningRequest(payload.request);
+    if (request.facts) return payload;
+    const state = await this.state.read();
+    const rpc = (method: string, params: readonly unknown[]) => this.rpc(request.chainId, method, params);
+    const known = (address: string): TokenInfo | undefined => {
+      const token = findToken(state, request.chainId, address);
+      return token && { ...token, standard: 'erc20' };
+    };
+    const [detailed, facts] = await Promise.all([request.tokens ? request : withTokenDetails(request, rpc, known), this.observe(request, state, replaces).catch(() => undefined)]);
+    await this.activity?.all();
+    return detailed === request && !facts ? payload : { ...payload, request: encodeSigningRequest({ ...detailed, ...(facts ? { facts } : {}) }) };
+  }
+
+  private async observe(request: SigningRequest, state: WalletState, replaces: Replacement | null): Promise<PresignFacts | undefined> {
+    if (request.kind === 'typed_data') return messageFacts(state.activeChainId);
+    if (request.kind !== 'transaction') return undefined;
+    const activity = this.activity;
+    return transactionFacts(
+      request,
+      {
+        rpc: (method, params) => this.rpc(request.chainId, method, params),
+        currentChainId: state.activeChainId,
+        // Without the record (never while unlocked) nothing is claimed: no warning.
+        interacted: (address) => (activity ? activity.interacted(request.account.address, request.chainId, address) : Promise.resolve(true)),
+      },
+      replaces,
+    );
+  }
+
+  /**
+   * A nonce Duet chose is moved past every transaction of the account already queued, being
+   * co-signed, or sent and still open (synchronously, right before the request is queued).
+   */
+  private withNextNonce(payload: SignPayload): SignPayload {
+    const request = decodeSigningRequest(payload.request);
+    if (request.kind !== 'transaction' || !payload.advice?.duetNonce) return payload;
+    const nonce = Math.max(request.tx.nonce, this.queuedNonce(request.account.address, request.chainId) ?? 0, this.activity?.nextOpenNonceNow(request.account.address, request.chainId) ?? 0);
+    return nonce === request.tx.nonce ? payload : this.renumbered(payload, request, nonce);
+  }
+
+  private renumbered(payload: SignPayload, request: TransactionRequest, nonce: number): SignPayload {
+    const advice: TransactionAdvice = { ...(payload.advice as TransactionAdvice), nextNonce: nonce };
+    return { ...payload, advice, request: encodeSigningRequest({ ...request, tx: { ...request.tx, nonce } }) };
   }
 
   async switchChain(chainId: number): Promise<void> {
-    if (await this.state.update((draft) => switchNetwork(draft, chainId))) this.ports.pageEvents.toAll('chainChanged', toHexChainId(chainId));
+    if (!(await this.state.update((draft) => switchNetwork(draft, chainId)))) return;
+    this.ports.pageEvents.toAll('chainChanged', toHexChainId(chainId));
+    await this.noteCurrentChain(chainId);
+  }
+
+  /** Requests waiting for the user learn the network Duet is on now (the chain-mismatch warning). */
+  private async noteCurrentChain(chainId: number): Promise<void> {
+    for (const record of this.queue.awaitingUser()) {
+      if (record.payload.kind !== 'sign') continue;
+      const request = decodeSigningRequest(record.payload.request);
+      if (!request.facts || request.facts.currentChainId === chainId) continue;
+      await this.queue.update(record.id, { payload: { ...record.payload, request: encodeSigningRequest({ ...request, facts: { ...request.facts, currentChainId: chainId } }) } }).catch(() => undefined);
+    }
   }
 
   async announceAccounts(origin: string): Promise<void> {
@@ -257,11 +354,6 @@ export class WalletService implements MethodBackend {
 
   hasRequestsAwaitingUser(origin: string): boolean {
     return this.queue.awaitingUser().some((record) => record.origin === origin);
-  }
-
-  /** The tokens and NFTs the user watches (wallet_watchAsset), for every chain and account. */
-  watchedAssets(): Promise<readonly WatchedAsset[]> {
-    return this.tokenList.list();
   }
 
   // ---- EIP-5792 batches ---------------------------------------------------------------------------
@@ -408,8 +500,11 @@ export class WalletService implements MethodBackend {
 
   async create(password: string, settings: { relayUrl?: string; phoneAppUrl?: string; rpcUrl?: string }): Promise<void> {
     const rpcUrl = settings.rpcUrl ? parseRpcUrl(settings.rpcUrl, 'rpcUrl') : undefined;
+    const phoneAppProblem = settings.phoneAppUrl ? phoneAppUrlProblem(settings.phoneAppUrl) : null;
+    if (phoneAppProblem) throw new WalletActionError('invalid_input', `The phone app address is refused: ${phoneAppProblem}.`, 'phoneAppUrl');
     const vault = await this.vaultSession.create(password);
     await this.state.open(vault);
+    this.activity = new ActivityLog(vault);
     await this.state.update((draft) => {
       if (settings.relayUrl) draft.relayUrl = settings.relayUrl;
       if (settings.phoneAppUrl) draft.phoneAppUrl = settings.phoneAppUrl;
@@ -426,11 +521,13 @@ export class WalletService implements MethodBackend {
     this.ports.pageEvents.toAll('unlockStateChanged', true);
     for (const waiter of this.unlockWaiters.splice(0)) waiter.resolve();
     for (const batch of this.batches.running()) this.continueBatch(batch);
+    void this.trackPending();
   }
 
   /** The vault is open (unlocked, or restored after a restart): its records, then the phone link. */
   private async opened(vault: UnlockedVault): Promise<void> {
     await this.state.open(vault);
+    this.activity = new ActivityLog(vault);
     this.openLink(vault, await this.state.read());
   }
 
@@ -444,6 +541,9 @@ export class WalletService implements MethodBackend {
     for (const [, flight] of this.inFlight) flight.controller.abort(new SigningStopped('locked'));
     this.link?.close();
     this.link = null;
+    this.stopTracking?.();
+    this.stopTracking = null;
+    this.activity = null;
     await this.vaultSession.lock();
     this.state.close();
     await this.ports.alarms.clear(AUTO_LOCK_ALARM);
@@ -535,6 +635,14 @@ export class WalletService implements MethodBackend {
     });
   }
 
+  /** The phone refused this browser after a failed signature: shown on Home and Devices for good. */
+  private async recordTaint(): Promise<void> {
+    const at = this.now();
+    await this.state.update((draft) => {
+      draft.devices = draft.devices.map((device) => (device.taintedAt ? device : { ...device, taintedAt: at }));
+    });
+  }
+
   async renameDevice(id: unknown, name: unknown): Promise<void> {
     const deviceName = parseAccountName(name, 'name');
     await this.state.update((draft) => {
@@ -550,7 +658,7 @@ export class WalletService implements MethodBackend {
     if (!state.devices.some((device) => device.id === id)) throw new WalletActionError('not_found', 'No such device.', 'id');
     for (const record of this.queue.open()) {
       this.inFlight.get(record.id)?.controller.abort(new SigningStopped('cancelled'));
-      if (record.status === 'awaiting-user') await this.queue.finish(record.id, { error: rpcErrors.unauthorized('The phone was unpaired.').toJSON() }, 'The phone was unpaired.');
+      if (record.status === 'awaiting-user') await this.finishRecord(record, { error: rpcErrors.unauthorized('The phone was unpaired.').toJSON() }, 'The phone was unpaired.', 'error');
     }
     await link.forget();
     await this.requireVault().delete(PAIRED_KEY_RECORD);
@@ -605,6 +713,129 @@ export class WalletService implements MethodBackend {
     } catch {
       return null;
     }
+  }
+
+  // ---- send, tokens, activity (the popup) ---------------------------------------------------------
+
+  /** The active account and network, with a node to ask; what every popup wallet action starts from. */
+  private async activeContext(): Promise<{ state: WalletState; account: string; chainId: number; symbol: string; rpc: (method: string, params: readonly unknown[]) => Promise<unknown> }> {
+    this.requireVault();
+    const state = await this.state.read();
+    const account = activeAccountEntry(state);
+    if (!account) throw new WalletActionError('not_paired', 'Pair your phone first.');
+    const network = activeNetwork(state);
+    return { state, account: account.address, chainId: network.chainId, symbol: network.symbol, rpc: (method, params) => this.rpc(network.chainId, method, params) };
+  }
+
+  private tokenOrNative(state: WalletState, chainId: number, asset: unknown): TokenEntry | null {
+    if (asset === 'native') return null;
+    const token = typeof asset === 'string' && /^0x[0-9a-fA-F]{40}$/.test(asset) ? findToken(state, chainId, asset) : undefined;
+    if (!token) throw new WalletActionError('invalid_input', 'Choose ETH or a token from your list.', 'asset');
+    return token;
+  }
+
+  /** Fees, balance and the largest amount for a send of `asset` ("native" or a listed token's address). */
+  async sendQuote(asset: unknown, to: unknown): Promise<SendQuote> {
+    const { state, account, chainId, symbol, rpc } = await this.activeContext();
+    const token = this.tokenOrNative(state, chainId, asset);
+    const recipient = typeof to === 'string' && to.trim() !== '' ? parseRecipient(to) : null;
+    return quoteSend(rpc, account, token, recipient, symbol);
+  }
+
+  /**
+   * A send from the popup: checked (recipient, amount, funds for amount and maximum fee at the
+   * quoted fees), then queued like a site's transaction — approval window, phone — from Duet's own
+   * origin. Resolves once it waits in the window; the outcome lands in the activity record.
+   */
+  async send(input: { readonly asset: unknown; readonly to: unknown; readonly amount: unknown; readonly gas: unknown; readonly maxFeePerGas: unknown; readonly maxPriorityFeePerGas: unknown }): Promise<void> {
+    const { state, account, chainId, symbol, rpc } = await this.activeContext();
+    const token = this.tokenOrNative(state, chainId, input.asset);
+    const to = parseRecipient(input.to);
+    const amount = parseAmount(input.amount, token ? token.decimals : 18);
+    const wei = (value: unknown, field: string) => {
+      if (typeof value !== 'string' || !/^\d{1,78}$/.test(value)) throw new WalletActionError('invalid_input', 'Get a fee quote first.', field);
+      return BigInt(value);
+    };
+    const gas = wei(input.gas, 'gas');
+    const maxFeePerGas = wei(input.maxFeePerGas, 'maxFeePerGas');
+    const maxPriorityFeePerGas = wei(input.maxPriorityFeePerGas, 'maxPriorityFeePerGas');
+    if (maxPriorityFeePerGas > maxFeePerGas || gas < 21_000n) throw new WalletActionError('invalid_input', 'Get a fee quote first.', 'maxFeePerGas');
+    checkFunds(await quoteSend(rpc, account, token, to, symbol), token, amount, gas, maxFeePerGas);
+    const plan = sendPlan(token, to, amount);
+    const params = [{ from: account, to: plan.to, value: `0x${plan.value.toString(16)}`, data: plan.data, gas: `0x${gas.toString(16)}`, maxFeePerGas: `0x${maxFeePerGas.toString(16)}`, maxPriorityFeePerGas: `0x${maxPriorityFeePerGas.toString(16)}` }];
+    await this.queueFromWallet(chainId, params, null);
+  }
+
+  /** Builds a transaction for the active account as a site's would be built, and queues it from Duet's origin. */
+  private async queueFromWallet(chainId: number, params: readonly Record<string, unknown>[], replaces: { readonly replacement: Replacement; readonly nonce: number } | null): Promise<void> {
+    const state = await this.state.read();
+    const lookup = (address: string) => {
+      const entry = state.accounts.find((candidate) => candidate.address === getAddress(address));
+      if (!entry) throw new WalletActionError('not_found', 'This account is not in Duet.', 'from');
+      return { index: entry.index, address: entry.address };
+    };
+    const base = { id: randomId(), origin: WALLET_ORIGIN, chainId, createdAt: this.now() };
+    const { request, advice } = await reachable(transactionRequest(params, base, lookup, { rpc: (method, rpcParams) => this.rpc(chainId, method, rpcParams), queuedNonce: this.queuedNonce(params[0]?.from as string, chainId) }));
+    // A replacement's nonce is meant to be taken: no "not the next nonce" warning.
+    const payload: SignPayload = { kind: 'sign', method: 'eth_sendTransaction', request: encodeSigningRequest(request), advice: replaces ? { ...advice, nextNonce: replaces.nonce } : advice };
+    const reviewed = replaces ? await this.withFacts(payload, replaces.replacement) : payload;
+    // The popup does not wait for the outcome (it may close when the window opens): Activity shows it.
+    await this.enqueue({ origin: WALLET_ORIGIN, requestKey: `wallet:${base.id}`, tabId: null, embeddedIn: null }, requestFingerprint(WALLET_ORIGIN, 'eth_sendTransaction', params), reviewed);
+  }
+
+  /** Speed up or cancel a pending transaction: same nonce, higher fees, co-signed like any other. */
+  async replaceTransaction(id: unknown, action: 'speed-up' | 'cancel'): Promise<void> {
+    this.requireVault();
+    const entry = typeof id === 'string' ? await this.activity?.get(id) : undefined;
+    if (!entry?.tx || (entry.status !== 'pending' && entry.status !== 'signed') || entry.tx.hash === null) throw new WalletActionError('not_found', 'This transaction is no longer pending.', 'id');
+    const rpc = (method: string, params: readonly unknown[]) => this.rpc(entry.chainId, method, params);
+    const [block, tip] = await reachable(Promise.all([rpc('eth_getBlockByNumber', ['latest', false]), rpc('eth_maxPriorityFeePerGas', []).catch(() => null)]));
+    const baseFee = (block as { baseFeePerGas?: string } | null)?.baseFeePerGas;
+    const fields = replacementParams(entry.tx, entry.account, action, { baseFee: baseFee ? BigInt(baseFee) : 0n, tip: typeof tip === 'string' ? BigInt(tip) : 0n });
+    const hex = (value: bigint) => `0x${value.toString(16)}`;
+    // A network without a base fee takes legacy transactions: the replacement pays the raised max fee as its gas price.
+    const fees = baseFee ? { maxFeePerGas: hex(fields.maxFeePerGas), maxPriorityFeePerGas: hex(fields.maxPriorityFeePerGas) } : { gasPrice: hex(fields.maxFeePerGas) };
+    const params = [{ from: entry.account, ...(fields.to ? { to: fields.to } : {}), value: hex(fields.value), data: fields.data, gas: hex(fields.gas), nonce: hex(BigInt(fields.nonce)), ...fees }];
+    await this.queueFromWallet(entry.chainId, params, { replacement: { action, hash: entry.tx.hash }, nonce: fields.nonce });
+  }
+
+  /** The active account's activity on the active network, newest first, with the explorer's base URL. */
+  async activityView(): Promise<{ readonly entries: readonly ActivityEntry[]; readonly explorerUrl: string | null }> {
+    const { state, account, chainId } = await this.activeContext();
+    const entries = (await this.activity?.list(account, chainId)) ?? [];
+    return { entries: entries.map((entry) => (entry.tx ? { ...entry, tx: { ...entry.tx, raw: null } } : entry)), explorerUrl: activeNetwork(state).explorerUrl ?? null };
+  }
+
+  /** The active network's token list with the active account's balances (raw units, null if unreadable). */
+  async tokensView(): Promise<readonly (TokenEntry & { readonly balance: string | null })[]> {
+    const { state, account, chainId, rpc } = await this.activeContext();
+    return Promise.all(tokensOn(state, chainId).map(async (token) => ({ ...token, balance: (await tokenBalance(rpc, token.address, account))?.toString() ?? null })));
+  }
+
+  async addTokenFromUi(address: unknown): Promise<void> {
+    const { chainId, rpc } = await this.activeContext();
+    if (typeof address !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(address.trim())) throw new WalletActionError('invalid_input', 'Enter the token contract address: 0x followed by 40 hexadecimal characters.', 'address');
+    let checked: string;
+    try {
+      checked = getAddress(address.trim());
+    } catch {
+      throw new WalletActionError('invalid_input', 'This address has a wrong checksum (upper and lower case letters).', 'address');
+    }
+    const token = await reachable(readTokenMetadata(rpc, checked));
+    if (!(await addWatchedToken(this.state, chainId, token))) throw new WalletActionError('invalid_input', `${token.symbol} is already in your list.`, 'address');
+  }
+
+  async removeTokenFromUi(address: unknown): Promise<void> {
+    const { chainId } = await this.activeContext();
+    if (typeof address !== 'string') throw new WalletActionError('invalid_input', 'address must be a string.', 'address');
+    await removeToken(this.state, chainId, address);
+  }
+
+  /** Removes an NFT of the active account from the active network's list. */
+  async removeNftFromUi(address: unknown, tokenId: unknown): Promise<void> {
+    const { chainId, account } = await this.activeContext();
+    if (typeof address !== 'string' || typeof tokenId !== 'string') throw new WalletActionError('invalid_input', 'address and tokenId must be strings.', 'address');
+    await removeNft(this.state, chainId, { address, tokenId, account });
   }
 
   // ---- networks and sites -------------------------------------------------------------------------
@@ -677,7 +908,7 @@ export class WalletService implements MethodBackend {
     const record = this.queue.get(id);
     if (!record || record.status !== 'awaiting-user') throw new WalletActionError('not_found', 'This request is no longer waiting.', 'id');
     if (!approved) {
-      await this.queue.finish(id, { error: rpcErrors.userRejected('The user rejected the request in Duet.').toJSON() }, 'Rejected.');
+      await this.finishRecord(record, { error: rpcErrors.userRejected('The user rejected the request in Duet.').toJSON() }, 'Rejected.', 'rejected');
       await this.throttle.rejected(record.origin);
       return;
     }
@@ -689,7 +920,7 @@ export class WalletService implements MethodBackend {
       await this.execute(record, accounts);
     } catch (error) {
       if (error instanceof WalletActionError) throw error;
-      await this.queue.finish(id, { error: toProviderRpcError(error).toJSON() }, error instanceof Error ? error.message : 'Failed.');
+      await this.finishRecord(record, { error: toProviderRpcError(error).toJSON() }, error instanceof Error ? error.message : 'Failed.', 'error');
     }
   }
 
@@ -720,9 +951,10 @@ export class WalletService implements MethodBackend {
         await this.queue.finish(record.id, { result: null }, 'Network switched.');
         return;
       case 'watch-asset': {
-        const { siteSymbol: _siteSymbol, ...asset } = payload.asset;
-        await this.tokenList.add({ ...asset, addedAt: this.now() });
-        await this.queue.finish(record.id, { result: true }, 'Added to your tokens.');
+        const { asset } = payload;
+        if (asset.standard === 'erc20') await addWatchedToken(this.state, asset.chainId, asset.token);
+        else await addWatchedNft(this.state, asset.chainId, asset.nft);
+        await this.queue.finish(record.id, { result: true }, asset.standard === 'erc20' ? `${asset.token.symbol} added to your tokens.` : 'Added to your NFTs.');
         return;
       }
       case 'add-chain': {
@@ -773,7 +1005,12 @@ export class WalletService implements MethodBackend {
     const payload = record?.payload;
     const request = payload?.kind === 'sign' ? decodeSigningRequest(payload.request) : null;
     if (!record || record.status !== 'awaiting-user' || payload?.kind !== 'sign' || request?.kind !== 'transaction') throw new WalletActionError('not_found', 'No transaction is waiting for approval here.', 'id');
-    await this.queue.update(id, { payload: { ...payload, request: encodeSigningRequest(editTransaction(request, edits)) } });
+    // The facts are taken again: a new gas limit can make the simulation fail (out of gas).
+    const { facts, ...edited } = editTransaction(request, edits);
+    // A nonce the user typed is theirs: Duet no longer renumbers it.
+    const advice = payload.advice && edited.tx.nonce !== request.tx.nonce ? { ...payload.advice, duetNonce: false } : payload.advice;
+    const reviewed = await this.withFacts({ ...payload, request: encodeSigningRequest(edited), ...(advice ? { advice } : {}) }, facts?.replaces ?? null);
+    await this.queue.update(id, { payload: reviewed });
   }
 
   /** "Reject all" for one site: every request of it awaiting the user gets 4001, and the site is blocked for a minute. */
@@ -781,7 +1018,7 @@ export class WalletService implements MethodBackend {
     const waiting = this.queue.awaitingUser().filter((record) => record.origin === origin);
     if (waiting.length === 0) throw new WalletActionError('not_found', 'No request from this site is waiting.', 'origin');
     await this.throttle.block(origin);
-    for (const record of waiting) await this.queue.finish(record.id, { error: rpcErrors.userRejected('The user rejected all requests from this site in Duet.').toJSON() }, 'Rejected.');
+    for (const record of waiting) await this.finishRecord(record, { error: rpcErrors.userRejected('The user rejected all requests from this site in Duet.').toJSON() }, 'Rejected.', 'rejected');
   }
 
   /** The user closed the approval window: everything still open there is rejected (4001). */
@@ -790,7 +1027,7 @@ export class WalletService implements MethodBackend {
     for (const record of this.queue.open()) {
       if (record.status === 'awaiting-user') {
         rejectedSites.add(record.origin);
-        await this.queue.finish(record.id, { error: rpcErrors.userRejected('The user closed the approval window.').toJSON() }, 'Closed.');
+        await this.finishRecord(record, { error: rpcErrors.userRejected('The user closed the approval window.').toJSON() }, 'Closed.', 'rejected');
       } else this.inFlight.get(record.id)?.controller.abort(new SigningStopped('window-closed'));
     }
     for (const waiter of this.unlockWaiters.splice(0)) {
@@ -811,28 +1048,159 @@ export class WalletService implements MethodBackend {
     void (async () => {
       let outcome: ApprovalOutcome;
       let message: string;
+      let status: ActivityStatus | null = null;
+      let recorded = false;
       try {
         const request = decodeSigningRequest(payload.request);
         const signature = await link.coSigner.sign(request, controller.signal);
         verifyCoSignature(request, signature);
         if (request.kind === 'transaction') {
           const { raw, hash } = signedTransactionHex(request, signature);
-          const sent = await this.rpc(request.chainId, 'eth_sendRawTransaction', [raw]);
-          outcome = { result: typeof sent === 'string' ? sent : hash };
+          await this.recordSigned(request, raw, hash);
+          recorded = true;
+          outcome = { result: await this.broadcast(record.id, request, raw, hash) };
           message = 'Signed by both devices and sent.';
         } else {
           outcome = { result: signatureHex(signature) };
           message = 'Signed by both devices.';
+          status = 'signed-message';
         }
       } catch (error) {
         const rpcError = coSigningError(controller.signal.aborted ? controller.signal.reason : error);
         outcome = { error: rpcError.toJSON() };
         message = rpcError.message;
+        if (!recorded) status = error instanceof CoSignerRejectedError ? 'refused' : 'error';
+        if (error instanceof CoSignerFailedError && error.code === 'tainted') await this.recordTaint();
       } finally {
         flight.cancelTimer();
         this.inFlight.delete(record.id);
       }
-      await this.queue.finish(record.id, outcome, message);
+      await this.finishRecord(record, outcome, message, status);
     })();
+  }
+
+  // ---- activity -----------------------------------------------------------------------------------
+
+  /**
+   * Ends a request. A signing request enters the activity record first (`status` null: it already
+   * has), and the account's transactions still waiting move up into a nonce it leaves unused; then
+   * the page is answered.
+   */
+  private async finishRecord(record: ApprovalRecord, outcome: ApprovalOutcome, message: string, status: ActivityStatus | null): Promise<void> {
+    if (record.payload.kind === 'sign' && status !== null && this.activity) {
+      const request = decodeSigningRequest(record.payload.request);
+      await this.activity.add(await this.activityEntry(request, status, message, null)).catch(() => undefined);
+      if (request.kind === 'transaction') await this.renumberWaiting(request.account.address, request.chainId, record.id).catch(() => undefined);
+    }
+    await this.queue.finish(record.id, outcome, message);
+  }
+
+  private async activityEntry(request: SigningRequest, status: ActivityStatus, detail: string | null, signed: { raw: string; hash: string } | null): Promise<ActivityEntry> {
+    const now = this.now();
+    const title = reviewedDisplay(displayModel(request), request).title;
+    const base = { id: request.id, chainId: request.chainId, account: getAddress(request.account.address), origin: request.origin, title, status, detail, createdAt: request.createdAt, updatedAt: now };
+    if (request.kind !== 'transaction') return { ...base, kind: 'message', tx: null };
+    const { tx } = request;
+    const replaced = request.facts?.replaces ? (await this.activity?.all())?.find((entry) => entry.tx?.hash === request.facts?.replaces?.hash) : undefined;
+    return {
+      ...base,
+      kind: 'transaction',
+      tx: {
+        hash: signed?.hash ?? null,
+        raw: signed?.raw ?? null,
+        to: tx.to,
+        counterparty: counterparty(request),
+        value: tx.value.toString(),
+        amount: movedAmount(request),
+        data: tx.data,
+        nonce: tx.nonce,
+        gas: tx.gas.toString(),
+        maxFeePerGas: maxFeePerGasOf(tx).toString(),
+        maxPriorityFeePerGas: priorityFeePerGasOf(tx).toString(),
+        blockNumber: null,
+        replaces: replaced?.id ?? null,
+        action: request.facts?.replaces?.action ?? null,
+        stuck: null,
+      },
+    };
+  }
+
+  /** A co-signed transaction is recorded (durably, with its raw bytes) before the node sees it. */
+  private async recordSigned(request: TransactionRequest, raw: string, hash: string): Promise<void> {
+    const activity = this.activity;
+    if (!activity) throw new SigningStopped('locked');
+    const known = await activity.get(request.id);
+    if (known?.tx?.hash === hash) return;
+    await activity.add(await this.activityEntry(request, 'signed', null, { raw, hash }));
+  }
+
+  /** Hands the signed transaction to the node; a refusal is recorded (unless the node knows it already). */
+  private async broadcast(recordId: string, request: TransactionRequest, raw: string, hash: string): Promise<string> {
+    let sent: unknown;
+    try {
+      sent = await this.rpc(request.chainId, 'eth_sendRawTransaction', [raw]);
+    } catch (error) {
+      const known = await this.rpc(request.chainId, 'eth_getTransactionByHash', [hash]).catch(() => null);
+      if (known === null && error instanceof ProviderRpcError && error.code !== RpcErrorCode.chainDisconnected) {
+        await this.activity?.update(request.id, { status: 'dropped', detail: `The network refused it: ${error.message}`, updatedAt: this.now(), tx: { raw: null } });
+        await this.renumberWaiting(request.account.address, request.chainId, recordId).catch(() => undefined);
+        throw error;
+      }
+      // Unreachable: it stays "signed" and the tracker sends it again.
+      if (known === null) {
+        void this.trackPending();
+        throw error;
+      }
+    }
+    const current = await this.activity?.get(request.id);
+    if (current?.status === 'signed') await this.activity?.update(request.id, { status: 'pending', updatedAt: this.now(), tx: { raw: null } });
+    void this.trackPending();
+    return typeof sent === 'string' ? sent : hash;
+  }
+
+  /**
+   * After a transaction left the queue unsent, the account's transactions still waiting for the
+   * user whose nonce Duet chose are numbered again from the next free nonce, so none waits
+   * behind a gap. The edited request is what the card shows (its code changes; clicks pause).
+   */
+  private async renumberWaiting(account: string, chainId: number, leaving: string | null): Promise<void> {
+    const sameAccount = (record: ApprovalRecord): TransactionRequest | null => {
+      if (record.payload.kind !== 'sign') return null;
+      const request = decodeSigningRequest(record.payload.request);
+      return request.kind === 'transaction' && request.chainId === chainId && request.account.address === getAddress(account) ? request : null;
+    };
+    const waiting = this.queue.awaitingUser().filter((record) => record.id !== leaving && record.payload.kind === 'sign' && record.payload.advice?.duetNonce && sameAccount(record));
+    if (waiting.length === 0) return;
+    const pendingCount = await this.rpc(chainId, 'eth_getTransactionCount', [getAddress(account), 'pending']);
+    const coSigning = this.queue.open().filter((record) => record.status === 'co-signing' && record.id !== leaving).map(sameAccount).filter((request): request is TransactionRequest => request !== null);
+    let next = Math.max(typeof pendingCount === 'string' ? Number(BigInt(pendingCount)) : 0, this.activity?.nextOpenNonceNow(account, chainId) ?? 0, ...coSigning.map((request) => request.tx.nonce + 1));
+    for (const { id } of waiting) {
+      const record = this.queue.get(id);
+      const request = record && record.status === 'awaiting-user' ? sameAccount(record) : null;
+      if (!record || !request || record.payload.kind !== 'sign') continue;
+      if (request.tx.nonce !== next) await this.queue.update(id, { payload: this.renumbered(record.payload, request, next) });
+      next++;
+    }
+  }
+
+  /** One pass of the transaction tracker (or the one running); repeats while transactions are open and Duet unlocked. */
+  trackPending(): Promise<void> {
+    this.tracking ??= this.trackOnce().finally(() => {
+      this.tracking = null;
+    });
+    return this.tracking;
+  }
+
+  private async trackOnce(): Promise<void> {
+    const activity = this.activity;
+    if (!activity) return;
+    this.stopTracking?.();
+    this.stopTracking = null;
+    const open = await trackTransactions((chainId, method, params) => this.rpc(chainId, method, params), activity, this.now());
+    if (this.activity !== activity) return;
+    if (open > 0) {
+      this.stopTracking = this.ports.clock.after(TRACK_INTERVAL_MS, () => void this.trackPending());
+      await this.ports.alarms.schedule(TRACK_ALARM, TRACK_ALARM_MINUTES);
+    } else await this.ports.alarms.clear(TRACK_ALARM);
   }
 }

@@ -8,7 +8,7 @@
  *   active chain, the auto-lock delay;
  * - private, in the vault (AES-GCM under the password's key, record "walletState"): RPC URLs (they
  *   may carry API keys), account names and addresses, connected sites, devices, relay and phone-app
- *   URLs. It is in memory only while unlocked; locked, reads see it empty (no accounts, no
+ *   URLs, the token list (tokens and NFTs). It is in memory only while unlocked; locked, reads see it empty (no accounts, no
  *   connections, no RPC URLs) and changes to it are refused.
  *
  * Updates are serialised and applied to a copy: a mutation that throws, or a write that fails,
@@ -47,6 +47,31 @@ export interface PairedDevice {
   readonly name: string;
   readonly pairedAt: number;
   readonly lastSeen: number | null;
+  /**
+   * When the phone said a signature this browser computed failed its check (a possible
+   * leaked-abort attack, CVE-2023-33242): from then on it co-signs only rescue transfers.
+   */
+  readonly taintedAt?: number;
+}
+
+/** An ERC-20 token in the user's list (per network); symbol and decimals as read from the chain. */
+export interface TokenEntry {
+  readonly address: string;
+  readonly symbol: string;
+  readonly decimals: number;
+}
+
+/** An NFT in the user's list (per network): one token ID of an ERC-721 or ERC-1155 collection, held by one account. */
+export interface NftEntry {
+  /** The collection's contract, checksummed. */
+  readonly address: string;
+  readonly standard: 'erc721' | 'erc1155';
+  /** The token ID, in decimal. */
+  readonly tokenId: string;
+  /** The account that held it when it was added, checksummed. */
+  readonly account: string;
+  /** The collection's symbol() (ERC-721), when it answers one that is safe to show. */
+  readonly symbol: string | null;
 }
 
 export interface WalletState {
@@ -60,6 +85,10 @@ export interface WalletState {
   readonly activeAccount: number;
   readonly permissions: Readonly<Record<string, SitePermission>>;
   readonly devices: readonly PairedDevice[];
+  /** The token list, per chain id (decimal string keys): ERC-20 tokens… */
+  readonly tokens: Readonly<Record<string, readonly TokenEntry[]>>;
+  /** …and NFTs (wallet_watchAsset). */
+  readonly nfts: Readonly<Record<string, readonly NftEntry[]>>;
 }
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
@@ -91,6 +120,8 @@ interface PrivatePart {
   readonly activeAccount: number;
   readonly permissions: Readonly<Record<string, SitePermission>>;
   readonly devices: readonly PairedDevice[];
+  readonly tokens: Readonly<Record<string, readonly TokenEntry[]>>;
+  readonly nfts: Readonly<Record<string, readonly NftEntry[]>>;
 }
 
 export function defaultWalletState(): WalletState {
@@ -104,6 +135,8 @@ export function defaultWalletState(): WalletState {
     activeAccount: 0,
     permissions: {},
     devices: [],
+    tokens: {},
+    nfts: {},
   };
 }
 
@@ -112,7 +145,7 @@ function split(state: WalletState): [PublicPart, PrivatePart] {
   for (const network of state.networks) if (network.rpcUrl) rpcUrls[String(network.chainId)] = network.rpcUrl;
   return [
     { networks: state.networks.map(({ rpcUrl: _rpcUrl, ...network }) => network), activeChainId: state.activeChainId, autoLockMinutes: state.autoLockMinutes },
-    { relayUrl: state.relayUrl, phoneAppUrl: state.phoneAppUrl, rpcUrls, accounts: state.accounts, activeAccount: state.activeAccount, permissions: state.permissions, devices: state.devices },
+    { relayUrl: state.relayUrl, phoneAppUrl: state.phoneAppUrl, rpcUrls, accounts: state.accounts, activeAccount: state.activeAccount, permissions: state.permissions, devices: state.devices, tokens: state.tokens, nfts: state.nfts },
   ];
 }
 
@@ -149,7 +182,8 @@ export class WalletStateStore {
         this.publicPart = publicPart;
       }
       if (legacy !== undefined) await this.local.remove(LEGACY_KEY);
-      const privatePart = (await vault.get<PrivatePart>(WALLET_STATE_RECORD)) ?? DEFAULT_PRIVATE;
+      // Records written before a field existed get its default (tokens and nfts came with the token list).
+      const privatePart = { ...DEFAULT_PRIVATE, ...(await vault.get<Partial<PrivatePart>>(WALLET_STATE_RECORD)) };
       this.opened = { vault, privatePart };
     });
   }

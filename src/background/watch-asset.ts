@@ -1,11 +1,13 @@
 /**
  * wallet_watchAsset (EIP-747) for ERC-20, ERC-721 and ERC-1155, as MetaMask supports them:
- * params { type, options } (also accepted wrapped in an array). The token is checked on the
- * network before the user sees anything, as MetaMask's TokensController.watchAsset and
- * NftController.validateWatchNft (@metamask/assets-controllers) check it: an ERC-20 must answer
- * decimals(), and decimals or a symbol the site gives must be the contract's (a mismatch is
- * refused); a symbol the contract does not report is the site's, and the card says so; an NFT
- * must be ERC-721 / ERC-1155 by ERC-165 and held by the account. The image URL is never fetched.
+ * params { type, options } (also accepted wrapped in a one-element array, as some libraries send
+ * it). The token is checked on the network before the user sees anything, as MetaMask's
+ * TokensController.watchAsset and NftController.validateWatchNft (@metamask/assets-controllers)
+ * check it: an ERC-20 must answer decimals(), and decimals or a symbol the site gives must be the
+ * contract's (a mismatch is refused, -32602); a symbol the contract does not report is the site's,
+ * and the card says so; an NFT must be ERC-721 / ERC-1155 by ERC-165 and held by the account. The
+ * image URL is never fetched. Once the user approves, the asset joins the token list
+ * (token-list.ts); an asset already listed is answered `true` without asking.
  */
 import { getAddress } from 'ethers';
 import { rpcErrors } from '../provider/rpc-error.ts';
@@ -13,11 +15,15 @@ import type { DisplayModel } from '../wallet/display-model.ts';
 import { escapeHidden } from '../wallet/display-text.ts';
 import type { TokenStandard } from '../wallet/signing-request.ts';
 import { addressParam, type RpcCall } from './request-builders.ts';
-import type { WatchedAsset } from './token-list.ts';
-import { holdsNft, readToken } from './token-reader.ts';
+import { findNft, findToken, listedToken, MAX_SYMBOL_CHARS, MAX_TOKEN_DECIMALS } from './token-list.ts';
+import { holdsNft, readSymbolText, readToken } from './token-reader.ts';
+import { WalletActionError } from './wallet-action-error.ts';
+import type { NftEntry, TokenEntry, WalletState } from './wallet-state.ts';
 
 /** What the user approves: the token as the network describes it (the site's symbol only where the contract has none). */
-export type WatchAssetRequest = Omit<WatchedAsset, 'addedAt'> & { readonly siteSymbol: string | null };
+export type WatchAssetRequest =
+  | { readonly standard: 'erc20'; readonly chainId: number; readonly token: TokenEntry; readonly siteSymbol: string | null }
+  | { readonly standard: NftEntry['standard']; readonly chainId: number; readonly nft: NftEntry };
 
 interface WatchAssetParams {
   readonly standard: TokenStandard;
@@ -33,14 +39,19 @@ const OPTION_KEYS: Readonly<Record<TokenStandard, ReadonlySet<string>>> = {
   erc721: new Set(['address', 'tokenId', 'image']),
   erc1155: new Set(['address', 'tokenId', 'image']),
 };
-/** MetaMask's bounds: symbols of at most 11 characters, 0 to 36 decimals. */
-const MAX_SITE_SYMBOL_LENGTH = 11;
-const MAX_SITE_DECIMALS = 36;
 const LABELS: Readonly<Record<TokenStandard, string>> = { erc20: 'ERC-20', erc721: 'ERC-721', erc1155: 'ERC-1155' };
 
 function objectParam(value: unknown, field: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw rpcErrors.invalidParams(`${field} must be an object.`);
   return value as Record<string, unknown>;
+}
+
+/** options.decimals: a number, or a decimal string ("18") as some sites send it. */
+function decimalsParam(value: unknown): number | null {
+  if (value === undefined) return null;
+  const decimals = typeof value === 'string' && /^\d{1,2}$/.test(value) ? Number(value) : value;
+  if (typeof decimals !== 'number' || !Number.isInteger(decimals) || decimals < 0 || decimals > MAX_TOKEN_DECIMALS) throw rpcErrors.invalidParams(`options.decimals must be an integer from 0 to ${MAX_TOKEN_DECIMALS}.`);
+  return decimals;
 }
 
 export function parseWatchAssetParams(params: unknown): WatchAssetParams {
@@ -60,10 +71,27 @@ export function parseWatchAssetParams(params: unknown): WatchAssetParams {
     if (!valid || BigInt(tokenId as string | number) >= 1n << 256n) throw rpcErrors.invalidParams('options.tokenId must be a token ID (a decimal string).');
     return { standard, address, symbol: null, decimals: null, tokenId: BigInt(tokenId as string | number) };
   }
-  const { symbol, decimals } = options;
-  if (symbol !== undefined && (typeof symbol !== 'string' || symbol.length === 0 || symbol.length > MAX_SITE_SYMBOL_LENGTH)) throw rpcErrors.invalidParams(`options.symbol must be 1 to ${MAX_SITE_SYMBOL_LENGTH} characters.`);
-  if (decimals !== undefined && (typeof decimals !== 'number' || !Number.isInteger(decimals) || decimals < 0 || decimals > MAX_SITE_DECIMALS)) throw rpcErrors.invalidParams(`options.decimals must be an integer from 0 to ${MAX_SITE_DECIMALS}.`);
-  return { standard, address, symbol: (symbol as string | undefined) ?? null, decimals: (decimals as number | undefined) ?? null, tokenId: null };
+  const { symbol } = options;
+  if (symbol !== undefined && (typeof symbol !== 'string' || symbol.length === 0 || symbol.length > MAX_SYMBOL_CHARS)) throw rpcErrors.invalidParams(`options.symbol must be 1 to ${MAX_SYMBOL_CHARS} characters.`);
+  return { standard, address, symbol: (symbol as string | undefined) ?? null, decimals: decimalsParam(options.decimals), tokenId: null };
+}
+
+/** An ERC-20's list entry: the contract's symbol and decimals, compared with the site's. */
+async function checkToken(params: WatchAssetParams, rpc: RpcCall, chainId: number, decimals: number | null): Promise<WatchAssetRequest> {
+  if (params.decimals !== null && params.decimals !== decimals) throw rpcErrors.invalidParams(`options.decimals: the token has ${decimals} decimals, not ${params.decimals}.`);
+  const contractSymbol = (await readSymbolText(rpc, params.address)) || null;
+  if (params.symbol !== null && contractSymbol !== null && params.symbol !== contractSymbol) {
+    throw rpcErrors.invalidParams(`The symbol in the request (${escapeHidden(params.symbol).text}) is not the token's (${escapeHidden(contractSymbol).text}).`);
+  }
+  const siteSymbol = contractSymbol === null ? params.symbol : null;
+  let token: TokenEntry;
+  try {
+    token = listedToken(params.address, contractSymbol ?? siteSymbol, decimals, 'options.address');
+  } catch (error) {
+    if (error instanceof WalletActionError) throw rpcErrors.invalidParams(`${error.field}: ${error.message}`);
+    throw error;
+  }
+  return { standard: 'erc20', chainId, token, siteSymbol };
 }
 
 /** Checks the asset on the network for `account`; a mismatch is -32602 naming it, before any window. */
@@ -71,48 +99,42 @@ export async function checkWatchAsset(params: WatchAssetParams, rpc: RpcCall, ch
   const token = await readToken(rpc, params.address);
   const label = LABELS[params.standard];
   if (!token || token.standard !== params.standard) throw rpcErrors.invalidParams(`${params.address} is not an ${label} token on this network.`);
+  if (token.standard === 'erc20' || params.tokenId === null) return checkToken(params, rpc, chainId, token.decimals);
   const holder = getAddress(account);
-  if (params.tokenId !== null) {
-    if (!(await holdsNft(rpc, params.standard as 'erc721' | 'erc1155', token.address, holder, params.tokenId))) throw rpcErrors.invalidParams(`The account does not own token ${params.tokenId} of ${token.address}.`);
-  }
-  if (params.decimals !== null && params.decimals !== token.decimals) throw rpcErrors.invalidParams(`The decimals in the request (${params.decimals}) are not the token's (${token.decimals}).`);
-  if (params.symbol !== null && token.symbol !== null && params.symbol !== token.symbol) throw rpcErrors.invalidParams(`The symbol in the request (${escapeHidden(params.symbol).text}) is not the token's (${token.symbol}).`);
-  const siteSymbol = token.symbol === null && params.symbol !== null ? escapeHidden(params.symbol).text : null;
-  return {
-    chainId,
-    account: holder,
-    address: token.address,
-    standard: token.standard,
-    symbol: token.symbol ?? siteSymbol,
-    decimals: token.decimals,
-    tokenId: params.tokenId === null ? null : params.tokenId.toString(),
-    siteSymbol,
-  };
+  if (!(await holdsNft(rpc, token.standard, token.address, holder, params.tokenId))) throw rpcErrors.invalidParams(`The account does not own token ${params.tokenId} of ${token.address}.`);
+  return { standard: token.standard, chainId, nft: { address: token.address, standard: token.standard, tokenId: params.tokenId.toString(), account: holder, symbol: token.symbol } };
+}
+
+/** Whether the list already holds the asset (the site is then answered at once). */
+export function isWatched(state: WalletState, request: WatchAssetRequest): boolean {
+  return request.standard === 'erc20' ? findToken(state, request.chainId, request.token.address) !== undefined : findNft(state, request.chainId, request.nft) !== undefined;
 }
 
 export function watchAssetModel(request: WatchAssetRequest, network: string): DisplayModel {
   const label = LABELS[request.standard];
-  const note = 'Duet lists it for this account; nothing is signed or moved.';
+  const note = 'Duet lists it; nothing is signed or moved.';
   if (request.standard === 'erc20') {
+    const { token, siteSymbol } = request;
     return {
       title: `Add a token (${label})`,
       fields: [
         { label: 'Network', value: network },
-        { label: 'Token contract', value: request.address },
-        { label: 'Symbol', value: request.symbol ?? '(none)' },
-        { label: 'Decimals', value: String(request.decimals) },
+        { label: 'Token contract', value: token.address },
+        { label: 'Symbol', value: token.symbol },
+        { label: 'Decimals', value: String(token.decimals) },
         { label: 'What happens', value: note },
       ],
-      warnings: request.siteSymbol !== null ? [`The token's contract reports no symbol: ${request.siteSymbol} is what the site calls it. Check the contract address.`] : [],
+      warnings: siteSymbol !== null ? [`The token's contract reports no symbol: ${siteSymbol} is what the site calls it. Check the contract address.`] : [],
     };
   }
+  const { nft } = request;
   return {
     title: `Add an NFT (${label})`,
     fields: [
       { label: 'Network', value: network },
-      { label: 'Collection', value: request.symbol ? `${request.address} (${request.symbol})` : request.address },
-      { label: 'Token ID', value: request.tokenId ?? '' },
-      { label: 'Owner', value: request.account },
+      { label: 'Collection', value: nft.symbol ? `${nft.address} (${nft.symbol})` : nft.address },
+      { label: 'Token ID', value: nft.tokenId },
+      { label: 'Owner', value: nft.account },
       { label: 'What happens', value: note },
     ],
     warnings: [],

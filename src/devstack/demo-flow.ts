@@ -4,16 +4,26 @@
  * co-signed ETH transfer. Each step drives the pages as a person would and waits for the result.
  */
 import jsQR from 'jsqr';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { BrowserContext, CDPSession, Locator, Page } from 'playwright-core';
 
 export const DEMO_PASSWORD = 'correct horse battery';
-export const DEMO_PIN = '246810';
+/** For phones without a usable screen lock (WebKit here): above the phone's 60-bit minimum. */
+export const DEMO_PASSPHRASE = 'violin orbit candle meadow fossil drift';
 const LONG_WAIT_MS = 60_000;
 
 export interface StackUrls {
   readonly relayWsUrl: string;
   readonly phoneAppUrl: string;
   readonly rpcUrl: string;
+}
+
+/**
+ * The local stack's addresses as the browsers use them: the relay (which serves the phone app)
+ * by the name `localhost`, where WebAuthn works (not on 127.0.0.1) and the app's CSP `'self'`
+ * covers the relay's WebSocket too.
+ */
+export function localStackUrls(relay: { readonly port: number }, rpcUrl: string): StackUrls {
+  return { relayWsUrl: `ws://localhost:${relay.port}`, phoneAppUrl: `http://localhost:${relay.port}/`, rpcUrl };
 }
 
 export interface PairedDevices {
@@ -27,7 +37,7 @@ type Ethereum = { request(args: { method: string; params?: unknown[] }): Promise
 export type DappResult = { result?: unknown; error?: { code: number; message: string } };
 
 /** Reads a rendered QR code <img> back into pixels in the page and decodes it with jsQR. */
-async function decodeRenderedQr(image: Locator): Promise<string> {
+export async function decodeRenderedQr(image: Locator): Promise<string> {
   const pixels = await image.evaluate((element) => {
     const img = element as HTMLImageElement;
     const canvas = document.createElement('canvas');
@@ -42,7 +52,7 @@ async function decodeRenderedQr(image: Locator): Promise<string> {
     return { width: data.width, height: data.height, rgba: btoa(binary) };
   });
   const decoded = jsQR(new Uint8ClampedArray(Buffer.from(pixels.rgba, 'base64')), pixels.width, pixels.height);
-  if (!decoded) throw new Error('the pairing QR code on the page could not be decoded');
+  if (!decoded) throw new Error('the QR code on the page could not be decoded');
   return decoded.data;
 }
 
@@ -66,15 +76,55 @@ export async function showPairingCode(context: BrowserContext, extensionId: stri
   return { popup, link };
 }
 
+/** A phone page's virtual authenticator: the CDP session it lives in and its id. */
+export interface PhoneAuthenticator {
+  readonly cdp: CDPSession;
+  readonly authenticatorId: string;
+}
+
+const authenticators = new WeakMap<Page, PhoneAuthenticator>();
+
+/** The virtual authenticator of a page made by newPhonePage. */
+export function phoneAuthenticator(phone: Page): PhoneAuthenticator {
+  const authenticator = authenticators.get(phone);
+  if (!authenticator) throw new Error('this page was not made by newPhonePage');
+  return authenticator;
+}
+
+/**
+ * A new page sized like a phone, with a screen lock: Chromium's virtual platform authenticator
+ * (CDP WebAuthn: internal transport, user verification on, PRF) attached to it. The authenticator
+ * lives with the tab: a reload or navigation keeps it (and the credential), a new tab has its own.
+ * WebAuthn needs the phone app on http://localhost (not 127.0.0.1) or https.
+ */
+export async function newPhonePage(context: BrowserContext): Promise<Page> {
+  const phone = await context.newPage();
+  await phone.setViewportSize({ width: 390, height: 844 });
+  const cdp = await context.newCDPSession(phone);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', ctap2Version: 'ctap2_1', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, hasPrf: true, automaticPresenceSimulation: true },
+  });
+  authenticators.set(phone, { cdp, authenticatorId });
+  return phone;
+}
+
+/** First run on the phone: the vault is keyed by the phone's screen lock. */
+export async function protectPhone(phone: Page): Promise<void> {
+  await phone.getByTestId('key-device').click();
+}
+
+/** The phone's unlock screen, opened with its screen lock. */
+export async function unlockPhone(phone: Page): Promise<void> {
+  await phone.getByTestId('unlock-submit').click();
+}
+
 /** Onboarding in the popup, then the phone opens the pairing link, both confirm the SAS, keygen runs. */
 export async function onboardAndPair(context: BrowserContext, extensionId: string, urls: StackUrls): Promise<PairedDevices> {
   const { popup, link } = await showPairingCode(context, extensionId, urls);
-  const phone = await context.newPage();
-  await phone.setViewportSize({ width: 390, height: 844 });
+  const phone = await newPhonePage(context);
   await phone.goto(link);
-  await phone.getByTestId('pin').fill(DEMO_PIN);
-  await phone.getByTestId('pin-confirm').fill(DEMO_PIN);
-  await phone.getByTestId('pin-submit').click();
+  await protectPhone(phone);
   const sas = ((await phone.getByTestId('phone-sas').textContent()) ?? '').trim();
   await popup.getByTestId('pairing-sas').waitFor();
   const popupSas = ((await popup.getByTestId('pairing-sas').textContent()) ?? '').trim();

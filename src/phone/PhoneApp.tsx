@@ -1,7 +1,12 @@
 /** The phone co-signer's views. Logic lives in phone-controller.ts. */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { DisplayModel } from '../wallet/decode.ts';
-import { AUTO_LOCK_MS, MIN_PIN_LENGTH, PhoneController, type PhoneView } from './phone-controller.ts';
+import { relayAllowed } from './app-security.ts';
+import { browserDeviceKey } from './device-key.ts';
+import { AUTO_LOCK_MS, PHONE_ATTEMPTS_DB, PhoneController, type PhoneView } from './phone-controller.ts';
+import type { ReleaseId } from './release-check.ts';
+import { indexedDbAttemptStore } from './unlock-throttle.ts';
+import { reviewedDisplay } from '../wallet/reviewed-display.ts';
 import { browserLockScheduler, InactivityLock } from './inactivity-lock.ts';
 import { scanPairingLink, type ScanSession } from './qr-scanner.ts';
 import './phone.css';
@@ -40,24 +45,82 @@ function Fields({ model }: { model: DisplayModel }) {
   );
 }
 
-function PinForm({ controller, create, error }: { controller: PhoneController; create: boolean; error: string | null }) {
-  const [pin, setPin] = useState('');
+function KeyChoice({ controller, view, upgrade }: { controller: PhoneController; view: PhoneView; upgrade: boolean }) {
+  const [usePassphrase, setUsePassphrase] = useState(!view.deviceKeyAvailable);
+  const [passphrase, setPassphrase] = useState('');
   const [confirm, setConfirm] = useState('');
+  return (
+    <div class="stack" data-testid="key-choice">
+      <h2>{upgrade ? 'Protect this phone better' : 'Protect this phone'}</h2>
+      {upgrade && <p class="warning">A PIN is no longer enough: anyone who copies this phone's storage could try every PIN in hours. Choose a stronger protection now; the PIN will stop working.</p>}
+      <p class="lede">It guards this phone's half of your wallet key.</p>
+      {view.deviceKeyAvailable && !usePassphrase ? (
+        <>
+          <button data-testid="key-device" disabled={view.busy} onClick={() => void controller.chooseKey({ kind: 'device' })}>
+            Use this phone's screen lock
+          </button>
+          <p class="lede">Face ID, fingerprint or the phone's own code: the key stays inside this phone.</p>
+          <button class="secondary" data-testid="key-passphrase-instead" onClick={() => setUsePassphrase(true)}>
+            Use a passphrase instead
+          </button>
+        </>
+      ) : (
+        <form
+          class="stack"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void controller.chooseKey({ kind: 'passphrase', passphrase, confirmation: confirm });
+          }}
+        >
+          <p class="lede">A passphrase of several random words. Write it down: nobody can recover it for you.</p>
+          {view.suggestedPassphrase && (
+            <div class="card">
+              <h3>Suggested</h3>
+              <p class="address" data-testid="suggested-passphrase">{view.suggestedPassphrase}</p>
+              <button
+                type="button"
+                class="secondary"
+                data-testid="use-suggested"
+                onClick={() => {
+                  setPassphrase(view.suggestedPassphrase ?? '');
+                  setConfirm(view.suggestedPassphrase ?? '');
+                }}
+              >
+                Use these words
+              </button>
+            </div>
+          )}
+          <input data-testid="passphrase" type="password" autoComplete="new-password" placeholder="Passphrase" value={passphrase} onInput={(e) => setPassphrase(e.currentTarget.value)} />
+          <input data-testid="passphrase-confirm" type="password" autoComplete="new-password" placeholder="Repeat the passphrase" value={confirm} onInput={(e) => setConfirm(e.currentTarget.value)} />
+          <button data-testid="passphrase-submit" type="submit" disabled={view.busy}>
+            {view.busy ? 'Protecting…' : 'Continue'}
+          </button>
+        </form>
+      )}
+      {view.error && <p class="error" data-testid="phone-error">{view.error}</p>}
+    </div>
+  );
+}
+
+function Unlock({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  const [secret, setSecret] = useState('');
+  const typed = view.unlockMethod !== 'device';
   return (
     <form
       class="stack"
       onSubmit={(event) => {
         event.preventDefault();
-        void (create ? controller.createPin(pin, confirm) : controller.unlock(pin));
+        void controller.unlock(typed ? secret : undefined);
       }}
     >
-      <h2>{create ? 'Choose a PIN' : 'Unlock'}</h2>
-      <p class="lede">{create ? `At least ${MIN_PIN_LENGTH} digits. It protects this phone's half of your key.` : 'Enter your PIN.'}</p>
-      <input data-testid="pin" type="password" inputMode="numeric" autoComplete="off" value={pin} onInput={(e) => setPin(e.currentTarget.value)} />
-      {create && <input data-testid="pin-confirm" type="password" inputMode="numeric" autoComplete="off" placeholder="Repeat the PIN" value={confirm} onInput={(e) => setConfirm(e.currentTarget.value)} />}
-      {error && <p class="error" data-testid="phone-error">{error}</p>}
-      <button data-testid="pin-submit" type="submit">
-        {create ? 'Continue' : 'Unlock'}
+      <h2>Unlock</h2>
+      {view.unlockMethod === 'device' && <p class="lede">With this phone's screen lock.</p>}
+      {view.unlockMethod === 'passphrase' && <p class="lede">Enter your passphrase.</p>}
+      {view.unlockMethod === 'pin' && <p class="lede">Enter your PIN. You will then choose a stronger protection: a PIN alone is no longer accepted.</p>}
+      {typed && <input data-testid={view.unlockMethod === 'pin' ? 'pin' : 'passphrase'} type="password" autoComplete="current-password" value={secret} onInput={(e) => setSecret(e.currentTarget.value)} />}
+      {view.error && <p class="error" data-testid="phone-error">{view.error}</p>}
+      <button data-testid="unlock-submit" type="submit" disabled={view.busy}>
+        {view.busy ? 'Unlocking…' : 'Unlock'}
       </button>
     </form>
   );
@@ -85,7 +148,8 @@ function RequestCards({ controller, view }: { controller: PhoneController; view:
       {view.requests.map((entry) => (
         <section class="card" data-testid="phone-request" data-status={entry.status} data-attempt={entry.attempt} key={entry.request.id}>
           <p class="origin" data-testid="phone-request-origin">{entry.request.origin}</p>
-          <Fields model={entry.display} />
+          {/* The pre-sign review (simulation, balance change, warnings) from the phone's own decoding of the request. */}
+          <Fields model={reviewedDisplay(entry.display, entry.request)} />
           <p>
             Request code <strong data-testid="phone-request-code">{entry.code}</strong>
           </p>
@@ -221,13 +285,31 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
   );
 }
 
-export function PhoneApp() {
-  const controller = useMemo(() => new PhoneController(readPairingLink()), []);
+export function PhoneApp({ release }: { release: ReleaseId | null }) {
+  const controller = useMemo(
+    () =>
+      new PhoneController({
+        pairingLink: readPairingLink(),
+        deviceKey: browserDeviceKey,
+        attempts: indexedDbAttemptStore(PHONE_ATTEMPTS_DB),
+        relayAllowed: (relayUrl) => relayAllowed(relayUrl, new URL(location.href), __DUET_RELAY_ORIGINS__),
+      }),
+    [],
+  );
   const [view, setView] = useState<PhoneView>(controller.view());
   useEffect(() => {
     const off = controller.onChange(() => setView(controller.view()));
     void controller.start();
-    return off;
+    // A pairing link opened while the app runs changes only the fragment: no new page load.
+    const onHashChange = () => {
+      const link = readPairingLink();
+      if (link) void controller.pair(link);
+    };
+    window.addEventListener('hashchange', onHashChange);
+    return () => {
+      off();
+      window.removeEventListener('hashchange', onHashChange);
+    };
   }, [controller]);
   useEffect(() => {
     const lock = new InactivityLock(browserLockScheduler, AUTO_LOCK_MS, () => controller.unlocked && controller.lock());
@@ -249,8 +331,9 @@ export function PhoneApp() {
         <h1>Duet</h1>
       </header>
       {view.screen === 'loading' && <p class="lede">This phone co-signs your Duet wallet.</p>}
-      {view.screen === 'create-pin' && <PinForm controller={controller} create error={view.error} />}
-      {view.screen === 'unlock' && <PinForm controller={controller} create={false} error={view.error} />}
+      {view.screen === 'create-key' && <KeyChoice controller={controller} view={view} upgrade={false} />}
+      {view.screen === 'upgrade-key' && <KeyChoice controller={controller} view={view} upgrade />}
+      {view.screen === 'unlock' && <Unlock controller={controller} view={view} />}
       {view.screen === 'pairing' && <p class="lede" data-testid="phone-pairing">Connecting to your browser…</p>}
       {view.screen === 'confirm-sas' && (
         <div class="stack center">
@@ -275,6 +358,11 @@ export function PhoneApp() {
       )}
       {view.screen === 'tainted' && <Tainted controller={controller} view={view} />}
       {view.screen === 'home' && <Home controller={controller} view={view} />}
+      {release && (
+        <p class="lede release" data-testid="app-release">
+          Phone app {release.version} · bundle {release.bundleHash}
+        </p>
+      )}
     </main>
   );
 }

@@ -1,8 +1,9 @@
 import { render } from 'preact';
-import { PhoneApp } from './PhoneApp.tsx';
+import { appOriginProblem } from './app-security.ts';
+import { AppGate } from './AppGate.tsx';
 
-render(<PhoneApp />, document.getElementById('app') as HTMLElement);
+render(<AppGate />, document.getElementById('app') as HTMLElement);
 
-if ('serviceWorker' in navigator && window.isSecureContext) {
-  void navigator.serviceWorker.register('./phone-sw.js').catch(() => undefined);
+if ('serviceWorker' in navigator && window.isSecureContext && !appOriginProblem(new URL(location.href))) {
+  void navigator.serviceWorker.register('./phone-sw.js', { updateViaCache: 'none' }).catch(() => undefined);
 }

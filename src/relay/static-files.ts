@@ -1,10 +1,13 @@
 /**
  * Serves the phone app's built files: GET/HEAD only, paths resolved inside the root (no
- * traversal), index.html for unknown paths without an extension (client-side routes).
+ * traversal), index.html for unknown paths without an extension (client-side routes), with the
+ * phone app's security headers (strict CSP, no framing: src/phone/app-security.ts). This is for
+ * local development; in production the phone app has its own static origin (docs/phone.md).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { basename, extname, join, normalize, resolve, sep } from 'node:path';
+import { phoneAppHeaders } from '../phone/app-security.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -17,6 +20,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
   '.txt': 'text/plain; charset=utf-8',
 };
+
+/** Always revalidated: the app's entry page, its service worker and the release description. */
+const NO_CACHE = ['index.html', 'phone-sw.js', 'release.json'];
 
 export async function serveStaticFile(rootDir: string | null, request: IncomingMessage, response: ServerResponse): Promise<void> {
   if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -49,9 +55,9 @@ export async function serveStaticFile(rootDir: string | null, request: IncomingM
     try {
       const body = await readFile(candidate);
       response.writeHead(200, {
+        ...phoneAppHeaders(),
         'content-type': CONTENT_TYPES[extname(candidate)] ?? 'application/octet-stream',
-        'x-content-type-options': 'nosniff',
-        'cache-control': candidate.endsWith('index.html') ? 'no-cache' : 'public, max-age=3600',
+        'cache-control': NO_CACHE.includes(basename(candidate)) ? 'no-cache' : 'public, max-age=3600',
       });
       response.end(request.method === 'HEAD' ? undefined : body);
       return;

@@ -30,6 +30,7 @@ import { displayModel, type DisplayModel } from '../wallet/decode.ts';
 import { isRescueTransfer } from '../wallet/rescue.ts';
 import { decodeSigningRequest, signingRequestToJson, shortCode, signingDigest, type SigningRequest } from '../wallet/signing-request.ts';
 import { MAX_SIGN_ATTEMPTS, parseAppMessage, signSessionId, type AppMessage } from './messages.ts';
+import { derivedAccount } from './request-account.ts';
 
 const OPEN_STATUSES = ['pending', 'approved', 'signing'] as const;
 type OpenStatus = (typeof OPEN_STATUSES)[number];
@@ -296,10 +297,12 @@ export class PhoneCoSigner {
     let request: SigningRequest;
     try {
       request = decodeSigningRequest(raw);
+      // The phone shows, and signs for, the account it derives itself (request-account.ts).
+      request = { ...request, account: derivedAccount(this.keyShare, request.account) };
     } catch (error) {
       const id = (raw as { id?: unknown } | null)?.id;
       if (typeof id === 'string' && !this.requests.has(id)) {
-        this.options.send({ t: 'sign-failed', id, reason: 'bad_request', message: `The phone cannot read this request (${error instanceof Error ? error.message : 'malformed'}).` });
+        this.options.send({ t: 'sign-failed', id, reason: 'bad_request', message: `The phone refuses this request (${error instanceof Error ? error.message : 'malformed'}).` });
       }
       return;
     }

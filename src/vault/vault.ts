@@ -1,9 +1,10 @@
 /**
- * Password-encrypted storage in IndexedDB (via idb), used by the extension and the phone for key
- * shares, pairing keys and other secrets. See docs/vault.md.
+ * Encrypted storage in IndexedDB (via idb), used by the extension and the phone for key shares,
+ * pairing keys and other secrets. The key comes from a password (PBKDF2 or scrypt) or from a
+ * WebAuthn authenticator's PRF. See docs/vault.md.
  *
  * Layout: one database per vault with two object stores. `meta` holds the header under "vault":
- * { format: 2, kdf: { algorithm, iterations, salt }, cipher, check }. `records` holds, under each
+ * { format: 2, kdf: { algorithm, …its parameters, salt }, cipher, check }. `records` holds, under each
  * record key, { iv, ciphertext } (vault-crypto.ts). Record keys are stored in plain text: they
  * must name things, never hold secrets.
  *
@@ -19,27 +20,46 @@ import { decodeValue, encodeValue } from './value-codec.ts';
 import {
   CIPHER,
   KDF_ALGORITHM,
+  PRF_ALGORITHM,
+  PRF_SALT_BYTES,
   SALT_BYTES,
+  SCRYPT_ALGORITHM,
   asSealedRecord,
   deriveVaultKey,
   exportVaultKey,
   importVaultKey,
   keyOpensCheck,
   newKdfParameters,
+  newScryptParameters,
   openRecord,
   sealCheck,
   sealRecord,
   type KdfParameters,
+  type ScryptCost,
   type SealedRecord,
+  type VaultSecret,
 } from './vault-crypto.ts';
 
 export { VaultError, type VaultErrorCode } from './vault-error.ts';
+export { PRF_OUTPUT_BYTES, PRF_SALT_BYTES, type KdfParameters, type ScryptCost, type VaultSecret } from './vault-crypto.ts';
 
 /** OWASP Password Storage Cheat Sheet (2023): PBKDF2-HMAC-SHA256 with at least 600,000 iterations. */
 export const MIN_PBKDF2_ITERATIONS = 600_000;
 export const DEFAULT_PBKDF2_ITERATIONS = MIN_PBKDF2_ITERATIONS;
 /** An upper bound, so a tampered header cannot make unlocking hang (~2 s per 1.2 M on a laptop core). */
 export const MAX_PBKDF2_ITERATIONS = 10_000_000;
+/**
+ * scrypt for a passphrase: N = 2^17, r = 8, p = 2 takes 128 MiB and ~0.8 s per guess in JS on
+ * this project's 2-core reference machine (measured by test/vault/scrypt-cost.test.ts); the
+ * accepted minimum keeps ≥ 64 MiB and that much work, the maximum keeps a tampered header from
+ * making unlocking take more than ~8× as long or more than 256 MiB.
+ */
+export const DEFAULT_SCRYPT_COST: ScryptCost = Object.freeze({ n: 2 ** 17, r: 8, p: 2 });
+const MIN_SCRYPT_MEMORY_BLOCKS = 2 ** 19; // N·r: 128·N·r bytes = 64 MiB
+const MIN_SCRYPT_WORK = 2 ** 21; // N·r·p of the default
+const MAX_SCRYPT_MEMORY_BLOCKS = 2 ** 21; // 256 MiB
+const MAX_SCRYPT_WORK = 2 ** 24;
+const MAX_CREDENTIAL_ID_BYTES = 1023;
 export const MAX_RECORD_KEY_LENGTH = 256;
 const FORMAT = 2;
 const DB_VERSION = 1;
@@ -80,9 +100,15 @@ export interface VaultUnlockOptions extends VaultStorageOptions {
 }
 
 export interface VaultCreateOptions extends VaultUnlockOptions {
-  /** PBKDF2 iterations; default and minimum 600,000. */
+  /** PBKDF2 iterations when the key is a plain password string; default and minimum 600,000. */
   readonly iterations?: number;
 }
+
+/** How a new key is made: from a password (PBKDF2 or scrypt) or a WebAuthn PRF output. */
+export type NewVaultKey =
+  | { readonly kdf: typeof KDF_ALGORITHM; readonly password: string; readonly iterations?: number }
+  | { readonly kdf: typeof SCRYPT_ALGORITHM; readonly password: string; readonly cost?: ScryptCost }
+  | { readonly kdf: typeof PRF_ALGORITHM; readonly prfOutput: Uint8Array; readonly credentialId: Uint8Array; readonly salt: Uint8Array };
 
 export interface ChangePasswordOptions {
   /** PBKDF2 iterations for the new key; default: the current count, raised to the default if lower. */
@@ -143,6 +169,40 @@ function checkRecordKey(recordKey: unknown): asserts recordKey is string {
   }
 }
 
+function checkScryptCost(cost: ScryptCost, allowWeak: boolean): void {
+  const { n, r, p } = cost;
+  const integers = [n, r, p].every((value) => Number.isSafeInteger(value) && value >= 1);
+  if (!integers || (n & (n - 1)) !== 0 || n < 2 || n * r > MAX_SCRYPT_MEMORY_BLOCKS || n * r * p > MAX_SCRYPT_WORK) {
+    throw new VaultError('weak_parameters', 'scrypt needs N a power of two ≥ 2, and at most 256 MiB and 8 times the default work');
+  }
+  if (!allowWeak && (n * r < MIN_SCRYPT_MEMORY_BLOCKS || n * r * p < MIN_SCRYPT_WORK)) throw new VaultError('weak_parameters', 'scrypt needs at least 64 MiB (N·r ≥ 2^19) and N·r·p ≥ 2^21');
+}
+
+const isBytes = (value: unknown, min: number, max: number): value is Uint8Array => value instanceof Uint8Array && value.length >= min && value.length <= max;
+
+/** The header's KDF; a shape error is corrupt, a KDF below the minimum weak_parameters. */
+function parseKdf(kdf: Record<string, unknown>, allowWeak: boolean): KdfParameters | null {
+  const { algorithm, salt } = kdf;
+  if (algorithm === KDF_ALGORITHM) {
+    const { iterations } = kdf;
+    if (!isBytes(salt, SALT_BYTES, SALT_BYTES) || typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS) return null;
+    checkIterations(iterations, allowWeak);
+    return { algorithm, iterations, salt };
+  }
+  if (algorithm === SCRYPT_ALGORITHM) {
+    const { n, r, p } = kdf;
+    if (!isBytes(salt, SALT_BYTES, SALT_BYTES) || typeof n !== 'number' || typeof r !== 'number' || typeof p !== 'number') return null;
+    checkScryptCost({ n, r, p }, allowWeak);
+    return { algorithm, n, r, p, salt };
+  }
+  if (algorithm === PRF_ALGORITHM) {
+    const { credentialId } = kdf;
+    if (!isBytes(salt, PRF_SALT_BYTES, PRF_SALT_BYTES) || !isBytes(credentialId, 1, MAX_CREDENTIAL_ID_BYTES)) return null;
+    return { algorithm, credentialId, salt };
+  }
+  return null;
+}
+
 /** Checks the stored header's shape; a KDF below the minimum is weak_parameters, not corrupt. */
 function parseHeader(value: unknown, allowWeak: boolean): VaultHeader {
   const corrupt = () => new VaultError('corrupt', 'the vault header is damaged or of an unsupported format');
@@ -150,11 +210,43 @@ function parseHeader(value: unknown, allowWeak: boolean): VaultHeader {
   const { format, kdf, cipher, check } = value as Record<string, unknown>;
   const sealedCheck = asSealedRecord(check);
   if (format !== FORMAT || cipher !== CIPHER || sealedCheck === null || typeof kdf !== 'object' || kdf === null) throw corrupt();
-  const { algorithm, iterations, salt } = kdf as Record<string, unknown>;
-  if (algorithm !== KDF_ALGORITHM || !(salt instanceof Uint8Array) || salt.length !== SALT_BYTES || typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < 1) throw corrupt();
-  if (iterations > MAX_PBKDF2_ITERATIONS) throw corrupt();
-  checkIterations(iterations, allowWeak);
-  return { format: FORMAT, kdf: { algorithm: KDF_ALGORITHM, iterations, salt }, cipher: CIPHER, check: sealedCheck };
+  const parsed = parseKdf(kdf as Record<string, unknown>, allowWeak);
+  if (!parsed) throw corrupt();
+  return { format: FORMAT, kdf: parsed, cipher: CIPHER, check: sealedCheck };
+}
+
+/** The KDF parameters and the key for a new key, checked against the minimums. */
+async function newKey(key: NewVaultKey, extractable: boolean, allowWeak: boolean): Promise<{ kdf: KdfParameters; key: CryptoKey }> {
+  if (typeof key !== 'object' || key === null) throw new VaultError('invalid_argument', 'a new vault key is a password or a NewVaultKey');
+  let kdf: KdfParameters;
+  let secret: VaultSecret;
+  switch (key.kdf) {
+    case KDF_ALGORITHM: {
+      checkPassword(key.password, 'the password');
+      const iterations = key.iterations ?? DEFAULT_PBKDF2_ITERATIONS;
+      checkIterations(iterations, allowWeak);
+      kdf = newKdfParameters(iterations);
+      secret = key.password;
+      break;
+    }
+    case SCRYPT_ALGORITHM: {
+      checkPassword(key.password, 'the password');
+      const cost = key.cost ?? DEFAULT_SCRYPT_COST;
+      checkScryptCost(cost, allowWeak);
+      kdf = newScryptParameters(cost);
+      secret = key.password;
+      break;
+    }
+    case PRF_ALGORITHM: {
+      if (!isBytes(key.salt, PRF_SALT_BYTES, PRF_SALT_BYTES) || !isBytes(key.credentialId, 1, MAX_CREDENTIAL_ID_BYTES)) throw new VaultError('invalid_argument', `a PRF key needs a ${PRF_SALT_BYTES}-byte salt and a credential id of 1 to ${MAX_CREDENTIAL_ID_BYTES} bytes`);
+      kdf = { algorithm: PRF_ALGORITHM, credentialId: key.credentialId.slice(), salt: key.salt.slice() };
+      secret = key.prfOutput;
+      break;
+    }
+    default:
+      throw new VaultError('invalid_argument', 'unknown key derivation');
+  }
+  return { kdf, key: await deriveVaultKey(secret, kdf, extractable) };
 }
 
 /** Identifies one header version: the check value's IV is fresh each time the vault is keyed. */
@@ -328,30 +420,48 @@ export class UnlockedVault {
       this.requireCurrentHeader(snapshot.header);
       const header = parseHeader(snapshot.header, true);
       if (!(await keyOpensCheck(await deriveVaultKey(oldPassword, header.kdf, false), header.check))) throw new VaultError('wrong_password', 'wrong password');
-      const iterations = options.iterations ?? Math.max(header.kdf.iterations, DEFAULT_PBKDF2_ITERATIONS);
-      checkIterations(iterations, allowsWeakKdf(options));
-      const kdf = newKdfParameters(iterations);
-      const newKey = await deriveVaultKey(newPassword, kdf, key.extractable);
-      const resealed: (readonly [string, SealedRecord])[] = [];
-      for (const [recordKey, stored] of snapshot.records) {
-        const sealed = asSealedRecord(stored);
-        const plaintext = sealed && (await openRecord(key, recordKey, sealed));
-        if (!plaintext) throw new VaultError('corrupt', `record ${JSON.stringify(recordKey)} fails authentication; nothing was changed`);
-        resealed.push([recordKey, await sealRecord(newKey, recordKey, plaintext)]);
-        plaintext.fill(0);
-      }
-      const newHeader: VaultHeader = { format: FORMAT, kdf, cipher: CIPHER, check: await sealCheck(newKey) };
-      await inWriteTransaction(this.db, async (tx, track) => {
-        const [storedHeader, keys, values] = await Promise.all([track(tx.objectStore(META_STORE).get(HEADER_KEY)), track(tx.objectStore(RECORD_STORE).getAllKeys()), track(tx.objectStore(RECORD_STORE).getAll())]);
-        this.requireCurrentHeader(storedHeader);
-        if (!sameRecords(snapshot.records, keys.map(String), values)) throw new VaultError('conflict', 'the vault changed during the password change; nothing was changed, try again');
-        track(tx.objectStore(META_STORE).put(newHeader, HEADER_KEY));
-        const store = tx.objectStore(RECORD_STORE);
-        for (const [recordKey, record] of resealed) track(store.put(record, recordKey));
-      });
-      this.key = newKey;
-      this.currentHeaderId = headerId(newHeader.check);
+      const current = header.kdf.algorithm === KDF_ALGORITHM ? header.kdf.iterations : DEFAULT_PBKDF2_ITERATIONS;
+      const iterations = options.iterations ?? Math.max(current, DEFAULT_PBKDF2_ITERATIONS);
+      const next = await newKey({ kdf: KDF_ALGORITHM, password: newPassword, iterations }, key.extractable, allowsWeakKdf(options));
+      await this.reseal(key, snapshot, next);
     });
+  }
+
+  /**
+   * Re-encrypts every record under a new key of any kind (a passphrase with scrypt, a WebAuthn
+   * PRF output…) and replaces the header, in one transaction: the phone's move from a PIN to a
+   * stronger key. Holding the unlocked handle is the authority; `conflict` as for changePassword.
+   */
+  rekey(key: NewVaultKey, options: { readonly weakKdfForTests?: WeakKdfForTests } = {}): Promise<void> {
+    return this.serial(async () => {
+      const current = this.requireKey();
+      const snapshot = await this.readEverything();
+      this.requireCurrentHeader(snapshot.header);
+      await this.reseal(current, snapshot, await newKey(key, current.extractable, allowsWeakKdf(options)));
+    });
+  }
+
+  /** Every record decrypted with `key` and sealed under `next`, written with its header in one transaction. */
+  private async reseal(key: CryptoKey, snapshot: { records: [string, unknown][] }, next: { kdf: KdfParameters; key: CryptoKey }): Promise<void> {
+    const resealed: (readonly [string, SealedRecord])[] = [];
+    for (const [recordKey, stored] of snapshot.records) {
+      const sealed = asSealedRecord(stored);
+      const plaintext = sealed && (await openRecord(key, recordKey, sealed));
+      if (!plaintext) throw new VaultError('corrupt', `record ${JSON.stringify(recordKey)} fails authentication; nothing was changed`);
+      resealed.push([recordKey, await sealRecord(next.key, recordKey, plaintext)]);
+      plaintext.fill(0);
+    }
+    const newHeader: VaultHeader = { format: FORMAT, kdf: next.kdf, cipher: CIPHER, check: await sealCheck(next.key) };
+    await inWriteTransaction(this.db, async (tx, track) => {
+      const [storedHeader, keys, values] = await Promise.all([track(tx.objectStore(META_STORE).get(HEADER_KEY)), track(tx.objectStore(RECORD_STORE).getAllKeys()), track(tx.objectStore(RECORD_STORE).getAll())]);
+      this.requireCurrentHeader(storedHeader);
+      if (!sameRecords(snapshot.records, keys.map(String), values)) throw new VaultError('conflict', 'the vault changed during the re-key; nothing was changed, try again');
+      track(tx.objectStore(META_STORE).put(newHeader, HEADER_KEY));
+      const store = tx.objectStore(RECORD_STORE);
+      for (const [recordKey, record] of resealed) track(store.put(record, recordKey));
+    });
+    this.key = next.key;
+    this.currentHeaderId = headerId(newHeader.check);
   }
 
   private async readEverything(): Promise<{ header: unknown; records: [string, unknown][] }> {
@@ -419,15 +529,24 @@ export async function vaultExists(name: string, options: VaultStorageOptions = {
   }
 }
 
-export async function createVault(name: string, password: string, options: VaultCreateOptions = {}): Promise<UnlockedVault> {
-  checkPassword(password, 'the password');
-  const iterations = options.iterations ?? DEFAULT_PBKDF2_ITERATIONS;
-  checkIterations(iterations, allowsWeakKdf(options));
+/** The KDF of the vault under `name` (all public, as stored), or null when there is none: what a PRF unlock needs first. */
+export async function readVaultKdf(name: string, options: VaultStorageOptions & { readonly weakKdfForTests?: WeakKdfForTests } = {}): Promise<KdfParameters | null> {
+  const db = await openDatabase(options, name);
+  try {
+    const stored = await readHeader(db);
+    return stored === undefined ? null : parseHeader(stored, allowsWeakKdf(options)).kdf;
+  } finally {
+    db.close();
+  }
+}
+
+/** A password string is PBKDF2 with `options.iterations`; a NewVaultKey chooses scrypt or a WebAuthn PRF. */
+export async function createVault(name: string, password: string | NewVaultKey, options: VaultCreateOptions = {}): Promise<UnlockedVault> {
+  const spec: NewVaultKey = typeof password === 'string' ? { kdf: KDF_ALGORITHM, password, ...(options.iterations !== undefined ? { iterations: options.iterations } : {}) } : password;
+  const { kdf, key } = await newKey(spec, options.exportableKey === true, allowsWeakKdf(options));
   const db = await openDatabase(options, name);
   try {
     if ((await readHeader(db)) !== undefined) throw new VaultError('already_exists', 'a vault already exists here');
-    const kdf = newKdfParameters(iterations);
-    const key = await deriveVaultKey(password, kdf, options.exportableKey === true);
     const header: VaultHeader = { format: FORMAT, kdf, cipher: CIPHER, check: await sealCheck(key) };
     await inWriteTransaction(db, async (tx, track) => {
       // Checked again inside the transaction: two createVault calls racing cannot both win.
@@ -443,15 +562,17 @@ export async function createVault(name: string, password: string, options: Vault
 }
 
 /** A wrong password is `wrong_password`, and nothing is changed. */
-export async function unlockVault(name: string, password: string, options: VaultUnlockOptions = {}): Promise<UnlockedVault> {
-  checkPassword(password, 'the password');
+export async function unlockVault(name: string, secret: VaultSecret, options: VaultUnlockOptions = {}): Promise<UnlockedVault> {
+  if (typeof secret === 'string') checkPassword(secret, 'the password');
   const { db, header } = await openExisting(name, options);
-  const key = await deriveVaultKey(password, header.kdf, options.exportableKey === true);
-  if (!(await keyOpensCheck(key, header.check))) {
+  try {
+    const key = await deriveVaultKey(secret, header.kdf, options.exportableKey === true);
+    if (!(await keyOpensCheck(key, header.check))) throw new VaultError('wrong_password', 'wrong password');
+    return new UnlockedVault(db, key, header);
+  } catch (error) {
     db.close();
-    throw new VaultError('wrong_password', 'wrong password');
+    throw error;
   }
-  return new UnlockedVault(db, key, header);
 }
 
 /**

@@ -4,7 +4,7 @@
  * the request alone — token symbols and decimals included, which travel in the request — so both
  * screens show the same.
  *
- * - Transactions: ETH transfer, token calls (token-calls.ts: ERC-20 in token units with the raw
+ * - Transactions: ETH transfer, token calls (token-actions.ts: ERC-20 in token units with the raw
  *   amount beside, ERC-721 and ERC-1155 as NFTs with their token IDs), other calls by selector
  *   with their raw data, contract creation; the transaction type when it is a legacy one; fees:
  *   max network fee = gas × max fee per gas (the gas price for types 0 and 1), in ETH.
@@ -26,21 +26,14 @@ import { escapeHidden, HIDDEN_CHARACTERS_NOTICE } from './display-text.ts';
 import { checkLegacyTypedData } from './legacy-typed-data.ts';
 import { maxFeePerGasOf, type PersonalSignRequest, type SigningRequest, type TransactionRequest } from './signing-request.ts';
 import { parseSiwe, siweMatchesOrigin } from './siwe.ts';
-import { tokenAction, type ActionModel } from './token-calls.ts';
+import { tokenAction, type ActionModel } from './token-actions.ts';
 import { tokenLookup, type TokenLookup } from './token-display.ts';
 import { legacyTypedDataAction, typedDataAction } from './typed-display.ts';
 import { checkTypedData } from './typed-data.ts';
 
 export type { DisplayField, DisplayModel } from './display-model.ts';
-export {
-  APPROVAL_FOR_ALL_WARNING,
-  NFT_APPROVAL_WARNING,
-  SELECTOR_ERC20_APPROVE,
-  SELECTOR_ERC20_TRANSFER,
-  SELECTOR_ERC20_TRANSFER_FROM,
-  SELECTOR_SET_APPROVAL_FOR_ALL,
-  UNLIMITED_APPROVAL_WARNING,
-} from './token-calls.ts';
+export { APPROVAL_FOR_ALL_WARNING, NFT_APPROVAL_WARNING, UNLIMITED_APPROVAL_WARNING } from './token-actions.ts';
+export { SELECTOR_ERC20_APPROVE, SELECTOR_ERC20_TRANSFER, SELECTOR_ERC20_TRANSFER_FROM, SELECTOR_SET_APPROVAL_FOR_ALL } from './token-call.ts';
 export { UNLIMITED_APPROVAL_THRESHOLD } from './token-display.ts';
 export { LEGACY_TYPED_DATA_WARNING, NFT_PERMIT_WARNING, PERMIT_WARNING, UNLIMITED_PERMIT2_THRESHOLD } from './typed-display.ts';
 

@@ -8,13 +8,23 @@
  * The encoder checks its own output with the decoder, so a request that cannot be decoded is
  * never sent.
  *
+ * Origin: the web origin that asked (from the browser's sender data), or WALLET_ORIGIN for what
+ * the user started in Duet's own popup (send, speed up, cancel) — no web page can have it.
+ *
  * Two formats, one encoding per request:
  * - format 1 (no `version` key): an EIP-1559 transaction without access list, personal_sign,
  *   typed data v4; phones that know only format 1 keep signing these;
  * - format 2 (`version: 2`): everything else — legacy transactions (type 0, type 1) and access
  *   lists, typed data v3 and v1, the site a frame is embedded in (`embeddedIn`), token details
  *   read from the network for display (`tokens`). Its keys are all present (`embeddedIn: null`,
- *   `tokens: []`), and a request format 1 can carry is refused in format 2.
+ *   `tokens: []`, `facts: null`), and a request format 1 can carry is refused in format 2.
+ *
+ * Facts: what the extension observed before display (presign-facts.ts: simulation, balance,
+ * contracts, first interactions, replacement) travel in `facts`, in both formats — optional in
+ * format 1 (left out when there are none, as the wallet essentials shipped it), always present
+ * in format 2 (`null` when there are none). They never decide the format, and they are part of
+ * the canonical JSON and the short code, not of the digest. Token symbols and decimals are not
+ * facts: they are the request's `tokens` (format 2), the one place both screens read them from.
  *
  * Digests (each device computes it from the request it shows):
  * - transaction: the signing hash of its type — type 2 keccak256(0x02 ‖ rlp([chainId, nonce,
@@ -32,6 +42,7 @@ import { MAX_SAFE_CHAIN_ID } from './chains.ts';
 import { escapeHidden } from './display-text.ts';
 import { checkLegacyTypedData, legacyTypedDataDigest, type LegacyTypedEntry } from './legacy-typed-data.ts';
 import { MAX_PERSONAL_MESSAGE_BYTES } from './personal-message.ts';
+import { decodePresignFacts, encodePresignFacts, type PresignFacts } from './presign-facts.ts';
 import { checkTypedData, typedDataDigest, type TypedDataPayload, type TypedDataVersion } from './typed-data.ts';
 import { WalletError } from './wallet-error.ts';
 
@@ -110,6 +121,8 @@ interface RequestBase {
   readonly createdAt: number;
   /** Token details for display, sorted by address; left out when empty. */
   readonly tokens?: readonly TokenInfo[];
+  /** What the extension observed before display (presign-facts.ts); not part of the digest. */
+  readonly facts?: PresignFacts;
 }
 
 export type TransactionRequest = RequestBase & { readonly kind: 'transaction'; readonly tx: TransactionFields };
@@ -160,7 +173,7 @@ const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e
 const MAX_ORIGIN_LENGTH = 2048;
 const KINDS = ['transaction', 'personal_sign', 'typed_data', 'typed_data_v1'] as const;
 const BASE_KEYS = ['id', 'kind', 'origin', 'chainId', 'account', 'createdAt'] as const;
-const FORMAT_2_KEYS = ['version', 'embeddedIn', 'tokens'] as const;
+const FORMAT_2_KEYS = ['version', 'embeddedIn', 'tokens', 'facts'] as const;
 const PAYLOAD_KEYS: Record<SigningRequest['kind'], readonly string[]> = { transaction: ['tx'], personal_sign: ['message'], typed_data: ['typedData'], typed_data_v1: ['typedData'] };
 const FORMAT_2_PAYLOAD_KEYS: Record<SigningRequest['kind'], readonly string[]> = { ...PAYLOAD_KEYS, typed_data: ['typedData', 'typedDataVersion'] };
 const COMMON_TX_KEYS = ['to', 'value', 'data', 'nonce', 'gas'] as const;
@@ -177,6 +190,9 @@ const SHORT_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const SHORT_CODE_LENGTH = 6;
 
 const hexQuantity = (value: bigint) => `0x${value.toString(16)}`;
+
+/** The origin of requests the user started in Duet's popup (send, speed up, cancel). */
+export const WALLET_ORIGIN = 'duet://wallet';
 
 function requestError(field: string, reason: string): WalletError {
   return new WalletError('bad_request', field, reason);
@@ -233,6 +249,12 @@ function webOrigin(value: unknown, field: string): string {
   }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== value) throw requestError(field, 'expected an http(s) origin in canonical form (scheme://host[:port])');
   return value;
+}
+
+/** The top-level site of an embedded frame: a web origin; Duet's own popup is never embedded. */
+function embeddingSite(value: unknown, origin: unknown): string {
+  if (origin === WALLET_ORIGIN) throw requestError('request.embeddedIn', 'expected null: requests started in Duet are not embedded in a site');
+  return webOrigin(value, 'request.embeddedIn');
 }
 
 function decodeAccessList(value: unknown, field: string): AccessList {
@@ -328,19 +350,23 @@ export function decodeSigningRequest(value: unknown): SigningRequest {
   if (version !== undefined && version !== FORMAT_2) throw requestError('request.version', 'expected 2 (or no version: format 1)');
   const format = version === FORMAT_2 ? 2 : 1;
   if (format === 1 && typedKind === 'typed_data_v1') throw requestError('request.version', 'typed_data_v1 needs format 2');
-  const raw = record(value, 'request', format === 1 ? [...BASE_KEYS, ...PAYLOAD_KEYS[typedKind]] : [...BASE_KEYS, ...FORMAT_2_KEYS, ...FORMAT_2_PAYLOAD_KEYS[typedKind]]);
+  // Format 1 leaves `facts` out when there are none; format 2 has every key (`facts: null`).
+  const hasFacts = format === 1 ? Object.hasOwn(value, 'facts') : (value as Record<string, unknown>).facts !== null;
+  const format1Keys = [...BASE_KEYS, ...(hasFacts ? ['facts'] : []), ...PAYLOAD_KEYS[typedKind]];
+  const raw = record(value, 'request', format === 1 ? format1Keys : [...BASE_KEYS, ...FORMAT_2_KEYS, ...FORMAT_2_PAYLOAD_KEYS[typedKind]]);
   if (typeof raw.id !== 'string' || !/^[0-9a-f]{32}$/.test(raw.id)) throw requestError('request.id', 'expected 16 bytes of lowercase hex');
   const account = record(raw.account, 'request.account', ['index', 'address']);
   const chainId = integer(raw.chainId, 'request.chainId', 1, MAX_SAFE_CHAIN_ID);
   const tokens = format === 2 ? decodeTokens(raw.tokens) : [];
   const base: RequestBase = {
     id: raw.id,
-    origin: webOrigin(raw.origin, 'request.origin'),
-    ...(format === 2 && raw.embeddedIn !== null ? { embeddedIn: webOrigin(raw.embeddedIn, 'request.embeddedIn') } : {}),
+    origin: raw.origin === WALLET_ORIGIN ? WALLET_ORIGIN : webOrigin(raw.origin, 'request.origin'),
+    ...(format === 2 && raw.embeddedIn !== null ? { embeddedIn: embeddingSite(raw.embeddedIn, raw.origin) } : {}),
     chainId,
     account: { index: integer(account.index, 'request.account.index', 0, MAX_ACCOUNT_INDEX), address: checksummedAddress(account.address, 'request.account.address') },
     createdAt: integer(raw.createdAt, 'request.createdAt', 0, Number.MAX_SAFE_INTEGER),
     ...(tokens.length > 0 ? { tokens } : {}),
+    ...(hasFacts ? { facts: decodePresignFacts(raw.facts, 'request.facts') } : {}),
   };
   let request: SigningRequest;
   switch (typedKind) {
@@ -380,7 +406,8 @@ function toJson(request: SigningRequest): SigningRequestJson {
   const account = { index: request.account.index, address: canonicalAddress(request.account.address, 'request.account.address') };
   const base = { id: request.id, origin: request.origin, chainId: request.chainId, account, createdAt: request.createdAt };
   const tokens = (request.tokens ?? []).map((token, index) => ({ ...token, address: canonicalAddress(token.address, `request.tokens[${index}].address`) }));
-  const extended = format === 2 ? { version: FORMAT_2, embeddedIn: request.embeddedIn ?? null, tokens } : {};
+  const facts = request.facts ? encodePresignFacts(request.facts) : null;
+  const extended = format === 2 ? { version: FORMAT_2, embeddedIn: request.embeddedIn ?? null, tokens, facts } : facts ? { facts } : {};
   switch (request.kind) {
     case 'transaction':
       return { ...extended, ...base, kind: 'transaction', tx: transactionJson(request.tx, format) };

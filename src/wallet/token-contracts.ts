@@ -6,27 +6,7 @@
  */
 import { checkTypedData, type TypedValue } from './typed-data.ts';
 import type { SigningRequest } from './signing-request.ts';
-import {
-  SELECTOR_ERC1155_SAFE_BATCH_TRANSFER,
-  SELECTOR_ERC1155_SAFE_TRANSFER,
-  SELECTOR_ERC20_APPROVE,
-  SELECTOR_ERC20_TRANSFER,
-  SELECTOR_ERC20_TRANSFER_FROM,
-  SELECTOR_ERC721_SAFE_TRANSFER,
-  SELECTOR_ERC721_SAFE_TRANSFER_DATA,
-  SELECTOR_SET_APPROVAL_FOR_ALL,
-} from './token-calls.ts';
-
-const TOKEN_SELECTORS: ReadonlySet<string> = new Set([
-  SELECTOR_ERC20_TRANSFER,
-  SELECTOR_ERC20_APPROVE,
-  SELECTOR_ERC20_TRANSFER_FROM,
-  SELECTOR_SET_APPROVAL_FOR_ALL,
-  SELECTOR_ERC721_SAFE_TRANSFER,
-  SELECTOR_ERC721_SAFE_TRANSFER_DATA,
-  SELECTOR_ERC1155_SAFE_TRANSFER,
-  SELECTOR_ERC1155_SAFE_BATCH_TRANSFER,
-]);
+import { TOKEN_CALL_SELECTORS } from './token-call.ts';
 
 function tokenAddresses(node: TypedValue, name: string, out: string[]): void {
   if (node.kind === 'atomic') {
@@ -40,7 +20,7 @@ function tokenAddresses(node: TypedValue, name: string, out: string[]): void {
 export function describedTokenContracts(request: SigningRequest): string[] {
   switch (request.kind) {
     case 'transaction':
-      return request.tx.to !== null && TOKEN_SELECTORS.has(request.tx.data.slice(0, 10).toLowerCase()) ? [request.tx.to] : [];
+      return request.tx.to !== null && TOKEN_CALL_SELECTORS.has(request.tx.data.slice(0, 10).toLowerCase()) ? [request.tx.to] : [];
     case 'typed_data': {
       const checked = checkTypedData(request.typedData, request.chainId, 'request.typedData', request.typedDataVersion ?? 'v4');
       const out: string[] = [];

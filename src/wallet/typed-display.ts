@@ -13,7 +13,7 @@
 import { getAddress } from 'ethers';
 import type { DisplayField } from './display-model.ts';
 import type { CheckedLegacyTypedData } from './legacy-typed-data.ts';
-import { NFT_APPROVAL_WARNING, UNLIMITED_APPROVAL_WARNING, type ActionModel } from './token-calls.ts';
+import { NFT_APPROVAL_WARNING, UNLIMITED_APPROVAL_WARNING, type ActionModel } from './token-actions.ts';
 import { TOKEN_DETAILS_NOTE, UNLIMITED_APPROVAL_THRESHOLD, contractText, timestampText, tokenAmount, type TokenLookup } from './token-display.ts';
 import type { CheckedTypedData, TypedValue } from './typed-data.ts';
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ContractFactory, JsonRpcProvider, NonceManager, Wallet, parseEther } from 'ethers';
+import { ContractFactory, JsonRpcProvider, NonceManager, Wallet, getAddress, parseEther } from 'ethers';
 import { startAnvil, ANVIL_DEV_PRIVATE_KEY, type RunningAnvil } from '../../src/devstack/anvil.ts';
 import type { FetchLike } from '../../src/background/rpc-client.ts';
 import { BATCH_RECEIPT_POLL_MS } from '../../src/background/wallet-service.ts';
@@ -228,9 +228,11 @@ describe('on a real chain (anvil)', () => {
       expect(card.display.fields).toEqual(expect.arrayContaining([{ label: 'Token contract', value: erc20 }, { label: 'Symbol', value: 'DEMO' }, { label: 'Decimals', value: '18' }]));
       await h.wallet.decide(card.id, true);
       expect(await pending).toBe(true);
-      expect(await h.wallet.watchedAssets()).toContainEqual(expect.objectContaining({ chainId: 31337, address: erc20, standard: 'erc20', symbol: 'DEMO', decimals: 18, tokenId: null }));
+      expect((await h.wallet.view()).state.tokens['31337']).toContainEqual({ address: erc20, symbol: 'DEMO', decimals: 18 });
       // Already listed: true at once, no window.
+      const opens = h.windowOpens.count;
       expect(await h.request('wallet_watchAsset', [{ type: 'ERC20', options: { address: erc20, symbol: 'DEMO', decimals: 18 } }])).toBe(true);
+      expect(h.windowOpens.count).toBe(opens);
     });
 
     it('ERC-20: a symbol or decimals other than the contract ones are refused, as MetaMask refuses them', async () => {
@@ -255,10 +257,16 @@ describe('on a real chain (anvil)', () => {
       await h.wallet.decide(await nextApproval(h, 'watch-asset', CHAIN_WAIT_MS), true);
       expect(await multiPending).toBe(true);
       await rejects(h.request('wallet_watchAsset', { type: 'ERC1155', options: { address: multi, tokenId: '2' } }), RpcErrorCode.invalidParams, /not own/);
-      expect((await h.wallet.watchedAssets()).filter((asset) => asset.standard !== 'erc20')).toEqual([
-        expect.objectContaining({ address: nft, standard: 'erc721', tokenId: '2' }),
-        expect.objectContaining({ address: multi, standard: 'erc1155', tokenId: '1' }),
+      expect((await h.wallet.view()).state.nfts['31337']).toEqual([
+        { address: nft, standard: 'erc721', tokenId: '2', account: getAddress(account), symbol: 'DNFT' },
+        { address: multi, standard: 'erc1155', tokenId: '1', account: getAddress(account), symbol: null },
       ]);
+      // Listed NFTs are answered at once, and the popup removes them.
+      const opens = h.windowOpens.count;
+      expect(await h.request('wallet_watchAsset', { type: 'ERC721', options: { address: nft, tokenId: '2' } })).toBe(true);
+      expect(h.windowOpens.count).toBe(opens);
+      await h.wallet.removeNftFromUi(multi, '1');
+      expect((await h.wallet.view()).state.nfts['31337']?.map((entry) => entry.address)).toEqual([nft]);
     });
 
     it('a site that is not connected is refused (4100)', async () => {

@@ -16,7 +16,7 @@ import { signingDigest, type SigningRequest } from '../../src/wallet/signing-req
 export const ANVIL_DEV_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 
 /** approve: sign at once; reject: the phone's user refuses; hold: wait for release(); wrong-key: sign with another key; fail: protocol failure. */
-export type TestPhoneMode = 'approve' | 'reject' | 'hold' | 'wrong-key' | 'fail';
+export type TestPhoneMode = 'approve' | 'reject' | 'hold' | 'wrong-key' | 'fail' | 'tainted';
 
 interface Held {
   readonly request: SigningRequest;
@@ -64,6 +64,8 @@ export class LocalTestCoSigner implements CoSigner {
         return Promise.reject(new CoSignerRejectedError());
       case 'fail':
         return Promise.reject(new CoSignerFailedError('protocol_error', 'test phone failed'));
+      case 'tainted':
+        return Promise.reject(new CoSignerFailedError('tainted', 'the phone refuses this browser'));
       case 'wrong-key':
         return Promise.resolve(this.signWith(this.privateKey + 1n, request));
       case 'hold':

@@ -263,6 +263,7 @@ describe('refused and unknown methods', () => {
     await rejects(h.request('eth_signTransaction', [{}]), RpcErrorCode.unsupportedMethod);
     await rejects(h.request('debug_traceTransaction', ['0x00']), RpcErrorCode.unsupportedMethod);
     await rejects(h.request('wallet_showCallsStatus', ['0x01']), RpcErrorCode.unsupportedMethod);
+    await rejects(h.request('wallet_scanQRCode', [{}]), RpcErrorCode.unsupportedMethod);
     expect(node.calls.map((call) => call.method)).not.toContain('debug_traceTransaction');
   });
 });

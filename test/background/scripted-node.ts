@@ -59,6 +59,8 @@ export function chainNode(chainId: number, extra: Record<string, NodeHandler> = 
     eth_estimateGas: () => '0x5208',
     eth_maxPriorityFeePerGas: () => '0x3b9aca00',
     eth_getBlockByNumber: () => ({ number: '0x10', baseFeePerGas: '0x77359400' }),
+    eth_call: () => '0x',
+    eth_getCode: () => '0x',
     ...extra,
   });
 }

@@ -156,7 +156,7 @@ describe('with a scripted node', () => {
     expect(card?.display.fields.find((f) => f.label === 'Spender')?.value).toBe(RECIPIENT);
   });
 
-  it('eth_sendTransaction: a transaction queued behind another gets the next nonce', async () => {
+  it('eth_sendTransaction: a transaction queued behind another gets the next nonce; when the first is rejected, it takes its nonce', async () => {
     const firstSend = h.request('eth_sendTransaction', [{ from: address, to: RECIPIENT, value: '0x1' }]).catch((error: unknown) => error);
     await nextApproval(h, 'sign');
     void h.request('eth_sendTransaction', [{ from: address, to: RECIPIENT, value: '0x2' }]);
@@ -166,7 +166,7 @@ describe('with a scripted node', () => {
     expect(await nonceOf(first)).toBe('3');
     await h.wallet.decide(first as string, false);
     expect(await firstSend).toMatchObject({ code: RpcErrorCode.userRejected });
-    expect(await nonceOf(second)).toBe('4');
+    expect(await nonceOf(second)).toBe('3');
   });
 
   it.each([
@@ -229,6 +229,15 @@ describe('with a scripted node', () => {
     const pending = h.request('personal_sign', ['0x01', address]);
     await approveSigning(h);
     await rejects(pending, RpcErrorCode.internal, /Co-signing failed/);
+  });
+
+  it('a refusal after a failed signature (taint) is -32603 naming the reason, and the popup state keeps it for good', async () => {
+    h.phone.mode = 'tainted';
+    const pending = h.request('personal_sign', ['0x01', address]);
+    await approveSigning(h);
+    await rejects(pending, RpcErrorCode.internal, /failed its check/);
+    const { devices } = await h.wallet.state.read();
+    expect(devices.every((device) => typeof device.taintedAt === 'number')).toBe(true);
   });
 
   it('while the phone is offline the request waits with a deadline; at the deadline it ends (-32603, phone_timeout)', async () => {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AbiCoder } from 'ethers';
+import { listedToken } from '../../src/background/token-list.ts';
 import { checkWatchAsset, parseWatchAssetParams, watchAssetModel } from '../../src/background/watch-asset.ts';
 
 const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
@@ -37,7 +38,25 @@ describe('wallet_watchAsset', () => {
 
   it('a token whose contract has no symbol takes the site one, and the card says whose it is', async () => {
     const asset = await checkWatchAsset(parseWatchAssetParams({ type: 'ERC20', options: { address: TOKEN, symbol: 'WBTC', decimals: 8 } }), noSymbolToken, 31337, HOLDER);
-    expect(asset).toMatchObject({ symbol: 'WBTC', siteSymbol: 'WBTC', decimals: 8 });
+    expect(asset).toMatchObject({ token: { symbol: 'WBTC', decimals: 8 }, siteSymbol: 'WBTC' });
     expect(watchAssetModel(asset, 'Local (anvil)').warnings).toEqual([expect.stringMatching(/^The token's contract reports no symbol: WBTC is what the site calls it/)]);
+  });
+});
+
+describe('the token list', () => {
+  it("keeps only an ERC-20 it can show: a symbol of 1 to 11 visible characters, 0 to 36 decimals (MetaMask's bounds)", () => {
+    expect(listedToken(TOKEN.toLowerCase(), 'WBTC', 8n, 'address')).toEqual({ address: TOKEN, symbol: 'WBTC', decimals: 8 });
+    const refused: [string | null, bigint | null][] = [
+      [null, 8n],
+      ['ABCDEFGHIJKL', 8n],
+      ['US\u200bDC', 8n],
+      ['WBTC', 37n],
+      ['WBTC', null],
+    ];
+    for (const [symbol, decimals] of refused) expect(() => listedToken(TOKEN, symbol, decimals, 'options.address')).toThrow(expect.objectContaining({ code: 'invalid_input', field: 'options.address' }));
+  });
+
+  it('a site symbol with hidden characters is refused, not listed', async () => {
+    await expect(checkWatchAsset(parseWatchAssetParams({ type: 'ERC20', options: { address: TOKEN, symbol: 'WB\u200bTC' } }), noSymbolToken, 31337, HOLDER)).rejects.toMatchObject({ code: -32602, message: /^options\.address: The token's symbol/ });
   });
 });

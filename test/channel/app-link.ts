@@ -8,11 +8,10 @@ import { WebSocket } from 'ws';
 import type { PhoneLink, PhoneLinkContext, SecretRecords } from '../../src/background/pairing.ts';
 import { relayPhoneLinks } from '../../src/background/phone-link.ts';
 import type { WebSocketConstructor } from '../../src/channel/relay-client.ts';
-import { PHONE_VAULT, PhoneController } from '../../src/phone/phone-controller.ts';
+import type { PhoneController } from '../../src/phone/phone-controller.ts';
 import { newSigningRequestId, type SigningRequest } from '../../src/wallet/signing-request.ts';
+import { unlockedPhone } from '../phone/phone-support.ts';
 import { waitFor } from '../relay/relay-support.ts';
-
-export const PIN = '135792468';
 
 export class MemorySecrets implements SecretRecords {
   readonly records = new Map<string, string>();
@@ -42,11 +41,6 @@ export interface LinkedApps {
 
 export async function linkApps(relayWsUrl: string): Promise<LinkedApps> {
   (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
-  await new Promise<void>((resolve) => {
-    const request = indexedDB.deleteDatabase(PHONE_VAULT);
-    request.onsuccess = () => resolve();
-    request.onerror = () => resolve();
-  });
   const secrets = new MemorySecrets();
   const context: PhoneLinkContext = {
     secrets,
@@ -60,7 +54,8 @@ export async function linkApps(relayWsUrl: string): Promise<LinkedApps> {
   const apps: LinkedApps = {
     secrets,
     link: newLink(),
-    phone: new PhoneController(null),
+    // A fresh phone (storage wiped), its vault keyed by TEST_PASSPHRASE and open.
+    phone: await unlockedPhone(),
     restartExtension: () => {
       apps.link.close();
       apps.link = newLink();
@@ -71,8 +66,6 @@ export async function linkApps(relayWsUrl: string): Promise<LinkedApps> {
       if (apps.phone.unlocked) apps.phone.lock();
     },
   };
-  await apps.phone.start();
-  await apps.phone.createPin(PIN, PIN);
   await apps.link.pairing.start();
   await apps.phone.pair(apps.link.pairing.progress().link as string);
   await waitFor(() => apps.link.pairing.progress().phase === 'confirm-sas' && apps.phone.view().screen === 'confirm-sas');

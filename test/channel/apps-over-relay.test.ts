@@ -19,7 +19,8 @@ import { CloseCode } from '../../src/channel/relay-protocol.ts';
 import { RelayClient, type RelayClientState } from '../../src/channel/relay-client.ts';
 import { rawWebSocket } from '../relay/raw-websocket.ts';
 import { helloFor, NodeWebSocket, sleep, waitFor } from '../relay/relay-support.ts';
-import { coSign, linkApps, personalSign, PIN, type LinkedApps } from './app-link.ts';
+import { FAST_KEYS, TEST_PASSPHRASE } from '../phone/phone-support.ts';
+import { coSign, linkApps, personalSign, type LinkedApps } from './app-link.ts';
 import { keysIn, openedBy } from './frame-keys.ts';
 
 let relay: RunningRelay;
@@ -39,7 +40,7 @@ afterAll(async () => {
 describe('forward secrecy between the apps', () => {
   it('keys captured from both devices open no frame sent after the next connection', async () => {
     await coSign(apps, 'before the capture');
-    const vault = await unlockVault(PHONE_VAULT, PIN);
+    const vault = await unlockVault(PHONE_VAULT, TEST_PASSPHRASE, FAST_KEYS);
     const captured = [...keysIn(await apps.secrets.get('channel')), ...keysIn(await vault.get('channel'))];
     vault.lock();
     expect(captured.length).toBeGreaterThanOrEqual(4);
@@ -90,7 +91,7 @@ describe('forward secrecy between the apps', () => {
   it('unpairing in the extension retires the channel: the phone says why, and neither can reconnect', async () => {
     apps.close();
     apps = await linkApps(relay.wsUrl);
-    const vault = await unlockVault(PHONE_VAULT, PIN);
+    const vault = await unlockVault(PHONE_VAULT, TEST_PASSPHRASE, FAST_KEYS);
     const phoneRelay = (await vault.get<RelayClientState>('relay')) as RelayClientState;
     vault.lock();
     await apps.link.forget();

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import QRCode from 'qrcode';
-import { encodeBase64Url } from '../../src/channel/base64url.ts';
+import { decodeBase64Url, encodeBase64Url } from '../../src/channel/base64url.ts';
 import { ChannelError } from '../../src/channel/channel-error.ts';
-import { createPairingOffer, decodePairingLink, encodePairingLink, relayChannelName } from '../../src/channel/pairing-offer.ts';
+import { PAIRING_KINDS, PAIRING_OFFER_VERSION, createPairingOffer, decodePairingLink, encodePairingLink, relayChannelName } from '../../src/channel/pairing-offer.ts';
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
 const APP = 'https://duet-phone.example.com/';
@@ -54,5 +54,32 @@ describe('pairing offer', () => {
     expectChannelError(() => decodePairingLink(`${APP}#p=${encodeBase64Url(bytes)}`, NOW), 'unsupported_version');
     expect(() => createPairingOffer('https://not-a-websocket.example', NOW)).toThrowError(ChannelError);
     expect(() => createPairingOffer(RELAY, NOW, 10 * 60_000)).toThrowError(RangeError);
+  });
+
+  it('carries its kind: new wallet by default, add member and recover when asked', () => {
+    expect(decodePairingLink(encodePairingLink(createPairingOffer(RELAY, NOW).offer, APP), NOW).kind).toBe('new-wallet');
+    for (const kind of PAIRING_KINDS) {
+      const { offer } = createPairingOffer(RELAY, NOW, undefined, kind);
+      expect(decodePairingLink(encodePairingLink(offer, APP), NOW)).toEqual({ ...offer, kind });
+    }
+  });
+
+  it('refuses an unknown kind and a link of the version before kinds existed', () => {
+    const { offer } = createPairingOffer(RELAY, NOW);
+    const bytes = decodeBase64Url((encodePairingLink(offer, APP).split('#p=')[1] as string)) as Uint8Array;
+    const unknownKind = bytes.slice();
+    unknownKind[1] = 9;
+    expectChannelError(() => decodePairingLink(`${APP}#p=${encodeBase64Url(unknownKind)}`, NOW), 'malformed_offer');
+    const versionOne = bytes.slice();
+    versionOne[0] = PAIRING_OFFER_VERSION - 1;
+    expectChannelError(() => decodePairingLink(`${APP}#p=${encodeBase64Url(versionOne)}`, NOW), 'unsupported_version');
+  });
+
+  it('links only to an https phone app, except on loopback', () => {
+    const { offer } = createPairingOffer(RELAY, NOW);
+    expectChannelError(() => encodePairingLink(offer, 'http://duet-phone.example.com/'), 'malformed_offer');
+    expectChannelError(() => encodePairingLink(offer, 'http://192.168.1.20:8787/'), 'malformed_offer');
+    expectChannelError(() => encodePairingLink(offer, 'not a url'), 'malformed_offer');
+    for (const app of ['http://localhost:8787/', 'http://127.0.0.1:8787/', 'http://[::1]:8787/', APP]) expect(encodePairingLink(offer, app).startsWith(app)).toBe(true);
   });
 });

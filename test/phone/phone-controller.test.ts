@@ -2,10 +2,14 @@ import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createPairingOffer, encodePairingLink } from '../../src/channel/pairing-offer.ts';
-import { PHONE_VAULT, PhoneController } from '../../src/phone/phone-controller.ts';
+import { PHONE_VAULT } from '../../src/phone/phone-controller.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
-import { createVault } from '../../src/vault/vault.ts';
-import { loadPreparedPaillierFixture } from '../mpc/fixtures.ts';
+import { encodeP1KeyShare } from '../../src/mpc/key-share-codec.ts';
+import { createVault, unlockVault } from '../../src/vault/vault.ts';
+import { dealKeyShares } from '../mpc/dealer.ts';
+import { loadPaillierFixture } from '../mpc/fixtures.ts';
+import { extensionOffering } from './extension-peer.ts';
+import { FAST_KEYS, TEST_PASSPHRASE, freshPhone, openPhone, rawVault, unlockedPhone } from './phone-support.ts';
 
 let relay: RunningRelay;
 beforeAll(async () => {
@@ -14,41 +18,9 @@ beforeAll(async () => {
 });
 afterAll(() => relay.close());
 
-async function freshPhone(): Promise<PhoneController> {
-  await new Promise<void>((resolve) => {
-    const request = indexedDB.deleteDatabase(PHONE_VAULT);
-    request.onsuccess = () => resolve();
-    request.onerror = () => resolve();
-  });
-  const phone = new PhoneController(null, { paillierKeys: async () => loadPreparedPaillierFixture(0) });
-  await phone.start();
-  return phone;
-}
-
 describe('phone controller', () => {
-  it('asks for a PIN first, refuses short or mismatched PINs, then unlocks only with the right one', async () => {
-    const phone = await freshPhone();
-    expect(phone.view().screen).toBe('create-pin');
-    await phone.createPin('123', '123');
-    expect(phone.view().error).toContain('at least 6');
-    await phone.createPin('123456', '654321');
-    expect(phone.view().error).toContain('differ');
-    expect(phone.unlocked).toBe(false);
-    await phone.createPin('123456', '123456');
-    expect(phone.view().screen).toBe('home');
-    phone.lock();
-    expect(phone.view().screen).toBe('unlock');
-    await phone.unlock('000000');
-    expect(phone.view().error).toBe('Wrong PIN.');
-    expect(phone.unlocked).toBe(false);
-    await phone.unlock('123456');
-    expect(phone.view().screen).toBe('home');
-    phone.lock();
-  });
-
   it('gives clear messages for malformed, expired and already-used pairing links', async () => {
-    const phone = await freshPhone();
-    await phone.createPin('123456', '123456');
+    const phone = await unlockedPhone();
     await phone.pair('https://duet.example/#p=garbage');
     expect(phone.view().error).toMatch(/damaged|no pairing offer/);
     const { offer: old } = createPairingOffer(relay.wsUrl, Date.now() - 10 * 60_000);
@@ -64,16 +36,55 @@ describe('phone controller', () => {
   });
 
   it('a first run stopped before the identity key was stored: unlocking creates it, and pairing works', async () => {
-    await freshPhone();
-    (await createVault(PHONE_VAULT, '123456')).lock();
-    const phone = new PhoneController(null, { paillierKeys: async () => loadPreparedPaillierFixture(0) });
-    await phone.start();
-    expect(phone.view().screen).toBe('unlock');
-    await phone.unlock('123456');
+    (await freshPhone()).lock();
+    (await createVault(PHONE_VAULT, { kdf: 'scrypt', password: TEST_PASSPHRASE, cost: FAST_KEYS.scryptCost }, FAST_KEYS)).lock();
+    const phone = await openPhone();
+    expect(phone.view()).toMatchObject({ screen: 'unlock', unlockMethod: 'passphrase' });
+    await phone.unlock(TEST_PASSPHRASE);
     expect(phone.view()).toMatchObject({ screen: 'home', error: null });
     const { offer } = createPairingOffer(relay.wsUrl, Date.now());
     await phone.pair(encodePairingLink(offer, 'https://duet.example/'));
     expect(phone.view().screen).toBe('confirm-sas');
+    phone.lock();
+  });
+
+  it('a stored link that cannot be resumed (saved by an older version): the wallet screen says so, and Unpair works', async () => {
+    (await unlockedPhone()).lock();
+    const vault = await unlockVault(PHONE_VAULT, TEST_PASSPHRASE, FAST_KEYS);
+    const { p1 } = dealKeyShares(0x1234n, loadPaillierFixture(0));
+    await vault.putMany({ keyShare: encodeP1KeyShare(p1), channel: { channelId: 'AAAAAAAAAAAAAAAAAAAAAA' }, relay: { v: 1, relayUrl: relay.wsUrl } });
+    vault.lock();
+    const phone = await openPhone();
+    await phone.unlock(TEST_PASSPHRASE);
+    expect(phone.view()).toMatchObject({ screen: 'home', online: false, error: expect.stringContaining('cannot be resumed: this pairing was saved by an older version') });
+    await phone.unpair();
+    expect((await rawVault()).records).not.toHaveProperty('keyShare');
+    expect(phone.view()).toMatchObject({ screen: 'home', address: null });
+    phone.lock();
+  });
+
+  it('an unpaired phone refuses add-member and recover links as not supported yet, and stays unpaired', async () => {
+    const phone = await unlockedPhone();
+    const before = await rawVault();
+    for (const kind of ['add-member', 'recover'] as const) {
+      const peer = await extensionOffering(relay.wsUrl, kind);
+      await phone.pair(peer.link);
+      expect(phone.view()).toMatchObject({ screen: 'home', address: null });
+      expect(phone.view().error).toContain('does not support that yet');
+      peer.peerLink.close();
+    }
+    expect(await rawVault()).toEqual(before);
+    phone.lock();
+  });
+
+  it("refuses a link whose relay the app's CSP would block, before changing anything", async () => {
+    const phone = await unlockedPhone({ relayAllowed: (url) => url.startsWith('wss://relay.duet.example') });
+    const before = await rawVault();
+    const peer = await extensionOffering(relay.wsUrl);
+    await phone.pair(peer.link);
+    expect(phone.view()).toMatchObject({ screen: 'home', address: null, error: expect.stringContaining('does not connect to the relay') });
+    expect(await rawVault()).toEqual(before);
+    peer.peerLink.close();
     phone.lock();
   });
 });

@@ -3,20 +3,18 @@
  * loopback, and a real pairing and key generation with an extension-side peer. Proves that:
  * a) the raw IndexedDB (every store, every record) holds only the vault header and
  *    { iv, ciphertext } records, and none of the phone's secrets (x1, the Paillier primes, φ and λ,
- *    the identity key, the channel keys, the relay credential, the PIN) in hex, decimal or base64(url);
- * b) a wrong PIN writes nothing, and the right one shows the same address again;
+ *    the identity key, the channel keys, the relay credential, the passphrase) in hex, decimal or base64(url);
+ * b) a wrong passphrase writes nothing, and the right one shows the same address again;
  * c) one flipped ciphertext byte in the stored key share (the vault refuses it as 'corrupt'):
- *    unlocking with the right PIN shows a clear message, stays locked, writes nothing and shows
+ *    unlocking with the right passphrase shows a clear message, stays locked, writes nothing and shows
  *    no address.
  */
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { decodeBase64Url } from '../../src/channel/base64url.ts';
-import { generateIdentity } from '../../src/channel/handshake.ts';
-import { createPairingOffer, encodePairingLink } from '../../src/channel/pairing-offer.ts';
-import { PeerLink } from '../../src/channel/peer-link.ts';
-import type { RelayClientState, WebSocketConstructor } from '../../src/channel/relay-client.ts';
+import type { PeerLink } from '../../src/channel/peer-link.ts';
+import type { RelayClientState } from '../../src/channel/relay-client.ts';
 import type { SecureChannel, SecureChannelState } from '../../src/channel/secure-channel.ts';
 import { bigIntToBytes, bigIntToMinimalBytes } from '../../src/mpc/bytes.ts';
 import { G } from '../../src/mpc/curve.ts';
@@ -24,39 +22,14 @@ import { accountAddress } from '../../src/mpc/derivation.ts';
 import { decodeP1KeyShare } from '../../src/mpc/key-share-codec.ts';
 import { gcd } from '../../src/mpc/wire.ts';
 import type { P2KeyShare } from '../../src/mpc/key-share.ts';
-import { PHONE_VAULT, PhoneController } from '../../src/phone/phone-controller.ts';
+import { PHONE_VAULT, type PhoneController } from '../../src/phone/phone-controller.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
-import { ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
 import { VaultError, unlockVault } from '../../src/vault/vault.ts';
-import { waitFor } from '../relay/relay-support.ts';
+import { pairPhone } from './extension-peer.ts';
+import { SHIPPED_KEYS, TEST_PASSPHRASE, openPhone, rawRecords, unlockedPhone } from './phone-support.ts';
 import { writeRaw } from '../vault/raw-indexeddb.ts';
-import { loadPreparedPaillierFixture } from '../mpc/fixtures.ts';
 
-const PIN = '4815162342';
-
-function request<T>(req: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
-/** Every record of every object store of the phone's database, read as anyone with the profile could. */
-async function rawRecords(): Promise<{ store: string; key: string; value: unknown }[]> {
-  const db = await request(indexedDB.open(PHONE_VAULT));
-  try {
-    const stores = Array.from(db.objectStoreNames);
-    const tx = db.transaction(stores, 'readonly');
-    const reads = stores.map((store) => Promise.all([request(tx.objectStore(store).getAllKeys()), request(tx.objectStore(store).getAll())]));
-    const results = await Promise.all(reads);
-    return stores.flatMap((store, i) => {
-      const [keys, values] = results[i] as [IDBValidKey[], unknown[]];
-      return keys.map((key, k) => ({ store, key: String(key), value: values[k] }));
-    });
-  } finally {
-    db.close();
-  }
-}
+const PASSPHRASE = TEST_PASSPHRASE;
 
 /** The whole database as text: byte arrays as hex and Latin-1, bigints in decimal and hex. */
 async function dump(): Promise<string> {
@@ -94,24 +67,12 @@ let extensionShare: P2KeyShare;
 beforeAll(async () => {
   (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
   relay = await startRelay({ port: 0, staticDir: null, log: () => undefined });
-  phone = new PhoneController(null, { paillierKeys: async () => loadPreparedPaillierFixture(0) });
-  await phone.start();
-  await phone.createPin(PIN, PIN);
+  phone = await unlockedPhone({ deviceKey: null }, SHIPPED_KEYS);
 
-  const { offer, ephemeralSecret } = createPairingOffer(relay.wsUrl, Date.now());
-  extensionLink = PeerLink.pairing({ role: 'extension', identity: generateIdentity(), write: async () => undefined, WebSocket: WebSocket as unknown as WebSocketConstructor }, offer, relay.wsUrl);
-  extensionChannel = extensionLink.channel;
-  const extension = new ExtensionCoSigner({ send: (m) => extensionChannel.send(m), onKeyShare: async () => undefined });
-  extensionChannel.onEarlyMessage((m) => void extension.handleEarly(m));
-  extensionChannel.onMessage((m) => void extension.handle(m));
-  extensionChannel.awaitPhone(offer, ephemeralSecret);
-  await extensionLink.connect();
-  await phone.pair(encodePairingLink(offer, 'https://duet.example/'));
-  await waitFor(() => phone.view().screen === 'confirm-sas' && extensionChannel.currentPhase === 'awaiting-sas');
-  extensionChannel.confirmSas();
-  phone.confirmSas(true);
-  await waitFor(() => extension.share !== null && phone.view().address !== null && phone.view().extension !== null, 60_000);
-  extensionShare = extension.share as P2KeyShare;
+  const peer = await pairPhone(relay.wsUrl, phone);
+  extensionLink = peer.peerLink;
+  extensionChannel = peer.channel;
+  extensionShare = peer.share;
   await settled();
 });
 
@@ -124,7 +85,7 @@ afterAll(async () => {
 describe("the phone's storage at rest", () => {
   it('holds only the header and { iv, ciphertext } records, and no secret in any encoding', async () => {
     // The secrets, from what the vault decrypts; the extension's side of the pairing confirms they are the real ones.
-    const vault = await unlockVault(PHONE_VAULT, PIN);
+    const vault = await unlockVault(PHONE_VAULT, PASSPHRASE);
     const share = decodeP1KeyShare(await vault.get('keyShare'));
     const identity = (await vault.get<{ secretKey: string; publicKey: string }>('identity')) as { secretKey: string; publicKey: string };
     const session = (await vault.get<SecureChannelState>('channel'))?.session;
@@ -144,13 +105,13 @@ describe("the phone's storage at rest", () => {
       channelSendKey: base64UrlSecret(session?.session.sendKey as string),
       channelReceiveKey: base64UrlSecret(session?.session.receiveKey as string),
       relayCredential: base64UrlSecret(relayState.credential.secretKey),
-      pin: [PIN, ...bytesEncodings(new TextEncoder().encode(PIN))],
+      passphrase: [PASSPHRASE, ...bytesEncodings(new TextEncoder().encode(PASSPHRASE))],
     };
 
     const records = await rawRecords();
     expect([...new Set(records.map((r) => r.store))]).toEqual(['meta', 'records']);
     expect(records.filter((r) => r.store === 'meta')).toEqual([
-      { store: 'meta', key: 'vault', value: { format: 2, kdf: { algorithm: 'PBKDF2-SHA256', iterations: 600_000, salt: expect.any(Uint8Array) }, cipher: 'AES-256-GCM', check: { iv: expect.any(Uint8Array), ciphertext: expect.any(Uint8Array) } } },
+      { store: 'meta', key: 'vault', value: { format: 2, kdf: { algorithm: 'scrypt', n: 2 ** 17, r: 8, p: 2, salt: expect.any(Uint8Array) }, cipher: 'AES-256-GCM', check: { iv: expect.any(Uint8Array), ciphertext: expect.any(Uint8Array) } } },
     ]);
     const stored = records.filter((r) => r.store === 'records');
     expect(stored.map((r) => r.key)).toEqual(expect.arrayContaining(['identity', 'keyShare', 'channel', 'relay', 'extension']));
@@ -161,36 +122,34 @@ describe("the phone's storage at rest", () => {
     expect(found).toEqual([]);
   });
 
-  it('a wrong PIN writes nothing; the right PIN shows the same address again', async () => {
+  it('a wrong passphrase writes nothing; the right one shows the same address again', async () => {
     const address = phone.view().address;
     expect(address).toBe(accountAddress(extensionShare.publicKey, extensionShare.chainCode, 0));
     phone.lock();
     // As after the app was closed and opened again.
-    phone = new PhoneController(null, { paillierKeys: async () => loadPreparedPaillierFixture(0) });
-    await phone.start();
+    phone = await openPhone({ deviceKey: null }, SHIPPED_KEYS);
     expect(phone.view()).toMatchObject({ screen: 'unlock', address: null });
     const before = await settled();
-    await phone.unlock('0000000000');
-    expect(phone.view()).toMatchObject({ screen: 'unlock', error: 'Wrong PIN.', address: null });
+    await phone.unlock('violin orbit candle meadow fossil');
+    expect(phone.view()).toMatchObject({ screen: 'unlock', error: 'Wrong passphrase.', address: null });
     expect(phone.unlocked).toBe(false);
     expect(await dump()).toBe(before);
-    await phone.unlock(PIN);
+    await phone.unlock(PASSPHRASE);
     expect(phone.view()).toMatchObject({ screen: 'home', error: null, address });
     await settled();
   });
 
-  it('a flipped ciphertext byte in the key share: the right PIN gives a clear message and stays locked, nothing written, no address', async () => {
+  it('a flipped ciphertext byte in the key share: the right passphrase gives a clear message and stays locked, nothing written, no address', async () => {
     phone.lock();
     const keyShare = (await rawRecords()).find((r) => r.store === 'records' && r.key === 'keyShare')?.value as { iv: Uint8Array; ciphertext: Uint8Array };
     const ciphertext = keyShare.ciphertext.slice();
     const middle = ciphertext.length >> 1;
     ciphertext[middle] = (ciphertext[middle] as number) ^ 0x01;
     await writeRaw(indexedDB, PHONE_VAULT, 'records', 'keyShare', { iv: keyShare.iv, ciphertext });
-    phone = new PhoneController(null, { paillierKeys: async () => loadPreparedPaillierFixture(0) });
-    await phone.start();
+    phone = await openPhone({ deviceKey: null }, SHIPPED_KEYS);
     const before = await dump();
 
-    await phone.unlock(PIN);
+    await phone.unlock(PASSPHRASE);
     expect(phone.view()).toMatchObject({ screen: 'unlock', address: null, error: "This phone's stored data is damaged and cannot be read. Unpair in the extension and pair again." });
     expect(phone.unlocked).toBe(false);
     expect(await dump()).toBe(before);

@@ -4,7 +4,8 @@
  * vault's queued writes (the full state the phone stores after every frame) are slowed to 3 s, as a
  * busy phone's storage can be; the taint record must not wait behind them. Exactly one signature
  * fails; then the phone answers only "tainted", also after a relock, and with its first taint writes
- * failing.
+ * failing; and it opens to the Tainted screen however its vault is unlocked (passphrase, screen
+ * lock, an old PIN vault once re-keyed).
  */
 import 'fake-indexeddb/auto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -15,16 +16,19 @@ import { PeerLink } from '../../src/channel/peer-link.ts';
 import type { WebSocketConstructor } from '../../src/channel/relay-client.ts';
 import { accountAddress } from '../../src/mpc/derivation.ts';
 import { encodeInteger } from '../../src/mpc/wire.ts';
-import { PHONE_VAULT, PhoneController } from '../../src/phone/phone-controller.ts';
+import { PHONE_VAULT, type PhoneController } from '../../src/phone/phone-controller.ts';
+import type { NewKeyChoice } from '../../src/phone/phone-vault-key.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
 import { CoSigningFailed, ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
 import type { AppMessage } from '../../src/session/messages.ts';
-import { UnlockedVault } from '../../src/vault/vault.ts';
+import { UnlockedVault, unlockVault } from '../../src/vault/vault.ts';
 import { newSigningRequestId, type SigningRequest } from '../../src/wallet/signing-request.ts';
 import { loadPreparedPaillierFixture } from '../mpc/fixtures.ts';
 import { waitFor } from '../relay/relay-support.ts';
+import { FAST_KEYS, TEST_PASSPHRASE, freshPhone, openPhone, rawVault } from './phone-support.ts';
+import { SoftwareDeviceKey } from './software-device-key.ts';
 
-const PIN = '4815162342';
+const BY_PASSPHRASE: NewKeyChoice = { kind: 'passphrase', passphrase: TEST_PASSPHRASE, confirmation: TEST_PASSPHRASE };
 const SLOW_WRITE_MS = 3_000;
 
 let relay: RunningRelay;
@@ -35,20 +39,10 @@ beforeAll(async () => {
 afterAll(() => relay.close());
 afterEach(() => vi.restoreAllMocks());
 
-async function deleteVault(): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const request = indexedDB.deleteDatabase(PHONE_VAULT);
-    request.onsuccess = () => resolve();
-    request.onerror = () => resolve();
-  });
-}
-
-/** A paired phone and an extension peer that adds Enc(1) to c3 once `crafting` is on. */
-async function pairedWithMaliciousExtension() {
-  await deleteVault();
-  const phone = new PhoneController(null, { paillierKeys: async () => loadPreparedPaillierFixture(1) });
-  await phone.start();
-  await phone.createPin(PIN, PIN);
+/** A paired phone (its vault keyed by `key`) and an extension peer that adds Enc(1) to c3 once `crafting` is on. */
+async function pairedWithMaliciousExtension(key: NewKeyChoice = BY_PASSPHRASE, deviceKey = new SoftwareDeviceKey()) {
+  let phone: PhoneController = await freshPhone({ deviceKey, paillierKeys: async () => loadPreparedPaillierFixture(1) });
+  await phone.chooseKey(key);
   const { offer, ephemeralSecret } = createPairingOffer(relay.wsUrl, Date.now());
   const link = PeerLink.pairing({ role: 'extension', identity: generateIdentity(), write: async () => undefined, WebSocket: WebSocket as unknown as WebSocketConstructor }, offer, relay.wsUrl);
   const channel = link.channel;
@@ -87,7 +81,15 @@ async function pairedWithMaliciousExtension() {
   paillierN = share.paillierN;
   const address = accountAddress(share.publicKey, share.chainCode, 0);
   return {
-    phone,
+    get phone() {
+      return phone;
+    },
+    /** The app closed and opened again (same storage, same authenticator), at its unlock screen. */
+    async reopen() {
+      if (phone.unlocked) phone.lock();
+      phone = await openPhone({ deviceKey, paillierKeys: async () => loadPreparedPaillierFixture(1) });
+      return phone;
+    },
     received,
     address,
     get extension() {
@@ -158,7 +160,7 @@ describe('the phone, attacked in the taint window', () => {
     vi.restoreAllMocks();
     await waitFor(() => devices.phone.view().taint?.stored === true);
     devices.phone.lock();
-    await devices.phone.unlock(PIN);
+    await devices.phone.unlock(TEST_PASSPHRASE);
     expect(devices.phone.view().screen).toBe('tainted');
     devices.phone.lock();
     devices.close();
@@ -184,11 +186,49 @@ describe('the phone, attacked in the taint window', () => {
     expect(reason(await first)).toBe('tainted');
     await waitFor(() => !devices.phone.unlocked, 20_000);
     expect(attempts).toBe(4);
-    await devices.phone.unlock(PIN);
+    await devices.phone.unlock(TEST_PASSPHRASE);
     expect(devices.phone.view()).toMatchObject({ screen: 'tainted', taint: { stored: true } });
     const later = await devices.extension.requestSignature(transfer(devices.address)).catch((error: unknown) => error);
     expect(reason(later)).toBe('tainted');
     devices.phone.lock();
+    devices.close();
+  });
+
+  it('opens to the Tainted screen however it is unlocked (an old PIN vault once re-keyed, then the screen lock); unpairing keeps the taint record', async () => {
+    const devices = await pairedWithMaliciousExtension();
+    const request = transfer(devices.address);
+    const first = devices.extension.requestSignature(request).catch((error: unknown) => error);
+    await waitFor(() => devices.phone.view().requests.length === 1);
+    devices.craft();
+    devices.phone.approve(request.id);
+    expect(reason(await first)).toBe('tainted');
+    await waitFor(() => devices.phone.view().taint?.stored === true);
+    devices.phone.lock();
+    // The same records under a PIN key, as an older app version kept them.
+    const vault = await unlockVault(PHONE_VAULT, TEST_PASSPHRASE, FAST_KEYS);
+    await vault.rekey({ kdf: 'PBKDF2-SHA256', password: '246810', iterations: 1_000 }, FAST_KEYS);
+    vault.lock();
+
+    let phone = await devices.reopen();
+    expect(phone.view()).toMatchObject({ screen: 'unlock', unlockMethod: 'pin' });
+    await phone.unlock('246810');
+    expect(phone.view().screen).toBe('upgrade-key');
+    await phone.chooseKey({ kind: 'device' });
+    expect(phone.view()).toMatchObject({ screen: 'tainted', unlockMethod: 'device', taint: { stored: true }, error: null });
+
+    phone = await devices.reopen();
+    expect(phone.view()).toMatchObject({ screen: 'unlock', unlockMethod: 'device' });
+    await phone.unlock();
+    expect(phone.view()).toMatchObject({ screen: 'tainted', taint: { stored: true } });
+    const later = await devices.extension.requestSignature(transfer(devices.address)).catch((error: unknown) => error);
+    expect(reason(later)).toBe('tainted');
+
+    // Unpairing deletes the share, never the taint record: a taint is never cleared.
+    await phone.unpair();
+    const { records } = await rawVault();
+    expect(records).not.toHaveProperty('keyShare');
+    expect(records).toHaveProperty('taint');
+    phone.lock();
     devices.close();
   });
 });

@@ -14,22 +14,13 @@ import {
   type VaultCreateOptions,
 } from '../../src/vault/vault.ts';
 import { WEAK_KDF_FOR_TESTS_ONLY } from '../../src/vault/test-only-weak-kdf.ts';
-import type { VaultErrorCode } from '../../src/vault/vault-error.ts';
 import { dumpVault, readStore, writeRaw } from './raw-indexeddb.ts';
+import { expectVaultError } from './expect-vault-error.ts';
 
 /** Fast key derivation for tests (1,000 iterations); one test below runs the shipping 600,000. */
 const FAST = { iterations: 1_000, weakKdfForTests: WEAK_KDF_FOR_TESTS_ONLY } as const;
 const PASSWORD = 'correct horse battery staple';
 const SECRET = 'x2-share-3f9a6c0e1d2b';
-
-async function expectVaultError(promise: Promise<unknown>, code: VaultErrorCode): Promise<void> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error, `expected VaultError ${code}`).toBeInstanceOf(VaultError);
-  expect((error as VaultError).code).toBe(code);
-}
 
 /** A fresh in-memory IndexedDB per test, and a vault name in it. */
 function setup(extra: Partial<VaultCreateOptions> = {}) {

@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { SignTypedDataVersion, TypedDataUtils, typedSignatureHash } from '@metamask/eth-sig-util';
 import { Transaction, Wallet, hexlify } from 'ethers';
+import type { PresignFacts } from '../../src/wallet/presign-facts.ts';
 import {
+  WALLET_ORIGIN,
   assembleSignedTransaction,
   decodeSigningRequest,
   encodeSigningRequest,
@@ -122,8 +124,50 @@ describe('embedding site and token details', () => {
     for (const [value, field] of cases) expectWalletError(() => decodeSigningRequest(value), 'bad_request', field);
   });
 
+  it("refuses an embedding site for Duet's own popup requests", () => {
+    const popup = encodeSigningRequest({ ...legacyTx(0), origin: WALLET_ORIGIN });
+    expect(decodeSigningRequest(popup).origin).toBe(WALLET_ORIGIN);
+    expectWalletError(() => decodeSigningRequest(withChange(popup, (r) => (r.embeddedIn = 'https://top.example'))), 'bad_request', 'request.embeddedIn');
+  });
+
   it('keeps one canonical text for one request', () => {
     const request: SigningRequest = { ...personalSignRequest('0x68656c6c6f'), embeddedIn: 'https://top.example' };
     expect(signingRequestToJson(roundTrip(request))).toBe(signingRequestToJson(request));
+  });
+});
+
+describe('facts (issue 16) in both formats', () => {
+  const facts: PresignFacts = { currentChainId: 1, block: 9, balance: 5n, simulation: { outcome: 'success' }, addresses: [{ address: SPENDER, contract: true, interacted: false }], replaces: null };
+
+  it('format 1: `facts` only when there are some; they never move a request to format 2', () => {
+    const plain = encodeSigningRequest(transactionRequest());
+    expect(plain).not.toHaveProperty('facts');
+    const observed = encodeSigningRequest({ ...transactionRequest(), facts });
+    expect(observed).not.toHaveProperty('version');
+    expect(roundTrip({ ...transactionRequest(), facts })).toEqual({ ...transactionRequest(), facts });
+    expect(Object.keys(observed).sort()).toEqual([...Object.keys(plain), 'facts'].sort());
+  });
+
+  it('format 2: `facts` always present, null when there are none', () => {
+    expect(encodeSigningRequest(legacyTx(0))).toMatchObject({ version: 2, facts: null });
+    expect(roundTrip(legacyTx(0))).not.toHaveProperty('facts');
+    const observed = { ...legacyTx(1), facts };
+    expect(encodeSigningRequest(observed)).toMatchObject({ version: 2, facts: { currentChainId: 1, balance: '0x5' } });
+    expect(roundTrip(observed)).toEqual(observed);
+  });
+
+  it('each request keeps one encoding: a missing or null `facts` where the format forbids it is refused, bad facts name their field', () => {
+    const cases: [unknown, string][] = [
+      [withChange(encodeSigningRequest(transactionRequest()), (r) => (r.facts = null)), 'request.facts'],
+      [withChange(encodeSigningRequest(legacyTx(0)), (r) => delete r.facts), 'request.facts'],
+      [withChange(encodeSigningRequest({ ...legacyTx(0), facts }), (r) => (r.facts.block = -1)), 'request.facts.block'],
+      [withChange(encodeSigningRequest({ ...legacyTx(0), facts }), (r) => (r.facts.tokens = [])), 'request.facts.tokens'],
+    ];
+    for (const [value, field] of cases) expectWalletError(() => decodeSigningRequest(value), 'bad_request', field);
+  });
+
+  it('the digest ignores them in format 2 too; the short code does not', () => {
+    expect(hexlify(signingDigest({ ...legacyTx(0), facts }))).toBe(hexlify(signingDigest(legacyTx(0))));
+    expect(shortCode({ ...legacyTx(0), facts })).not.toBe(shortCode(legacyTx(0)));
   });
 });

@@ -3,6 +3,7 @@ import type { PairedDevice } from '../../../src/background/wallet-state.ts';
 import type { WalletView } from '../../../src/background/wallet-service.ts';
 import { formatDate } from '../../ui/format.ts';
 import { useAction } from '../../ui/wallet-client.ts';
+import { TaintedNotice } from '../TaintedNotice.tsx';
 
 type Refresh = (view: WalletView) => void;
 
@@ -76,6 +77,7 @@ export function DevicesScreen({ view, refresh }: { view: WalletView; refresh: Re
   return (
     <div class="stack">
       <h2>Devices</h2>
+      <TaintedNotice state={view.state} />
       <p class="lede">The phone that holds the other half of your key.</p>
       <ul class="list">
         {view.state.devices.map((device) => (

@@ -1,36 +1,22 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { activeAccountEntry, activeNetwork } from '../../../src/background/wallet-state.ts';
 import type { WalletView } from '../../../src/background/wallet-service.ts';
 import { formatBalance, formatDate } from '../../ui/format.ts';
-import { sendUi } from '../../ui/wallet-client.ts';
+import { usePolled } from '../../ui/wallet-client.ts';
+import { TaintedNotice } from '../TaintedNotice.tsx';
 
-const BALANCE_REFRESH_MS = 10_000;
+const BALANCE_REFRESH_MS = 5_000;
 
-function useBalance(address: string | undefined, chainId: number): string | null | undefined {
-  const [balance, setBalance] = useState<string | null | undefined>(undefined);
-  useEffect(() => {
-    let alive = true;
-    setBalance(undefined);
-    const load = () => void sendUi<string | null>({ action: 'balance' }).then((value) => alive && setBalance(value), () => alive && setBalance(null));
-    load();
-    const timer = setInterval(load, BALANCE_REFRESH_MS);
-    return () => {
-      alive = false;
-      clearInterval(timer);
-    };
-  }, [address, chainId]);
-  return balance;
-}
-
-export function HomeScreen({ view }: { view: WalletView }) {
+export function HomeScreen({ view, onSend, onReceive }: { view: WalletView; onSend(): void; onReceive(): void }) {
   const account = activeAccountEntry(view.state);
   const network = activeNetwork(view.state);
-  const balance = useBalance(account?.address, network.chainId);
+  const balance = usePolled<string | null>({ action: 'balance' }, BALANCE_REFRESH_MS, `${account?.address}:${network.chainId}`).value;
   const [copied, setCopied] = useState(false);
   const device = view.state.devices[0];
   const waiting = view.approvals.filter((card) => card.status === 'awaiting-user' || card.status === 'co-signing').length;
   return (
     <div class="stack">
+      <TaintedNotice state={view.state} />
       <section class="card">
         <p class="muted" data-testid="account-name">
           {account?.name}
@@ -54,6 +40,14 @@ export function HomeScreen({ view }: { view: WalletView }) {
           {network.name}
           {network.rpcUrl ? '' : ' — no RPC URL set (Networks)'}
         </p>
+        <div class="row actions">
+          <button data-testid="open-send" onClick={onSend}>
+            Send
+          </button>
+          <button class="secondary" data-testid="open-receive" onClick={onReceive}>
+            Receive
+          </button>
+        </div>
       </section>
       <section class="card">
         <h3>Signer phone</h3>

@@ -11,22 +11,20 @@
  * details (ERC-165 as read by the extension). Without them the call is shown as ERC-20 in raw
  * units, with a note that the number is a token ID if the contract is an NFT collection.
  */
-import { getAddress } from 'ethers';
+import {
+  SELECTOR_ERC1155_SAFE_BATCH_TRANSFER,
+  SELECTOR_ERC1155_SAFE_TRANSFER,
+  SELECTOR_ERC20_APPROVE,
+  SELECTOR_ERC20_TRANSFER,
+  SELECTOR_ERC20_TRANSFER_FROM,
+  SELECTOR_ERC721_SAFE_TRANSFER,
+  SELECTOR_ERC721_SAFE_TRANSFER_DATA,
+  SELECTOR_SET_APPROVAL_FOR_ALL,
+  decodeAbi,
+  type AbiValue,
+} from './token-call.ts';
 import { NO_TOKEN_DETAILS_NOTE, TOKEN_DETAILS_NOTE, UNLIMITED_APPROVAL_THRESHOLD, contractText, tokenAmount, type TokenLookup } from './token-display.ts';
 import type { DisplayField } from './display-model.ts';
-
-export const SELECTOR_ERC20_TRANSFER = '0xa9059cbb';
-export const SELECTOR_ERC20_APPROVE = '0x095ea7b3';
-export const SELECTOR_ERC20_TRANSFER_FROM = '0x23b872dd';
-export const SELECTOR_SET_APPROVAL_FOR_ALL = '0xa22cb465';
-/** safeTransferFrom(address,address,uint256) */
-export const SELECTOR_ERC721_SAFE_TRANSFER = '0x42842e0e';
-/** safeTransferFrom(address,address,uint256,bytes) */
-export const SELECTOR_ERC721_SAFE_TRANSFER_DATA = '0xb88d4fde';
-/** safeTransferFrom(address,address,uint256,uint256,bytes) */
-export const SELECTOR_ERC1155_SAFE_TRANSFER = '0xf242432a';
-/** safeBatchTransferFrom(address,address,uint256[],uint256[],bytes) */
-export const SELECTOR_ERC1155_SAFE_BATCH_TRANSFER = '0x2eb2c2d6';
 
 export const UNLIMITED_APPROVAL_WARNING = 'Unlimited approval: this contract could move every token of this kind you hold, now or later.';
 export const APPROVAL_FOR_ALL_WARNING = 'Full access: this operator could move every item of this collection you hold, now or later.';
@@ -38,51 +36,7 @@ export interface ActionModel {
   readonly warnings: readonly string[];
 }
 
-type AbiKind = 'address' | 'uint256' | 'bool' | 'bytes' | 'uint256[]';
-type AbiValue = string | bigint | boolean | readonly bigint[];
-
-const WORD = 64;
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
-
-/** The canonical ABI decoding of `body` (hex after the selector), or null if it is anything else. */
-function decodeAbi(body: string, kinds: readonly AbiKind[]): AbiValue[] | null {
-  if (body.length % WORD !== 0) return null;
-  const words = Array.from({ length: body.length / WORD }, (_, index) => body.slice(index * WORD, (index + 1) * WORD));
-  const values: AbiValue[] = [];
-  let tail = kinds.length;
-  for (const [index, kind] of kinds.entries()) {
-    const word = words[index];
-    if (word === undefined) return null;
-    if (kind === 'address') {
-      if (!/^0{24}[0-9a-f]{40}$/.test(word)) return null;
-      values.push(getAddress(`0x${word.slice(24)}`));
-    } else if (kind === 'uint256') {
-      values.push(BigInt(`0x${word}`));
-    } else if (kind === 'bool') {
-      if (!/^0{63}[01]$/.test(word)) return null;
-      values.push(word.endsWith('1'));
-    } else {
-      if (BigInt(`0x${word}`) !== BigInt(tail * 32)) return null;
-      const lengthWord = words[tail];
-      if (lengthWord === undefined) return null;
-      const length = Number.parseInt(lengthWord, 16);
-      if (!Number.isSafeInteger(length) || BigInt(`0x${lengthWord}`) !== BigInt(length)) return null;
-      if (kind === 'uint256[]') {
-        const items = words.slice(tail + 1, tail + 1 + length);
-        if (items.length !== length) return null;
-        values.push(items.map((item) => BigInt(`0x${item}`)));
-        tail += 1 + length;
-      } else {
-        const padded = Math.ceil(length / 32);
-        const chunk = words.slice(tail + 1, tail + 1 + padded).join('');
-        if (chunk.length !== padded * WORD || /[^0]/.test(chunk.slice(length * 2))) return null;
-        values.push(`0x${chunk.slice(0, length * 2)}`);
-        tail += 1 + padded;
-      }
-    }
-  }
-  return tail === words.length ? values : null;
-}
 
 function erc20Amount(label: string, value: bigint, contract: string, lookup: TokenLookup): DisplayField[] {
   const token = lookup(contract);
