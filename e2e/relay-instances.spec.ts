@@ -6,7 +6,7 @@
  */
 import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { connectDapp, dappRequest, onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { connectDapp, dappRequest, localStackUrls, onboardAndPair } from '../src/devstack/demo-flow.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay-server.ts';
 import { startBalancer, type Balancer } from '../test/relay/balancer.ts';
 import { startRedisServer, type RedisServer } from '../test/relay/redis-server.ts';
@@ -34,7 +34,7 @@ test.afterAll(async () => {
 
 test('pair and co-sign a transfer with the extension and the phone on different relay instances', async ({ extension, dappServer, anvil }) => {
   const { context, extensionId } = extension;
-  const { phone, address } = await onboardAndPair(context, extensionId, { relayWsUrl: balancer.wsUrl, phoneAppUrl: `${balancer.url}/`, rpcUrl: anvil.rpcUrl });
+  const { phone, address } = await onboardAndPair(context, extensionId, localStackUrls(balancer, anvil.rpcUrl));
   expect(address).toMatch(/^0x[0-9a-fA-F]{40}$/);
 
   const chain = new JsonRpcProvider(anvil.rpcUrl);
