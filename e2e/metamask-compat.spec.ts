@@ -290,12 +290,21 @@ test('EIP-5792 (viem): honest capabilities, and a batch of two calls sent one af
   expect(await chain.getBalance(RECIPIENT)).toBe(before + 300n);
 });
 
-test('wallet_switchEthereumChain: a connected site switches to a permitted network without a window', async () => {
+test('wallet_switchEthereumChain: a connected site switches to a permitted network without a window, and alone', async ({ sharedExtension: extension, compatDapp }) => {
+  const other = await openDapp(extension.context, `${compatDapp.url.replace('127.0.0.1', 'localhost')}/metamask-dapp.html`);
+  await other.evaluate(() => (window as unknown as { dapp: { watchEvents(): boolean } }).dapp.watchEvents());
   expect((await call(dapp, 'raw', 'wallet_switchEthereumChain', [{ chainId: '0xaa36a7' }])).result).toBeNull();
+  // A network per site (as MetaMask): the page of another site, not connected, stays on Duet's.
+  expect((await call(dapp, 'raw', 'eth_chainId')).result).toBe('0xaa36a7');
+  expect((await call(other, 'raw', 'eth_chainId')).result).toBe('0x7a69');
+  await expect(popup.getByTestId('network-select')).toHaveValue('31337');
   expect((await call(dapp, 'raw', 'wallet_switchEthereumChain', [{ chainId: '0x7a69' }])).result).toBeNull();
   await expect(approval.locator('[data-testid="approval-card"][data-kind="switch-chain"]')).toHaveCount(0);
   const events = (await dapp.evaluate(() => (window as unknown as { dapp: { events(): unknown[] } }).dapp.events())) as { event: string; payload: unknown }[];
   expect(events.filter((entry) => entry.event === 'chainChanged').map((entry) => entry.payload)).toEqual(['0xaa36a7', '0x7a69']);
+  const otherEvents = (await other.evaluate(() => (window as unknown as { dapp: { events(): unknown[] } }).dapp.events())) as { event: string }[];
+  expect(otherEvents.filter((entry) => entry.event === 'chainChanged')).toEqual([]);
+  await other.close();
 });
 
 test('a request from an embedded frame says which site embeds it', async ({ compatDapp }) => {

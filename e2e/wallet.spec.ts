@@ -124,7 +124,11 @@ test('chains: add one (EIP-3085, approved), switch back (EIP-3326), unknown chai
   await approval.getByTestId('approve').click();
   expect((await adding).error).toBeUndefined();
   expect((await call(dapp, 'raw', 'eth_chainId')).result).toBe('0x539');
-  await expect(popup.getByTestId('network-select')).toHaveValue(String(SECOND_CHAIN_ID));
+  // The site moved alone (a network of its own, as MetaMask): Duet's network stays; Sites shows the site's.
+  await expect(popup.getByTestId('network-select')).toHaveValue('31337');
+  await popup.getByTestId('nav-sites').click();
+  await expect(popup.getByTestId('site-network')).toHaveValue(String(SECOND_CHAIN_ID));
+  await popup.getByTestId('nav-home').click();
   expect((await call(dapp, 'viemSwitchChain', 31337)).error).toBeUndefined();
   expect((await call(dapp, 'ethersChainId')).result).toBe('31337');
   expect((await call(dapp, 'viemSwitchChain', 0x1234)).error?.code).toBe(4902);

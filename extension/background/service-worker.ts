@@ -54,7 +54,7 @@ const wallet = new WalletService({
   approvalWindow,
   pageEvents: {
     toOrigin: (origin, event, payload) => pages.sendTo(origin, { kind: 'event', event, payload }),
-    toAll: (event, payload) => pages.sendAll({ kind: 'event', event, payload }),
+    toAll: (event, payload, except) => pages.sendAll({ kind: 'event', event, payload }, except),
   },
   alarms: {
     schedule: (name, delayInMinutes) => browser.alarms.create(name, { delayInMinutes }),

@@ -9,6 +9,7 @@ import { reviewedDisplay } from '../wallet/reviewed-display.ts';
 import { WALLET_ORIGIN, decodeSigningRequest, shortCode } from '../wallet/signing-request.ts';
 import type { ApprovalRecord, ApprovalStatus } from './approval-queue.ts';
 import { findNetwork } from './networks.ts';
+import { siteChainId } from './permissions.ts';
 import { editableTransaction, transactionWarnings, type EditableTransaction } from './transaction-review.ts';
 import { watchAssetModel } from './watch-asset.ts';
 import { activeAccountEntry, type WalletState } from './wallet-state.ts';
@@ -59,6 +60,9 @@ export function approvalSummary(record: ApprovalRecord): ApprovalSummary {
 
 export const ADD_NETWORK_WARNING = 'A network can report false balances and transaction results. Add only networks you trust.';
 export const WALLET_ORIGIN_LABEL = 'Duet (you, from the popup)';
+/** Who moves when a switch is approved: a connected site has a network of its own; any other page moves the wallet. */
+export const SITE_SWITCH_SCOPE = 'This site only: Duet and other sites stay on their networks.';
+export const WALLET_SWITCH_SCOPE = "Duet's network, and every site without a network of its own.";
 export const CONNECT_NOTE = 'The site will see the chosen addresses and can ask for approvals. Nothing is signed without your approval here and on your phone.';
 
 function networkLabel(state: WalletState, chainId: number): string {
@@ -113,8 +117,9 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
           title: 'Switch network',
           fields: [
             { label: 'Site', value: record.origin },
-            { label: 'From', value: networkLabel(state, state.activeChainId) },
+            { label: 'From', value: networkLabel(state, siteChainId(state, record.origin)) },
             { label: 'To', value: `${networkLabel(state, payload.chainId)} (${payload.chainId})` },
+            { label: 'Applies to', value: state.permissions[record.origin] ? SITE_SWITCH_SCOPE : WALLET_SWITCH_SCOPE },
           ],
           warnings: [],
         },

@@ -45,6 +45,37 @@ export function permitChain(draft: Mutable<WalletState>, origin: string, chainId
   draft.permissions = { ...draft.permissions, [origin]: { ...permission, chains: [...permission.chains, chainId] } };
 }
 
+/**
+ * The network a page is on: a connected site's own (MetaMask's per-site network, as its
+ * SelectedNetworkController keeps one per permitted domain), else the wallet's — for sites that are
+ * not connected, for Duet's own pages, while locked (permissions are in the vault), and for a site
+ * whose network was removed from Duet.
+ */
+export function siteChainId(state: WalletState, origin: string): number {
+  const own = state.permissions[origin]?.chainId;
+  return own !== undefined && state.networks.some((network) => network.chainId === own) ? own : state.activeChainId;
+}
+
+/** The connected sites on a network of their own: a switch of the wallet's network does not move them. */
+export function sitesOnOwnChain(state: WalletState): Set<string> {
+  return new Set(Object.keys(state.permissions).filter((origin) => state.permissions[origin]?.chainId !== undefined));
+}
+
+/** Moves a connected site to `chainId`; false when it is not connected or already there. */
+export function setSiteChain(draft: Mutable<WalletState>, origin: string, chainId: number): boolean {
+  const permission = draft.permissions[origin];
+  if (!permission || permission.chainId === chainId) return false;
+  draft.permissions = { ...draft.permissions, [origin]: { ...permission, chainId } };
+  return true;
+}
+
+/** Sites on `chainId` (a network being removed) move to the wallet's network; returns them. */
+export function sitesLeaveChain(draft: Mutable<WalletState>, chainId: number): string[] {
+  const leaving = Object.keys(draft.permissions).filter((origin) => draft.permissions[origin]?.chainId === chainId);
+  for (const origin of leaving) setSiteChain(draft, origin, draft.activeChainId);
+  return leaving;
+}
+
 export function connectedOrigins(state: WalletState): string[] {
   return Object.keys(state.permissions);
 }
@@ -56,7 +87,9 @@ export function grantAccounts(draft: Mutable<WalletState>, origin: string, accou
   }
   // Chains: those the site already had, else every network Duet has now (MetaMask's default of all enabled networks).
   const chains = draft.permissions[origin]?.chains ?? draft.networks.map((network) => network.chainId);
-  draft.permissions = { ...draft.permissions, [origin]: { accounts: [...new Set(accounts)], grantedAt: now, chains } };
+  // Network: the site's own if it had one, else the wallet's now (as MetaMask gives a newly permitted domain).
+  const chainId = draft.permissions[origin]?.chainId ?? draft.activeChainId;
+  draft.permissions = { ...draft.permissions, [origin]: { accounts: [...new Set(accounts)], grantedAt: now, chains, chainId } };
 }
 
 export function revokeOrigin(draft: Mutable<WalletState>, origin: string): boolean {

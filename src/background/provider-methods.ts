@@ -13,7 +13,7 @@ import { requestFingerprint, type ApprovalPayload, type SigningMethod } from './
 import { batchSender, capabilities, parseSendCalls, type SendCallsRequest } from './call-batches.ts';
 import { isLoopbackUrl, parseAddChainParams, parseHexChainId, parseSwitchChainParams } from './chain-params.ts';
 import { findNetwork, requireNetwork } from './networks.ts';
-import { eip2255Permissions, isPermittedChain, pageAccounts, parsePermissionRequest, permittedAccounts, revokeOrigin } from './permissions.ts';
+import { eip2255Permissions, isPermittedChain, pageAccounts, parsePermissionRequest, permittedAccounts, revokeOrigin, siteChainId } from './permissions.ts';
 import type { WalletState, WalletStateStore } from './wallet-state.ts';
 import { PROXIED_READ_METHODS } from './read-methods.ts';
 import { addressParam, legacyTypedDataRequest, personalSignRequest, transactionRequest, typedDataRequest, type RequestBase, type TransactionAdvice } from './request-builders.ts';
@@ -31,8 +31,10 @@ export interface MethodBackend {
   whenUnlocked(context: RequestContext): Promise<void>;
   /** Queues an approval, opens the window, and resolves with the executed result (or throws 4001 …). */
   askUser(context: RequestContext, fingerprint: string, payload: ApprovalPayload): Promise<unknown>;
-  /** Switches the active chain and tells every page. */
+  /** Switches the wallet's network and tells every page that follows it (those not on a network of their own). */
   switchChain(chainId: number): Promise<void>;
+  /** Moves a connected site to `chainId` and tells that site only. */
+  switchSiteChain(origin: string, chainId: number): Promise<void>;
   /** Tells an origin its accounts changed. */
   announceAccounts(origin: string): Promise<void>;
   /** The nonce after this account's transactions already waiting for approval on this chain. */
@@ -114,7 +116,7 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
     const { origin } = context;
     if (!Array.isArray(params)) throw rpcErrors.invalidParams(`${method} expects an array of parameters.`);
     const state = await connected(context);
-    const base: RequestBase = { id: backend.newId(), origin, chainId: state.activeChainId, createdAt: backend.now(), ...(context.embeddedIn ? { embeddedIn: context.embeddedIn } : {}) };
+    const base: RequestBase = { id: backend.newId(), origin, chainId: siteChainId(state, origin), createdAt: backend.now(), ...(context.embeddedIn ? { embeddedIn: context.embeddedIn } : {}) };
     const built = await build(params, base, state, origin);
     return backend.askUser(context, requestFingerprint(origin, method, params), {
       kind: 'sign',
@@ -128,25 +130,26 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
   /**
    * As MetaMask: a connected site switches at once to a chain it may use (its permitted chains),
    * unless it has requests waiting for the user; otherwise the user confirms (and the chain becomes
-   * permitted for the site). Duet has one active chain for all sites: every page hears chainChanged.
+   * permitted for the site). A connected site has a network of its own: only it moves and hears
+   * chainChanged; a site that is not connected moves the wallet's network once the user confirms.
    */
   const switchOrAsk = async (chainId: number, context: RequestContext) => {
     const state = await backend.state.read();
     requireNetwork(state, chainId);
-    if (state.activeChainId === chainId) return null;
-    if (backend.isUnlocked() && isPermittedChain(state, context.origin, chainId) && !backend.hasRequestsAwaitingUser(context.origin)) await backend.switchChain(chainId);
+    if (siteChainId(state, context.origin) === chainId) return null;
+    if (backend.isUnlocked() && isPermittedChain(state, context.origin, chainId) && !backend.hasRequestsAwaitingUser(context.origin)) await backend.switchSiteChain(context.origin, chainId);
     else await backend.askUser(context, requestFingerprint(context.origin, 'wallet_switchEthereumChain', chainId), { kind: 'switch-chain', chainId });
     return null;
   };
 
   router
-    .register('eth_chainId', async (params) => {
+    .register('eth_chainId', async (params, { origin }) => {
       noParams('eth_chainId', params);
-      return toHexChainId((await backend.state.read()).activeChainId);
+      return toHexChainId(siteChainId(await backend.state.read(), origin));
     })
-    .register('net_version', async (params) => {
+    .register('net_version', async (params, { origin }) => {
       noParams('net_version', params);
-      return String((await backend.state.read()).activeChainId);
+      return String(siteChainId(await backend.state.read(), origin));
     })
     .register('eth_accounts', async (params, { origin }) => {
       noParams('eth_accounts', params);
@@ -188,7 +191,8 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
       const parsed = parseWatchAssetParams(params);
       const state = await connected(context);
       const account = permittedAccounts(state, context.origin)[0] as string;
-      const asset = await checkWatchAsset(parsed, (method, rpcParams) => backend.rpc(state.activeChainId, method, rpcParams), state.activeChainId, account);
+      const chainId = siteChainId(state, context.origin);
+      const asset = await checkWatchAsset(parsed, (method, rpcParams) => backend.rpc(chainId, method, rpcParams), chainId, account);
       if (isWatched(state, asset)) return true;
       await backend.askUser(context, requestFingerprint(context.origin, 'wallet_watchAsset', params), { kind: 'watch-asset', asset });
       return true;
@@ -208,7 +212,7 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
       const { networks } = await backend.state.read();
       const parsed = parseSendCalls(params, (chainId) => networks.some((network) => network.chainId === chainId));
       const current = await connected(context);
-      if (parsed.chainId !== current.activeChainId) throw rpcErrors.invalidParams(`chainId ${toHexChainId(parsed.chainId)} is not the active network: switch to it first (wallet_switchEthereumChain).`);
+      if (parsed.chainId !== siteChainId(current, context.origin)) throw rpcErrors.invalidParams(`chainId ${toHexChainId(parsed.chainId)} is not this site's network: switch to it first (wallet_switchEthereumChain).`);
       return backend.sendCalls(context, { ...parsed, from: batchSender(parsed.from, permittedAccounts(current, context.origin)) });
     })
     .register('wallet_getCallsStatus', async (params, { origin }) => {
@@ -233,7 +237,7 @@ export function registerProviderMethods(router: RequestRouter, backend: MethodBa
     )
     .registerFallback((method) => {
       if (!PROXIED_READ_METHODS.has(method)) return undefined;
-      return async (params) => backend.rpc((await backend.state.read()).activeChainId, method, listParams(method, params));
+      return async (params, { origin }) => backend.rpc(siteChainId(await backend.state.read(), origin), method, listParams(method, params));
     });
   return router;
 }

@@ -97,6 +97,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'revoke':
       await wallet.disconnectSite(request.origin);
       break;
+    case 'set-site-network':
+      await wallet.setSiteNetworkFromUi(request.origin, request.chainId);
+      break;
     case 'rename-device':
       await wallet.renameDevice(request.id, request.name);
       break;

@@ -27,6 +27,7 @@ export type UiRequest =
   | { readonly action: 'set-network-rpc'; readonly chainId: number; readonly rpcUrl: string }
   | { readonly action: 'remove-network'; readonly chainId: number }
   | { readonly action: 'revoke'; readonly origin: string }
+  | { readonly action: 'set-site-network'; readonly origin: string; readonly chainId: number }
   | { readonly action: 'rename-device'; readonly id: string; readonly name: string }
   | { readonly action: 'unpair-device'; readonly id: string }
   | { readonly action: 'set-auto-lock'; readonly minutes: number }
@@ -78,6 +79,7 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'set-network-rpc': { chainId: 'number', rpcUrl: 'string' },
   'remove-network': { chainId: 'number' },
   revoke: { origin: 'string' },
+  'set-site-network': { origin: 'string', chainId: 'number' },
   'rename-device': { id: 'string', name: 'string' },
   'unpair-device': { id: 'string' },
   'set-auto-lock': { minutes: 'number' },

@@ -27,7 +27,7 @@ import { parseCurrencySymbol, parseExplorerUrl, parseHexChainId, parseNetworkNam
 import { CoSignerFailedError, CoSignerRejectedError, type PhoneStatus } from './co-signer.ts';
 import { addNetwork, findNetwork, removeNetwork, requireNetwork, setNetworkRpcUrl, switchNetwork } from './networks.ts';
 import { IDLE_PAIRING, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
-import { connectedOrigins, eip2255Permissions, grantAccounts, pageAccounts, permitChain, revokeOrigin } from './permissions.ts';
+import { connectedOrigins, eip2255Permissions, grantAccounts, pageAccounts, permitChain, revokeOrigin, setSiteChain, siteChainId, sitesLeaveChain, sitesOnOwnChain } from './permissions.ts';
 import { readPageSettings, writePageSettings, type PageSettings } from './page-settings.ts';
 import { messageFacts, transactionFacts } from './presign-checks.ts';
 import { registerProviderMethods, type MethodBackend } from './provider-methods.ts';
@@ -70,7 +70,8 @@ export interface Clock {
 
 export interface PageEvents {
   toOrigin(origin: string, event: ProviderEventName, payload: unknown): void;
-  toAll(event: ProviderEventName, payload: unknown): void;
+  /** To every page, except those of the origins in `except`. */
+  toAll(event: ProviderEventName, payload: unknown, except?: ReadonlySet<string>): void;
 }
 
 export interface ApprovalWindowPort {
@@ -301,14 +302,15 @@ export class WalletService implements MethodBackend {
   }
 
   private async observe(request: SigningRequest, state: WalletState, replaces: Replacement | null): Promise<PresignFacts | undefined> {
-    if (request.kind === 'typed_data') return messageFacts(state.activeChainId);
+    const currentChainId = siteChainId(state, request.origin);
+    if (request.kind === 'typed_data') return messageFacts(currentChainId);
     if (request.kind !== 'transaction') return undefined;
     const activity = this.activity;
     return transactionFacts(
       request,
       {
         rpc: (method, params) => this.rpc(request.chainId, method, params),
-        currentChainId: state.activeChainId,
+        currentChainId,
         // Without the record (never while unlocked) nothing is claimed: no warning.
         interacted: (address) => (activity ? activity.interacted(request.account.address, request.chainId, address) : Promise.resolve(true)),
       },
@@ -332,16 +334,32 @@ export class WalletService implements MethodBackend {
     return { ...payload, advice, request: encodeSigningRequest({ ...request, tx: { ...request.tx, nonce } }) };
   }
 
+  /** The wallet's network: the popup, Duet's own requests and every page not on a network of its own follow it. */
   async switchChain(chainId: number): Promise<void> {
     if (!(await this.state.update((draft) => switchNetwork(draft, chainId)))) return;
-    this.ports.pageEvents.toAll('chainChanged', toHexChainId(chainId));
-    await this.noteCurrentChain(chainId);
+    const ownChain = sitesOnOwnChain(await this.state.read());
+    this.ports.pageEvents.toAll('chainChanged', toHexChainId(chainId), ownChain);
+    await this.noteCurrentChain(chainId, (origin) => !ownChain.has(origin));
   }
 
-  /** Requests waiting for the user learn the network Duet is on now (the chain-mismatch warning). */
-  private async noteCurrentChain(chainId: number): Promise<void> {
+  /** A connected site's own network (MetaMask's per-site network): only that site moves and hears it. */
+  async switchSiteChain(origin: string, chainId: number): Promise<void> {
+    requireNetwork(await this.state.read(), chainId);
+    if (!(await this.state.update((draft) => setSiteChain(draft, origin, chainId)))) return;
+    this.ports.pageEvents.toOrigin(origin, 'chainChanged', toHexChainId(chainId));
+    await this.noteCurrentChain(chainId, (requester) => requester === origin);
+  }
+
+  /** After the user approved a site's switch: a connected site moves alone, any other page moves the wallet. */
+  private async moveRequester(origin: string, chainId: number): Promise<void> {
+    if ((await this.state.read()).permissions[origin]) await this.switchSiteChain(origin, chainId);
+    else await this.switchChain(chainId);
+  }
+
+  /** Requests of the sites that moved, waiting for the user, learn their network now (the chain-mismatch warning). */
+  private async noteCurrentChain(chainId: number, moved: (origin: string) => boolean): Promise<void> {
     for (const record of this.queue.awaitingUser()) {
-      if (record.payload.kind !== 'sign') continue;
+      if (record.payload.kind !== 'sign' || !moved(record.origin)) continue;
       const request = decodeSigningRequest(record.payload.request);
       if (!request.facts || request.facts.currentChainId === chainId) continue;
       await this.queue.update(record.id, { payload: { ...record.payload, request: encodeSigningRequest({ ...request, facts: { ...request.facts, currentChainId: chainId } }) } }).catch(() => undefined);
@@ -467,11 +485,23 @@ export class WalletService implements MethodBackend {
   /** What a newly connected page learns at once: the chain, and its accounts if any. */
   async pageSnapshot(origin: string): Promise<{ chainId: string; accounts: string[]; isUnlocked: boolean }> {
     const state = await this.state.read();
-    return { chainId: toHexChainId(state.activeChainId), accounts: this.isUnlocked() ? pageAccounts(state, origin) : [], isUnlocked: this.isUnlocked() };
+    return { chainId: toHexChainId(siteChainId(state, origin)), accounts: this.isUnlocked() ? pageAccounts(state, origin) : [], isUnlocked: this.isUnlocked() };
   }
 
   async setPageSettings(input: { readonly metaMaskFlag: unknown; readonly keepWindowEthereum: unknown }): Promise<void> {
     await writePageSettings(this.ports.local, input);
+  }
+
+  /**
+   * Which site is on which network is in the vault: a locked Duet answers every page with the
+   * wallet's network. Sites on another one of their own hear it at unlock, and the wallet's at lock.
+   */
+  private async announceSiteChains(toWallet = false): Promise<void> {
+    const state = await this.state.read();
+    for (const origin of sitesOnOwnChain(state)) {
+      const chainId = siteChainId(state, origin);
+      if (chainId !== state.activeChainId) this.ports.pageEvents.toOrigin(origin, 'chainChanged', toHexChainId(toWallet ? state.activeChainId : chainId));
+    }
   }
 
   private async announceAllAccounts(): Promise<void> {
@@ -517,6 +547,7 @@ export class WalletService implements MethodBackend {
   async unlock(password: string): Promise<void> {
     await this.opened(await this.vaultSession.unlock(password));
     await this.touch();
+    await this.announceSiteChains();
     await this.announceAllAccounts();
     this.ports.pageEvents.toAll('unlockStateChanged', true);
     for (const waiter of this.unlockWaiters.splice(0)) waiter.resolve();
@@ -538,6 +569,7 @@ export class WalletService implements MethodBackend {
 
   async lock(): Promise<void> {
     const origins = connectedOrigins(await this.state.read());
+    await this.announceSiteChains(true);
     for (const [, flight] of this.inFlight) flight.controller.abort(new SigningStopped('locked'));
     this.link?.close();
     this.link = null;
@@ -893,12 +925,31 @@ export class WalletService implements MethodBackend {
 
   async removeNetworkFromUi(chainId: unknown): Promise<void> {
     if (typeof chainId !== 'number') throw new WalletActionError('invalid_input', 'chainId must be a number.', 'chainId');
-    await this.state.update((draft) => removeNetwork(draft, chainId));
+    const moved = await this.state.update((draft) => {
+      removeNetwork(draft, chainId);
+      return sitesLeaveChain(draft, chainId);
+    });
+    const walletChain = toHexChainId((await this.state.read()).activeChainId);
+    for (const origin of moved) this.ports.pageEvents.toOrigin(origin, 'chainChanged', walletChain);
   }
 
   async disconnectSite(origin: unknown): Promise<void> {
     if (typeof origin !== 'string') throw new WalletActionError('invalid_input', 'origin must be a string.', 'origin');
-    if (await this.state.update((draft) => revokeOrigin(draft, origin))) this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
+    const before = await this.state.read();
+    if (!(await this.state.update((draft) => revokeOrigin(draft, origin)))) return;
+    this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
+    // A site no longer connected follows the wallet's network again (MetaMask drops its domain's network).
+    if (siteChainId(before, origin) !== before.activeChainId) this.ports.pageEvents.toOrigin(origin, 'chainChanged', toHexChainId(before.activeChainId));
+  }
+
+  /** The user moves a connected site to another network (Sites); the network becomes permitted for it. */
+  async setSiteNetworkFromUi(origin: unknown, chainId: unknown): Promise<void> {
+    if (typeof origin !== 'string' || !(await this.state.read()).permissions[origin]) throw new WalletActionError('not_found', 'This site is not connected.', 'origin');
+    if (typeof chainId !== 'number') throw new WalletActionError('invalid_input', 'chainId must be a number.', 'chainId');
+    const network = requireNetwork(await this.state.read(), chainId);
+    if (!network.rpcUrl) throw new WalletActionError('invalid_input', `Set an RPC URL for ${network.name} first (Networks).`, 'chainId');
+    await this.state.update((draft) => permitChain(draft, origin, chainId));
+    await this.switchSiteChain(origin, chainId);
   }
 
   // ---- approvals ----------------------------------------------------------------------------------
@@ -947,7 +998,7 @@ export class WalletService implements MethodBackend {
       }
       case 'switch-chain':
         await this.state.update((draft) => permitChain(draft, record.origin, payload.chainId));
-        await this.switchChain(payload.chainId);
+        await this.moveRequester(record.origin, payload.chainId);
         await this.queue.finish(record.id, { result: null }, 'Network switched.');
         return;
       case 'watch-asset': {
@@ -968,7 +1019,7 @@ export class WalletService implements MethodBackend {
           if (!findNetwork(draft, payload.network.chainId)) addNetwork(draft, payload.network);
           permitChain(draft, record.origin, payload.network.chainId);
         });
-        await this.switchChain(payload.network.chainId);
+        await this.moveRequester(record.origin, payload.network.chainId);
         await this.queue.finish(record.id, { result: null }, 'Network added.');
         return;
       }

@@ -40,6 +40,12 @@ export interface SitePermission {
    * granted before this existed have none: every network, as they had.
    */
   readonly chains?: readonly number[];
+  /**
+   * The network this site is on (MetaMask's per-site network): the wallet's network when the site
+   * connected, then each one it switched to. Permissions granted before this existed have none:
+   * the site follows the wallet's network.
+   */
+  readonly chainId?: number;
 }
 
 export interface PairedDevice {

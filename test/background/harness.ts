@@ -26,6 +26,8 @@ export interface PageEvent {
   readonly to: string;
   readonly event: ProviderEventName;
   readonly payload: unknown;
+  /** For an event to every page: the origins left out (sites on a network of their own). */
+  readonly except?: readonly string[];
 }
 
 export interface Harness {
@@ -82,7 +84,7 @@ async function build(shared: Shared): Promise<Harness> {
     },
     pageEvents: {
       toOrigin: (origin, event, payload) => events.push({ to: origin, event, payload }),
-      toAll: (event, payload) => events.push({ to: '*', event, payload }),
+      toAll: (event, payload, except) => events.push({ to: '*', event, payload, ...(except?.size ? { except: [...except].sort() } : {}) }),
     },
     alarms: alarmPort,
     clock: shared.clock,

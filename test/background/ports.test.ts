@@ -64,7 +64,7 @@ describe('ApprovalWindow', () => {
 });
 
 describe('PageConnections', () => {
-  it('sends to the ports of one origin, or to all', () => {
+  it('sends to the ports of one origin, or to all (but the origins left out)', () => {
     const received: string[] = [];
     const port = (name: string) => ({ postMessage: (message: unknown) => received.push(`${name}:${String(message)}`) });
     const pages = new PageConnections<ReturnType<typeof port>>();
@@ -75,7 +75,8 @@ describe('PageConnections', () => {
     pages.sendTo('https://a.example', 'x');
     pages.remove(a1);
     pages.sendAll('y');
-    expect(received).toEqual(['a1:x', 'a2:x', 'a2:y', 'b:y']);
+    pages.sendAll('z', new Set(['https://a.example']));
+    expect(received).toEqual(['a1:x', 'a2:x', 'a2:y', 'b:y', 'b:z']);
   });
 });
 

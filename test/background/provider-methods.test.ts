@@ -150,11 +150,12 @@ describe('wallet_switchEthereumChain (EIP-3326)', () => {
     await rejects(h.request('wallet_switchEthereumChain', [{ chainId: '0x539' }]), RpcErrorCode.unrecognizedChain);
   });
 
-  it('a connected site switches to a known chain; every page hears chainChanged', async () => {
+  it('a connected site switches to a known chain of its own; only it hears chainChanged', async () => {
     await connect(h);
     expect(await h.request('wallet_switchEthereumChain', [{ chainId: '0xaa36a7' }])).toBeNull();
     expect(await h.request('eth_chainId')).toBe('0xaa36a7');
-    expect(h.events).toContainEqual({ to: '*', event: 'chainChanged', payload: '0xaa36a7' });
+    expect(await h.request('eth_chainId', [], OTHER_DAPP)).toBe('0x7a69');
+    expect(h.events.filter((event) => event.event === 'chainChanged')).toEqual([{ to: DAPP, event: 'chainChanged', payload: '0xaa36a7' }]);
   });
 
   it('a site that is not connected must ask the user', async () => {

@@ -16,7 +16,7 @@ import { displayModel } from '../../src/wallet/decode.ts';
 import { reviewedDisplay } from '../../src/wallet/reviewed-display.ts';
 import { WALLET_ORIGIN, decodeSigningRequest, encodeSigningRequest, maxFeePerGasOf, type SigningRequest } from '../../src/wallet/signing-request.ts';
 import { encodeTokenTransfer } from '../../src/wallet/token-call.ts';
-import { connect, createHarness, nextApproval, openApprovals, scriptedWallet, setUpWallet, shownCard, until, type Harness } from './harness.ts';
+import { DAPP, connect, createHarness, nextApproval, openApprovals, scriptedWallet, setUpWallet, shownCard, until, type Harness } from './harness.ts';
 
 /** anvil's second development key (public): funds and deploys, so Duet's account keeps its own nonces. */
 const HELPER_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
@@ -161,7 +161,7 @@ describe('on anvil', () => {
       const signing = h.request('eth_signTypedData_v4', [address, typedData]);
       const id = await nextApproval(h, 'sign');
       expect((await shownCard(h, id)).display.warnings).toEqual([]);
-      await h.wallet.switchChain(1);
+      await h.wallet.switchSiteChain(DAPP, 1);
       const warning = 'This signature is for Local (anvil) (chain 31337), but Duet is on Ethereum (chain 1) now.';
       expect((await shownCard(h, id)).display.warnings).toEqual([warning]);
       await h.wallet.decide(id, true);
