@@ -34,6 +34,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'remove-token':
       await wallet.removeTokenFromUi(request.address);
       break;
+    case 'remove-nft':
+      await wallet.removeNftFromUi(request.address, request.tokenId);
+      break;
     case 'create':
       await wallet.create(request.password, request);
       break;
@@ -94,6 +97,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'revoke':
       await wallet.disconnectSite(request.origin);
       break;
+    case 'set-site-network':
+      await wallet.setSiteNetworkFromUi(request.origin, request.chainId);
+      break;
     case 'rename-device':
       await wallet.renameDevice(request.id, request.name);
       break;
@@ -102,6 +108,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
       break;
     case 'set-auto-lock':
       await wallet.setAutoLock(request.minutes);
+      break;
+    case 'set-page-settings':
+      await wallet.setPageSettings(request);
       break;
     case 'set-direct-path':
       await wallet.setDirectPath(request.enabled, request.iceServers);

@@ -27,9 +27,11 @@ export type UiRequest =
   | { readonly action: 'set-network-rpc'; readonly chainId: number; readonly rpcUrl: string }
   | { readonly action: 'remove-network'; readonly chainId: number }
   | { readonly action: 'revoke'; readonly origin: string }
+  | { readonly action: 'set-site-network'; readonly origin: string; readonly chainId: number }
   | { readonly action: 'rename-device'; readonly id: string; readonly name: string }
   | { readonly action: 'unpair-device'; readonly id: string }
   | { readonly action: 'set-auto-lock'; readonly minutes: number }
+  | { readonly action: 'set-page-settings'; readonly metaMaskFlag: boolean; readonly keepWindowEthereum: boolean }
   | { readonly action: 'set-direct-path'; readonly enabled: boolean; readonly iceServers: string }
   | { readonly action: 'balance' }
   | { readonly action: 'send-quote'; readonly asset: string; readonly to?: string }
@@ -39,7 +41,8 @@ export type UiRequest =
   | { readonly action: 'activity' }
   | { readonly action: 'tokens' }
   | { readonly action: 'add-token'; readonly address: string }
-  | { readonly action: 'remove-token'; readonly address: string };
+  | { readonly action: 'remove-token'; readonly address: string }
+  | { readonly action: 'remove-nft'; readonly address: string; readonly tokenId: string };
 
 export type UiAction = UiRequest['action'];
 
@@ -77,9 +80,11 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'set-network-rpc': { chainId: 'number', rpcUrl: 'string' },
   'remove-network': { chainId: 'number' },
   revoke: { origin: 'string' },
+  'set-site-network': { origin: 'string', chainId: 'number' },
   'rename-device': { id: 'string', name: 'string' },
   'unpair-device': { id: 'string' },
   'set-auto-lock': { minutes: 'number' },
+  'set-page-settings': { metaMaskFlag: 'boolean', keepWindowEthereum: 'boolean' },
   'set-direct-path': { enabled: 'boolean', iceServers: 'string' },
   balance: {},
   'send-quote': { asset: 'string', to: 'string?' },
@@ -90,6 +95,7 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   tokens: {},
   'add-token': { address: 'string' },
   'remove-token': { address: 'string' },
+  'remove-nft': { address: 'string', tokenId: 'string' },
 };
 
 function fieldMatches(value: unknown, kind: FieldKind): boolean {
