@@ -115,6 +115,8 @@ interface Round {
 }
 
 const pairKeyOf = (p1: number, p2: number) => `${p1}/${p2}`;
+/** Messages kept for a reshare whose proposal has not arrived (every message of a 16-member reshare fits). */
+const MAX_EARLY_MESSAGES = 256;
 
 export class ReshareParticipant {
   private readonly options: ReshareParticipantOptions;
@@ -150,8 +152,8 @@ export class ReshareParticipant {
 
   async handle(message: ReshareWire, from: number): Promise<void> {
     try {
-      if (message.t === 'reshare') await this.onReshareMessage(decodeReshareMessage(message.body), from);
-      else if (message.t === 'pair-setup') await this.onPairSetup(decodePairSetupMsg(message.body));
+      if (message.t === 'reshare') await this.onReshareMessage(decodeReshareMessage(message.body), from, message);
+      else if (message.t === 'pair-setup') await this.onPairSetup(decodePairSetupMsg(message.body), from, message);
       else if (message.t === 'reshare-certificate') await this.onCertificate(decodeReshareMessage(message.proposal) as ReshareProposal, decodeCertificate(message.certificate));
       else if (message.t === 'reshare-status') this.answerStatus(message.reshareId, from);
     } catch (error) {
@@ -185,9 +187,28 @@ export class ReshareParticipant {
     return this.round && equalBytes(this.round.proposal.reshareId, reshareId) ? this.round : null;
   }
 
-  private async onReshareMessage(message: ReshareMessage, from: number): Promise<void> {
+  /**
+   * Messages of a reshare whose proposal has not arrived yet (the relay does not order messages
+   * of different senders): kept, a few, and handled right after their proposal.
+   */
+  private early: { readonly reshareId: string; readonly message: ReshareWire; readonly from: number }[] = [];
+
+  private holdEarly(reshareId: Uint8Array, message: ReshareWire, from: number): void {
+    if (this.round && equalBytes(this.round.proposal.reshareId, reshareId)) return;
+    this.early = [...this.early.slice(-(MAX_EARLY_MESSAGES - 1)), { reshareId: hexFromBytes(reshareId), message, from }];
+  }
+
+  private async replayEarly(reshareId: Uint8Array): Promise<void> {
+    const id = hexFromBytes(reshareId);
+    const due = this.early.filter((entry) => entry.reshareId === id);
+    this.early = this.early.filter((entry) => entry.reshareId !== id);
+    for (const entry of due) await this.handle(entry.message, entry.from);
+  }
+
+  private async onReshareMessage(message: ReshareMessage, from: number, wire: ReshareWire): Promise<void> {
     if (message.type === 'reshare/proposal') return this.onProposal(message);
     const round = this.current(message.reshareId);
+    if (!round && message.type !== 'reshare/deleted') return this.holdEarly(message.reshareId, wire, from);
     if (round && message.type === 'reshare/deleted') {
       checkDeletionReceipt(round.proposal, message);
       return this.options.onEvent({ kind: 'deleted', member: message.member });
@@ -244,6 +265,7 @@ export class ReshareParticipant {
       this.options.onEvent({ kind: 'step', step: 'joined' });
     }
     await this.advance(round);
+    await this.replayEarly(proposal.reshareId);
   }
 
   /** Takes every step the messages so far allow; each step runs once. */
@@ -295,9 +317,10 @@ export class ReshareParticipant {
     round.settingUp = false;
   }
 
-  private async onPairSetup(message: PairSetupMsg): Promise<void> {
+  private async onPairSetup(message: PairSetupMsg, from: number, wire: ReshareWire): Promise<void> {
     const round = this.current(message.sessionId);
-    if (!round || round.finished) return;
+    if (!round) return this.holdEarly(message.sessionId, wire, from);
+    if (round.finished) return;
     if (!round.setups.has(pairKeyOf(message.p1, message.p2))) round.setups.set(pairKeyOf(message.p1, message.p2), message);
     await this.advance(round);
   }

@@ -30,6 +30,8 @@ class Network {
   readonly events: { member: number; event: ReshareEvent }[] = [];
   private inFlight = 0;
   private crash: CrashPoint | null = null;
+  /** Members that get the proposal this late (after the others' answers to it). */
+  readonly lateProposal = new Map<number, number>();
   joining: { self: Member; pinnedDealers: { index: number; identityKey: Uint8Array }[] } | null = null;
 
   constructor(readonly keys: FixtureKeys) {}
@@ -95,10 +97,11 @@ class Network {
     const onWire = wire(message) as ReshareWire;
     for (const target of targets) {
       this.inFlight++;
+      const late = onWire.t === 'reshare' && (onWire.body as { type?: unknown }).type === 'reshare/proposal' ? (this.lateProposal.get(target) ?? 0) : 0;
       setTimeout(() => {
         this.inFlight--;
         void this.live.get(target)?.handle(onWire, from);
-      }, 0);
+      }, late);
     }
   }
 
@@ -139,6 +142,16 @@ describe('a reshare among members that only exchange messages', () => {
     expect(receipts.sort()).toEqual(['1<-2', '2<-1', '3<-1', '3<-2']);
     for (const [a, b] of [[1, 2], [1, 3], [2, 3]] as const) expect(signWithPair(net.devices, a, b, randomBytes(32), 0).kind).toBe('signature');
     expect(accountAddress(net.devices.get(3)!.share!.wallet.publicKey, net.devices.get(3)!.share!.wallet.chainCode, 0)).toBe(address);
+  });
+
+  it.each([1, 3])('member %i gets the proposal after the others answered it: it still takes part, and all commit', async (late) => {
+    const { net, members } = setUp();
+    for (const index of [1, 2, 3]) net.start(index);
+    net.lateProposal.set(late, 300);
+    net.live.get(2)!.propose({ newMembers: members, dealers: [1, 2] });
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    await net.settle();
+    expect([1, 2, 3].map((index) => epochOf(net, index))).toEqual([1, 1, 1]);
   });
 
   const crashPoints: CrashPoint[] = [
