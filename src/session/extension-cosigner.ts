@@ -20,6 +20,7 @@ import {
 import type { VerifiedPaillierModulus } from '../mpc/zk/paillier-modulus.ts';
 import type { P2KeyShare } from '../mpc/key-share.ts';
 import { NoncePool, paillierPublicKey } from '../mpc/paillier.ts';
+import { modulusHash } from '../mpc/pair-setup.ts';
 import { decodeSignMsg1, decodeSignMsg3, encodeSignMsg2, encodeSignMsg4 } from '../mpc/sign-messages.ts';
 import { p2SignCompute, p2SignRespond, type P2SignSession } from '../mpc/sign.ts';
 import type { EcdsaSignature } from '../mpc/signature.ts';
@@ -59,6 +60,9 @@ interface PendingSignature {
   /** The phone's signing attempt this session answers (0 before the first round). */
   attempt: number;
   session: P2SignSession | null;
+  /** The key share (and its nonce pool) the current attempt started with. */
+  share: P2KeyShare | null;
+  pool: NoncePool | null;
   resolve(signature: EcdsaSignature): void;
   reject(error: Error): void;
 }
@@ -98,8 +102,8 @@ export class ExtensionCoSigner {
   requestSignature(request: SigningRequest): Promise<EcdsaSignature> {
     if (!this.keyShare) return Promise.reject(new CoSigningFailed('not_paired', 'pair a phone first'));
     const signature = new Promise<EcdsaSignature>((resolve, reject) => {
-      this.pending.set(request.id, { request, attempt: 0, session: null, resolve, reject });
-      this.options.send({ t: 'sign-request', request: encodeSigningRequest(request) });
+      this.pending.set(request.id, { request, attempt: 0, session: null, share: null, pool: null, resolve, reject });
+      this.options.send({ t: 'sign-request', request: encodeSigningRequest(request), pair: modulusHash((this.keyShare as P2KeyShare).paillierN) });
     });
     // The phone's user takes seconds to decide: prepare the encryption nonce of c3 meanwhile.
     if (this.noncePool && this.noncePool.size < this.pending.size) this.noncePool.fill(1);
@@ -154,6 +158,15 @@ export class ExtensionCoSigner {
     this.noncePool = new NoncePool(paillierPublicKey(share.paillierN));
   }
 
+  /**
+   * The pair's key share changed (a new epoch or pair key): requests from now on use it; null stops
+   * this pair (a removal began, the counterpart is a suspect). A session under way keeps its own.
+   */
+  setKeyShare(share: P2KeyShare | null): void {
+    if (share === null) this.keyShare = null;
+    else if (share.paillierN !== this.keyShare?.paillierN || share.epoch !== this.keyShare.epoch || share.x2 !== this.keyShare.x2) this.useKeyShare(share);
+  }
+
   private settle(id: string, error: Error): void {
     const pending = this.pending.get(id);
     if (!pending) return;
@@ -194,21 +207,22 @@ export class ExtensionCoSigner {
   /** sign/1 of a newer attempt starts a fresh session; sign/3 continues the current one; others are dropped. */
   private onSign(id: string, attempt: number, body: unknown): void {
     const pending = this.pending.get(id);
-    const share = this.keyShare;
-    if (!pending || !share) return;
     const round = (body as { type?: unknown } | null)?.type;
-    const startsAttempt = round === 'sign/1' && attempt > pending.attempt;
-    const continuesAttempt = round === 'sign/3' && attempt === pending.attempt && pending.session !== null;
-    if (!startsAttempt && !continuesAttempt) return;
+    const startsAttempt = round === 'sign/1' && attempt > (pending?.attempt ?? Infinity);
+    const continuesAttempt = round === 'sign/3' && attempt === pending?.attempt && pending.session !== null;
+    const share = startsAttempt ? this.keyShare : (pending?.share ?? null);
+    if (!pending || !share || (!startsAttempt && !continuesAttempt)) return;
     const request = { sessionId: signSessionId(id, attempt), digest: signingDigest(pending.request), accountIndex: pending.request.account.index };
     try {
       if (startsAttempt) {
         const next = p2SignRespond(share, request, decodeSignMsg1(body), null);
         pending.attempt = attempt;
         pending.session = next.session;
+        pending.share = share;
+        pending.pool = this.noncePool;
         this.options.send({ t: 'sign', id, attempt, body: encodeSignMsg2(next.message) });
       } else {
-        const next = p2SignCompute(share, pending.session as P2SignSession, decodeSignMsg3(body), this.noncePool ?? undefined);
+        const next = p2SignCompute(share, pending.session as P2SignSession, decodeSignMsg3(body), pending.pool ?? undefined);
         pending.session = next.session;
         this.options.send({ t: 'sign', id, attempt, body: encodeSignMsg4(next.message) });
       }
