@@ -21,12 +21,22 @@ import type { VerifiedPaillierModulus } from '../mpc/zk/paillier-modulus.ts';
 import type { P2KeyShare } from '../mpc/key-share.ts';
 import { NoncePool, paillierPublicKey } from '../mpc/paillier.ts';
 import { modulusHash } from '../mpc/pair-setup.ts';
+import { extensionWalletShare, FIRST_PAIR, type FirstPairIdentities } from '../mpc/wallet-share-codec.ts';
+import { p2PairShare } from '../mpc/wallet-share.ts';
 import { decodeSignMsg1, decodeSignMsg3, encodeSignMsg2, encodeSignMsg4 } from '../mpc/sign-messages.ts';
 import { p2SignCompute, p2SignRespond, type P2SignSession } from '../mpc/sign.ts';
 import type { EcdsaSignature } from '../mpc/signature.ts';
 import { encodeSigningRequest, signingDigest, type SigningRequest } from '../wallet/signing-request.ts';
 import { parseAppMessage, signSessionId, type AppMessage } from './messages.ts';
 import { Signature, recoverAddress, hexlify, toBeHex } from 'ethers';
+
+/**
+ * The share a new wallet's extension signs with: its keygen share as member 2 of the wallet (the
+ * phone is member 1), seen as the pair {1, 2} — the key id both sides bind is the pair's.
+ */
+export function firstPairShare(share: P2KeyShare, identities: FirstPairIdentities): P2KeyShare {
+  return p2PairShare(extensionWalletShare(share, identities, true), FIRST_PAIR.phone);
+}
 
 /** The extension checks the returned signature itself before using it. */
 export function signatureMatchesAccount(request: SigningRequest, signature: EcdsaSignature): boolean {
@@ -69,8 +79,11 @@ interface PendingSignature {
 
 export interface ExtensionCoSignerOptions {
   readonly send: (message: AppMessage) => void;
-  /** Persist the new key share (encrypted) before the keygen is announced as done. */
-  readonly onKeyShare: (share: P2KeyShare) => Promise<void>;
+  /**
+   * Persist the new key share (encrypted) before the keygen is announced as done. It may return
+   * the share to sign with from then on: the pair's view of the {2,n} wallet (firstPairShare).
+   */
+  readonly onKeyShare: (share: P2KeyShare) => Promise<P2KeyShare | void>;
   /** Key generation stopped (a bad proof, a message out of order): the pairing failed. */
   readonly onKeygenFailed?: (error: Error) => void;
   readonly keyShare?: P2KeyShare;
@@ -194,8 +207,7 @@ export class ExtensionCoSigner {
       } else if (type === 'keygen/3' && this.keygen) {
         const share = p2KeyGenFinish(this.keygen, decodeKeyGenMsg3(body, this.keygen.paillierN));
         this.keygen = null;
-        await this.options.onKeyShare(share);
-        this.useKeyShare(share);
+        this.useKeyShare((await this.options.onKeyShare(share)) ?? share);
         this.options.send({ t: 'keygen-done', address: accountAddress(share.publicKey, share.chainCode, 0) });
       }
     } catch (error) {

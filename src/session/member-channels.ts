@@ -38,7 +38,8 @@ export interface ChannelStore {
 
 export interface MemberChannelsOptions {
   readonly identity: Identity;
-  readonly relayUrl: string;
+  /** The relay this device's offers name (the one its first channel uses). */
+  readonly relayUrl: () => string;
   readonly store: ChannelStore;
   readonly now: () => number;
   readonly WebSocket?: WebSocketConstructor;
@@ -139,8 +140,9 @@ export class MemberChannels implements Pick<MemberLinks, 'send' | 'offer' | 'ans
     if (!peer || !owner) throw new ChannelError('not_ready', 'the channel is not paired');
     const key = hexFromBytes(peer);
     owner.peer = key;
-    await link.store();
+    // Its messages are the member's from now on; what it sends waits for the stored state.
     this.attach(key, link);
+    await link.store();
     this.options.onSession(key);
     return key;
   }
@@ -177,7 +179,7 @@ export class MemberChannels implements Pick<MemberLinks, 'send' | 'offer' | 'ans
 
   /** A newcomer's channel with an existing member: the offer to pass on; kept once that member is paired. */
   async offer(peer: MemberCard): Promise<string> {
-    const { offer, ephemeralSecret } = createPairingOffer(this.options.relayUrl, this.options.now(), OFFER_TTL_MS, 'add-member');
+    const { offer, ephemeralSecret } = createPairingOffer(this.options.relayUrl(), this.options.now(), OFFER_TTL_MS, 'add-member');
     const link = this.pairingLink(offer, 'extension');
     link.channel.awaitPhone(offer, ephemeralSecret);
     this.expect(link, peer);

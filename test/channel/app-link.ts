@@ -71,7 +71,7 @@ export async function linkApps(relayWsUrl: string): Promise<LinkedApps> {
   await waitFor(() => apps.link.pairing.progress().phase === 'confirm-sas' && apps.phone.view().screen === 'confirm-sas');
   apps.link.pairing.confirmSas(true);
   apps.phone.confirmSas(true);
-  await waitFor(() => secrets.records.has('keyShare') && apps.phone.view().extension !== null, 90_000);
+  await waitFor(() => secrets.records.has('keyShare') && apps.phone.view().members.length > 0, 90_000);
   return apps;
 }
 
