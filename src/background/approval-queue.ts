@@ -40,7 +40,8 @@ export type ApprovalPayload =
    * `request` is the canonical JSON of the SigningRequest (encodeSigningRequest), frozen when the
    * user approves; `advice` is what the node said about a transaction when it was built.
    */
-  | { readonly kind: 'sign'; readonly method: SigningMethod; readonly request: Record<string, unknown>; readonly advice?: TransactionAdvice };
+  /** `via`: the member the user chose to co-sign with ("ask another device"), by identity key. */
+  | { readonly kind: 'sign'; readonly method: SigningMethod; readonly request: Record<string, unknown>; readonly advice?: TransactionAdvice; readonly via?: string };
 
 export type SignPayload = Extract<ApprovalPayload, { kind: 'sign' }>;
 

@@ -11,7 +11,7 @@ export type UiRequest =
   | { readonly action: 'unlock'; readonly password: string }
   | { readonly action: 'lock' }
   | { readonly action: 'change-password'; readonly currentPassword: string; readonly newPassword: string }
-  | { readonly action: 'start-pairing' }
+  | { readonly action: 'start-pairing'; readonly kind?: string }
   | { readonly action: 'confirm-sas'; readonly matches: boolean }
   | { readonly action: 'cancel-pairing' }
   | { readonly action: 'decide'; readonly id: string; readonly approved: boolean; readonly accounts?: readonly string[] }
@@ -38,7 +38,15 @@ export type UiRequest =
   | { readonly action: 'activity' }
   | { readonly action: 'tokens' }
   | { readonly action: 'add-token'; readonly address: string }
-  | { readonly action: 'remove-token'; readonly address: string };
+  | { readonly action: 'remove-token'; readonly address: string }
+  | { readonly action: 'member-decide'; readonly id: string; readonly yes: boolean }
+  | { readonly action: 'member-remove'; readonly key: string; readonly dealer: string }
+  | { readonly action: 'member-retry' }
+  | { readonly action: 'member-cancel' }
+  | { readonly action: 'member-cut-off' }
+  | { readonly action: 'member-rename'; readonly key: string; readonly name: string }
+  | { readonly action: 'default-cosigner'; readonly key?: string }
+  | { readonly action: 'cosign-with'; readonly id: string; readonly key: string };
 
 export type UiAction = UiRequest['action'];
 
@@ -60,7 +68,7 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   unlock: { password: 'string' },
   lock: {},
   'change-password': { currentPassword: 'string', newPassword: 'string' },
-  'start-pairing': {},
+  'start-pairing': { kind: 'string?' },
   'confirm-sas': { matches: 'boolean' },
   'cancel-pairing': {},
   decide: { id: 'string', approved: 'boolean', accounts: 'strings?' },
@@ -88,6 +96,14 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   tokens: {},
   'add-token': { address: 'string' },
   'remove-token': { address: 'string' },
+  'member-decide': { id: 'string', yes: 'boolean' },
+  'member-remove': { key: 'string', dealer: 'string' },
+  'member-retry': {},
+  'member-cancel': {},
+  'member-cut-off': {},
+  'member-rename': { key: 'string', name: 'string' },
+  'default-cosigner': { key: 'string?' },
+  'cosign-with': { id: 'string', key: 'string' },
 };
 
 function fieldMatches(value: unknown, kind: FieldKind): boolean {

@@ -25,7 +25,9 @@ import { AUTO_LOCK_ALARM, armAutoLock, type AlarmPort } from './auto-lock.ts';
 import { parseCurrencySymbol, parseExplorerUrl, parseHexChainId, parseNetworkName, parseRpcUrl, type AddChainRequest } from './chain-params.ts';
 import { CoSignerFailedError, CoSignerRejectedError, type PhoneStatus } from './co-signer.ts';
 import { addNetwork, findNetwork, removeNetwork, requireNetwork, setNetworkRpcUrl, switchNetwork } from './networks.ts';
-import { IDLE_PAIRING, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
+import { IDLE_PAIRING, type MembersDriver, type MembersView, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
+import type { PairingKind } from '../channel/pairing-offer.ts';
+import type { SettingsBody } from '../session/settings-record.ts';
 import { connectedOrigins, eip2255Permissions, grantAccounts, permittedAccounts, revokeOrigin } from './permissions.ts';
 import { messageFacts, transactionFacts } from './presign-checks.ts';
 import { registerProviderMethods, type MethodBackend } from './provider-methods.ts';
@@ -93,6 +95,10 @@ export interface WalletView {
   readonly state: WalletState;
   readonly pairing: PairingProgress;
   readonly phone: PhoneStatus;
+  /** The wallet's members (null while this browser holds no wallet). */
+  readonly members: MembersView | null;
+  /** This browser joins a wallet (a recovery): its questions and progress. */
+  readonly joining: ReturnType<MembersDriver['joiningView']>;
   /** A site waits for Duet to be unlocked (the approval window asks for the password). */
   readonly unlockRequested: boolean;
   /** The request on screen in the approval window, decoded; only this one is built. */
@@ -109,7 +115,8 @@ export interface NetworkInput {
   readonly explorerUrl?: unknown;
 }
 
-export type StopReason = 'cancelled' | 'timeout' | 'locked' | 'window-closed';
+/** switched: the user asked another device; the request goes on with it. */
+export type StopReason = 'cancelled' | 'timeout' | 'locked' | 'window-closed' | 'switched';
 
 /** Why Duet stopped waiting for the phone (the AbortSignal's reason). */
 export class SigningStopped extends Error {
@@ -183,6 +190,9 @@ export class WalletService implements MethodBackend {
   private activity: ActivityLog | null = null;
   private stopTracking: (() => void) | null = null;
   private tracking: Promise<void> | null = null;
+  /** This browser just joined a wallet: the next settings record from a member restores names and networks. */
+  private restorePending = false;
+  private settingsEpoch: number | null = null;
 
   constructor(ports: WalletPorts) {
     this.ports = ports;
@@ -384,7 +394,9 @@ export class WalletService implements MethodBackend {
       paired: state.accounts.length > 0,
       state,
       pairing: this.link?.pairing.progress() ?? IDLE_PAIRING,
-      phone: this.link?.coSigner.status() ?? OFFLINE_PHONE,
+      phone: this.link?.coSigner.status(state.defaultCoSigner) ?? OFFLINE_PHONE,
+      members: this.link?.members?.view() ?? null,
+      joining: this.link?.members?.joiningView() ?? null,
       approval: current ? approvalCard(current, state, siteWaiting) : null,
       approvals: this.queue.visible().map(approvalSummary),
     };
@@ -474,13 +486,16 @@ export class WalletService implements MethodBackend {
       now: () => this.now(),
       completePairing: (result, linkRecords) => this.completePairing(result, linkRecords),
       seen: (at) => void this.recordSeen(at),
+      joined: (pairedKey) => this.joined(pairedKey),
+      settings: (body) => void this.restoreSettings(body),
+      membersChanged: () => this.membersChanged(),
     });
   }
 
   // ---- pairing and devices ------------------------------------------------------------------------
 
-  async startPairing(): Promise<void> {
-    await this.requireLink().pairing.start();
+  async startPairing(kind: PairingKind = 'new-wallet'): Promise<void> {
+    await this.requireLink().pairing.start(kind);
   }
 
   confirmSas(matches: boolean): void {
@@ -509,6 +524,119 @@ export class WalletService implements MethodBackend {
       draft.devices = [{ id: randomId(), name: result.deviceName, pairedAt: now, lastSeen: now }];
     });
     for (const origin of origins) this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
+    await this.shareSettings();
+  }
+
+  /**
+   * This browser joined a wallet (a recovery in a new browser): the accounts come from its key;
+   * their names and the networks from the settings record a member sends next.
+   */
+  private async joined(pairedKey: PairedKey): Promise<void> {
+    const now = this.now();
+    await this.requireVault().putMany({ [PAIRED_KEY_RECORD]: pairedKey });
+    this.restorePending = true;
+    await this.state.update((draft) => {
+      draft.accounts = [{ index: 0, address: deriveAccountAddress(pairedKey, 0), name: defaultAccountName(0) }];
+      draft.activeAccount = 0;
+      draft.permissions = {};
+      draft.devices = [{ id: randomId(), name: 'Wallet members', pairedAt: now, lastSeen: now }];
+    });
+  }
+
+  /** The settings record after a recovery: account names, networks and RPC URLs come back. */
+  private async restoreSettings(body: SettingsBody): Promise<void> {
+    if (!this.restorePending) return;
+    const pairedKey = await this.pairedKey();
+    if (!pairedKey) return;
+    this.restorePending = false;
+    await this.state.update((draft) => {
+      const accounts = [...body.accounts].sort((a, b) => a.index - b.index).slice(0, 100);
+      if (accounts.length > 0) draft.accounts = accounts.map((account) => ({ index: account.index, address: deriveAccountAddress(pairedKey, account.index), name: parseAccountName(account.name, 'name') }));
+      for (const network of body.networks) {
+        const known = findNetwork(draft, network.chainId);
+        if (known) setNetworkRpcUrl(draft, network.chainId, network.rpcUrl);
+        else addNetwork(draft, { chainId: network.chainId, name: network.name, symbol: network.symbol, rpcUrl: network.rpcUrl, ...(network.explorerUrl ? { explorerUrl: network.explorerUrl } : {}) });
+      }
+      if (findNetwork(draft, body.activeChainId)) draft.activeChainId = body.activeChainId;
+      draft.activeAccount = draft.accounts[0]?.index ?? 0;
+    });
+    await this.announceAllAccounts();
+  }
+
+  /** What a new browser of this wallet needs to look like this one; every member keeps it. */
+  private async shareSettings(): Promise<void> {
+    const members = this.link?.members;
+    if (!members || !this.isUnlocked()) return;
+    const state = await this.state.read();
+    if (state.accounts.length === 0) return;
+    members.shareSettings({
+      accounts: state.accounts.map((account) => ({ index: account.index, name: account.name })),
+      networks: state.networks.filter((network) => network.rpcUrl).map((network) => ({ chainId: network.chainId, name: network.name, symbol: network.symbol, rpcUrl: network.rpcUrl, ...(network.explorerUrl ? { explorerUrl: network.explorerUrl } : {}) })),
+      activeChainId: state.activeChainId,
+    });
+  }
+
+  /** The members changed: a new epoch means new members may lack the settings record. */
+  private membersChanged(): void {
+    const epoch = this.link?.members?.view()?.epoch ?? null;
+    if (epoch !== null && epoch !== this.settingsEpoch) {
+      this.settingsEpoch = epoch;
+      void this.shareSettings();
+    }
+  }
+
+  // ---- members ------------------------------------------------------------------------------------
+
+  private requireMembers(): MembersDriver {
+    const members = this.requireLink().members;
+    if (!members?.view()) throw new WalletActionError('not_paired', 'Pair your phone first.');
+    return members;
+  }
+
+  decideMember(id: string, yes: boolean): void {
+    this.requireLink().members?.decide(id, yes);
+  }
+
+  async removeMember(key: string, dealer: string): Promise<void> {
+    const members = this.requireMembers();
+    const view = members.view() as MembersView;
+    const target = view.members.find((row) => row.key === key);
+    if (!target || target.self) throw new WalletActionError('not_found', 'No such device to remove.', 'key');
+    if (!view.members.some((row) => row.key === dealer && !row.self && row.key !== key)) throw new WalletActionError('invalid_input', 'Choose a device that stays to remove it with.', 'dealer');
+    await members.remove(key, dealer);
+  }
+
+  async retryMemberChange(): Promise<void> {
+    await this.requireMembers().retry();
+  }
+
+  cancelMemberChange(): void {
+    this.requireLink().members?.cancel();
+  }
+
+  async cutOffRemoved(): Promise<void> {
+    await this.requireMembers().cutOffRemoved();
+  }
+
+  async renameMember(key: string, name: unknown): Promise<void> {
+    await this.requireMembers().rename(key, parseAccountName(name, 'name'));
+  }
+
+  async setDefaultCoSigner(key: string | null): Promise<void> {
+    if (key !== null && !this.requireMembers().view()?.members.some((row) => row.key === key && row.coSigns)) throw new WalletActionError('invalid_input', 'This device does not co-sign with this browser.', 'key');
+    await this.state.update((draft) => {
+      draft.defaultCoSigner = key;
+    });
+  }
+
+  /** "Ask another device": the request waiting for its co-signer goes to `key` instead. */
+  async coSignWith(id: string, key: string): Promise<void> {
+    const record = this.queue.get(id);
+    const flight = this.inFlight.get(id);
+    if (!record || record.status !== 'co-signing' || record.payload.kind !== 'sign' || !flight) throw new WalletActionError('not_found', 'This request is not waiting for a co-signer.', 'id');
+    if (!this.link?.members?.view()?.members.some((row) => row.key === key && row.coSigns)) throw new WalletActionError('invalid_input', 'This device does not co-sign with this browser.', 'key');
+    await this.queue.update(id, { payload: { ...record.payload, via: key } });
+    flight.controller.abort(new SigningStopped('switched'));
   }
 
   private async pairedKey(): Promise<PairedKey | null> {
@@ -938,8 +1066,10 @@ export class WalletService implements MethodBackend {
       let recorded = false;
       try {
         const request = decodeSigningRequest(payload.request);
-        const signature = await link.coSigner.sign(request, controller.signal);
+        const via = payload.via ?? (await this.state.read()).defaultCoSigner;
+        const signature = await link.coSigner.sign(request, controller.signal, via);
         verifyCoSignature(request, signature);
+        if (signature.by) link.members?.shareHistory({ id: request.id, title: reviewedDisplay(displayModel(request), request).title, detail: request.origin, with: signature.by });
         if (request.kind === 'transaction') {
           const { raw, hash } = signedTransactionHex(request, signature);
           await this.recordSigned(request, raw, hash);
@@ -952,6 +1082,14 @@ export class WalletService implements MethodBackend {
           status = 'signed-message';
         }
       } catch (error) {
+        if (controller.signal.reason instanceof SigningStopped && controller.signal.reason.reason === 'switched') {
+          // The user asked another device: the same request goes on with it.
+          flight.cancelTimer();
+          this.inFlight.delete(record.id);
+          const updated = this.queue.get(record.id);
+          if (updated) this.runCoSigning(updated);
+          return;
+        }
         const rpcError = coSigningError(controller.signal.aborted ? controller.signal.reason : error);
         outcome = { error: rpcError.toJSON() };
         message = rpcError.message;

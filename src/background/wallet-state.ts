@@ -68,6 +68,8 @@ export interface WalletState {
   readonly devices: readonly PairedDevice[];
   /** The token list, per chain id (decimal string keys). */
   readonly tokens: Readonly<Record<string, readonly TokenEntry[]>>;
+  /** The member this browser asks first to co-sign (identity key, hex); null: any that is online. */
+  readonly defaultCoSigner: string | null;
 }
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
@@ -100,6 +102,7 @@ interface PrivatePart {
   readonly permissions: Readonly<Record<string, SitePermission>>;
   readonly devices: readonly PairedDevice[];
   readonly tokens: Readonly<Record<string, readonly TokenEntry[]>>;
+  readonly defaultCoSigner: string | null;
 }
 
 export function defaultWalletState(): WalletState {
@@ -114,6 +117,7 @@ export function defaultWalletState(): WalletState {
     permissions: {},
     devices: [],
     tokens: {},
+    defaultCoSigner: null,
   };
 }
 
@@ -122,7 +126,7 @@ function split(state: WalletState): [PublicPart, PrivatePart] {
   for (const network of state.networks) if (network.rpcUrl) rpcUrls[String(network.chainId)] = network.rpcUrl;
   return [
     { networks: state.networks.map(({ rpcUrl: _rpcUrl, ...network }) => network), activeChainId: state.activeChainId, autoLockMinutes: state.autoLockMinutes },
-    { relayUrl: state.relayUrl, phoneAppUrl: state.phoneAppUrl, rpcUrls, accounts: state.accounts, activeAccount: state.activeAccount, permissions: state.permissions, devices: state.devices, tokens: state.tokens },
+    { relayUrl: state.relayUrl, phoneAppUrl: state.phoneAppUrl, rpcUrls, accounts: state.accounts, activeAccount: state.activeAccount, permissions: state.permissions, devices: state.devices, tokens: state.tokens, defaultCoSigner: state.defaultCoSigner },
   ];
 }
 

@@ -25,6 +25,7 @@ import type { HistoryEntryWire, MemberCard } from '../session/member-messages.ts
 import { channelStore, LINK_PREFIX, loadMembership, memberStore, membershipRecords } from '../session/member-vault.ts';
 import { parseAppMessage } from '../session/messages.ts';
 import { migratePairRecords } from '../session/pair-migration.ts';
+import { openSettings } from '../session/settings-record.ts';
 import { isOpenRequest, PhoneCoSigner, type PhoneEvent, type PhoneRequest, type SavedPhoneRequest, type SettledStatus } from '../session/phone-cosigner.ts';
 import { WalletMember, type ChangeProgress, type Decision, type MemberState } from '../session/wallet-member.ts';
 import type { WeakKdfForTests } from '../vault/test-only-weak-kdf.ts';
@@ -211,7 +212,7 @@ export class PhoneController {
       unlockMethod: this.unlockMethod,
       deviceKeyAvailable: this.deviceKeyAvailable,
       suggestedPassphrase: this.suggestedPassphrase,
-      error: this.error,
+      error: this.error ?? this.channelProblem(),
       sas: this.sas,
       address: share ? accountAddress(share.wallet.publicKey, share.wallet.chainCode, 0) : null,
       requests: [...this.cosigners.values()].flatMap((cosigner) => cosigner.list().filter((entry) => isOpenRequest(entry.status))),
@@ -227,6 +228,17 @@ export class PhoneController {
       persistentStorage: this.persistentStorage,
       taint: this.taintView(),
     };
+  }
+
+  /** Why a channel to another member does not work, in words (the relay refused it, the other device ended it…). */
+  private channelProblem(): string | null {
+    const channels = this.channels;
+    if (!channels) return null;
+    for (const key of channels.peers()) {
+      const problem = channels.status(key).problem;
+      if (problem && channels.relayStatus(key)?.kind === 'failed') return problem;
+    }
+    return null;
   }
 
   private cardOf(key: string): MemberCard {
@@ -849,7 +861,14 @@ export class PhoneController {
     this.changed();
   }
 
+  /** The browser's settings record, kept for a recovery (only one a member of this wallet signed). */
   private async keepSettings(record: unknown): Promise<void> {
+    const members = this.share?.wallet.members.map(memberId) ?? [];
+    try {
+      openSettings(record, members);
+    } catch {
+      return;
+    }
     this.settings = record;
     await this.vault?.put('settings', record).catch(() => undefined);
   }

@@ -12,8 +12,9 @@
  *   the middle cannot pass another's identity on); otherwise the channel is dropped unstored.
  *   Whether the newcomer is who the user thinks is settled by the introduction code (introduction.ts).
  *   By the relay's convention a pair's P2 makes the offer (it takes the `extension` slot).
- * - `send` never throws: a restored channel that must store its state first gets it stored, then
- *   sends; messages to a channel that is offline wait in the relay client for the next connection.
+ * - `send` never throws. A channel restored from storage sends nothing until a fresh key exchange
+ *   with its peer completed (the channel's forward secrecy: nothing sent after a restart goes under
+ *   keys that existed before it); until then messages wait here, in order (a bounded number).
  */
 import { ChannelError } from '../channel/channel-error.ts';
 import type { Identity } from '../channel/handshake.ts';
@@ -27,6 +28,8 @@ import type { MemberLinks } from './wallet-member.ts';
 
 /** The link an offer travels in: only its fragment matters (no app is opened with it). */
 const OFFER_BASE = 'https://duet.invalid/';
+/** Messages kept for a restored channel until its fresh session (more are dropped: they are retried by their senders). */
+const MAX_WAITING = 256;
 /** An unanswered member offer is dropped after this long. */
 const OFFER_TTL_MS = 5 * 60_000;
 
@@ -65,6 +68,8 @@ export class MemberChannels implements Pick<MemberLinks, 'send' | 'offer' | 'ans
   private readonly links = new Map<string, PeerLink>();
   private readonly pending = new Set<PeerLink>();
   private readonly seen = new Map<string, number>();
+  /** Restored channels whose fresh session has not started yet, with what waits for it. */
+  private readonly waiting = new Map<string, unknown[]>();
   /** Whose record a pairing link writes to, once its peer is known (nothing of an unfinished pairing is kept). */
   private readonly owners = new WeakMap<PeerLink, { peer: string | null }>();
   private closed = false;
@@ -83,6 +88,7 @@ export class MemberChannels implements Pick<MemberLinks, 'send' | 'offer' | 'ans
     for (const [peer, state] of stored) {
       try {
         const link = PeerLink.resume(this.linkOptions((next) => this.options.store.write(peer, next), state.channel.role), state);
+        this.waiting.set(peer, []);
         this.attach(peer, link);
         // A restored channel sends nothing until a fresh state is stored (no AEAD nonce is reused).
         void link.store().then(() => this.goOnline(link)).catch(() => this.goOnline(link));
@@ -109,6 +115,9 @@ export class MemberChannels implements Pick<MemberLinks, 'send' | 'offer' | 'ans
     link.channel.onEvent((event) => {
       if (event.kind === 'session') {
         this.seen.set(peer, this.options.now());
+        const waiting = this.waiting.get(peer) ?? [];
+        this.waiting.delete(peer);
+        for (const message of waiting) this.send(peer, message);
         this.options.onSession(peer);
       }
     });
@@ -167,6 +176,11 @@ export class MemberChannels implements Pick<MemberLinks, 'send' | 'offer' | 'ans
   send(peer: string, message: unknown): boolean {
     const link = this.links.get(peer);
     if (!link) return false;
+    const waiting = this.waiting.get(peer);
+    if (waiting) {
+      if (waiting.length < MAX_WAITING) waiting.push(message);
+      return true;
+    }
     try {
       link.channel.send(message);
     } catch (error) {
@@ -218,6 +232,7 @@ export class MemberChannels implements Pick<MemberLinks, 'send' | 'offer' | 'ans
   async retire(peer: string): Promise<void> {
     const link = this.links.get(peer);
     this.links.delete(peer);
+    this.waiting.delete(peer);
     if (link) {
       await link.retire().catch(() => false);
       link.close();

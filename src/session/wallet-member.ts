@@ -30,7 +30,7 @@ import { bytesFromHex, hexFromBytes } from '../mpc/wire.ts';
 import type { PreparedPaillierKey } from '../mpc/zk/paillier-modulus.ts';
 import { DealerIntroduction, NewcomerIntroduction, type IntroMessage } from './introduction.ts';
 import { openMemberEnvelope, sealMemberEnvelope } from './member-envelope.ts';
-import { parseMemberMessage, RESHARE_MESSAGE_TYPES, type HistoryEntryWire, type MemberCard, type MemberMessage } from './member-messages.ts';
+import { MAX_DEVICE_NAME, parseMemberMessage, RESHARE_MESSAGE_TYPES, type HistoryEntryWire, type MemberCard, type MemberMessage } from './member-messages.ts';
 import type { CommittedReshare, DirectoryEntry, JoiningState, PendingRecord, RemovalRecord } from './member-records.ts';
 import { ReshareParticipant, type ReshareEvent, type ReshareWire } from './reshare-participant.ts';
 import { SessionError } from './session-error.ts';
@@ -945,6 +945,19 @@ export class WalletMember {
     if (!share || !member || keyOf(member) !== from) return;
     this.health.set(from, checkShareHealth(share.wallet, health, this.options.now()));
     this.changed();
+  }
+
+  /** The user's name for a member (on this device only). */
+  async rename(key: string, name: string): Promise<void> {
+    const trimmed = name.trim();
+    if (trimmed.length === 0 || trimmed.length > MAX_DEVICE_NAME) throw new SessionError('malformed', `a device name has 1 to ${MAX_DEVICE_NAME} characters`);
+    const known = this.directory.some((entry) => entry.identityKey === key);
+    const directory = known ? this.directory.map((entry) => (entry.identityKey === key ? { ...entry, name: trimmed } : entry)) : [...this.directory, { ...this.card(key), name: trimmed, addedAt: this.options.now() }];
+    await this.serial(async () => {
+      await this.write({ directory });
+      this.directory = directory;
+      this.changed();
+    });
   }
 
   /** Sends a fresh proof of this member's share to every member it has a channel with. */

@@ -16,11 +16,12 @@ import { unlockVault } from '../../src/vault/vault.ts';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { decodeRelayCredential, type RelayCredentialJson } from '../../src/channel/relay-credential.ts';
 import { CloseCode } from '../../src/channel/relay-protocol.ts';
-import { RelayClient, type RelayClientState } from '../../src/channel/relay-client.ts';
+import { RelayClient } from '../../src/channel/relay-client.ts';
 import { rawWebSocket } from '../relay/raw-websocket.ts';
 import { helloFor, NodeWebSocket, sleep, waitFor } from '../relay/relay-support.ts';
 import { FAST_KEYS, TEST_PASSPHRASE } from '../phone/phone-support.ts';
-import { coSign, linkApps, personalSign, type LinkedApps } from './app-link.ts';
+import { coSign, linkApps, onlyLink, personalSign, type LinkedApps } from './app-link.ts';
+import type { LinkState } from '../../src/channel/stored-link-state.ts';
 import { keysIn, openedBy } from './frame-keys.ts';
 
 let relay: RunningRelay;
@@ -41,7 +42,7 @@ describe('forward secrecy between the apps', () => {
   it('keys captured from both devices open no frame sent after the next connection', async () => {
     await coSign(apps, 'before the capture');
     const vault = await unlockVault(PHONE_VAULT, TEST_PASSPHRASE, FAST_KEYS);
-    const captured = [...keysIn(await apps.secrets.get('channel')), ...keysIn(await vault.get('channel'))];
+    const captured = [...keysIn((await apps.secrets.get<LinkState>(onlyLink(apps.secrets.records)))?.channel), ...keysIn((await vault.get<LinkState>(onlyLink(await vault.keys())))?.channel)];
     vault.lock();
     expect(captured.length).toBeGreaterThanOrEqual(4);
     // The captured keys do open what they protected.
@@ -57,7 +58,7 @@ describe('forward secrecy between the apps', () => {
   });
 
   it("after a relay restart, a squatter with the paired channel's name and public keys is refused; the apps reconnect and co-sign", async () => {
-    const stored = (await apps.secrets.get<RelayClientState>('relay')) as RelayClientState;
+    const stored = ((await apps.secrets.get<LinkState>(onlyLink(apps.secrets.records))) as LinkState).relay;
     const known = decodeRelayCredential(stored.credential as RelayCredentialJson);
     expect(known).not.toBeNull();
     const port = relay.port;
@@ -92,7 +93,7 @@ describe('forward secrecy between the apps', () => {
     apps.close();
     apps = await linkApps(relay.wsUrl);
     const vault = await unlockVault(PHONE_VAULT, TEST_PASSPHRASE, FAST_KEYS);
-    const phoneRelay = (await vault.get<RelayClientState>('relay')) as RelayClientState;
+    const phoneRelay = ((await vault.get<LinkState>(onlyLink(await vault.keys()))) as LinkState).relay;
     vault.lock();
     await apps.link.forget();
     await waitFor(() => /ended this pairing/.test(apps.phone.view().error ?? ''), 10_000);
