@@ -39,6 +39,8 @@ export interface ApprovalCard {
   readonly siteWaiting: number;
   /** For transactions: the fee, gas limit and nonce the user may edit, with the node's figures. */
   readonly transaction: EditableTransaction | null;
+  /** The member the user chose to co-sign this request ("ask another device"), if any. */
+  readonly via: string | null;
 }
 
 export interface ApprovalSummary {
@@ -92,6 +94,7 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
     choices: null,
     siteWaiting,
     transaction: null,
+    via: record.payload.kind === 'sign' ? (record.payload.via ?? null) : null,
   };
   const payload = record.payload;
   switch (payload.kind) {

@@ -31,8 +31,8 @@ export interface PairingProgress {
 export const IDLE_PAIRING: PairingProgress = { phase: 'idle', link: null, sas: null, error: null, expiresAt: null };
 
 export interface PairingDriver {
-  /** Shows a new pairing code of this kind (replacing any previous attempt). */
-  start(kind?: PairingKind): Promise<void>;
+  /** Shows a new pairing code of this kind (replacing any previous attempt); `replace`: a member the added device replaces. */
+  start(kind?: PairingKind, replace?: string): Promise<void>;
   confirmSas(matches: boolean): void;
   cancel(): void;
   progress(): PairingProgress;

@@ -50,6 +50,8 @@ interface StoredIdentity {
 /** A QR pairing in progress: its link and, for a new wallet, the co-signer that runs key generation. */
 interface Pairing {
   readonly kind: PairingKind;
+  /** Adding a device that replaces this member (removed in the same reshare). */
+  readonly replace: string | null;
   readonly link: PeerLink;
   readonly keygen: ExtensionCoSigner | null;
 }
@@ -241,7 +243,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     return this.progressListeners.add(listener);
   }
 
-  async start(kind: PairingKind = 'new-wallet'): Promise<void> {
+  async start(kind: PairingKind = 'new-wallet', replace?: string): Promise<void> {
     await this.ready;
     const channels = this.channels;
     if (!channels) throw new CoSignerFailedError('unavailable', this.problem ?? 'Duet is locked.');
@@ -251,7 +253,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     const channel = link.channel;
     channel.awaitPhone(offer, ephemeralSecret);
     const keygen = kind === 'new-wallet' ? this.keygenCosigner(link) : null;
-    const pairing: Pairing = { kind, link, keygen };
+    const pairing: Pairing = { kind, replace: replace ?? null, link, keygen };
     this.pairingState = pairing;
     this.setProgress({ phase: 'showing-code', kind, link: encodePairingLink(offer, this.context.phoneAppUrl), sas: null, error: null, expiresAt: offer.expiresAt });
     channel.onEvent((event) => {
@@ -298,13 +300,14 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
       await this.member?.beginJoining(peer);
       return;
     }
-    const dealer = this.secondDealer([]);
+    const remove = pairing.replace ? [pairing.replace] : [];
+    const dealer = this.secondDealer(remove);
     if (!dealer) {
       this.setProgress({ ...IDLE_PAIRING, phase: 'failed', error: 'Adding a device needs a second member of your wallet to deal with this browser: none is available.' });
       return;
     }
     this.setProgress({ ...this.current, phase: 'adding', sas: null });
-    await this.member?.startChange({ remove: [], dealer, candidate: peer });
+    await this.member?.startChange({ remove, dealer, candidate: peer });
   }
 
   /** The member that deals with this browser: the first one it signs with that is online, else any that can. */

@@ -54,7 +54,7 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
       await wallet.changePassword(request.currentPassword, request.newPassword);
       break;
     case 'start-pairing':
-      await wallet.startPairing(pairingKind(request.kind));
+      await wallet.startPairing(pairingKind(request.kind), request.replace);
       break;
     case 'confirm-sas':
       wallet.confirmSas(request.matches);

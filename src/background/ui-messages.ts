@@ -11,7 +11,7 @@ export type UiRequest =
   | { readonly action: 'unlock'; readonly password: string }
   | { readonly action: 'lock' }
   | { readonly action: 'change-password'; readonly currentPassword: string; readonly newPassword: string }
-  | { readonly action: 'start-pairing'; readonly kind?: string }
+  | { readonly action: 'start-pairing'; readonly kind?: string; readonly replace?: string }
   | { readonly action: 'confirm-sas'; readonly matches: boolean }
   | { readonly action: 'cancel-pairing' }
   | { readonly action: 'decide'; readonly id: string; readonly approved: boolean; readonly accounts?: readonly string[] }
@@ -68,7 +68,7 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   unlock: { password: 'string' },
   lock: {},
   'change-password': { currentPassword: 'string', newPassword: 'string' },
-  'start-pairing': { kind: 'string?' },
+  'start-pairing': { kind: 'string?', replace: 'string?' },
   'confirm-sas': { matches: 'boolean' },
   'cancel-pairing': {},
   decide: { id: 'string', approved: 'boolean', accounts: 'strings?' },

@@ -494,8 +494,9 @@ export class WalletService implements MethodBackend {
 
   // ---- pairing and devices ------------------------------------------------------------------------
 
-  async startPairing(kind: PairingKind = 'new-wallet'): Promise<void> {
-    await this.requireLink().pairing.start(kind);
+  async startPairing(kind: PairingKind = 'new-wallet', replace?: string): Promise<void> {
+    if (replace !== undefined && !this.link?.members?.view()?.members.some((row) => row.key === replace && !row.self)) throw new WalletActionError('not_found', 'No such device to replace.', 'replace');
+    await this.requireLink().pairing.start(kind, replace);
   }
 
   confirmSas(matches: boolean): void {
