@@ -132,6 +132,8 @@ interface Pairing {
   readonly link: PeerLink;
   readonly kind: PairingKind;
   readonly cosigner: PhoneCoSigner | null;
+  /** This phone's user confirmed the code. */
+  confirmed: boolean;
   /** Stops the key generation's own message handler once the wallet's channels take over. */
   stopKeygen: (() => void) | null;
 }
@@ -665,7 +667,7 @@ export class PhoneController {
     this.changed();
     this.relayUrl = this.share ? this.relayUrl || offer.relayUrl : offer.relayUrl;
     const peerLink = this.channels.pairingLink(offer, 'phone');
-    const pairing: Pairing = { link: peerLink, kind: offer.kind, cosigner: offer.kind === 'new-wallet' ? this.keygenCosigner(peerLink) : null, stopKeygen: null };
+    const pairing: Pairing = { link: peerLink, kind: offer.kind, cosigner: offer.kind === 'new-wallet' ? this.keygenCosigner(peerLink) : null, stopKeygen: null, confirmed: false };
     this.pairing = pairing;
     this.watchPairing(pairing);
     void peerLink.connect().catch(() => undefined);
@@ -686,7 +688,9 @@ export class PhoneController {
   private keygenCosigner(link: PeerLink): PhoneCoSigner {
     return new PhoneCoSigner({
       send: (message) => link.channel.send(message),
-      sendEarly: (message) => link.channel.sendEarly(message),
+      // Early only while this phone's user has not confirmed the code: after that the browser may
+      // already have moved to the paired channel, and the key goes as an ordinary message once paired.
+      sendEarly: (message) => (link.channel.currentPhase === 'paired' || this.pairing?.confirmed !== true ? (link.channel.currentPhase === 'paired' ? link.channel.send(message) : link.channel.sendEarly(message)) : void this.afterPaired(link, message)),
       saveKeyShare: (share) => this.saveNewWallet(link, share),
       saveTaint: async () => undefined,
       onEvent: (event) => this.onKeygenEvent(link, event),
@@ -748,8 +752,10 @@ export class PhoneController {
   confirmSas(matches: boolean): void {
     const pairing = this.pairing;
     if (!pairing || this.screen !== 'confirm-sas') return;
-    if (matches) pairing.link.channel.confirmSas();
-    else {
+    if (matches) {
+      pairing.confirmed = true;
+      pairing.link.channel.confirmSas();
+    } else {
       pairing.link.channel.rejectSas();
       pairing.link.close();
       this.pairing = null;
@@ -758,6 +764,15 @@ export class PhoneController {
       this.error = 'The codes did not match: pairing stopped. Nothing was changed on this phone.';
     }
     this.changed();
+  }
+
+  /** Sends `message` once the pairing of `link` completed (both codes confirmed). */
+  private afterPaired(link: PeerLink, message: unknown): void {
+    const off = link.channel.onEvent((event) => {
+      if (event.kind !== 'paired') return;
+      off();
+      link.channel.send(message);
+    });
   }
 
   /** The first share of a new wallet (this phone is member 1, the browser member 2), stored with its channel in one write. */
