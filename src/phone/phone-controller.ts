@@ -65,6 +65,8 @@ export interface PhoneControllerOptions {
   readonly weakKdfForTests?: WeakKdfForTests;
   /** Where Paillier keys come from (default: a Web Worker, else the main thread). */
   readonly paillierKeys?: PaillierKeySource;
+  /** The vault's database (default PHONE_VAULT; Node tests run several phones in one process). */
+  readonly vaultName?: string;
 }
 
 export interface HistoryEntry {
@@ -188,7 +190,7 @@ export class PhoneController {
     this.relayAllowed = options.relayAllowed ?? (() => true);
     this.now = options.now ?? Date.now;
     this.vaultKey = new PhoneVaultKey({
-      vaultName: PHONE_VAULT,
+      vaultName: options.vaultName ?? PHONE_VAULT,
       deviceKey: options.deviceKey,
       attempts: options.attempts,
       now: this.now,

@@ -563,6 +563,11 @@ export class WalletMember {
     this.approvedSets = [];
     this.endRound();
     this.changed();
+    // A removed member learns it now if it is online (else when it next shows up: peerOnline).
+    for (const index of removedBy(proposal)) {
+      const removed = proposal.oldMembers.find((member) => member.index === index);
+      if (removed) this.options.links.send(keyOf(removed), { t: 'reshare-certificate', proposal: encodeReshareMessage(proposal), certificate: encodeCertificate(certificate) });
+    }
     const early = this.earlyReceipts;
     this.earlyReceipts = [];
     for (const receipt of early) void this.serial(() => this.onReceipt(receipt));
