@@ -12,6 +12,8 @@ import { indexedDbAttemptStore } from './unlock-throttle.ts';
 import { reviewedDisplay } from '../wallet/reviewed-display.ts';
 import { browserLockScheduler, InactivityLock } from './inactivity-lock.ts';
 import { scanPairingLink, type ScanSession } from './qr-scanner.ts';
+import { devPaillierKeys } from './dev-hooks.ts';
+import { defaultPaillierKeySource } from './paillier-key-pool.ts';
 import './phone.css';
 
 function readPairingLink(): string | null {
@@ -562,6 +564,8 @@ export function PhoneApp({ release }: { release: ReleaseId | null }) {
         deviceKey: browserDeviceKey,
         attempts: indexedDbAttemptStore(PHONE_ATTEMPTS_DB),
         relayAllowed: (relayUrl) => relayAllowed(relayUrl, new URL(location.href), __DUET_RELAY_ORIGINS__),
+        // The default source, or in a development build the end-to-end tests' fixture keys (dev-hooks.ts).
+        paillierKeys: devPaillierKeys(defaultPaillierKeySource),
       }),
     [],
   );
