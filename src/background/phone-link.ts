@@ -27,7 +27,7 @@ import { hexFromBytes } from '../mpc/wire.ts';
 import { preparePaillierKey } from '../mpc/zk/paillier-modulus.ts';
 import { MemberChannels } from '../session/member-channels.ts';
 import { channelStore, LINK_PREFIX, loadMembership, memberStore, membershipRecords } from '../session/member-vault.ts';
-import { parseAppMessage } from '../session/messages.ts';
+import { parseAppMessage, type AppMessage } from '../session/messages.ts';
 import { migratePairRecords } from '../session/pair-migration.ts';
 import { CoSigningFailed, CoSigningRejected, ExtensionCoSigner } from '../session/extension-cosigner.ts';
 import { openSettings, signSettings, type SettingsBody } from '../session/settings-record.ts';
@@ -71,9 +71,15 @@ class Listeners<T> {
 
 const OFFLINE: PhoneStatus = { reachable: false, lastSeen: null };
 
+/** For tests that play a compromised browser: rewrites what its co-signers send (never set by the extension). */
+export interface MemberLinksOptions {
+  readonly tamper?: (message: AppMessage) => AppMessage;
+}
+
 class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDriver {
   private readonly context: PhoneLinkContext;
   private readonly WebSocketImpl: WebSocketConstructor | undefined;
+  private readonly tamper: (message: AppMessage) => AppMessage;
   private identityKey: Identity | null = null;
   private channels: MemberChannels | null = null;
   private member: WalletMember | null = null;
@@ -88,9 +94,10 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
   private readonly ready: Promise<void>;
   private closed = false;
 
-  constructor(context: PhoneLinkContext, WebSocketImpl: WebSocketConstructor | undefined) {
+  constructor(context: PhoneLinkContext, WebSocketImpl: WebSocketConstructor | undefined, options: MemberLinksOptions) {
     this.context = context;
     this.WebSocketImpl = WebSocketImpl;
+    this.tamper = options.tamper ?? ((message) => message);
     this.ready = this.open().catch((error: unknown) => {
       this.problem = `Your wallet's records cannot be read: ${error instanceof Error ? error.message : 'unknown error'}`;
     });
@@ -214,7 +221,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
       const pairShare = this.pairShare(share, member.index);
       const existing = this.cosigners.get(key);
       if (existing) existing.setKeyShare(pairShare);
-      else this.cosigners.set(key, new ExtensionCoSigner({ send: (message) => this.channels?.send(key, message), onKeyShare: async () => undefined, ...(pairShare ? { keyShare: pairShare } : {}) }));
+      else this.cosigners.set(key, new ExtensionCoSigner({ send: (message) => this.channels?.send(key, this.tamper(message)), onKeyShare: async () => undefined, ...(pairShare ? { keyShare: pairShare } : {}) }));
     }
     for (const [key, cosigner] of this.cosigners) if (!share?.wallet.members.some((member) => memberId(member) === key)) cosigner.setKeyShare(null);
   }
@@ -545,6 +552,6 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
 }
 
 /** The relay-backed link; `WebSocketImpl` defaults to the global WebSocket (service worker). */
-export function relayPhoneLinks(WebSocketImpl?: WebSocketConstructor): PhoneLinkFactory {
-  return (context) => new RelayMemberLinks(context, WebSocketImpl);
+export function relayPhoneLinks(WebSocketImpl?: WebSocketConstructor, options: MemberLinksOptions = {}): PhoneLinkFactory {
+  return (context) => new RelayMemberLinks(context, WebSocketImpl, options);
 }

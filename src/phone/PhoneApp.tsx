@@ -413,6 +413,15 @@ function MemberList({ controller, view }: { controller: PhoneController; view: P
           );
         })}
       </ul>
+      <details>
+        <summary>Renew the key shares</summary>
+        <p class="lede">Every device gets a new key share and the old ones are deleted; the address stays. A second device deals with this phone:</p>
+        {controller.dealerChoices([]).map((dealer) => (
+          <button key={dealer.key} class="secondary" data-testid="phone-refresh-with" onClick={() => void controller.refreshKeys(dealer.key)}>
+            Renew with {dealer.name}
+          </button>
+        ))}
+      </details>
     </section>
   );
 }

@@ -848,6 +848,14 @@ export class PhoneController {
     this.changed();
   }
 
+  /** Renews every member's key share with `dealer` (same members, same address; old shares deleted). */
+  async refreshKeys(dealer: string): Promise<void> {
+    if (!this.member) return;
+    this.error = null;
+    await this.member.startChange({ remove: [], dealer });
+    this.changed();
+  }
+
   retryChange(): Promise<void> {
     return this.member?.retryChange() ?? Promise.resolve();
   }

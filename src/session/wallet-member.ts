@@ -171,7 +171,7 @@ export class WalletMember {
   private reshareStep: { id: string; step: ChangeStep; error: string | null } | null = null;
   private change: ChangeProgress | null = null;
   private joiningStep: { step: ChangeStep; error: string | null } = { step: 'linking', error: null };
-  private readonly decisions = new Map<string, { decision: Decision; resolve: (yes: boolean) => void }>();
+  private readonly decisions = new Map<string, { decision: Decision; resolve: (yes: boolean | null) => void }>();
   /** Member sets (identity keys) this device's user approved, with the newcomers' roles. */
   private approvedSets: ApprovedSet[];
   /** Newcomers introduced to this member by the coordinator (dealer or not), by key. */
@@ -521,12 +521,13 @@ export class WalletMember {
       removed: current.filter((member) => !keys.includes(keyOf(member))).map((member) => this.cardOf(member)),
       members: proposal.newMembers.map((member) => this.cardOf(member)),
     };
-    return this.ask(decision).then((yes) => (yes ? proposal.newMembers : null));
+    return this.ask(decision).then((yes) => (yes === true ? proposal.newMembers : null));
   }
 
-  private ask(decision: Decision): Promise<boolean> {
+  /** Shows a question; resolves with the answer, or null when a newer question of the same id replaced it. */
+  private ask(decision: Decision): Promise<boolean | null> {
     return new Promise((resolve) => {
-      this.decisions.get(decision.id)?.resolve(false);
+      this.decisions.get(decision.id)?.resolve(null);
       this.decisions.set(decision.id, { decision, resolve });
       this.changed();
     });
@@ -586,7 +587,7 @@ export class WalletMember {
     this.removal = removal;
     this.endRound();
     this.changed();
-    if (!(await this.ask({ id, kind: 'removed', members: proposal.newMembers.map((member) => this.cardOf(member)) }))) throw new SessionError('refused', 'the old share stays until the user confirms');
+    if ((await this.ask({ id, kind: 'removed', members: proposal.newMembers.map((member) => this.cardOf(member)) })) !== true) throw new SessionError('refused', 'the old share stays until the user confirms');
     await this.write({ share: null, pending: null, last: null });
     this.share = null;
     this.changed();
@@ -699,8 +700,13 @@ export class WalletMember {
   }
 
   /** The newcomer said who it is (right after its pairing with this device). */
-  private async onHello(from: string, card: MemberCard): Promise<void> {
+  private async onHello(from: string, said: MemberCard): Promise<void> {
     if (!this.share || this.isMember(from)) return;
+    // Two devices called "Phone" are "Phone" and "Phone 2" on every device of the wallet.
+    const taken = new Set(this.directory.map((entry) => entry.name));
+    let name = said.name;
+    for (let n = 2; taken.has(name); n++) name = `${said.name.slice(0, MAX_DEVICE_NAME - 3)} ${n}`;
+    const card = { ...said, name };
     this.candidates.set(from, { card, coordinator: this.self, dealer: true, members: [] });
     const change = this.change;
     if (change?.candidate?.identityKey === from) {
@@ -812,7 +818,7 @@ export class WalletMember {
       const removed = (this.share?.wallet.members ?? []).filter((member) => !members.some((card) => card.identityKey === keyOf(member))).map((member) => this.cardOf(member));
       // The user decides on its own time; other messages go on meanwhile.
       void this.ask({ id: `candidate/${from}`, kind: 'candidate', candidate: candidate.card, sas, members, removed }).then((yes) =>
-        this.serial(async () => {
+        yes === null ? undefined : this.serial(async () => {
           if (yes) await this.approve({ keys: members.map((card) => card.identityKey), newcomers: [candidate.card] });
           this.options.links.send(candidate.coordinator, { t: 'candidate-verified', identityKey: from, approved: yes });
         }),
@@ -820,8 +826,10 @@ export class WalletMember {
       return;
     }
     const joining = this.joining;
-    if (!joining || !joining.dealers.includes(from) || joining.pinned.includes(from)) return;
-    const newcomer = this.newcomerIntros.get(from) ?? new NewcomerIntroduction(this.options.identity.publicKey, bytesFromHex(from));
+    if (!joining || !joining.dealers.includes(from)) return;
+    // A new commitment starts a new comparison (a change run again): the dealer's user compares again.
+    const newcomer = intro.step === 'commit' ? new NewcomerIntroduction(this.options.identity.publicKey, bytesFromHex(from)) : this.newcomerIntros.get(from);
+    if (!newcomer) return;
     this.newcomerIntros.set(from, newcomer);
     const step = newcomer.receive(intro);
     if ('reply' in step) {
@@ -830,7 +838,7 @@ export class WalletMember {
     }
     this.newcomerIntros.delete(from);
     const dealer = joining.members.find((card) => card.identityKey === from) ?? this.card(from);
-    void this.ask({ id: `dealer/${from}`, kind: 'dealer-code', dealer, sas: step.sas }).then((yes) => this.serial(() => this.dealerChecked(from, dealer, yes)));
+    void this.ask({ id: `dealer/${from}`, kind: 'dealer-code', dealer, sas: step.sas }).then((yes) => (yes === null ? undefined : this.serial(() => this.dealerChecked(from, dealer, yes))));
   }
 
   private async dealerChecked(dealerKey: string, dealer: MemberCard, yes: boolean): Promise<void> {

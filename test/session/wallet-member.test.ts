@@ -174,10 +174,13 @@ describe('removing a device', () => {
 
   it('a removal notice whose certificate is forged is refused: the phone keeps its share', async () => {
     const { net, phoneA, extension, phoneB } = await threeMembers();
+    // A is away: it does not get the real notice.
+    phoneA.crash();
     await extension.member.startChange({ remove: [phoneA.key], dealer: phoneB.key });
     await net.until(() => phoneB.decisions('reshare').length === 1, 'B asked');
     phoneB.decideAll('reshare');
     await net.until(() => extension.share?.wallet.epoch === 2 && phoneB.share?.wallet.epoch === 2, 'both commit');
+    phoneA.start();
     const last = extension.member.view().last!;
     const forged = { ...last.certificate, confirms: last.certificate.confirms.map((confirm) => ({ ...confirm, signature: new Uint8Array(64) })) };
     await phoneA.member.receive(extension.key, { t: 'reshare-certificate', proposal: encodeReshareMessage(last.proposal), certificate: encodeCertificate(forged) });

@@ -54,13 +54,13 @@ function ChangeSteps({ change, refresh }: { change: ChangeProgress; refresh: Ref
         </p>
       )}
       {error && <p class="error">{error}</p>}
-      {(change.step === 'failed' || change.error) && (
+      {(change.step === 'failed' || change.error || at >= STEPS.findIndex((entry) => entry.step === 'proposed')) && (
         <div class="row">
           <button class="secondary" data-testid="member-change-cancel" disabled={busy} onClick={() => void run({ action: 'member-cancel' })}>
             Cancel
           </button>
           <button data-testid="member-change-retry" disabled={busy} onClick={() => void run({ action: 'member-retry' })}>
-            Run it again
+            {change.step === 'failed' ? 'Run it again' : 'Stuck? Run it again'}
           </button>
         </div>
       )}
