@@ -498,6 +498,12 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
     <div class="stack">
       <Decisions controller={controller} view={view} />
       {view.change && view.change.step !== 'committed' && <ChangeCard controller={controller} change={view.change} />}
+      {!view.change && view.reshare && (
+        <p class="lede" data-testid="phone-reshare" data-step={view.reshare.step}>
+          Your devices are renewing the wallet's key shares: {STEP_WORDS[view.reshare.step] ?? view.reshare.step}
+          {view.reshare.error ? ` (${view.reshare.error})` : ''}
+        </p>
+      )}
       {view.address ? (
         <section class="card">
           <h3>Your wallet</h3>

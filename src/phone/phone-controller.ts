@@ -117,6 +117,8 @@ export interface PhoneView {
   readonly decisions: readonly Decision[];
   /** The change this phone coordinates (a recovery, a removal it started). */
   readonly change: ChangeProgress | null;
+  /** A reshare this phone takes part in now (any change), with its step. */
+  readonly reshare: { readonly step: string; readonly error: string | null } | null;
   /** While this phone joins a wallet: the dealers it checked so far. */
   readonly joining: { readonly step: string; readonly error: string | null; readonly dealers: readonly MemberCard[]; readonly pinned: readonly string[] } | null;
   /** This phone was removed from the wallet. */
@@ -225,6 +227,7 @@ export class PhoneController {
       epoch: share?.wallet.epoch ?? null,
       decisions: memberView?.decisions ?? [],
       change: memberView?.change ?? null,
+      reshare: memberView?.reshare && memberView.reshare.step !== 'committed' ? { step: memberView.reshare.step, error: memberView.reshare.error } : null,
       joining: joining ? { step: joining.step, error: joining.error, dealers, pinned: joining.pinned } : null,
       removed: memberView?.removal ? { members: memberView.removal.proposal.newMembers.map((member) => this.cardOf(memberId(member)).name) } : null,
       recovery: this.recovery ? { candidate: this.member?.card(this.recovery.candidate, 'extension') ?? null } : null,

@@ -383,7 +383,7 @@ export class WalletMember {
   }
 
   private async onForwarded(envelope: Parameters<typeof openMemberEnvelope>[2]): Promise<void> {
-    const known = new Set([...this.knownMembers().map(keyOf), ...(this.joining ? [this.joining.coordinator, ...this.joining.members.map((card) => card.identityKey)] : [])]);
+    const known = new Set([...this.knownMembers().map(keyOf), ...this.candidates.keys(), ...(this.joining ? [this.joining.coordinator, ...this.joining.members.map((card) => card.identityKey)] : [])]);
     if (!known.has(envelope.from)) return;
     if (this.seenEnvelopes.size >= MAX_SEEN_ENVELOPES) this.seenEnvelopes.clear();
     const inner = parseMemberMessage(openMemberEnvelope(this.options.identity, bytesFromHex(envelope.from), envelope, this.options.now(), this.seenEnvelopes));
