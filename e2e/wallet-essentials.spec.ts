@@ -12,7 +12,7 @@ import type { BrowserContext, Page, TestInfo } from '@playwright/test';
 import { JsonRpcProvider, NonceManager, Wallet, parseEther } from 'ethers';
 import { deployDemoToken } from '../src/devstack/demo-token.ts';
 import { launchExtensionBrowser, type ExtensionBrowser } from '../src/devstack/extension-browser.ts';
-import { approvalWindow, connectDapp, dappRequest, decodeRenderedQr, onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { approvalWindow, connectDapp, dappRequest, decodeRenderedQr, localStackUrls, onboardAndPair } from '../src/devstack/demo-flow.ts';
 import { encodeTokenTransfer } from '../src/wallet/token-call.ts';
 import { restartServiceWorker } from './support/service-worker.ts';
 import { expect, test } from './wallet-fixtures.ts';
@@ -52,7 +52,7 @@ const newest = () => popup.getByTestId('activity-entry').first();
 test('setup: paired wallet with ETH and 1000 DEMO', async ({ relay, anvil }) => {
   // Its own profile: worker fixtures such as sharedExtension are shared with other spec files.
   extension = await launchExtensionBrowser({ headless: process.env.HEADED !== '1' });
-  ({ popup, phone, address } = await onboardAndPair(extension.context, extension.extensionId, { relayWsUrl: relay.wsUrl, phoneAppUrl: `${relay.url}/`, rpcUrl: anvil.rpcUrl }));
+  ({ popup, phone, address } = await onboardAndPair(extension.context, extension.extensionId, localStackUrls(relay, anvil.rpcUrl)));
   await popup.getByTestId('first-address-continue').click();
   chain = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1 });
   helper = new NonceManager(new Wallet(HELPER_KEY, chain));

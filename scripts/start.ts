@@ -1,7 +1,9 @@
 /**
  * `npm start`: Duet's whole local stack with embedded defaults and no outside network:
- * anvil (chain 31337, funded dev accounts), the relay serving the phone app, a demo dApp page,
- * and Chromium with the built extension (the npm script builds first).
+ * anvil (chain 31337, funded dev accounts), the relay serving the phone app, Duet Guard (embedded
+ * PostgreSQL in a temporary data folder, its key-encryption key in memory; the Devices page adds
+ * it with the URL and code printed here), a demo dApp page, and Chromium with the built extension
+ * (the npm script builds first).
  *
  * With a display: Chromium opens headed on the demo dApp and the popup; the phone app's URL is
  * printed (with a QR code) for a real phone on the same network. Ctrl-C stops everything.
@@ -9,9 +11,10 @@
  * ETH transfer) in headless Chromium and prints one JSON object as its last line; exits 0 only
  * if the transaction was mined.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { networkInterfaces } from 'node:os';
-import { resolve } from 'node:path';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import QRCode from 'qrcode';
 import { ANVIL_DEV_PRIVATE_KEY, startAnvil, type RunningAnvil } from '../src/devstack/anvil.ts';
@@ -20,8 +23,12 @@ import { launchExtensionBrowser } from '../src/devstack/extension-browser.ts';
 import { freePort } from '../src/devstack/free-port.ts';
 import { startStaticServer } from '../src/devstack/static-server.ts';
 import { startRelay } from '../src/relay/relay-server.ts';
+import { openDatabase } from '../src/guard/database.ts';
+import { GuardService } from '../src/guard/guard-service.ts';
+import { KeyEncryptionKey } from '../src/guard/key-encryption.ts';
 
 const RELAY_PORT = 8787;
+const GUARD_PORT = 8790;
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const headless = process.argv.includes('--headless') || !(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
 
@@ -41,10 +48,20 @@ function lanAddress(): string | null {
 
 const anvil: RunningAnvil = await startAnvil({ port: (await isFree(8545)) ? 8545 : await freePort() });
 const relay = await startRelay({ host: headless ? '127.0.0.1' : '0.0.0.0', port: (await isFree(RELAY_PORT)) ? RELAY_PORT : 0, staticDir: resolve('dist-phone'), log: () => undefined });
+const guardData = mkdtempSync(join(tmpdir(), 'duet-guard-'));
+const guardDb = await openDatabase({ dataDir: guardData });
+const guard = await GuardService.start({
+  db: guardDb,
+  kek: new KeyEncryptionKey(crypto.getRandomValues(new Uint8Array(32))),
+  relayUrl: `ws://127.0.0.1:${relay.port}`,
+  port: (await isFree(GUARD_PORT)) ? GUARD_PORT : 0,
+  log: () => undefined,
+});
 const dapp = await startStaticServer(resolve('e2e/pages'));
 const browser = await launchExtensionBrowser({ headless, callerHandlesSignals: true });
 console.log(`anvil:   ${anvil.rpcUrl} (chain 31337; dev account 0xf39F…2266 funded)`);
 console.log(`relay:   ws://localhost:${relay.port} — phone app at http://localhost:${relay.port}/`);
+console.log(`guard:   ${guard.url} — enrolment code ${(await guard.issueEnrolmentCode()).code} (Devices → Add the Guard)`);
 console.log(`dApp:    ${dapp.url}/index.html`);
 console.log(`Chromium: extension ${browser.extensionId} loaded${headless ? ' (headless)' : ''}`);
 
@@ -53,6 +70,9 @@ let stopped: Promise<void> | null = null;
 function stopAll(): Promise<void> {
   stopped ??= (async () => {
     await browser.close().catch(() => undefined);
+    await guard.close();
+    await guardDb.close();
+    rmSync(guardData, { recursive: true, force: true });
     await Promise.all([relay.close(), dapp.close(), anvil.stop()]);
   })();
   return stopped;

@@ -4,9 +4,7 @@
  * after the current task. The key is held in memory only and used for one pairing; `take` hands it
  * out and the next one is prepared when `fill` is called again (after that pairing finished).
  */
-import { paillierSecretKeyFromPrimes } from '../mpc/paillier.ts';
-import { decodePaillierModulusProof, preparePaillierKey, type PreparedPaillierKey } from '../mpc/zk/paillier-modulus.ts';
-import type { PreparedKeyMessage } from './paillier-worker.ts';
+import { decodePreparedKey, preparePaillierKey, type PreparedKeyMessage, type PreparedPaillierKey } from '../mpc/zk/paillier-modulus.ts';
 
 export type PaillierKeySource = () => Promise<PreparedPaillierKey>;
 
@@ -16,8 +14,7 @@ function prepareInWorker(): Promise<PreparedPaillierKey> {
     const worker = new Worker(new URL('./paillier-worker.ts', import.meta.url), { type: 'module' });
     worker.onmessage = (event: MessageEvent<PreparedKeyMessage>) => {
       worker.terminate();
-      const key = paillierSecretKeyFromPrimes(BigInt(`0x${event.data.p}`), BigInt(`0x${event.data.q}`));
-      resolve({ key, proof: decodePaillierModulusProof(event.data.proof, 'preparedKey.proof', key.publicKey.n) });
+      resolve(decodePreparedKey(event.data));
     };
     worker.onerror = (event) => {
       worker.terminate();

@@ -1,6 +1,7 @@
 /**
- * What the relay counts per client address (client-address.ts): open connections, channels
- * opened, mailbox bytes stored, and two token buckets (frames, new connections). An entry is
+ * What one relay instance counts per client address (client-address.ts): open TCP and WebSocket
+ * connections, and two token buckets (frames, new connections). What is counted across instances
+ * (channels opened, mailbox bytes, connections in all) is the store's (relay-store.ts). An entry is
  * forgotten once nothing is counted and both buckets are full again, so the map stays as small as
  * the set of addresses actually connected.
  */
@@ -9,8 +10,6 @@ import { TokenBucket } from './token-bucket.ts';
 export interface AddressEntry {
   tcp: number;
   sockets: number;
-  channels: number;
-  mailboxBytes: number;
   readonly frames: TokenBucket;
   readonly connects: TokenBucket;
 }
@@ -33,8 +32,6 @@ export class AddressLedger {
       entry = {
         tcp: 0,
         sockets: 0,
-        channels: 0,
-        mailboxBytes: 0,
         frames: new TokenBucket(this.rates.framesPerSecond, this.rates.frameBurst, now),
         connects: new TokenBucket(this.rates.connectsPerSecond, this.rates.connectBurst, now),
       };
@@ -45,7 +42,7 @@ export class AddressLedger {
 
   sweep(now: number): void {
     for (const [address, entry] of this.entries) {
-      const idle = entry.tcp === 0 && entry.sockets === 0 && entry.channels === 0 && entry.mailboxBytes === 0;
+      const idle = entry.tcp === 0 && entry.sockets === 0;
       if (idle && entry.frames.isFull(now) && entry.connects.isFull(now)) this.entries.delete(address);
     }
   }

@@ -4,8 +4,6 @@
  * or when they are older than the TTL. Each frame remembers the address that stored it, so the
  * relay can count mailbox memory per address.
  */
-import type { GapReason } from '../channel/relay-protocol.ts';
-
 export interface StoredFrame {
   readonly seq: number;
   readonly payload: Uint8Array;
@@ -30,9 +28,9 @@ export class Mailbox {
   /** Highest sequence number stored (or already delivered and dropped). */
   lastStored = 0;
   /** Frames up to here left unread because they expired. */
-  private expiredUpTo = 0;
+  expiredUpTo = 0;
   /** The highest sequence number the receiver acknowledged. */
-  private acknowledgedUpTo = 0;
+  acknowledgedUpTo = 0;
 
   constructor(
     private readonly maxFrames: number,
@@ -92,8 +90,8 @@ export class Mailbox {
     return dropped;
   }
 
-  /** The first frame numbered `seq` or later. */
-  firstFrom(seq: number): StoredFrame | undefined {
+  /** The index of the first frame numbered `seq` or later. */
+  private indexOf(seq: number): number {
     let low = 0;
     let high = this.frames.length;
     while (low < high) {
@@ -101,17 +99,21 @@ export class Mailbox {
       if ((this.frames[middle] as StoredFrame).seq < seq) low = middle + 1;
       else high = middle;
     }
-    return this.frames[low];
+    return low;
   }
 
-  /**
-   * Why a receiver at `received` gets `next` as its next frame: null when nothing is missing (or
-   * the receiver itself acknowledged what is), else how many frames are missing and why.
-   */
-  gapBefore(received: number, next: number): { missed: number; reason: GapReason } | null {
-    const from = Math.max(received, this.acknowledgedUpTo);
-    if (next <= from + 1) return null;
-    return { missed: next - from - 1, reason: next - 1 <= this.expiredUpTo ? 'expired' : 'relay-restarted' };
+  /** The frames from `seq` on, at most `maxBytes` of payload (at least one frame). */
+  readFrom(seq: number, maxBytes: number): StoredFrame[] {
+    const out: StoredFrame[] = [];
+    let bytes = 0;
+    let index = this.indexOf(seq);
+    while (index < this.frames.length) {
+      const frame = this.frames[index++] as StoredFrame;
+      if (out.length > 0 && bytes + frame.payload.length > maxBytes) break;
+      out.push(frame);
+      bytes += frame.payload.length;
+    }
+    return out;
   }
 
   get hadExpiry(): boolean {

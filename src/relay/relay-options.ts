@@ -1,5 +1,7 @@
 /**
  * Relay configuration: defaults, and parsing from command-line flags and environment variables.
+ * Without `--redis-url` the relay keeps its channels in memory (one instance); with it, in Redis
+ * (any number of instances behind one address, docs/relay.md).
  * The defaults keep a relay with 9,000 paired channels (18,000 sockets) under ~512 MB of memory
  * even when every cap is reached at once (docs/relay.md, "Memory budget").
  */
@@ -44,8 +46,12 @@ export interface RelayOptions {
   readonly drainTimeoutMs: number;
   /** Addresses of reverse proxies whose X-Forwarded-For is believed (client-address.ts). */
   readonly trustProxy: readonly string[];
-  /** Where a graceful stop saves the mailboxes and RETIRE records the channel; null keeps nothing. */
+  /** Where a graceful stop saves the mailboxes and RETIRE records the channel; null keeps nothing (memory store only). */
   readonly stateDir: string | null;
+  /** Redis holds the channels instead of this process (several instances share it); null: in memory. */
+  readonly redisUrl: string | null;
+  /** Prefix of the relay's Redis keys: instances with the same URL and prefix serve the same channels. */
+  readonly redisPrefix: string;
   /** How long a retired channel stays refused (4010), and how many are remembered. */
   readonly retiredTtlMs: number;
   readonly maxRetired: number;
@@ -86,6 +92,8 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
   drainTimeoutMs: 2_000,
   trustProxy: [],
   stateDir: null,
+  redisUrl: null,
+  redisPrefix: 'duet:relay:',
   retiredTtlMs: 90 * 24 * 3600_000,
   maxRetired: 100_000,
   staticDir: 'dist-phone',
@@ -118,6 +126,8 @@ const FLAGS: Record<string, { env: string; key: keyof RelayOptions; kind: FlagKi
   '--trust-proxy': { env: 'RELAY_TRUST_PROXY', key: 'trustProxy', kind: 'list' },
   '--state-dir': { env: 'RELAY_STATE_DIR', key: 'stateDir', kind: 'path' },
   '--static-dir': { env: 'RELAY_STATIC_DIR', key: 'staticDir', kind: 'path' },
+  '--redis-url': { env: 'RELAY_REDIS_URL', key: 'redisUrl', kind: 'path' },
+  '--redis-prefix': { env: 'RELAY_REDIS_PREFIX', key: 'redisPrefix', kind: 'string' },
 };
 
 export class RelayConfigError extends Error {

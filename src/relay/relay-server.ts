@@ -3,26 +3,34 @@
  * direction for a member that is offline, and serves the phone app's static files on the same port.
  * It parses only the hello and the 5-byte frame headers; payloads are never read or logged.
  *
- * Resources are bounded (docs/relay.md, "Limits"): a role is taken only with its credential
- * (relay-auth.ts); connections are counted per address (client-address.ts) and in all, and TCP
- * connections that do not upgrade in time are closed; frames are rate-limited per role of a
- * channel and per address; mailbox bytes are capped per mailbox, per address and in all; and what
- * is handed to a socket but not yet taken by the reader is capped per socket and in all — the rest
- * waits in the mailbox and is sent as the reader takes it (`pump`), so a reader that never reads
- * costs at most one window, and is closed after `slowReaderTimeoutMs`.
+ * What must hold wherever a channel's members are connected lives in the store (relay-store.ts):
+ * in this process by default, or in Redis shared by several instances. This file keeps what is
+ * per connection and per instance, and moves frames between sockets and the store:
+ *
+ *   hello ─▶ verify the role's signature (relay-auth.ts) ─▶ store.claim ─▶ welcome, then pump
+ *   DATA  ─▶ store.store ─▶ STORED to the sender; the frame is offered to the peer's connection
+ *            (on this instance directly, on another through the store's event)
+ *   pump  ─▶ what the peer is owed, from the offered frames or store.read, within the send windows
+ *   ACK   ─▶ store.acknowledge (one at a time per connection, the latest seq wins)
+ *
+ * Resources are bounded (docs/relay.md, "Limits"): a role is taken only with its credential;
+ * connections are counted per address (here and, across instances, in the store) and in all, and
+ * TCP connections that do not upgrade in time are closed; frames are rate-limited per role of a
+ * channel and per address; mailbox bytes are capped by the store; and what is handed to a socket
+ * but not yet taken by the reader is capped per socket and in all — the rest waits in the mailbox
+ * and is sent as the reader takes it (`pump`), so a reader that never reads costs at most one
+ * window, and is closed after `slowReaderTimeoutMs`.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { encodeBase64Url } from '../channel/base64url.ts';
-import type { RelayRoster } from '../channel/relay-credential.ts';
 import {
   CloseCode,
   FRAME_HEADER_BYTES,
   FrameType,
   MAX_HELLO_BYTES,
   RELAY_PROTOCOL_VERSION,
-  ROLES,
   decodeFrame,
   encodeFrame,
   otherRole,
@@ -31,40 +39,58 @@ import {
 } from '../channel/relay-protocol.ts';
 import { AddressLedger, type AddressEntry } from './address-ledger.ts';
 import { addressKey, clientAddress } from './client-address.ts';
-import { Mailbox, type StoredFrame } from './mailbox.ts';
+import { MemoryStore } from './memory-store.ts';
 import { newChallenge, verifyHello } from './relay-auth.ts';
+import { relayMetrics } from './relay-metrics.ts';
 import { DEFAULT_RELAY_OPTIONS, type RelayOptions } from './relay-options.ts';
-import { appendRetired, loadRetired, saveMailboxes, takeMailboxes, type ChannelSnapshot } from './relay-state-file.ts';
+import { RedisStore } from './redis-store.ts';
+import { gapBefore, type FramesRead, type QueuedFrame, type RelayStore, type StoreEvent, type StoreFrameResult, type StoreKind, type StoreLimits, type StoreStats } from './relay-store.ts';
 import { serveStaticFile } from './static-files.ts';
 import { TokenBucket } from './token-bucket.ts';
 
+/** The channel and role a connection's hello named, once its signature checked out. */
 interface Member {
-  connection: Connection | null;
-  /** Frames of this role, across its reconnections. */
+  readonly channel: string;
+  readonly role: Role;
+  /** Frames of this role on this instance, across its reconnections. */
   readonly frames: TokenBucket;
 }
 
-interface Channel {
-  readonly name: string;
-  readonly roster: RelayRoster;
-  /** The address key that opened it (counted against its channel cap). */
-  readonly creator: string;
-  readonly members: Record<Role, Member>;
-  /** Frames sent by each role, waiting for the other. */
-  readonly outboxes: Record<Role, Mailbox>;
-  lastActivity: number;
-}
-
 interface Connection {
+  readonly id: string;
   readonly socket: WebSocket;
   readonly address: string;
   readonly entry: AddressEntry;
   readonly nonce: Uint8Array;
   readonly openedAt: number;
-  attached: { readonly channel: Channel; readonly role: Role } | null;
+  /** Counted by the store against the address's connection cap (across instances). */
+  admitted: boolean;
+  member: Member | null;
+  /** The store gave this connection its role (the welcome was sent). */
+  attached: boolean;
+  /** It sent RETIRE: what it sends after is ignored. */
+  retiring: boolean;
+  /** Messages that arrived while the store was claiming the role (the socket is paused meanwhile). */
+  readonly early: [RawData, boolean][];
   lastHeard: number;
   /** The next sequence number of the peer's frames to send to this connection. */
   nextSeq: number;
+  /** The highest sequence number of the peer's frames known to be stored (reads stop past it). */
+  peerStored: number;
+  /** Peer frames at hand to send, in order. */
+  backlog: QueuedFrame[];
+  /** What the last read said about the peer's mailbox (for gap notices). */
+  readState: Pick<FramesRead, 'acknowledgedUpTo' | 'expiredUpTo'>;
+  reading: boolean;
+  /** The sequence number of the last DATA frame handed to the store. */
+  lastSubmitted: number;
+  /** Payload bytes handed to the store that it has not answered yet (the socket pauses above a window). */
+  storing: number;
+  pausedForStore: boolean;
+  /** The highest ACK received; whether one arrived since the store last applied it. */
+  ackTo: number;
+  ackPending: boolean;
+  acking: boolean;
   /** Bytes handed to the socket that it has not flushed to the network yet. */
   inflight: number;
   lastDrained: number;
@@ -87,15 +113,15 @@ export interface RunningRelay {
   readonly url: string;
   readonly wsUrl: string;
   readonly port: number;
-  stats(): RelayStats;
+  readonly store: StoreKind;
+  stats(): Promise<RelayStats>;
   close(): Promise<void>;
 }
 
 const SWEEP_INTERVAL_MS = 5_000;
-/** What a stored frame costs besides its payload (object, array slot), counted against the mailbox caps. */
-const FRAME_OVERHEAD_BYTES = 128;
 /** A refused or replaced socket gets this long to read its close frame, then it is cut. */
 const CLOSE_GRACE_MS = 500;
+const UNREACHABLE_STORE = 'relay store unavailable; try again later';
 
 function channelLabel(name: string): string {
   return `${name.slice(0, 6)}…`;
@@ -117,11 +143,44 @@ function isOtherVersionHello(text: string): boolean {
   }
 }
 
+/** The close code and reason for a store's refusal of a frame. */
+const FRAME_REFUSALS: Record<Exclude<StoreFrameResult['kind'], 'stored' | 'duplicate'>, [number, string]> = {
+  full: [CloseCode.mailboxFull, 'mailbox full'],
+  'address-full': [CloseCode.mailboxFull, 'your address has too much waiting in mailboxes'],
+  'total-full': [CloseCode.mailboxFull, "the relay's mailboxes are full"],
+  replaced: [CloseCode.replaced, 'replaced by a newer connection'],
+  retired: [CloseCode.retired, 'this channel was retired by one of its members'],
+  unclaimed: [CloseCode.goingAway, 'the relay lost this connection; connect again'],
+  'out-of-order': [CloseCode.tryAgainLater, 'an earlier frame was not stored; connect again'],
+};
+
+function storeLimits(options: RelayOptions): StoreLimits {
+  return {
+    maxMailboxFrames: options.maxMailboxFrames,
+    maxMailboxBytes: options.maxMailboxBytes,
+    maxMailboxBytesPerAddress: options.maxMailboxBytesPerAddress,
+    maxMailboxBytesTotal: options.maxMailboxBytesTotal,
+    maxChannelsPerAddress: options.maxChannelsPerIp,
+    maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+    mailboxTtlMs: options.mailboxTtlMs,
+    retiredTtlMs: options.retiredTtlMs,
+    maxRetired: options.maxRetired,
+  };
+}
+
+function openStore(options: RelayOptions): Promise<RelayStore> {
+  const limits = storeLimits(options);
+  if (options.redisUrl) return RedisStore.open({ url: options.redisUrl, prefix: options.redisPrefix, limits, log: options.log });
+  return MemoryStore.open(limits, options.stateDir, options.log);
+}
+
 export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise<RunningRelay> {
   const options: RelayOptions = { ...DEFAULT_RELAY_OPTIONS, ...overrides };
   const socketWindow = Math.max(options.socketWindowBytes, options.maxFrameBytes + FRAME_HEADER_BYTES);
   // At least one window, or a frame could wait for room that never comes.
   const bufferedCap = Math.max(options.maxBufferedBytesTotal, socketWindow);
+  /** Payload bytes of one connection handed to the store and not answered yet; above it the socket pauses. */
+  const storeWindow = 4 * socketWindow;
   const trustedProxies = new Set(options.trustProxy.map(addressKey));
   const ledger = new AddressLedger({
     framesPerSecond: options.addressFramesPerSecond,
@@ -129,63 +188,57 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
     connectsPerSecond: options.addressConnectsPerSecond,
     connectBurst: options.addressConnectBurst,
   });
-  const channels = new Map<string, Channel>();
+  const store = await openStore(options);
   const connections = new Set<Connection>();
+  const byId = new Map<string, Connection>();
+  /** The connections of this instance per channel and role. */
+  const members = new Map<string, Partial<Record<Role, Connection>>>();
+  /** Per role of a channel, kept across its reconnections to this instance. */
+  const memberBuckets = new Map<string, TokenBucket>();
   /** Connections waiting for room under maxBufferedBytesTotal. */
   const waiting = new Set<Connection>();
   const upgraded = new WeakSet<Socket>();
   const servingHttp = new WeakSet<Socket>();
+  let nextConnection = 0;
   let tcpConnections = 0;
-  let mailboxBytes = 0;
   let bufferedBytes = 0;
   let framesRouted = 0;
+  let lastStoreStats: StoreStats = { channels: 0, framesQueued: 0, mailboxBytes: 0 };
   let closing = false;
+  let storeErrorLogged = false;
 
-  const retired = options.stateDir ? await loadRetired(options.stateDir, Date.now(), options.maxRetired) : new Map<string, number>();
+  const metrics = relayMetrics(
+    {
+      connections: () => connections.size,
+      bufferedBytes: () => bufferedBytes,
+      storeStats: () => storeStats(),
+      storeHealth: () => store.health(),
+    },
+    { store: store.kind, instance: store.instance },
+  );
 
-  // ---- channels and mailbox accounting ------------------------------------------------------
-
-  function newChannel(name: string, roster: RelayRoster, creator: string, now: number): Channel {
-    const member = (): Member => ({ connection: null, frames: new TokenBucket(options.framesPerSecond, options.frameBurst, now) });
-    const mailbox = () => new Mailbox(options.maxMailboxFrames, options.maxMailboxBytes);
-    const channel: Channel = { name, roster, creator, members: { extension: member(), phone: member() }, outboxes: { extension: mailbox(), phone: mailbox() }, lastActivity: now };
-    channels.set(name, channel);
-    ledger.get(creator, now).channels++;
-    return channel;
-  }
-
-  function account(owner: string, bytes: number, now: number): void {
-    ledger.get(owner, now).mailboxBytes += bytes;
-    mailboxBytes += bytes;
-  }
-
-  function released(frames: readonly StoredFrame[], now: number): void {
-    for (const frame of frames) account(frame.owner, -(frame.payload.length + FRAME_OVERHEAD_BYTES), now);
-  }
-
-  function deleteChannel(channel: Channel, now: number): void {
-    channels.delete(channel.name);
-    ledger.get(channel.creator, now).channels--;
-  }
-
-  function retireChannel(channel: Channel, now: number): void {
-    const expiresAt = now + options.retiredTtlMs;
-    retired.delete(channel.name);
-    retired.set(channel.name, expiresAt);
-    if (retired.size > options.maxRetired) retired.delete(retired.keys().next().value as string);
-    if (options.stateDir) appendRetired(options.stateDir, channel.name, expiresAt);
-    for (const role of ROLES) {
-      released(channel.outboxes[role].clear(), now);
-      const connection = channel.members[role].connection;
-      if (connection) refuse(connection, CloseCode.retired, 'this channel was retired by one of its members');
+  async function storeStats(): Promise<StoreStats> {
+    try {
+      lastStoreStats = await store.stats();
+    } catch {
+      // The store is unreachable: the last figures it gave.
     }
-    deleteChannel(channel, now);
-    options.log(`channel ${channelLabel(channel.name)} retired`);
+    return lastStoreStats;
   }
 
-  function isRetired(name: string, now: number): boolean {
-    const expiresAt = retired.get(name);
-    return expiresAt !== undefined && expiresAt > now;
+  function memberBucket(channel: string, role: Role, now: number): TokenBucket {
+    const key = `${channel} ${role}`;
+    let bucket = memberBuckets.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(options.framesPerSecond, options.frameBurst, now);
+      memberBuckets.set(key, bucket);
+    }
+    return bucket;
+  }
+
+  function localPeer(connection: Connection): Connection | undefined {
+    const member = connection.member as Member;
+    return members.get(member.channel)?.[otherRole(member.role)];
   }
 
   // ---- sending, within the windows ------------------------------------------------------------
@@ -217,9 +270,8 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
     });
   }
 
-  /** Sends what this connection is owed (control frames, then the peer's frames) while there is room. */
-  function pump(connection: Connection): void {
-    if (connection.closing || !connection.attached) return;
+  /** Control frames owed to this connection (STORED, PONG), when there is room. */
+  function sendControl(connection: Connection): void {
     if (connection.pendingStored !== null && hasRoom(connection, FRAME_HEADER_BYTES)) {
       send(connection, encodeFrame(FrameType.stored, connection.pendingStored));
       connection.pendingStored = null;
@@ -228,16 +280,60 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
       send(connection, encodeFrame(FrameType.pong, 0));
       connection.pendingPong = false;
     }
-    const { channel, role } = connection.attached;
-    const inbox = channel.outboxes[otherRole(role)];
-    for (;;) {
-      const frame = inbox.firstFrom(connection.nextSeq);
-      if (!frame || !hasRoom(connection, FRAME_HEADER_BYTES + frame.payload.length)) return;
-      const gap = inbox.gapBefore(connection.nextSeq - 1, frame.seq);
+  }
+
+  /** Sends what this connection is owed while there is room: control frames, then the peer's frames (read from the store when not at hand). */
+  function pump(connection: Connection): void {
+    if (connection.closing || !connection.attached) return;
+    sendControl(connection);
+    while (connection.backlog.length > 0) {
+      const frame = connection.backlog[0] as QueuedFrame;
+      if (frame.seq < connection.nextSeq) {
+        connection.backlog.shift();
+        continue;
+      }
+      if (!hasRoom(connection, FRAME_HEADER_BYTES + frame.payload.length)) return;
+      connection.backlog.shift();
+      const gap = gapBefore(connection.nextSeq - 1, frame.seq, connection.readState);
       if (gap) send(connection, JSON.stringify({ t: 'gap', ...gap }));
       send(connection, encodeFrame(FrameType.data, frame.seq, frame.payload));
+      metrics.frame('delivered');
       connection.nextSeq = frame.seq + 1;
     }
+    if (connection.reading || connection.nextSeq > connection.peerStored || !hasRoom(connection, FRAME_HEADER_BYTES)) return;
+    readMore(connection);
+  }
+
+  function readMore(connection: Connection): void {
+    const { channel, role } = connection.member as Member;
+    const from = connection.nextSeq;
+    connection.reading = true;
+    // Frames offered while the read runs raise this again; the read's own answer sets the rest.
+    connection.peerStored = 0;
+    store.read(channel, otherRole(role), from, Math.max(1, socketWindow - connection.inflight)).then(
+      (read) => {
+        connection.reading = false;
+        if (connection.closing) return;
+        connection.readState = read;
+        connection.backlog = read.frames.filter((frame) => frame.seq >= connection.nextSeq);
+        // Nothing readable from `from` on (acknowledged or expired): wait for the next frame stored.
+        const readable = read.frames.length > 0 ? read.lastStored : Math.min(read.lastStored, from - 1);
+        connection.peerStored = Math.max(connection.peerStored, readable);
+        pump(connection);
+      },
+      (error: unknown) => {
+        connection.reading = false;
+        storeFailed(connection, error);
+      },
+    );
+  }
+
+  /** A frame the peer just stored: sent at once when it is the next one and nothing else waits. */
+  function offer(connection: Connection, frame: QueuedFrame): void {
+    if (connection.closing || !connection.attached) return;
+    connection.peerStored = Math.max(connection.peerStored, frame.seq);
+    if (!connection.reading && connection.backlog.length === 0 && frame.seq === connection.nextSeq) connection.backlog.push(frame);
+    pump(connection);
   }
 
   function refuse(connection: Connection | null, code: number, reason: string, socket = connection?.socket): void {
@@ -246,99 +342,202 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
       connection.closing = true;
     }
     if (!socket) return;
+    metrics.refusal(code);
     if (socket.readyState === socket.OPEN) socket.close(code, reason);
     setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
   }
 
+  function storeFailed(connection: Connection, error: unknown): void {
+    if (!storeErrorLogged) {
+      storeErrorLogged = true;
+      options.log(`store error: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    refuse(connection, CloseCode.tryAgainLater, UNREACHABLE_STORE);
+  }
+
   // ---- the hello ------------------------------------------------------------------------------
 
-  function attach(connection: Connection, text: string, now: number): void {
-    const hello = parseHello(text);
-    if (!hello || hello.v !== RELAY_PROTOCOL_VERSION) {
-      if (hello || isOtherVersionHello(text)) return refuse(connection, CloseCode.unsupportedVersion, `this relay speaks protocol version ${RELAY_PROTOCOL_VERSION}`);
+  function hello(connection: Connection, text: string, now: number): void {
+    const parsed = parseHello(text);
+    if (!parsed || parsed.v !== RELAY_PROTOCOL_VERSION) {
+      if (parsed || isOtherVersionHello(text)) return refuse(connection, CloseCode.unsupportedVersion, `this relay speaks protocol version ${RELAY_PROTOCOL_VERSION}`);
       return refuse(connection, CloseCode.malformed, 'malformed hello');
     }
-    const roster = verifyHello(hello, connection.nonce);
+    const roster = verifyHello(parsed, connection.nonce);
     if (!roster) return refuse(connection, CloseCode.unauthorized, 'not a member of this channel');
-    if (isRetired(hello.channel, now)) return refuse(connection, CloseCode.retired, 'this channel was retired by one of its members');
-    let channel = channels.get(hello.channel);
-    if (!channel) {
-      if (connection.entry.channels >= options.maxChannelsPerIp) return refuse(connection, CloseCode.addressLimit, 'too many channels from your address; retrying later');
-      channel = newChannel(hello.channel, roster, connection.address, now);
-    }
-    const member = channel.members[hello.role];
-    const previous = member.connection;
-    member.connection = connection;
-    connection.attached = { channel, role: hello.role };
-    if (previous) refuse(previous, CloseCode.replaced, 'replaced by a newer connection');
-    channel.lastActivity = now;
-    const inbox = channel.outboxes[otherRole(hello.role)];
-    released(inbox.acknowledge(hello.received), now);
-    connection.nextSeq = hello.received + 1;
-    send(connection, JSON.stringify({ t: 'welcome', v: RELAY_PROTOCOL_VERSION, stored: channel.outboxes[hello.role].lastStored }));
-    pump(connection);
-    options.log(`${hello.role} joined channel ${channelLabel(channel.name)} (${inbox.size} queued for it)`);
+    connection.member = { channel: parsed.channel, role: parsed.role, frames: memberBucket(parsed.channel, parsed.role, now) };
+    connection.socket.pause();
+    store.claim({ channel: parsed.channel, roster, role: parsed.role, connection: connection.id, address: connection.address, received: parsed.received }).then(
+      (result) => {
+        if (connection.closing) {
+          if (result.kind === 'claimed') void store.release(parsed.channel, parsed.role, connection.id).catch(() => undefined);
+          return;
+        }
+        if (result.kind === 'retired') return refuse(connection, CloseCode.retired, 'this channel was retired by one of its members');
+        if (result.kind === 'address-limit') return refuse(connection, CloseCode.addressLimit, 'too many channels from your address; retrying later');
+        const previous = result.replaced ? byId.get(result.replaced) : undefined;
+        if (previous) refuse(previous, CloseCode.replaced, 'replaced by a newer connection');
+        const local = members.get(parsed.channel) ?? {};
+        local[parsed.role] = connection;
+        members.set(parsed.channel, local);
+        connection.attached = true;
+        connection.nextSeq = parsed.received + 1;
+        connection.peerStored = Number.MAX_SAFE_INTEGER;
+        send(connection, JSON.stringify({ t: 'welcome', v: RELAY_PROTOCOL_VERSION, stored: result.stored }));
+        options.log(`${parsed.role} joined channel ${channelLabel(parsed.channel)} (${result.queued} queued for it)`);
+        connection.socket.resume();
+        for (const [data, isBinary] of connection.early.splice(0)) onMessage(connection, data, isBinary);
+        pump(connection);
+      },
+      (error: unknown) => storeFailed(connection, error),
+    );
   }
 
   // ---- frames ---------------------------------------------------------------------------------
 
-  function storeFrame(connection: Connection, channel: Channel, role: Role, seq: number, payload: Uint8Array, now: number): void {
-    const outbox = channel.outboxes[role];
-    const cost = payload.length + FRAME_OVERHEAD_BYTES;
-    if (seq > outbox.lastStored) {
-      if (connection.entry.mailboxBytes + cost > options.maxMailboxBytesPerAddress) return refuse(connection, CloseCode.mailboxFull, 'your address has too much waiting in mailboxes');
-      if (mailboxBytes + cost > options.maxMailboxBytesTotal) return refuse(connection, CloseCode.mailboxFull, "the relay's mailboxes are full");
+  function storeFrame(connection: Connection, seq: number, payload: Uint8Array): void {
+    const { channel, role } = connection.member as Member;
+    const previous = connection.lastSubmitted;
+    connection.lastSubmitted = seq;
+    connection.storing += payload.length;
+    if (connection.storing > storeWindow && !connection.pausedForStore) {
+      connection.pausedForStore = true;
+      connection.socket.pause();
     }
-    // A copy: the received buffer may be a slice of a larger one that it would keep alive.
-    const result = outbox.store(seq, payload.slice(), now, connection.address);
-    if (result === 'full') return refuse(connection, CloseCode.mailboxFull, 'mailbox full');
-    if (result === 'stored') {
-      account(connection.address, cost, now);
-      framesRouted++;
-      options.onRoutedFrame?.(channel.name, role, payload);
-      const peer = channel.members[otherRole(role)].connection;
-      if (peer) pump(peer);
-    }
-    connection.pendingStored = outbox.lastStored;
-    pump(connection);
+    store.store({ channel, role, connection: connection.id, seq, previous, payload, owner: connection.address }).then(
+      (result) => {
+        connection.storing -= payload.length;
+        if (connection.pausedForStore && connection.storing <= storeWindow / 2) {
+          connection.pausedForStore = false;
+          connection.socket.resume();
+        }
+        if (result.kind === 'stored' || result.kind === 'duplicate') {
+          if (result.kind === 'stored') {
+            framesRouted++;
+            options.onRoutedFrame?.(channel, role, payload);
+          }
+          metrics.frame(result.kind);
+          // The frame is in the store whatever became of this connection since: the peer is told
+          // (a duplicate too, in case the connection that stored it first was closed before it could).
+          const peer = localPeer(connection);
+          if (peer) offer(peer, { seq, payload });
+          if (connection.closing) return;
+          connection.pendingStored = Math.max(connection.pendingStored ?? 0, result.lastStored);
+          return sendControl(connection);
+        }
+        if (connection.closing) return;
+        const [code, reason] = FRAME_REFUSALS[result.kind];
+        refuse(connection, code, reason);
+      },
+      (error: unknown) => {
+        connection.storing -= payload.length;
+        storeFailed(connection, error);
+      },
+    );
   }
 
-  function route(connection: Connection, bytes: Uint8Array, now: number): void {
+  /**
+   * Applies the latest ACK; one store call at a time per connection (ACKs that arrive meanwhile are
+   * applied together after it). The same ACK again is applied again: it drops what was stored since.
+   */
+  function acknowledge(connection: Connection): void {
+    if (connection.acking || !connection.ackPending) return;
+    const { channel, role } = connection.member as Member;
+    const seq = connection.ackTo;
+    connection.acking = true;
+    connection.ackPending = false;
+    store.acknowledge(channel, role, seq).then(
+      () => {
+        connection.acking = false;
+        acknowledge(connection);
+      },
+      (error: unknown) => {
+        connection.acking = false;
+        storeFailed(connection, error);
+      },
+    );
+  }
+
+  function retire(connection: Connection): void {
+    const { channel } = connection.member as Member;
+    connection.retiring = true;
+    store.retire(channel).then(
+      () => {
+        closeRetired(channel);
+        options.log(`channel ${channelLabel(channel)} retired`);
+      },
+      (error: unknown) => storeFailed(connection, error),
+    );
+  }
+
+  function closeRetired(channel: string): void {
+    for (const connection of Object.values(members.get(channel) ?? {})) refuse(connection, CloseCode.retired, 'this channel was retired by one of its members');
+  }
+
+  function route(connection: Connection, bytes: Uint8Array): void {
     const frame = decodeFrame(bytes);
-    if (!frame || !connection.attached) return refuse(connection, CloseCode.malformed, 'malformed frame');
-    const { channel, role } = connection.attached;
-    channel.lastActivity = now;
+    if (!frame) return refuse(connection, CloseCode.malformed, 'malformed frame');
     switch (frame.type) {
       case FrameType.data:
-        return storeFrame(connection, channel, role, frame.seq, frame.payload, now);
+        return storeFrame(connection, frame.seq, frame.payload);
       case FrameType.ack:
-        return released(channel.outboxes[otherRole(role)].acknowledge(frame.seq), now);
+        connection.ackTo = Math.max(connection.ackTo, frame.seq);
+        connection.ackPending = true;
+        return acknowledge(connection);
       case FrameType.ping:
         connection.pendingPong = true;
-        return pump(connection);
+        return sendControl(connection);
       case FrameType.retire:
-        return retireChannel(channel, now);
+        return retire(connection);
       default:
         return refuse(connection, CloseCode.malformed, 'unexpected frame type');
     }
   }
 
   function onMessage(connection: Connection, data: RawData, isBinary: boolean): void {
-    if (connection.closing) return;
+    if (connection.closing || connection.retiring) return;
+    if (connection.member && !connection.attached) {
+      connection.early.push([data, isBinary]);
+      return;
+    }
     const now = Date.now();
     connection.lastHeard = now;
     const bytes = toBytes(data);
-    if (!connection.attached) {
+    if (!connection.member) {
       if (isBinary) return refuse(connection, CloseCode.malformed, 'expected hello');
       if (bytes.length > MAX_HELLO_BYTES) return refuse(connection, CloseCode.tooLarge, 'hello too large');
-      return attach(connection, Buffer.from(bytes).toString('utf8'), now);
+      return hello(connection, Buffer.from(bytes).toString('utf8'), now);
     }
     if (!isBinary) return refuse(connection, CloseCode.malformed, 'expected a binary frame');
     if (bytes.length > options.maxFrameBytes + FRAME_HEADER_BYTES) return refuse(connection, CloseCode.tooLarge, 'frame too large');
-    const member = connection.attached.channel.members[connection.attached.role];
-    if (!member.frames.take(now) || !connection.entry.frames.take(now)) return refuse(connection, CloseCode.rateLimited, 'too many frames');
-    route(connection, bytes, now);
+    if (!connection.member.frames.take(now) || !connection.entry.frames.take(now)) return refuse(connection, CloseCode.rateLimited, 'too many frames');
+    route(connection, bytes);
   }
+
+  // ---- store events (other instances) --------------------------------------------------------
+
+  function onStoreEvent(event: StoreEvent): void {
+    switch (event.kind) {
+      case 'frame': {
+        const receiver = members.get(event.channel)?.[otherRole(event.from)];
+        if (receiver) offer(receiver, event.frame);
+        return;
+      }
+      case 'replaced': {
+        const replaced = byId.get(event.connection);
+        if (replaced) refuse(replaced, CloseCode.replaced, 'replaced by a newer connection');
+        return;
+      }
+      case 'retired':
+        return closeRetired(event.channel);
+      case 'reconnected':
+        storeErrorLogged = false;
+        // What the store lost or changed while it was out of reach is learnt again from new hellos.
+        for (const connection of connections) refuse(connection, CloseCode.goingAway, 'the relay reconnected to its store; connect again');
+        return;
+    }
+  }
+  store.onEvent(onStoreEvent);
 
   // ---- connections ----------------------------------------------------------------------------
 
@@ -357,14 +556,29 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
             : null;
     if (refusal) return refuse(null, refusal[0], refusal[1], socket);
     const connection: Connection = {
+      id: `${store.instance}/${(nextConnection++).toString(36)}`,
       socket,
       address,
       entry,
       nonce: newChallenge(),
       openedAt: now,
-      attached: null,
+      admitted: false,
+      member: null,
+      attached: false,
+      retiring: false,
+      early: [],
       lastHeard: now,
       nextSeq: 1,
+      peerStored: 0,
+      backlog: [],
+      readState: { acknowledgedUpTo: 0, expiredUpTo: 0 },
+      reading: false,
+      lastSubmitted: 0,
+      storing: 0,
+      pausedForStore: false,
+      ackTo: 0,
+      ackPending: false,
+      acking: false,
       inflight: 0,
       lastDrained: now,
       pendingStored: null,
@@ -373,8 +587,8 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
       closed: false,
     };
     connections.add(connection);
+    byId.set(connection.id, connection);
     entry.sockets++;
-    send(connection, JSON.stringify({ t: 'challenge', v: RELAY_PROTOCOL_VERSION, nonce: encodeBase64Url(connection.nonce) }));
     socket.on('message', (data: RawData, isBinary: boolean) => onMessage(connection, data, isBinary));
     socket.on('close', () => {
       connection.closed = true;
@@ -382,11 +596,30 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
       bufferedBytes -= connection.inflight;
       connection.inflight = 0;
       connections.delete(connection);
+      byId.delete(connection.id);
       waiting.delete(connection);
       entry.sockets--;
-      const member = connection.attached?.channel.members[connection.attached.role];
-      if (member?.connection === connection) member.connection = null;
+      if (connection.admitted) void store.forget(address, entry.sockets).catch(() => undefined);
+      const member = connection.member;
+      if (member && connection.attached) {
+        const local = members.get(member.channel);
+        if (local?.[member.role] === connection) {
+          delete local[member.role];
+          if (!local.extension && !local.phone) members.delete(member.channel);
+        }
+        void store.release(member.channel, member.role, connection.id).catch(() => undefined);
+      }
     });
+    // Across instances, an address has its cap in all: the store counts this instance's share.
+    store.admit(address, entry.sockets).then(
+      (admitted) => {
+        connection.admitted = admitted;
+        if (connection.closing) return;
+        if (!admitted) return refuse(connection, CloseCode.addressLimit, 'too many connections from your address; retrying later');
+        send(connection, JSON.stringify({ t: 'challenge', v: RELAY_PROTOCOL_VERSION, nonce: encodeBase64Url(connection.nonce) }));
+      },
+      (error: unknown) => storeFailed(connection, error),
+    );
   }
 
   function onTcp(socket: Socket): void {
@@ -407,14 +640,29 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
     if (tcpConnections > options.maxConnections + reserve || (entry && entry.tcp > 2 * options.maxConnectionsPerAddress)) socket.destroy();
   }
 
-  const httpServer: Server = createServer((request, response) => {
-    servingHttp.add(request.socket);
+  async function answerHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (request.url === '/healthz') {
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ ok: true, channels: channels.size, connections: connections.size }));
+      const health = await store.health();
+      const stats = await storeStats();
+      response.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ ok: health.ok, store: health, channels: stats.channels, connections: connections.size }));
       return;
     }
-    void serveStaticFile(options.staticDir, request, response);
+    if (request.url === '/metrics') {
+      const text = await metrics.registry.metrics();
+      response.writeHead(200, { 'content-type': metrics.registry.contentType });
+      response.end(text);
+      return;
+    }
+    await serveStaticFile(options.staticDir, request, response);
+  }
+
+  const httpServer: Server = createServer((request, response) => {
+    servingHttp.add(request.socket);
+    answerHttp(request, response).catch(() => {
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    });
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes + FRAME_HEADER_BYTES + 64 });
   httpServer.on('connection', onTcp);
@@ -439,88 +687,57 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
     Math.max(50, Math.min(1_000, options.helloTimeoutMs / 4, options.idleTimeoutMs / 4, options.slowReaderTimeoutMs / 4)),
   );
 
+  let sweeping = false;
+  async function sweep(): Promise<void> {
+    const now = Date.now();
+    for (const [key, bucket] of memberBuckets) {
+      const [channel, role] = key.split(' ') as [string, Role];
+      if (!members.get(channel)?.[role] && bucket.isFull(now)) memberBuckets.delete(key);
+    }
+    ledger.sweep(now);
+    const report = await store.sweep();
+    for (const { channel, frames } of report.expired) options.log(`channel ${channelLabel(channel)}: ${frames} expired frames dropped`);
+  }
   const sweeper = setInterval(
     () => {
-      const now = Date.now();
-      for (const channel of channels.values()) {
-        const expired = [...channel.outboxes.extension.expire(now, options.mailboxTtlMs), ...channel.outboxes.phone.expire(now, options.mailboxTtlMs)];
-        released(expired, now);
-        if (expired.length > 0) options.log(`channel ${channelLabel(channel.name)}: ${expired.length} expired frames dropped`);
-        const anyoneConnected = channel.members.extension.connection || channel.members.phone.connection;
-        const empty = channel.outboxes.extension.size === 0 && channel.outboxes.phone.size === 0;
-        // A channel whose frames expired is kept for a TTL, so a member that comes back is told why.
-        const expiryToReport = channel.outboxes.extension.hadExpiry || channel.outboxes.phone.hadExpiry;
-        if (!anyoneConnected && empty && (!expiryToReport || now - channel.lastActivity > options.mailboxTtlMs)) deleteChannel(channel, now);
-      }
-      for (const [name, expiresAt] of retired) if (expiresAt <= now) retired.delete(name);
-      ledger.sweep(now);
+      if (sweeping) return;
+      sweeping = true;
+      sweep()
+        .catch(() => undefined)
+        .finally(() => (sweeping = false));
     },
     Math.min(SWEEP_INTERVAL_MS, Math.max(50, options.mailboxTtlMs / 4)),
   );
 
-  // ---- start: reload what a graceful stop saved ---------------------------------------------
-
-  if (options.stateDir) {
-    const now = Date.now();
-    for (const saved of await takeMailboxes(options.stateDir)) {
-      if (isRetired(saved.name, now)) continue;
-      const channel = newChannel(saved.name, saved.roster, saved.creator, now);
-      for (const role of ROLES) {
-        const snapshot = saved.outboxes[role];
-        const fresh = snapshot.frames.filter((frame) => now - frame.storedAt < options.mailboxTtlMs);
-        const mailbox = new Mailbox(options.maxMailboxFrames, options.maxMailboxBytes, { ...snapshot, frames: fresh });
-        channel.outboxes[role] = mailbox;
-        for (const frame of fresh) account(frame.owner, frame.payload.length + FRAME_OVERHEAD_BYTES, now);
-      }
-    }
-    if (channels.size > 0) options.log(`restored ${channels.size} channels with queued frames`);
-  }
+  // ---- start ----------------------------------------------------------------------------------
 
   await new Promise<void>((resolve) => httpServer.listen(options.port, options.host, resolve));
   const address = httpServer.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
-  options.log(`listening on http://${hostForUrl}:${port}`);
-
-  function undelivered(): number {
-    let count = 0;
-    for (const channel of channels.values()) {
-      for (const role of ROLES) if (channel.members[otherRole(role)].connection) count += channel.outboxes[role].size;
-    }
-    return count;
-  }
-
-  function snapshot(): ChannelSnapshot[] {
-    return [...channels.values()]
-      .filter((channel) => channel.outboxes.extension.size + channel.outboxes.phone.size > 0)
-      .map((channel) => ({ name: channel.name, roster: channel.roster, creator: channel.creator, outboxes: { extension: channel.outboxes.extension.snapshot(), phone: channel.outboxes.phone.snapshot() } }));
-  }
+  options.log(`listening on http://${hostForUrl}:${port} (store: ${store.kind})`);
 
   return {
     url: `http://${hostForUrl}:${port}`,
     wsUrl: `ws://${hostForUrl}:${port}`,
     port,
-    stats: () => ({
-      channels: channels.size,
-      connections: connections.size,
-      framesRouted,
-      framesQueued: [...channels.values()].reduce((sum, c) => sum + c.outboxes.extension.size + c.outboxes.phone.size, 0),
-      mailboxBytes,
-      bufferedBytes,
-    }),
+    store: store.kind,
+    stats: async () => {
+      const stats = await store.stats();
+      return { ...stats, connections: connections.size, framesRouted, bufferedBytes };
+    },
     close: async () => {
       closing = true;
       const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      const deadline = Date.now() + options.drainTimeoutMs;
-      while (undelivered() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await store.drain(Date.now() + options.drainTimeoutMs);
       clearInterval(sweeper);
       clearInterval(watchdog);
-      if (options.stateDir) {
-        const saved = snapshot();
-        await saveMailboxes(options.stateDir, saved);
-        if (saved.length > 0) options.log(`saved ${saved.length} channels with queued frames`);
-      }
       for (const connection of connections) refuse(connection, CloseCode.goingAway, 'relay shutting down');
+      // Roles held here are freed, so the other instances stop sending this one their frames.
+      await Promise.all(
+        [...connections].filter((c) => c.attached && c.member).map((c) => store.release((c.member as Member).channel, (c.member as Member).role, c.id).catch(() => undefined)),
+      );
+      await store.close();
       await new Promise((resolve) => setTimeout(resolve, 50));
       for (const connection of connections) connection.socket.terminate();
       wss.close();

@@ -6,6 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { addressKey, clientAddress } from '../../src/relay/client-address.ts';
 import { parseRelayOptions, RelayConfigError } from '../../src/relay/relay-options.ts';
 import { appendRetired, loadRetired, RelayStateError, saveMailboxes, takeMailboxes, type ChannelSnapshot } from '../../src/relay/relay-state-file.ts';
+import { parseStoreEvent, redactUrl } from '../../src/relay/redis-store.ts';
+import { startRelay } from '../../src/relay/relay-server.ts';
+import { RelayStoreError } from '../../src/relay/relay-store.ts';
+import { freePort } from '../../src/devstack/free-port.ts';
 
 describe('client addresses', () => {
   it('counts IPv4-mapped addresses as IPv4 and IPv6 addresses by their /64', () => {
@@ -30,6 +34,31 @@ describe('relay options', () => {
     expect(parseRelayOptions(['--trust-proxy', '10.0.0.1, 10.0.0.2', '--state-dir=', '--max-connections', '500'], {})).toEqual({ trustProxy: ['10.0.0.1', '10.0.0.2'], stateDir: null, maxConnections: 500 });
     expect(parseRelayOptions([], { RELAY_STATE_DIR: '/var/lib/duet-relay', RELAY_UPGRADE_TIMEOUT_MS: '5000' })).toEqual({ stateDir: '/var/lib/duet-relay', upgradeTimeoutMs: 5000 });
     expect(() => parseRelayOptions(['--max-connections', '-1'], {})).toThrow(RelayConfigError);
+  });
+
+  it('takes the Redis store from RELAY_REDIS_URL or --redis-url (an empty value keeps the memory store)', () => {
+    expect(parseRelayOptions([], { RELAY_REDIS_URL: 'redis://:secret@10.0.0.5:6379/0', RELAY_REDIS_PREFIX: 'duet-eu:' })).toEqual({ redisUrl: 'redis://:secret@10.0.0.5:6379/0', redisPrefix: 'duet-eu:' });
+    expect(parseRelayOptions(['--redis-url='], { RELAY_REDIS_URL: 'redis://10.0.0.5' })).toEqual({ redisUrl: null });
+    expect(redactUrl('redis://:secret@10.0.0.5:6379/0')).toBe('redis://:***@10.0.0.5:6379/0');
+  });
+
+  it('a Redis that cannot be reached at start is a clear error that does not show its password', async () => {
+    const url = `redis://:hunter2@127.0.0.1:${await freePort()}`;
+    const starting = startRelay({ port: 0, staticDir: null, log: () => undefined, redisUrl: url });
+    await expect(starting).rejects.toThrow(RelayStoreError);
+    await expect(starting).rejects.toThrow(/cannot use Redis at redis:\/\/:\*\*\*@127\.0\.0\.1/);
+    await expect(starting).rejects.not.toThrow(/hunter2/);
+  });
+});
+
+describe('store events from other instances', () => {
+  it('reads a frame, a replacement and a retirement; anything else is ignored', () => {
+    const payload = Buffer.from([0x20, 0, 0xff, 0x20]);
+    const frame = Buffer.concat([Buffer.from(`f${'n'.repeat(43)} phone 7 `), payload]);
+    expect(parseStoreEvent(frame)).toEqual({ kind: 'frame', channel: 'n'.repeat(43), from: 'phone', frame: { seq: 7, payload: new Uint8Array(payload) } });
+    expect(parseStoreEvent(Buffer.from('rabc/1'))).toEqual({ kind: 'replaced', connection: 'abc/1' });
+    expect(parseStoreEvent(Buffer.from(`x${'n'.repeat(43)}`))).toEqual({ kind: 'retired', channel: 'n'.repeat(43) });
+    for (const bad of ['', 'q', `f${'n'.repeat(43)} phone`, `f${'n'.repeat(43)} owner 7 x`]) expect(parseStoreEvent(Buffer.from(bad))).toBeNull();
   });
 });
 

@@ -34,16 +34,13 @@ export function client(wsUrl: string, channelId: string, role: Role, state?: Rel
   });
 }
 
-export function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (condition()) return resolve();
-      if (Date.now() > deadline) return reject(new Error('timed out waiting for condition'));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error('timed out waiting for condition');
+    await sleep(10);
+  }
 }
 
 export const text = (value: string) => new TextEncoder().encode(value);

@@ -21,7 +21,7 @@
  * it while both users compare the pairing code; key generation then commits to N (keygen.ts).
  */
 import { bitLength } from '../bytes.ts';
-import { generatePaillierKey, type PaillierSecretKey } from '../paillier.ts';
+import { generatePaillierKey, paillierSecretKeyFromPrimes, type PaillierSecretKey } from '../paillier.ts';
 import { KEYGEN_KEY_ID, transcriptContext } from '../protocol-context.ts';
 import { randomBytes } from '../random.ts';
 import type { TranscriptContext } from '../transcript.ts';
@@ -110,4 +110,20 @@ export function decodePaillierModulusProof(value: unknown, field: string, n: big
   };
   reader.end();
   return proof;
+}
+
+/** A prepared key as a worker posts it (structured clone: text only). */
+export interface PreparedKeyMessage {
+  readonly p: string;
+  readonly q: string;
+  readonly proof: object;
+}
+
+export function encodePreparedKey(prepared: PreparedPaillierKey): PreparedKeyMessage {
+  return { p: prepared.key.p.toString(16), q: prepared.key.q.toString(16), proof: encodePaillierModulusProof(prepared.proof) };
+}
+
+export function decodePreparedKey(message: PreparedKeyMessage): PreparedPaillierKey {
+  const key = paillierSecretKeyFromPrimes(BigInt(`0x${message.p}`), BigInt(`0x${message.q}`));
+  return { key, proof: decodePaillierModulusProof(message.proof, 'preparedKey.proof', key.publicKey.n) };
 }
