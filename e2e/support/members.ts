@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { chromium } from 'playwright-core';
 import { findChromium } from '../../src/devstack/chromium.ts';
-import { approvalWindow, decodeRenderedQr, dappRequest, newPhonePage, protectPhone, type DappResult } from '../../src/devstack/demo-flow.ts';
+import { approvalWindow, createVault, decodeRenderedQr, dappRequest, newPhonePage, openPopup, protectPhone, type DappResult, type StackUrls } from '../../src/devstack/demo-flow.ts';
 
 const LONG_MS = 90_000;
 
@@ -88,6 +88,25 @@ export async function scanAndConfirm(popup: Page, newcomer: Page, link: string, 
   await expect(popup.getByTestId('pairing-sas')).toHaveText(sas);
   await newcomer.getByTestId('phone-sas-match').click();
   await popup.getByTestId('sas-match').click();
+}
+
+/** A browser without a wallet: onboarding → "I already have a Duet wallet"; returns its popup and the recover link its QR code holds. */
+export async function showRecoveryCode(context: BrowserContext, extensionId: string, urls: StackUrls, screenshotPath?: string): Promise<{ popup: Page; link: string }> {
+  const popup = await openPopup(context, extensionId);
+  await createVault(popup, urls);
+  if (screenshotPath) await popup.screenshot({ path: screenshotPath });
+  await popup.getByTestId('start-recovery').click();
+  return { popup, link: await decodeRenderedQr(popup.getByTestId('pairing-qr')) };
+}
+
+/** A member phone whose app is open takes the recover link (only its fragment changes); both users confirm the pairing code. */
+export async function pairForRecovery(popup: Page, phone: Page, link: string): Promise<void> {
+  await phone.goto(link);
+  const sas = ((await phone.getByTestId('phone-sas').textContent({ timeout: LONG_MS })) ?? '').trim();
+  await expect(popup.getByTestId('pairing-sas')).toHaveText(sas);
+  await phone.getByTestId('phone-sas-match').click();
+  await popup.getByTestId('sas-match').click();
+  await expect(phone.getByTestId('phone-recovering')).toBeVisible({ timeout: LONG_MS });
 }
 
 /** Adds `newcomer` from the extension's Devices page, `dealer` (a phone) dealing with the browser. Returns the new epoch. */

@@ -24,7 +24,7 @@ import type { P2KeyShare } from '../mpc/key-share.ts';
 import { extensionWalletShare, FIRST_PAIR } from '../mpc/wallet-share-codec.ts';
 import { failuresOf, memberId, p2PairShare, pairRoles, type Member, type WalletShare } from '../mpc/wallet-share.ts';
 import { hexFromBytes } from '../mpc/wire.ts';
-import { preparePaillierKey } from '../mpc/zk/paillier-modulus.ts';
+import { preparePaillierKey, type PreparedPaillierKey } from '../mpc/zk/paillier-modulus.ts';
 import { MemberChannels } from '../session/member-channels.ts';
 import { channelStore, LINK_PREFIX, loadMembership, memberStore, membershipRecords } from '../session/member-vault.ts';
 import { parseAppMessage, type AppMessage } from '../session/messages.ts';
@@ -71,15 +71,19 @@ class Listeners<T> {
 
 const OFFLINE: PhoneStatus = { reachable: false, lastSeen: null };
 
-/** For tests that play a compromised browser: rewrites what its co-signers send (never set by the extension). */
+/** For tests that play a browser in Node (never set by the extension). */
 export interface MemberLinksOptions {
+  /** A compromised browser: rewrites what its co-signers send. */
   readonly tamper?: (message: AppMessage) => AppMessage;
+  /** Pre-generated Paillier keys (test fixtures) for the pairs where this browser is P1. */
+  readonly preparedKey?: () => Promise<PreparedPaillierKey>;
 }
 
 class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDriver {
   private readonly context: PhoneLinkContext;
   private readonly WebSocketImpl: WebSocketConstructor | undefined;
   private readonly tamper: (message: AppMessage) => AppMessage;
+  private readonly preparedKey: () => Promise<PreparedPaillierKey>;
   private identityKey: Identity | null = null;
   private channels: MemberChannels | null = null;
   private member: WalletMember | null = null;
@@ -98,6 +102,14 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     this.context = context;
     this.WebSocketImpl = WebSocketImpl;
     this.tamper = options.tamper ?? ((message) => message);
+    // A browser is P1 only with a browser that joined after it: rare, so its key is made when needed.
+    this.preparedKey = options.preparedKey ?? (() => new Promise((resolve, reject) => setTimeout(() => {
+      try {
+        resolve(preparePaillierKey());
+      } catch (error) {
+        reject(error);
+      }
+    }, 0)));
     this.ready = this.open().catch((error: unknown) => {
       this.problem = `Your wallet's records cannot be read: ${error instanceof Error ? error.message : 'unknown error'}`;
     });
@@ -155,14 +167,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
       state,
       links: { send: (peer, message) => channels.send(peer, message), offer: (peer) => channels.offer(peer), answer: (link, expected) => channels.answer(link, expected), linked: (peer) => channels.linked(peer), retire: (peer) => channels.retire(peer) },
       store: memberStore(this.context.secrets),
-      // A browser is P1 only with a browser that joined after it: rare, so its key is made when needed.
-      preparedKey: () => new Promise((resolve, reject) => setTimeout(() => {
-        try {
-          resolve(preparePaillierKey());
-        } catch (error) {
-          reject(error);
-        }
-      }, 0)),
+      preparedKey: this.preparedKey,
       now: () => this.context.now(),
       onChange: () => this.onMemberChange(),
       onSettings: (record) => this.receiveSettings(record),

@@ -564,7 +564,7 @@ export class WalletService implements MethodBackend {
     await this.announceAllAccounts();
   }
 
-  /** What a new browser of this wallet needs to look like this one; every member keeps it. */
+  /** What a new browser of this wallet needs to look like this one; every member keeps it (sent again on every change of accounts or networks). */
   private async shareSettings(): Promise<void> {
     const members = this.link?.members;
     if (!members || !this.isUnlocked()) return;
@@ -702,6 +702,7 @@ export class WalletService implements MethodBackend {
       draft.activeAccount = index;
     });
     await this.announceAllAccounts();
+    await this.shareSettings();
   }
 
   async renameAccount(index: unknown, name: unknown): Promise<void> {
@@ -710,6 +711,7 @@ export class WalletService implements MethodBackend {
       if (!draft.accounts.some((account) => account.index === index)) throw new WalletActionError('not_found', 'No such account.', 'index');
       draft.accounts = draft.accounts.map((account) => (account.index === index ? { ...account, name: accountName } : account));
     });
+    await this.shareSettings();
   }
 
   async selectAccount(index: unknown): Promise<void> {
@@ -901,6 +903,7 @@ export class WalletService implements MethodBackend {
     if (findNetwork(await this.state.read(), chainId)) throw new WalletActionError('invalid_input', `Chain ${chainId} is already in Duet.`, 'chainId');
     await this.checkNodeChainId(request.rpcUrl, chainId);
     await this.state.update((draft) => addNetwork(draft, request));
+    await this.shareSettings();
   }
 
   async setNetworkRpc(chainId: unknown, rpcUrl: unknown): Promise<void> {
@@ -909,11 +912,13 @@ export class WalletService implements MethodBackend {
     requireNetwork(await this.state.read(), chainId);
     await this.checkNodeChainId(url, chainId);
     await this.state.update((draft) => setNetworkRpcUrl(draft, chainId, url));
+    await this.shareSettings();
   }
 
   async removeNetworkFromUi(chainId: unknown): Promise<void> {
     if (typeof chainId !== 'number') throw new WalletActionError('invalid_input', 'chainId must be a number.', 'chainId');
     await this.state.update((draft) => removeNetwork(draft, chainId));
+    await this.shareSettings();
   }
 
   async disconnectSite(origin: unknown): Promise<void> {
