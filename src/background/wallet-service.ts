@@ -192,6 +192,8 @@ export class WalletService implements MethodBackend {
   private tracking: Promise<void> | null = null;
   /** This browser just joined a wallet: the next settings record from a member restores names and networks. */
   private restorePending = false;
+  /** Page requests being handled, by origin and key: a copy sent again joins the first. */
+  private readonly arriving = new Map<string, Promise<unknown>>();
   private settingsEpoch: number | null = null;
 
   constructor(ports: WalletPorts) {
@@ -362,13 +364,26 @@ export class WalletService implements MethodBackend {
 
   // ---- pages --------------------------------------------------------------------------------------
 
-  /** A provider request from a page. A re-sent request (same origin and key) joins its record. */
+  /**
+   * A provider request from a page. A re-sent request (same origin and key) joins its record, or,
+   * while the first copy is still on its way to the queue (the bridge re-sends what is unanswered
+   * when it reconnects), that copy's answer.
+   */
   async request(method: string, params: unknown, context: RequestContext): Promise<unknown> {
     const open = this.queue.findOpen(context.origin, context.requestKey);
     if (open) return unwrapOutcome(await this.queue.wait(open.id));
     const finished = this.queue.findOutcome(context.origin, context.requestKey);
     if (finished) return unwrapOutcome(finished);
-    return this.router.handle(method, params, context);
+    const key = JSON.stringify([context.origin, context.requestKey]);
+    const arriving = this.arriving.get(key);
+    if (arriving) return arriving;
+    const handled = this.router.handle(method, params, context);
+    this.arriving.set(key, handled);
+    try {
+      return await handled;
+    } finally {
+      this.arriving.delete(key);
+    }
   }
 
   /** What a newly connected page learns at once: the chain, and its accounts if any. */

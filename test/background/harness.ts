@@ -4,6 +4,7 @@
  * recorded alarms, a test clock, and the test phone link with its co-signer stand-in.
  * `restart()` builds a fresh service over the same storage and vault, like a restarted worker.
  */
+import type { SettingsBody } from '../../src/session/settings-record.ts';
 import 'fake-indexeddb/auto';
 import type { QueueLimits } from '../../src/background/approval-queue.ts';
 import type { ApprovalCard } from '../../src/background/approval-view.ts';
@@ -38,6 +39,8 @@ export interface Harness {
   /** Calls to open the approval window, and how many of them asked to focus it. */
   readonly windowOpens: { count: number; focused: number };
   readonly vaultName: string;
+  /** Every settings record the wallet sent to its members (accounts, names, networks). */
+  readonly settingsShared: SettingsBody[];
   /** A provider request as a page would send it (each call gets a fresh request key unless given). */
   request(method: string, params?: unknown, origin?: string, requestKey?: string, tabId?: number | null): Promise<unknown>;
   view(): Promise<WalletView>;
@@ -56,6 +59,8 @@ interface Shared {
   phone: LocalTestCoSigner;
   fetch: FetchLike;
   vaultName: string;
+  /** Every settings record the wallet sent to its members. */
+  settingsShared: SettingsBody[];
   queueLimits?: QueueLimits;
 }
 
@@ -83,7 +88,7 @@ async function build(shared: Shared): Promise<Harness> {
     },
     alarms: alarmPort,
     clock: shared.clock,
-    phoneLinks: testPhoneLinks(shared.phone),
+    phoneLinks: testPhoneLinks(shared.phone, [], shared.settingsShared),
     vaultName: shared.vaultName,
     ...(shared.queueLimits ? { queueLimits: shared.queueLimits } : {}),
   });
@@ -113,7 +118,7 @@ export function createHarness(fetch: FetchLike, options: HarnessOptions = {}): P
   const vaultName = `duet-test-${crypto.randomUUID()}`;
   const session = new MemoryStore(options.sessionQuotaBytes);
   const phone = options.phone ?? new LocalTestCoSigner();
-  return build({ local: new MemoryStore(), session, clock: new TestClock(), phone, fetch, vaultName, ...(options.queueLimits ? { queueLimits: options.queueLimits } : {}) });
+  return build({ local: new MemoryStore(), session, clock: new TestClock(), phone, fetch, vaultName, settingsShared: [], ...(options.queueLimits ? { queueLimits: options.queueLimits } : {}) });
 }
 
 /** Resolves when `check` holds, letting promises and I/O run in between. */
