@@ -10,25 +10,36 @@
  *    co-signs; the browser and B sign; same address.
  * 3. Browser lost: a new browser profile recovers the wallet from the two phones and signs; same
  *    address; account names restored.
- * 4. Crash in the middle of adding a device: the service worker stopped, the new phone's page
- *    closed; the wallet still signs, and running the change again completes it.
- * 5. A tainted pair: a compromised browser of the wallet fails a signature with phone A; every
- *    member records the suspect; the browser and A remove it; they sign.
+ * 4. Crash in the middle of adding a device, twice: while the codes are compared, and the moment
+ *    the new phone's user approved (the reshare under way) — each time the new phone's app closed
+ *    and the service worker stopped. The Devices page says nothing changed, the browser and A sign
+ *    a transaction, and running the change again completes it (the new phone then co-signs).
+ * 5. A tainted pair: a compromised browser (Node, the extension's member links, tampering with its
+ *    last signing message) joins the wallet and fails a signature with phone A; A refuses it from
+ *    then on; this browser's Devices page names the suspect; this browser and A remove it; they
+ *    sign a transaction; the removed browser co-signs with nobody.
  *
  * Each flow records how long its membership change took (scan → member, remove → complete, scan →
  * first signature) as an annotation; docs/extension.md has the medians of three runs.
  */
 import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import type { Browser, BrowserContext, Page, TestInfo } from '@playwright/test';
+import { CoSignerFailedError } from '../src/background/co-signer.ts';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { DEMO_PASSWORD, approvalWindow, connectDapp, decodeRenderedQr, localStackUrls, onboardAndPair, unlockPhone } from '../src/devstack/demo-flow.ts';
+import { approvalWindow, connectDapp, localStackUrls, onboardAndPair, protectPhone, showPairingCode, unlockPhone } from '../src/devstack/demo-flow.ts';
 import { launchExtensionBrowser } from '../src/devstack/extension-browser.ts';
+import { encodeInteger } from '../src/mpc/wire.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay-server.ts';
+import type { AppMessage } from '../src/session/messages.ts';
 import { expect, test } from './fixtures.ts';
-import { addPhone, compareCodes, epochOf, fixtureKeys, givePhoneKeys, launchPhones, openDevices, phoneInOwnContext, sendEth } from './support/members.ts';
+import { PHONE_DEALER_CODE, addPhone, compareCodes, epochOf, fixtureKeys, givePhoneKeys, launchPhones, membershipState, openDevices, pairForRecovery, phoneInOwnContext, scanAndConfirm, sendEth, showAddDeviceCode, showRecoveryCode } from './support/members.ts';
+import { nodeBrowserMember } from './support/node-browser-member.ts';
+import { personalSignRequest } from './support/node-extension-peer.ts';
 import { restartServiceWorker } from './support/service-worker.ts';
 
 const RECIPIENT = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';
+// Several devices, several membership changes per flow, on a shared 2-core machine.
+test.setTimeout(300_000);
 const LONG = { timeout: 90_000 };
 
 let relay: RunningRelay;
@@ -41,6 +52,13 @@ test.afterAll(async () => {
   await phones.close();
   await relay.close();
 });
+
+/** A screenshot of the whole popup page: its screen (which scrolls inside the popup's 392 px) shown at full height. */
+async function popupShot(popup: Page, path: string): Promise<void> {
+  const style = await popup.addStyleTag({ content: '.screen { max-height: none !important; }' });
+  await popup.screenshot({ path, fullPage: true });
+  await style.evaluate((element) => (element as Element).remove());
+}
 
 function figure(testInfo: TestInfo, name: string, ms: number): void {
   testInfo.annotations.push({ type: name, description: String(Math.round(ms)) });
@@ -64,6 +82,16 @@ async function connectedDapp(context: Parameters<typeof connectDapp>[0], dappUrl
   return dapp;
 }
 
+/** After a crash: the Devices page (reloaded) says the change stopped and nothing changed; still two members of epoch 0. */
+async function expectInterrupted(popup: Page): Promise<void> {
+  await popup.reload();
+  await openDevices(popup);
+  await expect(popup.getByTestId('member-change')).toHaveAttribute('data-step', 'failed', LONG);
+  await expect(popup.getByTestId('member-change-error')).toHaveText('Interrupted before it finished. Nothing changed: run it again.');
+  expect(await epochOf(popup)).toBe(0);
+  await expect(popup.getByTestId('member-list').locator('li')).toHaveCount(2);
+}
+
 async function mined(chain: JsonRpcProvider, result: { result?: unknown; error?: unknown }): Promise<void> {
   expect(result.error).toBeUndefined();
   const receipt = await chain.waitForTransaction(result.result as string, 1, 60_000);
@@ -82,7 +110,7 @@ test('1. add phone B: browser + A and browser + B sign transactions (B with A cl
   await expect(popup.getByTestId('member-list').locator('li')).toHaveCount(3);
   await expect(popup.getByTestId('backup-banner')).toHaveCount(0);
   await expect(popup.getByTestId('pair-list').locator('[data-can-sign="true"]')).toHaveCount(2, LONG);
-  await popup.screenshot({ path: testInfo.outputPath('popup-devices-three.png'), fullPage: true });
+  await popupShot(popup, testInfo.outputPath('popup-devices-three.png'));
   await phoneB.screenshot({ path: testInfo.outputPath('phone-member-list.png'), fullPage: true });
 
   // Browser + A: a transaction mined on anvil.
@@ -121,7 +149,7 @@ test('2. phone A lost: the browser and B remove it; A, reopened, says it was rem
   const rowA = popup.getByTestId('member-1');
   await rowA.getByTestId('member-remove').click();
   await expect(rowA.getByTestId('member-remove-confirm')).toContainText('moving your funds to a new wallet is the only complete protection');
-  await popup.screenshot({ path: testInfo.outputPath('popup-remove-confirm.png'), fullPage: true });
+  await popupShot(popup, testInfo.outputPath('popup-remove-confirm.png'));
   await rowA.getByTestId('member-remove-with').click();
   await expect(phoneB.getByTestId('decision-reshare')).toBeVisible(LONG);
   await phoneB.screenshot({ path: testInfo.outputPath('phone-approve-removal.png'), fullPage: true });
@@ -129,7 +157,7 @@ test('2. phone A lost: the browser and B remove it; A, reopened, says it was rem
   await expect(popup.getByTestId('removal-complete')).toBeVisible(LONG);
   figure(testInfo, 'remove-device-ms', performance.now() - removing);
   expect(await epochOf(popup)).toBe(2);
-  await popup.screenshot({ path: testInfo.outputPath('popup-removal-complete.png'), fullPage: true });
+  await popupShot(popup, testInfo.outputPath('popup-removal-complete.png'));
 
   // A's app, opened again: told it was removed, no longer a signer; it deletes its share when told to.
   await phoneA.goto(localStackUrls(relay, '').phoneAppUrl);
@@ -147,7 +175,14 @@ test('2. phone A lost: the browser and B remove it; A, reopened, says it was rem
 
 test('3. browser lost: a new profile recovers from the two phones, signs, same address, account names back', async ({ extension, anvil }, testInfo) => {
   const { context, extensionId } = extension;
-  const { popup, phone: phoneA, address, chain } = await startWallet(context, extensionId, anvil.rpcUrl);
+  // Phone A lives apart from the browser that will be lost.
+  const { popup, link: first } = await showPairingCode(context, extensionId, localStackUrls(relay, anvil.rpcUrl));
+  const phoneA = await phoneInOwnContext(phones, fixtureKeys(0, 10));
+  await scanAndConfirm(popup, phoneA, first);
+  const address = ((await popup.getByTestId('address').textContent(LONG)) ?? '').trim();
+  await popup.getByTestId('first-address-continue').click();
+  const chain = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1 });
+  await (await new Wallet(ANVIL_DEV_PRIVATE_KEY, chain).sendTransaction({ to: address, value: parseEther('3') })).wait();
   const phoneB = await phoneInOwnContext(phones, fixtureKeys(10, 10));
   await addPhone(popup, phoneA, phoneB);
   await popup.getByTestId('nav-accounts').click();
@@ -163,33 +198,15 @@ test('3. browser lost: a new profile recovers from the two phones, signs, same a
   const fresh = await launchExtensionBrowser({ headless: process.env.HEADED !== '1' });
   try {
     const urls = localStackUrls(relay, anvil.rpcUrl);
-    const newPopup = await fresh.context.newPage();
-    await newPopup.setViewportSize({ width: 360, height: 600 });
-    await newPopup.goto(`chrome-extension://${fresh.extensionId}/extension/popup/index.html`);
-    await newPopup.getByTestId('create-password').fill(DEMO_PASSWORD);
-    await newPopup.getByTestId('create-confirm').fill(DEMO_PASSWORD);
-    await newPopup.locator('details summary').click();
-    await newPopup.getByTestId('create-relay').fill(urls.relayWsUrl);
-    await newPopup.getByTestId('create-phone-app').fill(urls.phoneAppUrl);
-    await newPopup.getByTestId('create-rpc').fill(urls.rpcUrl);
-    await newPopup.getByTestId('create-submit').click();
-    await newPopup.screenshot({ path: testInfo.outputPath('popup-recovery-start.png') });
-    await newPopup.getByTestId('start-recovery').click();
-    const link = await decodeRenderedQr(newPopup.getByTestId('pairing-qr'));
+    const { popup: newPopup, link } = await showRecoveryCode(fresh.context, fresh.extensionId, urls, testInfo.outputPath('popup-recovery-start.png'));
 
     const recovering = performance.now();
-    await phoneA.goto(link);
-    await unlockPhone(phoneA);
-    const sas = ((await phoneA.getByTestId('phone-sas').textContent(LONG)) ?? '').trim();
-    await expect(newPopup.getByTestId('pairing-sas')).toHaveText(sas);
-    await phoneA.getByTestId('phone-sas-match').click();
-    await newPopup.getByTestId('sas-match').click();
-    await expect(phoneA.getByTestId('phone-recovering')).toBeVisible(LONG);
+    await pairForRecovery(newPopup, phoneA, link);
     await phoneA.screenshot({ path: testInfo.outputPath('phone-recovering.png'), fullPage: true });
     await phoneA.getByTestId('recovery-start').filter({ hasText: 'Phone 2' }).click();
     await compareCodes(phoneB, newPopup, 'decision-dealer-code');
     await expect(newPopup.getByTestId('address')).toHaveText(address, LONG);
-    await newPopup.screenshot({ path: testInfo.outputPath('popup-recovered.png') });
+    await popupShot(newPopup, testInfo.outputPath('popup-recovered.png'));
     await newPopup.getByTestId('first-address-continue').click();
     await expect(newPopup.locator('[data-testid="account-select"] option').first()).toHaveText('Savings', LONG);
 
@@ -207,8 +224,149 @@ test('3. browser lost: a new profile recovers from the two phones, signs, same a
     expect(await chain.getBalance(address)).toBeLessThan(parseEther('3'));
     await openDevices(newPopup);
     await expect(newPopup.getByTestId('member-list').locator('li')).toHaveCount(3);
-    await newPopup.screenshot({ path: testInfo.outputPath('popup-devices-after-recovery.png'), fullPage: true });
+    await popupShot(newPopup, testInfo.outputPath('popup-devices-after-recovery.png'));
   } finally {
     await fresh.close();
+  }
+});
+
+test('4. crash while adding a device: the new phone closed and the service worker stopped mid-change; the wallet still signs; run again, it completes', async ({ extension, dappServer, anvil }, testInfo) => {
+  const { context, extensionId } = extension;
+  const { popup, phone: phoneA, address, chain } = await startWallet(context, extensionId, anvil.rpcUrl);
+  const dapp = await connectedDapp(context, dappServer.url);
+  const phoneB = await phoneInOwnContext(phones, fixtureKeys(10, 10));
+
+  const link = await showAddDeviceCode(popup);
+  await scanAndConfirm(popup, phoneB, link);
+  const adding = popup.getByTestId('member-change');
+  await expect(adding).toHaveAttribute('data-step', 'verifying', LONG);
+  await popupShot(popup, testInfo.outputPath('popup-add-verifying.png'));
+  const phoneAppUrl = localStackUrls(relay, '').phoneAppUrl;
+
+  /**
+   * The new phone's app closed (the tab leaves it and keeps the phone's screen lock), the service
+   * worker stopped as Chrome stops an idle one: the page says nothing changed, the browser and A
+   * sign a transaction mined on anvil; then the new phone's app is opened again.
+   */
+  const crash = async (value: string): Promise<void> => {
+    await phoneB.goto('about:blank');
+    await restartServiceWorker(extension, popup);
+    await expectInterrupted(popup);
+    await mined(chain, await sendEth(context, dapp, address, RECIPIENT, parseEther(value), async () => phoneA.getByTestId('phone-approve').click()));
+    await phoneB.goto(phoneAppUrl);
+    await unlockPhone(phoneB);
+  };
+
+  // Crash 1, while the codes are compared. Run again, the dealer and the new phone compare a code again.
+  await expect(phoneA.getByTestId('decision-candidate')).toBeVisible(LONG);
+  await expect(phoneB.getByTestId(PHONE_DEALER_CODE)).toBeVisible(LONG);
+  await crash('0.1');
+  await popup.getByTestId('member-change-retry').click();
+
+  // Crash 2, the moment the new phone's user approved the code (the reshare has just begun, and
+  // needs the new phone's pair keys and signature to commit). Run again, it completes; same address.
+  await compareCodes(phoneA, phoneB, PHONE_DEALER_CODE);
+  await crash('0.15');
+  const rerun = performance.now();
+  await popup.getByTestId('member-change-retry').click();
+  // Known, intermittent: the rerun can stall with every device at "joined" (a message of the round
+  // lost while a channel re-keys after the restarts); the page's "Stuck? Run it again" completes it.
+  await expect(popup.getByTestId('epoch'))
+    .toHaveText('1', { timeout: 30_000 })
+    .catch(async () => {
+      console.log(`the rerun stalled, run once more: ${await membershipState(popup, [phoneA, phoneB])}`);
+      await popup.getByTestId('member-change-retry').click();
+      await expect(popup.getByTestId('epoch')).toHaveText('1', LONG);
+    });
+  figure(testInfo, 'add-device-rerun-ms', performance.now() - rerun);
+  await expect(phoneB.getByTestId('phone-address')).toHaveText(address, LONG);
+  await expect(popup.getByTestId('member-list').locator('li')).toHaveCount(3);
+  await expect(popup.getByTestId('pair-list').locator('[data-can-sign="true"]')).toHaveCount(2, LONG);
+  // The new member co-signs a transaction with this browser, A's app closed.
+  await phoneA.goto('about:blank');
+  await mined(chain, await sendEth(context, dapp, address, RECIPIENT, parseEther('0.2'), async (approval) => {
+    await approval.getByTestId('ask-another-device').filter({ hasText: 'Phone 2' }).click();
+    await phoneB.getByTestId('phone-approve').click();
+  }));
+});
+
+test('5. a tainted pair: a compromised browser fails a signature with phone A; the browser and A remove it; they sign', async ({ extension, dappServer, anvil }, testInfo) => {
+  const { context, extensionId } = extension;
+  const urls = localStackUrls(relay, anvil.rpcUrl);
+  // The compromised browser (Node, the extension's member links) adds Enc(1) = (1 + N) to c3 once
+  // `paillierN` is set: a well-formed ciphertext, a wrong signature (CVE-2023-33242's probe).
+  let paillierN = 0n;
+  const tamper = (message: AppMessage): AppMessage => {
+    if (paillierN === 0n || message.t !== 'sign' || (message.body as { type?: string }).type !== 'sign/4') return message;
+    const body = message.body as { c3: string };
+    return { ...message, body: { ...body, c3: encodeInteger((BigInt(`0x${body.c3}`) * (1n + paillierN)) % (paillierN * paillierN)) } };
+  };
+  const compromised = nodeBrowserMember(urls.relayWsUrl, urls.phoneAppUrl, 20, tamper);
+  try {
+    // The compromised browser and phone A make the wallet.
+    const phoneA = await phoneInOwnContext(phones, fixtureKeys(0, 10));
+    await compromised.link.pairing.start('new-wallet');
+    await phoneA.goto(compromised.link.pairing.progress().link as string);
+    await protectPhone(phoneA);
+    await expect.poll(() => compromised.link.pairing.progress().sas, LONG).toMatch(/^\d{6}$/);
+    await expect(phoneA.getByTestId('phone-sas')).toHaveText(compromised.link.pairing.progress().sas as string);
+    compromised.link.pairing.confirmSas(true);
+    await phoneA.getByTestId('phone-sas-match').click();
+    await expect(phoneA.getByTestId('phone-address')).toBeVisible(LONG);
+    const address = ((await phoneA.getByTestId('phone-address').textContent()) ?? '').trim();
+
+    // This browser joins the wallet from phone A with the compromised browser as the second dealer (kept).
+    const { popup, link } = await showRecoveryCode(context, extensionId, urls);
+    await pairForRecovery(popup, phoneA, link);
+    await phoneA.getByTestId('recovery-remove').uncheck();
+    await phoneA.getByTestId('recovery-start').click();
+    await expect.poll(() => compromised.decisions().find((decision) => decision.kind === 'candidate')?.id ?? '', LONG).not.toBe('');
+    const candidate = compromised.decisions().find((decision) => decision.kind === 'candidate') as { id: string; sas: string };
+    await expect(popup.getByTestId('decision-dealer-code').getByTestId('decision-sas')).toHaveText(candidate.sas, LONG);
+    compromised.decide(candidate.id, true);
+    await popup.getByTestId('decision-dealer-code').getByTestId('decision-approve').click();
+    await expect(popup.getByTestId('address')).toHaveText(address, LONG);
+    await popup.getByTestId('first-address-continue').click();
+    const chain = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1 });
+    await (await new Wallet(ANVIL_DEV_PRIVATE_KEY, chain).sendTransaction({ to: address, value: parseEther('3') })).wait();
+
+    // The compromised browser's signature with A fails A's check: A records it as the suspect.
+    const memberA = compromised.view()?.members.find((member) => member.role === 'phone');
+    expect(memberA).toBeDefined();
+    paillierN = await compromised.pairModulus(memberA?.index as number);
+    const probe = compromised.sign(personalSignRequest(address, '0x48656c6c6f'), memberA?.key).catch((error: unknown) => error);
+    await phoneA.getByTestId('phone-approve').click();
+    const failure = await probe;
+    expect(failure).toBeInstanceOf(CoSignerFailedError);
+    expect((failure as CoSignerFailedError).code).toBe('tainted');
+    // A refuses it from now on, without asking its user.
+    const again = await compromised.sign(personalSignRequest(address, '0x48656c6c6f'), memberA?.key).catch((error: unknown) => error);
+    expect((again as CoSignerFailedError).code).toBe('tainted');
+
+    // Every member knows the suspect: this browser's Devices page names it and offers its removal.
+    await openDevices(popup);
+    const suspectRow = popup.getByTestId('member-list').locator('li').filter({ has: popup.getByTestId('member-suspect') });
+    await expect(suspectRow).toHaveCount(1, LONG);
+    await expect(suspectRow.getByTestId('member-remove')).toHaveClass(/danger/);
+    await popupShot(popup, testInfo.outputPath('popup-suspect.png'));
+    const epoch = await epochOf(popup);
+    await suspectRow.getByTestId('member-remove').click();
+    await suspectRow.getByTestId('member-remove-with').click();
+    await expect(phoneA.getByTestId('decision-reshare')).toBeVisible(LONG);
+    await phoneA.getByTestId('decision-reshare').getByTestId('decision-approve').click();
+    await expect(popup.getByTestId('removal-complete')).toBeVisible(LONG);
+    expect(await epochOf(popup)).toBe(epoch + 1);
+    await expect(popup.getByTestId('member-list').locator('li')).toHaveCount(2, LONG);
+    await expect(popup.getByTestId('member-suspect')).toHaveCount(0);
+
+    // The remaining pair signs a transaction mined on anvil; same address.
+    const dapp = await connectedDapp(context, dappServer.url);
+    await mined(chain, await sendEth(context, dapp, address, RECIPIENT, parseEther('0.1'), async () => phoneA.getByTestId('phone-approve').click()));
+    await expect(phoneA.getByTestId('phone-address')).toHaveText(address);
+    // The removed browser co-signs with nobody.
+    const removed = await compromised.sign(personalSignRequest(address, '0x48656c6c6f'), memberA?.key).catch((error: unknown) => error);
+    expect(removed).toBeInstanceOf(CoSignerFailedError);
+  } finally {
+    compromised.close();
   }
 });

@@ -29,6 +29,7 @@ import { MemberChannels } from '../session/member-channels.ts';
 import { channelStore, LINK_PREFIX, loadMembership, memberStore, membershipRecords } from '../session/member-vault.ts';
 import { parseAppMessage, type AppMessage } from '../session/messages.ts';
 import { migratePairRecords } from '../session/pair-migration.ts';
+import { HEALTH_INTERVAL_MS } from '../session/share-health.ts';
 import { CoSigningFailed, CoSigningRejected, ExtensionCoSigner } from '../session/extension-cosigner.ts';
 import { openSettings, signSettings, type SettingsBody } from '../session/settings-record.ts';
 import { WalletMember, type MemberState } from '../session/wallet-member.ts';
@@ -96,6 +97,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
   private readonly progressListeners = new Listeners<PairingProgress>();
   private readonly statusListeners = new Listeners<PhoneStatus>();
   private readonly ready: Promise<void>;
+  private healthTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
 
   constructor(context: PhoneLinkContext, WebSocketImpl: WebSocketConstructor | undefined, options: MemberLinksOptions) {
@@ -155,6 +157,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     this.refreshCosigners();
     this.member?.start();
     this.member?.proveHealth();
+    if (!this.closed) this.healthTimer = setInterval(() => this.member?.proveHealth(), HEALTH_INTERVAL_MS);
   }
 
   private openMember(state: MemberState): void {
@@ -374,6 +377,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     this.pairingState = null;
     await (this.channels as MemberChannels).adopt(link);
     this.openMember({ share, pending: null, last: null, joining: null, removal: null, directory });
+    this.member?.proveHealth();
     this.refreshCosigners();
     this.setProgress(IDLE_PAIRING);
     return p2PairShare(share, FIRST_PAIR.phone);
@@ -550,6 +554,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
 
   close(): void {
     this.closed = true;
+    clearInterval(this.healthTimer);
     this.pairingState?.link.close();
     this.pairingState = null;
     this.channels?.close();

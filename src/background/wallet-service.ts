@@ -540,7 +540,7 @@ export class WalletService implements MethodBackend {
       draft.devices = [{ id: randomId(), name: result.deviceName, pairedAt: now, lastSeen: now }];
     });
     for (const origin of origins) this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
-    await this.shareSettings();
+    await this.shareSettings('new-members');
   }
 
   /**
@@ -579,8 +579,15 @@ export class WalletService implements MethodBackend {
     await this.announceAllAccounts();
   }
 
-  /** What a new browser of this wallet needs to look like this one; every member keeps it (sent again on every change of accounts or networks). */
-  private async shareSettings(): Promise<void> {
+  /**
+   * What a new browser of this wallet needs to look like this one; every member keeps it: sent when
+   * the user changes accounts or networks, and to new members. A browser that just recovered the
+   * wallet sends nothing until a member's record restored it (or its user changed something): its
+   * default accounts would otherwise replace the record the members keep.
+   */
+  private async shareSettings(why: 'changed' | 'new-members'): Promise<void> {
+    if (why === 'changed') this.restorePending = false;
+    else if (this.restorePending) return;
     const members = this.link?.members;
     if (!members || !this.isUnlocked()) return;
     const state = await this.state.read();
@@ -597,7 +604,7 @@ export class WalletService implements MethodBackend {
     const epoch = this.link?.members?.view()?.epoch ?? null;
     if (epoch !== null && epoch !== this.settingsEpoch) {
       this.settingsEpoch = epoch;
-      void this.shareSettings();
+      void this.shareSettings('new-members');
     }
   }
 
@@ -717,7 +724,7 @@ export class WalletService implements MethodBackend {
       draft.activeAccount = index;
     });
     await this.announceAllAccounts();
-    await this.shareSettings();
+    await this.shareSettings('changed');
   }
 
   async renameAccount(index: unknown, name: unknown): Promise<void> {
@@ -726,7 +733,7 @@ export class WalletService implements MethodBackend {
       if (!draft.accounts.some((account) => account.index === index)) throw new WalletActionError('not_found', 'No such account.', 'index');
       draft.accounts = draft.accounts.map((account) => (account.index === index ? { ...account, name: accountName } : account));
     });
-    await this.shareSettings();
+    await this.shareSettings('changed');
   }
 
   async selectAccount(index: unknown): Promise<void> {
@@ -918,7 +925,7 @@ export class WalletService implements MethodBackend {
     if (findNetwork(await this.state.read(), chainId)) throw new WalletActionError('invalid_input', `Chain ${chainId} is already in Duet.`, 'chainId');
     await this.checkNodeChainId(request.rpcUrl, chainId);
     await this.state.update((draft) => addNetwork(draft, request));
-    await this.shareSettings();
+    await this.shareSettings('changed');
   }
 
   async setNetworkRpc(chainId: unknown, rpcUrl: unknown): Promise<void> {
@@ -927,13 +934,13 @@ export class WalletService implements MethodBackend {
     requireNetwork(await this.state.read(), chainId);
     await this.checkNodeChainId(url, chainId);
     await this.state.update((draft) => setNetworkRpcUrl(draft, chainId, url));
-    await this.shareSettings();
+    await this.shareSettings('changed');
   }
 
   async removeNetworkFromUi(chainId: unknown): Promise<void> {
     if (typeof chainId !== 'number') throw new WalletActionError('invalid_input', 'chainId must be a number.', 'chainId');
     await this.state.update((draft) => removeNetwork(draft, chainId));
-    await this.shareSettings();
+    await this.shareSettings('changed');
   }
 
   async disconnectSite(origin: unknown): Promise<void> {

@@ -26,6 +26,7 @@ import { channelStore, LINK_PREFIX, loadMembership, memberStore, membershipRecor
 import { parseAppMessage } from '../session/messages.ts';
 import { migratePairRecords } from '../session/pair-migration.ts';
 import { openSettings } from '../session/settings-record.ts';
+import { HEALTH_INTERVAL_MS } from '../session/share-health.ts';
 import { isOpenRequest, PhoneCoSigner, type PhoneEvent, type PhoneRequest, type SavedPhoneRequest, type SettledStatus } from '../session/phone-cosigner.ts';
 import { WalletMember, type ChangeProgress, type Decision, type MemberState } from '../session/wallet-member.ts';
 import type { WeakKdfForTests } from '../vault/test-only-weak-kdf.ts';
@@ -158,6 +159,8 @@ export class PhoneController {
   private pairing: Pairing | null = null;
   /** A browser paired for recovery, until the user starts the change. */
   private recovery: { candidate: string } | null = null;
+  /** Sends a fresh proof of this phone's share to the other members while the app is unlocked. */
+  private healthTimer: ReturnType<typeof setInterval> | undefined;
   private relayUrl = '';
   private pendingLink: string | null;
   private readonly vaultKey: PhoneVaultKey;
@@ -420,6 +423,7 @@ export class PhoneController {
   }
 
   private closeLinks(): void {
+    clearInterval(this.healthTimer);
     this.pairing?.link.close();
     this.pairing = null;
     this.channels?.close();
@@ -453,6 +457,7 @@ export class PhoneController {
     for (const cosigner of this.cosigners.values()) cosigner.resume();
     this.member?.start();
     this.member?.proveHealth();
+    this.healthTimer = setInterval(() => this.member?.proveHealth(), HEALTH_INTERVAL_MS);
     this.screen = this.restingScreen();
     this.changed();
     if (this.pendingLink) {
@@ -806,6 +811,7 @@ export class PhoneController {
     this.pairing = null;
     await (this.channels as MemberChannels).adopt(pairing.link);
     this.openMember({ share: created.share, pending: null, last: null, joining: null, removal: null, directory: created.directory });
+    this.member?.proveHealth();
     this.refreshCosigners(null);
   }
 

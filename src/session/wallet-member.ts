@@ -564,6 +564,8 @@ export class WalletMember {
     this.approvedSets = [];
     this.endRound();
     this.changed();
+    // The others' proofs were of the old shares: each member proves its new one at once.
+    this.proveHealth();
     // A removed member learns it now if it is online (else when it next shows up: peerOnline).
     for (const index of removedBy(proposal)) {
       const removed = proposal.oldMembers.find((member) => member.index === index);

@@ -132,6 +132,29 @@ describe('adding a device', () => {
   });
 });
 
+describe('a crash while adding a device (the newcomer and the coordinator stop together)', () => {
+  for (const point of ['the newcomer approved its code', 'the reshare started', 'the newcomer received its share'] as const) {
+    it(`at "${point}": the old epoch still signs; both start again, run again, the change completes`, async () => {
+      const { net, phoneA, extension } = wallet();
+      const phoneB = await addPhone(net, extension, phoneA);
+      if (point === 'the reshare started') await net.until(() => extension.member.view().reshare !== null, point);
+      if (point === 'the newcomer received its share') await net.until(() => phoneB.stored.pending !== null, point);
+      phoneB.crash();
+      extension.crash();
+      await net.settle();
+      expect(extension.stored.share?.wallet.epoch).toBe(0);
+      expect(pairSigns([phoneA, extension], phoneA, extension)).toBe(true);
+      phoneB.start();
+      extension.start();
+      net.online(phoneB);
+      net.online(extension);
+      await extension.member.retryChange();
+      await net.until(() => [phoneA, extension, phoneB].every((device) => device.share?.wallet.epoch === 1), 'every member commits');
+      expect(pairSigns([phoneA, extension, phoneB], phoneB, extension)).toBe(true);
+    });
+  }
+});
+
 describe('removing a device', () => {
   async function threeMembers() {
     const base = wallet();
@@ -231,6 +254,14 @@ describe('pair keys, taints and envelopes', () => {
     phoneA.decideAll('reshare');
     await net.until(() => [phoneA, extension, phoneB].every((device) => device.share?.wallet.epoch === 2), 'everyone commits');
     expect(pairSigns([phoneA, extension, phoneB], phoneA, phoneB)).toBe(true);
+  });
+
+  it('at the commit every member proves its new share to the others (no "no recent proof" right after a change)', async () => {
+    const { net, phoneA, extension } = wallet();
+    const phoneB = await addPhone(net, extension, phoneA);
+    await net.until(() => [phoneA, extension, phoneB].every((device) => device.share?.wallet.epoch === 1), 'every member commits');
+    const others = (device: TestDevice) => [phoneA, extension, phoneB].filter((other) => other !== device).map((other) => other.key).sort();
+    await net.until(() => [phoneA, extension, phoneB].every((device) => others(device).every((key) => (device.member.view().health[key] ?? 0) > 0)), 'proofs of the new epoch');
   });
 
   it('proofs of share health are recorded for each member that sends one', async () => {
