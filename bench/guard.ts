@@ -41,7 +41,7 @@ import { encodeWalletShare } from '../src/mpc/wallet-share-codec.ts';
 import { p2PairShare, WALLET_SHARE_VERSION, type Member, type WalletPublic, type WalletShare } from '../src/mpc/wallet-share.ts';
 import { hexFromBytes } from '../src/mpc/wire.ts';
 import { ExtensionCoSigner, CoSigningRejected } from '../src/session/extension-cosigner.ts';
-import { newSigningRequestId, type TransactionRequest } from '../src/wallet/signing-request.ts';
+import { maxFeePerGasOf, newSigningRequestId, type TransactionRequest } from '../src/wallet/signing-request.ts';
 import { loadPaillierFixture, PAILLIER_FIXTURE_COUNT } from '../test/mpc/fixtures.ts';
 import { startRelayProcess } from '../test/relay/relay-process.ts';
 import { startGuardProcess } from '../test/guard/support/guard-process.ts';
@@ -205,7 +205,7 @@ try {
           await wallet.cosigner.requestSignature(request);
           latencies.push(performance.now() - begin);
           wallet.signs += 1;
-          wallet.signed += request.tx.value + request.tx.gas * request.tx.maxFeePerGas;
+          wallet.signed += request.tx.value + request.tx.gas * maxFeePerGasOf(request.tx);
         } catch (error) {
           if (error instanceof CoSigningRejected) delayed += 1;
           else failed += 1;

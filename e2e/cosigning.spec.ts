@@ -40,7 +40,7 @@ test('pair, connect a dApp, send ETH, sign a message, and reject — extension a
   const dapp = await context.newPage();
   await dapp.goto(`${dappServer.url}/index.html`);
   const { approval, accounts } = await connectDapp(context, dapp);
-  expect(accounts.result).toEqual([address]);
+  expect(accounts.result).toEqual([address.toLowerCase()]);
   expect((await dappRequest(dapp, 'eth_chainId')).result).toBe('0x7a69');
 
   // 5. Send ETH: approve in the extension, then on the phone; anvil mines it.

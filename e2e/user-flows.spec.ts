@@ -86,7 +86,7 @@ test('typed data, two accounts, wrong password, relay down while signing', async
   await popup.getByTestId('site-disconnect').click();
   await popup.getByTestId('nav-home').click();
   const reconnect = await connectDapp(context, dapp);
-  expect(reconnect.accounts.result).toEqual([second]);
+  expect(reconnect.accounts.result).toEqual([second.toLowerCase()]);
   const sending = dappRequest(dapp, 'eth_sendTransaction', [{ from: second, to: RECIPIENT, value: '0x2386f26fc10000' }]);
   await approveBoth(reconnect.approval, phone);
   const sent = await sending;

@@ -167,7 +167,7 @@ test('wallet_watchAsset from a site: approved in the window, the token joins the
   await dapp.goto(`${dappServer.url}/index.html`);
   const watching = dappRequest(dapp, 'wallet_watchAsset', [{ type: 'ERC20', options: { address: second, symbol: 'DEMO', decimals: 18 } }]);
   const approval = await window(extension.context);
-  await expect(approval.getByTestId('request-title')).toHaveText('Add a token');
+  await expect(approval.getByTestId('request-title')).toHaveText('Add a token (ERC-20)');
   await expect(approval.getByTestId('field-Token contract')).toHaveText(second);
   await approval.getByTestId('approve').click();
   expect((await watching).result).toBe(true);

@@ -27,7 +27,7 @@ const APPROVE_LABELS: Record<ApprovalCard['kind'], string> = {
   connect: 'Connect',
   'switch-chain': 'Switch network',
   'add-chain': 'Add network',
-  'watch-asset': 'Add token',
+  'watch-asset': 'Add',
   sign: 'Approve',
 };
 
@@ -123,8 +123,8 @@ function TransactionEditor({ card, refresh, guarded }: { card: ApprovalCard; ref
           void run({ action: 'edit-transaction', id: card.id, maxFeeGwei: form.maxFeeGwei, priorityFeeGwei: form.priorityFeeGwei, gasLimit: form.gasLimit, nonce });
         }}
       >
-        {field('maxFeeGwei', 'Max fee per gas (gwei)', 'edit-max-fee')}
-        {field('priorityFeeGwei', 'Priority fee per gas (gwei)', 'edit-priority-fee')}
+        {field('maxFeeGwei', tx.type === 2 ? 'Max fee per gas (gwei)' : 'Gas price (gwei)', 'edit-max-fee')}
+        {tx.type === 2 && field('priorityFeeGwei', 'Priority fee per gas (gwei)', 'edit-priority-fee')}
         {field('gasLimit', 'Gas limit', 'edit-gas-limit')}
         {field('nonce', 'Nonce', 'edit-nonce')}
         {error && (
@@ -243,6 +243,12 @@ function Request({ card, view, refresh }: { card: ApprovalCard; view: WalletView
           <dt>Site</dt>
           <dd data-testid="approval-origin">{card.originLabel}</dd>
         </div>
+        {card.embeddedIn && (
+          <div>
+            <dt>Embedded in</dt>
+            <dd data-testid="approval-embedded-in">{card.embeddedIn}</dd>
+          </div>
+        )}
         <div>
           <dt>Network</dt>
           <dd data-testid="approval-network">{card.network}</dd>
@@ -256,6 +262,11 @@ function Request({ card, view, refresh }: { card: ApprovalCard; view: WalletView
           </div>
         )}
       </dl>
+      {card.batch && (
+        <p class="notice" data-testid="approval-batch">
+          Call {card.batch.index + 1} of {card.batch.count} of a batch the site sent (wallet_sendCalls). Duet sends the calls one after the other, each approved here and on your phone; they are not atomic.
+        </p>
+      )}
       <DisplayFields model={card.display} />
       {card.code && (
         <p class="code">

@@ -8,7 +8,7 @@ import { AUTO_LOCK_ALARM } from '../../src/background/auto-lock.ts';
 import { PageConnections } from '../../src/background/page-connections.ts';
 import { relayPhoneLinks } from '../../src/background/phone-link.ts';
 import { PROVIDER_PORT_NAME, parsePortRequest } from '../../src/background/port-messages.ts';
-import { originFromSender } from '../../src/background/router.ts';
+import { embeddingSite, originFromSender } from '../../src/background/router.ts';
 import type { KeyValueStore } from '../../src/background/storage.ts';
 import { handleUiRequest } from '../../src/background/ui-actions.ts';
 import { UI_MESSAGE, isExtensionPage, type UiEnvelope, type UiResponse } from '../../src/background/ui-messages.ts';
@@ -54,7 +54,7 @@ const wallet = new WalletService({
   approvalWindow,
   pageEvents: {
     toOrigin: (origin, event, payload) => pages.sendTo(origin, { kind: 'event', event, payload }),
-    toAll: (event, payload) => pages.sendAll({ kind: 'event', event, payload }),
+    toAll: (event, payload, except) => pages.sendAll({ kind: 'event', event, payload }, except),
   },
   alarms: {
     schedule: (name, delayInMinutes) => browser.alarms.create(name, { delayInMinutes }),
@@ -102,12 +102,13 @@ browser.runtime.onConnect.addListener((port) => {
     const snapshot = await wallet.pageSnapshot(origin);
     post(port, { kind: 'event', event: 'connect', payload: { chainId: snapshot.chainId } });
     post(port, { kind: 'event', event: 'accountsChanged', payload: snapshot.accounts });
+    post(port, { kind: 'event', event: 'unlockStateChanged', payload: snapshot.isUnlocked });
   });
   port.onMessage.addListener((raw: unknown) => {
     const request = parsePortRequest(raw);
     if (!request) return;
     void ready
-      .then(() => wallet.request(request.method, request.params, { origin, requestKey: request.key, tabId }))
+      .then(() => wallet.request(request.method, request.params, { origin, requestKey: request.key, tabId, embeddedIn: embeddingSite(port.sender?.frameId, request.top, origin) }))
       .then(
         (result) => post(port, { kind: 'response', id: request.id, result }),
         (error: unknown) => post(port, { kind: 'error', id: request.id, error: toProviderRpcError(error).toJSON() }),

@@ -5,6 +5,11 @@ import { WILL_FAIL_PREFIX } from '../../src/wallet/presign-warnings.ts';
 export function DisplayFields({ model }: { model: DisplayModel }) {
   return (
     <section class="request" data-testid="request-display">
+      {(model.alerts ?? []).map((alert) => (
+        <p class="alert" role="alert" data-testid="request-alert" key={alert}>
+          {alert}
+        </p>
+      ))}
       <h2 data-testid="request-title">{model.title}</h2>
       {model.warnings.map((warning) => (
         <p class={warning.startsWith(WILL_FAIL_PREFIX) ? 'warning danger' : 'warning'} data-testid="request-warning" key={warning}>

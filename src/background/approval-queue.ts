@@ -26,22 +26,29 @@ import { rpcErrors, type SerializedRpcError } from '../provider/rpc-error.ts';
 import type { AddChainRequest } from './chain-params.ts';
 import type { TransactionAdvice } from './request-builders.ts';
 import { storedBytes, type KeyValueStore } from './storage.ts';
-import type { TokenEntry } from './wallet-state.ts';
+import type { WatchAssetRequest } from './watch-asset.ts';
 
-export type SigningMethod = 'personal_sign' | 'eth_signTypedData_v4' | 'eth_sendTransaction';
+export type SigningMethod = 'personal_sign' | 'eth_signTypedData' | 'eth_signTypedData_v3' | 'eth_signTypedData_v4' | 'eth_sendTransaction';
 
 export type ApprovalPayload =
   | { readonly kind: 'connect'; readonly method: 'eth_requestAccounts' | 'wallet_requestPermissions' }
   | { readonly kind: 'switch-chain'; readonly chainId: number }
   | { readonly kind: 'add-chain'; readonly network: AddChainRequest }
-  /** wallet_watchAsset: the token as read from the chain, and the symbol the site gave if any. */
-  | { readonly kind: 'watch-asset'; readonly chainId: number; readonly token: TokenEntry; readonly siteSymbol: string | null }
+  | { readonly kind: 'watch-asset'; readonly asset: WatchAssetRequest }
   /**
    * `request` is the canonical JSON of the SigningRequest (encodeSigningRequest), frozen when the
-   * user approves; `advice` is what the node said about a transaction when it was built.
+   * user approves; `advice` is what the node said about a transaction when it was built; `batch`
+   * says which call of a wallet_sendCalls batch it is.
    */
   /** `via`: the member the user chose to co-sign with ("ask another device"), by identity key. */
-  | { readonly kind: 'sign'; readonly method: SigningMethod; readonly request: Record<string, unknown>; readonly advice?: TransactionAdvice; readonly via?: string };
+  | {
+      readonly kind: 'sign';
+      readonly method: SigningMethod;
+      readonly request: Record<string, unknown>;
+      readonly advice?: TransactionAdvice;
+      readonly batch?: { readonly index: number; readonly count: number };
+      readonly via?: string;
+    };
 
 export type SignPayload = Extract<ApprovalPayload, { kind: 'sign' }>;
 
@@ -53,6 +60,8 @@ export interface ApprovalRecord {
   /** The browser tab the request came from (null when unknown): a page's frames share its limits. */
   readonly tabId: number | null;
   readonly requestKey: string;
+  /** The top-level site when the request came from an embedded frame. */
+  readonly embeddedIn?: string;
   readonly fingerprint: string;
   readonly payload: ApprovalPayload;
   readonly createdAt: number;
@@ -100,7 +109,7 @@ export const RESULT_TTL_MS = 5 * 60_000;
 const INDEX_KEY = 'duet/approvals/v2';
 const payloadKey = (id: string) => `${INDEX_KEY}/payload/${id}`;
 
-export type NewApproval = Pick<ApprovalRecord, 'id' | 'origin' | 'tabId' | 'requestKey' | 'fingerprint' | 'payload' | 'createdAt'>;
+export type NewApproval = Pick<ApprovalRecord, 'id' | 'origin' | 'tabId' | 'requestKey' | 'embeddedIn' | 'fingerprint' | 'payload' | 'createdAt'>;
 
 /** A request's fingerprint: SHA-256 over origin, method and the exact parameters, which are not kept. */
 export function requestFingerprint(origin: string, method: string, params: unknown): string {

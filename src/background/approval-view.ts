@@ -9,7 +9,9 @@ import { reviewedDisplay } from '../wallet/reviewed-display.ts';
 import { WALLET_ORIGIN, decodeSigningRequest, shortCode } from '../wallet/signing-request.ts';
 import type { ApprovalRecord, ApprovalStatus } from './approval-queue.ts';
 import { findNetwork } from './networks.ts';
+import { siteChainId } from './permissions.ts';
 import { editableTransaction, transactionWarnings, type EditableTransaction } from './transaction-review.ts';
+import { watchAssetModel } from './watch-asset.ts';
 import { activeAccountEntry, type WalletState } from './wallet-state.ts';
 
 export interface AccountChoice {
@@ -22,6 +24,8 @@ export interface AccountChoice {
 export interface ApprovalCard {
   readonly id: string;
   readonly origin: string;
+  /** The top-level site when the request comes from an embedded frame ("embedded in …"). */
+  readonly embeddedIn: string | null;
   /** The origin as the window names it ("Duet (your popup)" for what the user started there). */
   readonly originLabel: string;
   readonly kind: ApprovalRecord['payload']['kind'];
@@ -41,6 +45,8 @@ export interface ApprovalCard {
   readonly transaction: EditableTransaction | null;
   /** The member the user chose to co-sign this request ("ask another device"), if any. */
   readonly via: string | null;
+  /** For a call of a wallet_sendCalls batch: which one (from 0) of how many. */
+  readonly batch: { readonly index: number; readonly count: number } | null;
 }
 
 export interface ApprovalSummary {
@@ -56,7 +62,9 @@ export function approvalSummary(record: ApprovalRecord): ApprovalSummary {
 
 export const ADD_NETWORK_WARNING = 'A network can report false balances and transaction results. Add only networks you trust.';
 export const WALLET_ORIGIN_LABEL = 'Duet (you, from the popup)';
-export const TOKEN_SYMBOL_MISMATCH = (site: string, chain: string) => `The site calls this token "${site}", but its contract says "${chain}". Duet lists it as ${chain}.`;
+/** Who moves when a switch is approved: a connected site has a network of its own; any other page moves the wallet. */
+export const SITE_SWITCH_SCOPE = 'This site only: Duet and other sites stay on their networks.';
+export const WALLET_SWITCH_SCOPE = "Duet's network, and every site without a network of its own.";
 export const CONNECT_NOTE = 'The site will see the chosen addresses and can ask for approvals. Nothing is signed without your approval here and on your phone.';
 
 function networkLabel(state: WalletState, chainId: number): string {
@@ -85,6 +93,7 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
   const active = activeAccountEntry(state);
   const base = {
     ...approvalSummary(record),
+    embeddedIn: record.embeddedIn ?? null,
     originLabel: record.origin === WALLET_ORIGIN ? WALLET_ORIGIN_LABEL : record.origin,
     deadline: record.deadline,
     message: record.message,
@@ -95,6 +104,7 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
     siteWaiting,
     transaction: null,
     via: record.payload.kind === 'sign' ? (record.payload.via ?? null) : null,
+    batch: null,
   };
   const payload = record.payload;
   switch (payload.kind) {
@@ -110,8 +120,9 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
           title: 'Switch network',
           fields: [
             { label: 'Site', value: record.origin },
-            { label: 'From', value: networkLabel(state, state.activeChainId) },
+            { label: 'From', value: networkLabel(state, siteChainId(state, record.origin)) },
             { label: 'To', value: `${networkLabel(state, payload.chainId)} (${payload.chainId})` },
+            { label: 'Applies to', value: state.permissions[record.origin] ? SITE_SWITCH_SCOPE : WALLET_SWITCH_SCOPE },
           ],
           warnings: [],
         },
@@ -135,23 +146,10 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
       };
     }
     case 'watch-asset': {
-      const { token, siteSymbol } = payload;
-      return {
-        ...base,
-        network: networkLabel(state, payload.chainId),
-        display: {
-          title: 'Add a token',
-          fields: [
-            { label: 'Site', value: record.origin },
-            { label: 'Token contract', value: token.address },
-            { label: 'Symbol', value: token.symbol },
-            { label: 'Decimals', value: String(token.decimals) },
-          ],
-          warnings: siteSymbol !== null && siteSymbol !== token.symbol ? [TOKEN_SYMBOL_MISMATCH(siteSymbol, token.symbol)] : [],
-        },
-      };
+      const network = networkLabel(state, payload.asset.chainId);
+      return { ...base, network, display: watchAssetModel(payload.asset, network) };
     }
     case 'sign':
-      return { ...base, ...signCard(state, payload) };
+      return { ...base, ...signCard(state, payload), batch: payload.batch ?? null };
   }
 }

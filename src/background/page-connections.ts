@@ -1,6 +1,7 @@
 /**
  * The open provider ports, each tagged with the origin the browser reported for it. Events go to
- * one origin (accountsChanged) or to every page (chainChanged, connect).
+ * one origin (accountsChanged, a site's own chainChanged) or to every page (the wallet's chainChanged,
+ * except to sites on a network of their own).
  */
 export interface PagePort {
   postMessage(message: unknown): void;
@@ -25,7 +26,8 @@ export class PageConnections<P extends PagePort> {
     for (const [port, portOrigin] of this.origins) if (portOrigin === origin) port.postMessage(message);
   }
 
-  sendAll(message: unknown): void {
-    for (const port of this.origins.keys()) port.postMessage(message);
+  /** To every port, except those of the origins in `except` (sites on a network of their own). */
+  sendAll(message: unknown, except?: ReadonlySet<string>): void {
+    for (const [port, origin] of this.origins) if (!except?.has(origin)) port.postMessage(message);
   }
 }

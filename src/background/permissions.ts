@@ -24,6 +24,58 @@ export function permittedAccounts(state: WalletState, origin: string): string[] 
   return active && known.includes(active) ? [active, ...known.filter((address) => address !== active)] : known;
 }
 
+/**
+ * The accounts as a page sees them: lowercase, as MetaMask returns them from eth_accounts and
+ * eth_requestAccounts (and as eth-sig-util's recover functions return an address), active first.
+ */
+export function pageAccounts(state: WalletState, origin: string): string[] {
+  return permittedAccounts(state, origin).map((address) => address.toLowerCase());
+}
+
+/** Whether the site may switch to `chainId` without asking. */
+export function isPermittedChain(state: WalletState, origin: string, chainId: number): boolean {
+  const permission = state.permissions[origin];
+  return permission !== undefined && (permission.chains === undefined || permission.chains.includes(chainId));
+}
+
+/** Adds a chain the user approved for the site (no change for a site that is not connected). */
+export function permitChain(draft: Mutable<WalletState>, origin: string, chainId: number): void {
+  const permission = draft.permissions[origin];
+  if (!permission || permission.chains === undefined || permission.chains.includes(chainId)) return;
+  draft.permissions = { ...draft.permissions, [origin]: { ...permission, chains: [...permission.chains, chainId] } };
+}
+
+/**
+ * The network a page is on: a connected site's own (MetaMask's per-site network, as its
+ * SelectedNetworkController keeps one per permitted domain), else the wallet's — for sites that are
+ * not connected, for Duet's own pages, while locked (permissions are in the vault), and for a site
+ * whose network was removed from Duet.
+ */
+export function siteChainId(state: WalletState, origin: string): number {
+  const own = state.permissions[origin]?.chainId;
+  return own !== undefined && state.networks.some((network) => network.chainId === own) ? own : state.activeChainId;
+}
+
+/** The connected sites on a network of their own: a switch of the wallet's network does not move them. */
+export function sitesOnOwnChain(state: WalletState): Set<string> {
+  return new Set(Object.keys(state.permissions).filter((origin) => state.permissions[origin]?.chainId !== undefined));
+}
+
+/** Moves a connected site to `chainId`; false when it is not connected or already there. */
+export function setSiteChain(draft: Mutable<WalletState>, origin: string, chainId: number): boolean {
+  const permission = draft.permissions[origin];
+  if (!permission || permission.chainId === chainId) return false;
+  draft.permissions = { ...draft.permissions, [origin]: { ...permission, chainId } };
+  return true;
+}
+
+/** Sites on `chainId` (a network being removed) move to the wallet's network; returns them. */
+export function sitesLeaveChain(draft: Mutable<WalletState>, chainId: number): string[] {
+  const leaving = Object.keys(draft.permissions).filter((origin) => draft.permissions[origin]?.chainId === chainId);
+  for (const origin of leaving) setSiteChain(draft, origin, draft.activeChainId);
+  return leaving;
+}
+
 export function connectedOrigins(state: WalletState): string[] {
   return Object.keys(state.permissions);
 }
@@ -33,7 +85,11 @@ export function grantAccounts(draft: Mutable<WalletState>, origin: string, accou
   for (const address of accounts) {
     if (!draft.accounts.some((account) => account.address === address)) throw rpcErrors.invalidParams(`Unknown account ${address}.`);
   }
-  draft.permissions = { ...draft.permissions, [origin]: { accounts: [...new Set(accounts)], grantedAt: now } };
+  // Chains: those the site already had, else every network Duet has now (MetaMask's default of all enabled networks).
+  const chains = draft.permissions[origin]?.chains ?? draft.networks.map((network) => network.chainId);
+  // Network: the site's own if it had one, else the wallet's now (as MetaMask gives a newly permitted domain).
+  const chainId = draft.permissions[origin]?.chainId ?? draft.activeChainId;
+  draft.permissions = { ...draft.permissions, [origin]: { accounts: [...new Set(accounts)], grantedAt: now, chains, chainId } };
 }
 
 export function revokeOrigin(draft: Mutable<WalletState>, origin: string): boolean {
@@ -47,7 +103,7 @@ export function revokeOrigin(draft: Mutable<WalletState>, origin: string): boole
 export function eip2255Permissions(state: WalletState, origin: string): Eip2255Permission[] {
   const permission = state.permissions[origin];
   if (!permission) return [];
-  return [{ invoker: origin, parentCapability: ETH_ACCOUNTS_PERMISSION, date: permission.grantedAt, caveats: [{ type: RESTRICT_ACCOUNTS_CAVEAT, value: permittedAccounts(state, origin) }] }];
+  return [{ invoker: origin, parentCapability: ETH_ACCOUNTS_PERMISSION, date: permission.grantedAt, caveats: [{ type: RESTRICT_ACCOUNTS_CAVEAT, value: pageAccounts(state, origin) }] }];
 }
 
 /** wallet_requestPermissions / wallet_revokePermissions take [{ eth_accounts: {} }]. */

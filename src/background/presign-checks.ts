@@ -7,18 +7,16 @@
  * - the account's balance on that block;
  * - for the address the transaction deals with and for the contract it calls: eth_getCode
  *   (contract or not) and whether this account dealt with it before (the activity record);
- * - for a token call: the token's symbol and decimals (the token list, else the chain).
  * A check that cannot be made is left out (no fact, no warning); only the simulation reports it.
  */
 import { getAddress } from 'ethers';
 import { ProviderRpcError, RpcErrorCode } from '../provider/rpc-error.ts';
-import type { AddressFacts, PresignFacts, Replacement, Simulation, TokenFacts } from '../wallet/presign-facts.ts';
+import type { AddressFacts, PresignFacts, Replacement, Simulation } from '../wallet/presign-facts.ts';
 import { revertReason } from '../wallet/revert-reason.ts';
 import type { TransactionRequest } from '../wallet/signing-request.ts';
-import { counterparty, readTokenCall } from '../wallet/token-call.ts';
+import { counterparty } from '../wallet/token-call.ts';
 import type { RpcCall } from './request-builders.ts';
-import { isContractCode, readTokenMetadata } from './token-list.ts';
-import type { TokenEntry } from './wallet-state.ts';
+import { isContractCode } from './token-reader.ts';
 
 export interface FactSources {
   readonly rpc: RpcCall;
@@ -26,8 +24,6 @@ export interface FactSources {
   readonly currentChainId: number;
   /** Whether the request's account dealt with `address` before (activity record). */
   interacted(address: string): Promise<boolean>;
-  /** The token from the user's list, if it is there. */
-  knownToken(address: string): TokenEntry | undefined;
 }
 
 const quantity = (value: bigint) => `0x${value.toString(16)}`;
@@ -62,27 +58,14 @@ async function addressFacts(sources: FactSources, address: string): Promise<Addr
   }
 }
 
-async function tokenFacts(sources: FactSources, request: TransactionRequest): Promise<TokenFacts[]> {
-  const { to, data } = request.tx;
-  const call = to === null || data === '0x' ? null : readTokenCall(data);
-  if (!to || !call || call.kind === 'setApprovalForAll') return [];
-  const known = sources.knownToken(to);
-  if (known) return [{ address: known.address, symbol: known.symbol, decimals: known.decimals }];
-  return readTokenMetadata(sources.rpc, to).then(
-    (token) => [{ address: token.address, symbol: token.symbol, decimals: token.decimals }],
-    () => [],
-  );
-}
-
 export async function transactionFacts(request: TransactionRequest, sources: FactSources, replaces: Replacement | null = null): Promise<PresignFacts> {
   const named = [counterparty(request), request.tx.to].filter((address): address is string => address !== null).map((address) => getAddress(address));
   const addresses = [...new Set(named)];
-  const [block, balance, simulation, facts, tokens] = await Promise.all([
+  const [block, balance, simulation, facts] = await Promise.all([
     sources.rpc('eth_blockNumber', []).then(hexNumber, () => null),
     sources.rpc('eth_getBalance', [request.account.address, 'latest']).then(hexNumber, () => null),
     simulate(sources.rpc, request),
     Promise.all(addresses.map((address) => addressFacts(sources, address))),
-    tokenFacts(sources, request),
   ]);
   return {
     currentChainId: sources.currentChainId,
@@ -90,12 +73,11 @@ export async function transactionFacts(request: TransactionRequest, sources: Fac
     balance,
     simulation,
     addresses: facts.filter((fact): fact is AddressFacts => fact !== null),
-    tokens,
     replaces,
   };
 }
 
 /** Messages (typed data): only the network Duet is on. */
 export function messageFacts(currentChainId: number): PresignFacts {
-  return { currentChainId, block: null, balance: null, simulation: null, addresses: [], tokens: [], replaces: null };
+  return { currentChainId, block: null, balance: null, simulation: null, addresses: [], replaces: null };
 }

@@ -12,6 +12,10 @@ export interface RequestContext {
   readonly requestKey: string;
   /** The browser tab of the sending frame (null when unknown): all frames of a page share its limits. */
   readonly tabId: number | null;
+  /** The top-level site when the sending frame is embedded in another site's page, else null. */
+  readonly embeddedIn: string | null;
+  /** Set by the wallet itself for the calls of a wallet_sendCalls batch. */
+  readonly batchCall?: { readonly index: number; readonly count: number };
 }
 
 export type MethodHandler = (params: unknown, context: RequestContext) => Promise<unknown>;
@@ -36,6 +40,22 @@ export class RequestRouter {
     if (!handler) throw rpcErrors.unsupportedMethod(`Duet does not support ${method}.`);
     return handler(params, context);
   }
+}
+
+/**
+ * The top-level site of a request from a subframe: the browser says whether the frame is the top
+ * one (frameId 0); the content script reads the top site from location.ancestorOrigins, which the
+ * page cannot change. Null for a top frame or when that site is not a web origin.
+ */
+export function embeddingSite(frameId: number | undefined, topOrigin: unknown, origin: string): string | null {
+  if (frameId === 0 || frameId === undefined || typeof topOrigin !== 'string' || !/^https?:\/\//.test(topOrigin)) return null;
+  let top: string;
+  try {
+    top = new URL(topOrigin).origin;
+  } catch {
+    return null;
+  }
+  return top === 'null' || top === origin ? null : top;
 }
 
 /** The browser's sender origin; requests from frames without a web origin are refused. */

@@ -6,10 +6,11 @@
  *
  * "Far above" is 1.5× what Duet would set itself (2 × base fee + tip, and the node's tip): the
  * multiplier MetaMask warns at (HIGH_FEE_WARNING_MULTIPLIER, metamask-extension
- * ui/pages/send/send.constants.js).
+ * ui/pages/send/send.constants.js). A legacy transaction (type 0 or 1) has one gas price, checked
+ * against the node's eth_gasPrice and edited in the max-fee field.
  */
 import { formatEther, formatUnits, parseUnits } from 'ethers';
-import type { TransactionRequest } from '../wallet/signing-request.ts';
+import { maxFeePerGasOf, priorityFeePerGasOf, type TransactionRequest } from '../wallet/signing-request.ts';
 import type { TransactionAdvice } from './request-builders.ts';
 import { WalletActionError } from './wallet-action-error.ts';
 
@@ -24,6 +25,8 @@ const MAX_FEE_WEI = 10n ** 76n;
 
 /** The values the window lets the user edit (wei and gas as decimal strings), with the node's. */
 export interface EditableTransaction {
+  /** 0 and 1 have a single gas price (shown as maxFeePerGas = maxPriorityFeePerGas). */
+  readonly type: 0 | 1 | 2;
   readonly nonce: number;
   readonly gas: string;
   readonly maxFeePerGas: string;
@@ -53,10 +56,11 @@ function times(value: bigint, reference: bigint): string {
 export function editableTransaction(request: TransactionRequest, advice: TransactionAdvice | undefined): EditableTransaction {
   const { tx } = request;
   return {
+    type: tx.type ?? 2,
     nonce: tx.nonce,
     gas: tx.gas.toString(),
-    maxFeePerGas: tx.maxFeePerGas.toString(),
-    maxPriorityFeePerGas: tx.maxPriorityFeePerGas.toString(),
+    maxFeePerGas: maxFeePerGasOf(tx).toString(),
+    maxPriorityFeePerGas: priorityFeePerGasOf(tx).toString(),
     suggested: {
       nonce: advice?.nextNonce ?? null,
       maxFeePerGas: weiOrNull(advice?.maxFeePerGas ?? null)?.toString() ?? null,
@@ -69,15 +73,18 @@ export function editableTransaction(request: TransactionRequest, advice: Transac
 export function transactionWarnings(request: TransactionRequest, advice: TransactionAdvice | undefined): string[] {
   const { tx } = request;
   const warnings: string[] = [];
+  const maxFee = maxFeePerGasOf(tx);
+  const tip = priorityFeePerGasOf(tx);
+  const legacy = tx.type === 0 || tx.type === 1;
   const suggestedMaxFee = weiOrNull(advice?.maxFeePerGas ?? null);
-  const suggestedTip = weiOrNull(advice?.maxPriorityFeePerGas ?? null);
-  if (suggestedMaxFee !== null && isFarAbove(tx.maxFeePerGas, suggestedMaxFee)) {
+  const suggestedTip = legacy ? null : weiOrNull(advice?.maxPriorityFeePerGas ?? null);
+  if (suggestedMaxFee !== null && isFarAbove(maxFee, suggestedMaxFee)) {
     warnings.push(
-      `High fee: the max fee of ${gwei(tx.maxFeePerGas)} gwei per gas is ${times(tx.maxFeePerGas, suggestedMaxFee)} the ${gwei(suggestedMaxFee)} gwei the network needs now; this transaction may cost up to ${formatEther(tx.gas * tx.maxFeePerGas)} ETH in fees. Edit the fee below.`,
+      `High fee: the ${legacy ? 'gas price' : 'max fee'} of ${gwei(maxFee)} gwei per gas is ${times(maxFee, suggestedMaxFee)} the ${gwei(suggestedMaxFee)} gwei the network needs now; this transaction may cost up to ${formatEther(tx.gas * maxFee)} ETH in fees. Edit the fee below.`,
     );
   }
-  if (suggestedTip !== null && isFarAbove(tx.maxPriorityFeePerGas, suggestedTip)) {
-    warnings.push(`High priority fee: ${gwei(tx.maxPriorityFeePerGas)} gwei per gas is ${times(tx.maxPriorityFeePerGas, suggestedTip)} the ${gwei(suggestedTip)} gwei the network asks now. Edit the fee below.`);
+  if (suggestedTip !== null && isFarAbove(tip, suggestedTip)) {
+    warnings.push(`High priority fee: ${gwei(tip)} gwei per gas is ${times(tip, suggestedTip)} the ${gwei(suggestedTip)} gwei the network asks now. Edit the fee below.`);
   }
   const next = advice?.nextNonce ?? null;
   if (next !== null && tx.nonce < next) warnings.push(`Nonce ${tx.nonce} is not the next one (${next}): it replaces a transaction already sent or waiting, or fails. Edit the nonce below.`);
@@ -96,15 +103,22 @@ function parseGwei(value: string, field: string): bigint {
   return wei;
 }
 
-/** The request with the user's fee, gas limit and nonce; bad input is a typed error and changes nothing. */
+/**
+ * The request with the user's fee, gas limit and nonce; bad input is a typed error and changes
+ * nothing. For types 0 and 1 the max fee is the gas price and the priority fee is not used.
+ */
 export function editTransaction(request: TransactionRequest, edits: TransactionEdits): TransactionRequest {
   const maxFeePerGas = parseGwei(edits.maxFeeGwei, 'maxFeeGwei');
   if (maxFeePerGas === 0n) throw new WalletActionError('invalid_input', 'The max fee must be above 0.', 'maxFeeGwei');
-  const maxPriorityFeePerGas = parseGwei(edits.priorityFeeGwei, 'priorityFeeGwei');
+  const legacy = request.tx.type === 0 || request.tx.type === 1;
+  const maxPriorityFeePerGas = legacy ? maxFeePerGas : parseGwei(edits.priorityFeeGwei, 'priorityFeeGwei');
   if (maxPriorityFeePerGas > maxFeePerGas) throw new WalletActionError('invalid_input', 'The priority fee cannot be above the max fee.', 'priorityFeeGwei');
   if (!/^\d{1,20}$/.test(edits.gasLimit.trim())) throw new WalletActionError('invalid_input', 'Enter the gas limit as a whole number.', 'gasLimit');
   const gas = BigInt(edits.gasLimit.trim());
   if (gas < MIN_GAS_LIMIT || gas > MAX_GAS_LIMIT) throw new WalletActionError('invalid_input', `The gas limit must be at least ${MIN_GAS_LIMIT}.`, 'gasLimit');
   if (!Number.isSafeInteger(edits.nonce) || edits.nonce < 0) throw new WalletActionError('invalid_input', 'The nonce must be a whole number, 0 or more.', 'nonce');
-  return { ...request, tx: { ...request.tx, maxFeePerGas, maxPriorityFeePerGas, gas, nonce: edits.nonce } };
+  const { tx } = request;
+  const common = { gas, nonce: edits.nonce };
+  if (tx.type === 0 || tx.type === 1) return { ...request, tx: { ...tx, ...common, gasPrice: maxFeePerGas } };
+  return { ...request, tx: { ...tx, ...common, maxFeePerGas, maxPriorityFeePerGas } };
 }

@@ -41,6 +41,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'remove-token':
       await wallet.removeTokenFromUi(request.address);
       break;
+    case 'remove-nft':
+      await wallet.removeNftFromUi(request.address, request.tokenId);
+      break;
     case 'create':
       await wallet.create(request.password, request);
       break;
@@ -101,6 +104,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'revoke':
       await wallet.disconnectSite(request.origin);
       break;
+    case 'set-site-network':
+      await wallet.setSiteNetworkFromUi(request.origin, request.chainId);
+      break;
     case 'rename-device':
       await wallet.renameDevice(request.id, request.name);
       break;
@@ -133,6 +139,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
       break;
     case 'cosign-with':
       await wallet.coSignWith(request.id, request.key);
+      break;
+    case 'set-page-settings':
+      await wallet.setPageSettings(request);
       break;
   }
   if (request.action !== 'lock') await wallet.touch();

@@ -27,9 +27,11 @@ export type UiRequest =
   | { readonly action: 'set-network-rpc'; readonly chainId: number; readonly rpcUrl: string }
   | { readonly action: 'remove-network'; readonly chainId: number }
   | { readonly action: 'revoke'; readonly origin: string }
+  | { readonly action: 'set-site-network'; readonly origin: string; readonly chainId: number }
   | { readonly action: 'rename-device'; readonly id: string; readonly name: string }
   | { readonly action: 'unpair-device'; readonly id: string }
   | { readonly action: 'set-auto-lock'; readonly minutes: number }
+  | { readonly action: 'set-page-settings'; readonly metaMaskFlag: boolean; readonly keepWindowEthereum: boolean }
   | { readonly action: 'balance' }
   | { readonly action: 'send-quote'; readonly asset: string; readonly to?: string }
   | { readonly action: 'send'; readonly asset: string; readonly to: string; readonly amount: string; readonly gas: string; readonly maxFeePerGas: string; readonly maxPriorityFeePerGas: string }
@@ -46,7 +48,8 @@ export type UiRequest =
   | { readonly action: 'member-cut-off' }
   | { readonly action: 'member-rename'; readonly key: string; readonly name: string }
   | { readonly action: 'default-cosigner'; readonly key?: string }
-  | { readonly action: 'cosign-with'; readonly id: string; readonly key: string };
+  | { readonly action: 'cosign-with'; readonly id: string; readonly key: string }
+  | { readonly action: 'remove-nft'; readonly address: string; readonly tokenId: string };
 
 export type UiAction = UiRequest['action'];
 
@@ -84,9 +87,11 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'set-network-rpc': { chainId: 'number', rpcUrl: 'string' },
   'remove-network': { chainId: 'number' },
   revoke: { origin: 'string' },
+  'set-site-network': { origin: 'string', chainId: 'number' },
   'rename-device': { id: 'string', name: 'string' },
   'unpair-device': { id: 'string' },
   'set-auto-lock': { minutes: 'number' },
+  'set-page-settings': { metaMaskFlag: 'boolean', keepWindowEthereum: 'boolean' },
   balance: {},
   'send-quote': { asset: 'string', to: 'string?' },
   send: { asset: 'string', to: 'string', amount: 'string', gas: 'string', maxFeePerGas: 'string', maxPriorityFeePerGas: 'string' },
@@ -104,6 +109,7 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'member-rename': { key: 'string', name: 'string' },
   'default-cosigner': { key: 'string?' },
   'cosign-with': { id: 'string', key: 'string' },
+  'remove-nft': { address: 'string', tokenId: 'string' },
 };
 
 function fieldMatches(value: unknown, kind: FieldKind): boolean {

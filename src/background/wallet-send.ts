@@ -9,7 +9,7 @@ import { formatUnits, getAddress, isAddress, parseUnits } from 'ethers';
 import { ProviderRpcError, RpcErrorCode } from '../provider/rpc-error.ts';
 import { encodeTokenTransfer } from '../wallet/token-call.ts';
 import { FALLBACK_PRIORITY_FEE_WEI, type RpcCall } from './request-builders.ts';
-import { tokenBalance } from './token-list.ts';
+import { tokenBalance } from './token-reader.ts';
 import { WalletActionError } from './wallet-action-error.ts';
 import type { TokenEntry } from './wallet-state.ts';
 

@@ -15,11 +15,12 @@ import { counterparty } from '../wallet/token-call.ts';
 import type { ProviderEventName } from '../provider/page-messages.ts';
 import { ProviderRpcError, RpcErrorCode, rpcErrors, toProviderRpcError } from '../provider/rpc-error.ts';
 import { toHexChainId } from '../wallet/chains.ts';
-import { WALLET_ORIGIN, decodeSigningRequest, encodeSigningRequest, type SigningRequest, type TransactionRequest } from '../wallet/signing-request.ts';
+import { WALLET_ORIGIN, decodeSigningRequest, encodeSigningRequest, maxFeePerGasOf, priorityFeePerGasOf, type SigningRequest, type TokenInfo, type TransactionRequest } from '../wallet/signing-request.ts';
 import type { UnlockedVault } from '../vault/vault.ts';
 import { defaultAccountName, deriveAccountAddress, PAIRED_KEY_RECORD, parseAccountName, parsePairedKey, type PairedKey } from './accounts.ts';
 import { ActivityLog, type ActivityEntry, type ActivityStatus } from './activity.ts';
 import { ApprovalQueue, DEFAULT_QUEUE_LIMITS, requestFingerprint, type ApprovalOutcome, type ApprovalPayload, type ApprovalRecord, type QueueLimits, type SignPayload } from './approval-queue.ts';
+import { CallBatchStore, Eip5792ErrorCode, callsStatus, newBatchId, type CallBatch, type SendCallsRequest } from './call-batches.ts';
 import { approvalCard, approvalSummary, type ApprovalCard, type ApprovalSummary } from './approval-view.ts';
 import { AUTO_LOCK_ALARM, armAutoLock, type AlarmPort } from './auto-lock.ts';
 import { parseCurrencySymbol, parseExplorerUrl, parseHexChainId, parseNetworkName, parseRpcUrl, type AddChainRequest } from './chain-params.ts';
@@ -28,12 +29,14 @@ import { addNetwork, findNetwork, removeNetwork, requireNetwork, setNetworkRpcUr
 import { IDLE_PAIRING, type MembersDriver, type MembersView, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
 import type { PairingKind } from '../channel/pairing-offer.ts';
 import type { SettingsBody } from '../session/settings-record.ts';
-import { connectedOrigins, eip2255Permissions, grantAccounts, permittedAccounts, revokeOrigin } from './permissions.ts';
+import { connectedOrigins, eip2255Permissions, grantAccounts, pageAccounts, permitChain, revokeOrigin, setSiteChain, siteChainId, sitesLeaveChain, sitesOnOwnChain } from './permissions.ts';
+import { readPageSettings, writePageSettings, type PageSettings } from './page-settings.ts';
 import { messageFacts, transactionFacts } from './presign-checks.ts';
 import { registerProviderMethods, type MethodBackend } from './provider-methods.ts';
 import { replacementParams } from './replacement.ts';
-import { transactionRequest, type TransactionAdvice } from './request-builders.ts';
-import { addWatchedToken, findToken, readTokenMetadata, removeToken, tokenBalance, tokensOn } from './token-list.ts';
+import { transactionRequest, withTokenDetails, type TransactionAdvice } from './request-builders.ts';
+import { addWatchedNft, addWatchedToken, findToken, readTokenMetadata, removeNft, removeToken, tokensOn } from './token-list.ts';
+import { tokenBalance } from './token-reader.ts';
 import { trackTransactions } from './transaction-tracker.ts';
 import { checkFunds, parseAmount, parseRecipient, quoteSend, reachable, sendPlan, type SendQuote } from './wallet-send.ts';
 import { AUTO_LOCK_CHOICES_MINUTES, activeAccountEntry, activeNetwork, WalletStateStore, type Mutable, type PairedDevice, type TokenEntry, type WalletState } from './wallet-state.ts';
@@ -52,6 +55,9 @@ export const PHONE_WAIT_MS = 2 * 60_000;
 export const PHONE_WAIT_EXTENSION_MS = 2 * 60_000;
 /** "Last seen" is written to storage at most this often. */
 const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
+/** How often a batch's runner asks the node whether the previous call is mined, and for how long. */
+export const BATCH_RECEIPT_POLL_MS = 1_000;
+export const BATCH_RECEIPT_WAIT_MS = 10 * 60_000;
 /** Open transactions are checked this often while the service worker runs… */
 export const TRACK_INTERVAL_MS = 4_000;
 /** …and an alarm wakes a stopped worker to go on (Chrome's shortest alarm: 30 s). */
@@ -66,7 +72,8 @@ export interface Clock {
 
 export interface PageEvents {
   toOrigin(origin: string, event: ProviderEventName, payload: unknown): void;
-  toAll(event: ProviderEventName, payload: unknown): void;
+  /** To every page, except those of the origins in `except`. */
+  toAll(event: ProviderEventName, payload: unknown, except?: ReadonlySet<string>): void;
 }
 
 export interface ApprovalWindowPort {
@@ -105,6 +112,8 @@ export interface WalletView {
   readonly approval: ApprovalCard | null;
   /** Every request the window holds (open ones, and results shown for a few seconds), in order. */
   readonly approvals: readonly ApprovalSummary[];
+  /** How Duet presents itself to pages (popup Settings). */
+  readonly pageSettings: PageSettings;
 }
 
 export interface NetworkInput {
@@ -182,6 +191,7 @@ export class WalletService implements MethodBackend {
   private readonly queue: ApprovalQueue;
   private readonly throttle: SiteThrottle;
   private readonly router: RequestRouter;
+  private readonly batches: CallBatchStore;
   private readonly inFlight = new Map<string, InFlight>();
   private unlockWaiters: UnlockWaiter[] = [];
   private link: PhoneLink | null = null;
@@ -202,12 +212,13 @@ export class WalletService implements MethodBackend {
     this.vaultSession = new VaultSession(ports.session, ports.vaultName);
     this.queue = new ApprovalQueue(ports.session, () => ports.clock.now(), ports.queueLimits ?? DEFAULT_QUEUE_LIMITS);
     this.throttle = new SiteThrottle(ports.session, () => ports.clock.now());
+    this.batches = new CallBatchStore(ports.session);
     this.router = registerProviderMethods(new RequestRouter(), this);
   }
 
   /** After (re)start: reopen the vault from session storage, restore the queue, resume co-signing. */
   async start(): Promise<void> {
-    await Promise.all([this.queue.load(), this.throttle.load()]);
+    await Promise.all([this.queue.load(), this.throttle.load(), this.batches.load()]);
     const vault = await this.vaultSession.restore();
     if (vault) await this.opened(vault);
     for (const record of this.queue.open()) {
@@ -217,6 +228,7 @@ export class WalletService implements MethodBackend {
     }
     if (this.queue.awaitingUser().length > 0) await this.ports.approvalWindow.open({ focus: false });
     void this.trackPending();
+    if (this.isUnlocked()) for (const batch of this.batches.running()) this.continueBatch(batch);
   }
 
   // ---- MethodBackend ------------------------------------------------------------------------------
@@ -268,43 +280,51 @@ export class WalletService implements MethodBackend {
   }
 
   /**
-   * Queues a request for the user (signing requests with the facts taken for them) and opens the
-   * window; resolves once it is queued, with its outcome to come.
+   * Queues a request for the user (signing requests with the token details and facts taken for
+   * them) and opens the window; resolves once it is queued, with its outcome to come.
    */
-  private async enqueue({ origin, requestKey, tabId }: RequestContext, fingerprint: string, payload: ApprovalPayload): Promise<{ readonly outcome: Promise<ApprovalOutcome> }> {
+  private async enqueue({ origin, requestKey, tabId, embeddedIn }: RequestContext, fingerprint: string, payload: ApprovalPayload): Promise<{ readonly outcome: Promise<ApprovalOutcome> }> {
     this.throttle.check(origin);
     const reviewed = payload.kind === 'sign' ? await this.withFacts(payload) : payload;
     // No await from here to the queue's admission: no other request can take the same nonce.
     const numbered = reviewed.kind === 'sign' ? this.withNextNonce(reviewed) : reviewed;
     const othersWaiting = this.queue.awaitingUser().length > 0;
-    const record = await this.queue.add({ id: randomId(), origin, tabId, requestKey, fingerprint, payload: numbered, createdAt: this.now() });
+    const record = await this.queue.add({ id: randomId(), origin, tabId, requestKey, ...(embeddedIn ? { embeddedIn } : {}), fingerprint, payload: numbered, createdAt: this.now() });
     const outcome = this.queue.wait(record.id);
     await this.ports.approvalWindow.open({ focus: !othersWaiting });
     return { outcome };
   }
 
-  /** What the user is shown with a signing request: the facts observed now (presign-checks.ts). */
+  /**
+   * What the user is shown with a signing request: the details of the tokens it names (the token
+   * list, else the network) and the facts observed now (presign-checks.ts).
+   */
   private async withFacts(payload: SignPayload, replaces: Replacement | null = null): Promise<SignPayload> {
     const request = decodeSigningRequest(payload.request);
     if (request.facts) return payload;
-    const facts = await this.observe(request, replaces).catch(() => undefined);
+    const state = await this.state.read();
+    const rpc = (method: string, params: readonly unknown[]) => this.rpc(request.chainId, method, params);
+    const known = (address: string): TokenInfo | undefined => {
+      const token = findToken(state, request.chainId, address);
+      return token && { ...token, standard: 'erc20' };
+    };
+    const [detailed, facts] = await Promise.all([request.tokens ? request : withTokenDetails(request, rpc, known), this.observe(request, state, replaces).catch(() => undefined)]);
     await this.activity?.all();
-    return facts ? { ...payload, request: encodeSigningRequest({ ...request, facts }) } : payload;
+    return detailed === request && !facts ? payload : { ...payload, request: encodeSigningRequest({ ...detailed, ...(facts ? { facts } : {}) }) };
   }
 
-  private async observe(request: SigningRequest, replaces: Replacement | null): Promise<PresignFacts | undefined> {
-    const state = await this.state.read();
-    if (request.kind === 'typed_data') return messageFacts(state.activeChainId);
+  private async observe(request: SigningRequest, state: WalletState, replaces: Replacement | null): Promise<PresignFacts | undefined> {
+    const currentChainId = siteChainId(state, request.origin);
+    if (request.kind === 'typed_data') return messageFacts(currentChainId);
     if (request.kind !== 'transaction') return undefined;
     const activity = this.activity;
     return transactionFacts(
       request,
       {
         rpc: (method, params) => this.rpc(request.chainId, method, params),
-        currentChainId: state.activeChainId,
+        currentChainId,
         // Without the record (never while unlocked) nothing is claimed: no warning.
         interacted: (address) => (activity ? activity.interacted(request.account.address, request.chainId, address) : Promise.resolve(true)),
-        knownToken: (address) => findToken(state, request.chainId, address),
       },
       replaces,
     );
@@ -326,16 +346,32 @@ export class WalletService implements MethodBackend {
     return { ...payload, advice, request: encodeSigningRequest({ ...request, tx: { ...request.tx, nonce } }) };
   }
 
+  /** The wallet's network: the popup, Duet's own requests and every page not on a network of its own follow it. */
   async switchChain(chainId: number): Promise<void> {
     if (!(await this.state.update((draft) => switchNetwork(draft, chainId)))) return;
-    this.ports.pageEvents.toAll('chainChanged', toHexChainId(chainId));
-    await this.noteCurrentChain(chainId);
+    const ownChain = sitesOnOwnChain(await this.state.read());
+    this.ports.pageEvents.toAll('chainChanged', toHexChainId(chainId), ownChain);
+    await this.noteCurrentChain(chainId, (origin) => !ownChain.has(origin));
   }
 
-  /** Requests waiting for the user learn the network Duet is on now (the chain-mismatch warning). */
-  private async noteCurrentChain(chainId: number): Promise<void> {
+  /** A connected site's own network (MetaMask's per-site network): only that site moves and hears it. */
+  async switchSiteChain(origin: string, chainId: number): Promise<void> {
+    requireNetwork(await this.state.read(), chainId);
+    if (!(await this.state.update((draft) => setSiteChain(draft, origin, chainId)))) return;
+    this.ports.pageEvents.toOrigin(origin, 'chainChanged', toHexChainId(chainId));
+    await this.noteCurrentChain(chainId, (requester) => requester === origin);
+  }
+
+  /** After the user approved a site's switch: a connected site moves alone, any other page moves the wallet. */
+  private async moveRequester(origin: string, chainId: number): Promise<void> {
+    if ((await this.state.read()).permissions[origin]) await this.switchSiteChain(origin, chainId);
+    else await this.switchChain(chainId);
+  }
+
+  /** Requests of the sites that moved, waiting for the user, learn their network now (the chain-mismatch warning). */
+  private async noteCurrentChain(chainId: number, moved: (origin: string) => boolean): Promise<void> {
     for (const record of this.queue.awaitingUser()) {
-      if (record.payload.kind !== 'sign') continue;
+      if (record.payload.kind !== 'sign' || !moved(record.origin)) continue;
       const request = decodeSigningRequest(record.payload.request);
       if (!request.facts || request.facts.currentChainId === chainId) continue;
       await this.queue.update(record.id, { payload: { ...record.payload, request: encodeSigningRequest({ ...request, facts: { ...request.facts, currentChainId: chainId } }) } }).catch(() => undefined);
@@ -343,7 +379,92 @@ export class WalletService implements MethodBackend {
   }
 
   async announceAccounts(origin: string): Promise<void> {
-    this.ports.pageEvents.toOrigin(origin, 'accountsChanged', this.isUnlocked() ? permittedAccounts(await this.state.read(), origin) : []);
+    this.ports.pageEvents.toOrigin(origin, 'accountsChanged', this.isUnlocked() ? pageAccounts(await this.state.read(), origin) : []);
+  }
+
+  hasRequestsAwaitingUser(origin: string): boolean {
+    return this.queue.awaitingUser().some((record) => record.origin === origin);
+  }
+
+  // ---- EIP-5792 batches ---------------------------------------------------------------------------
+
+  /** Stores the batch, sends its first call (the page waits for that one), then goes on in the background. */
+  async sendCalls(context: RequestContext, request: SendCallsRequest & { readonly from: string }): Promise<{ id: string }> {
+    const batch: CallBatch = {
+      origin: context.origin,
+      id: request.id ?? newBatchId(),
+      requestKey: context.requestKey,
+      tabId: context.tabId,
+      embeddedIn: context.embeddedIn,
+      chainId: request.chainId,
+      from: request.from,
+      calls: request.calls,
+      hashes: [],
+      state: 'running',
+      createdAt: this.now(),
+    };
+    await this.batches.add(batch);
+    let hash: string;
+    try {
+      hash = await this.sendBatchCall(batch, 0);
+    } catch (error) {
+      await this.batches.remove(batch.origin, batch.id);
+      throw error;
+    }
+    const updated = await this.batches.update(batch.origin, batch.id, { hashes: [hash], state: batch.calls.length === 1 ? 'done' : 'running' });
+    if (updated && updated.state === 'running') this.continueBatch(updated);
+    return { id: batch.id };
+  }
+
+  async callsStatus(origin: string, id: string): Promise<unknown> {
+    const batch = this.batches.get(origin, id);
+    if (!batch) throw new ProviderRpcError(Eip5792ErrorCode.unknownBundleId, `This site sent no batch with the id ${id}.`);
+    const receipts = await Promise.all(batch.hashes.map((hash) => this.rpc(batch.chainId, 'eth_getTransactionReceipt', [hash]) as Promise<Record<string, unknown> | null>));
+    return callsStatus(batch, receipts);
+  }
+
+  /** Call `index` of a batch, through eth_sendTransaction with a request key of its own (resumable after a restart). */
+  private async sendBatchCall(batch: CallBatch, index: number): Promise<string> {
+    const call = batch.calls[index] as CallBatch['calls'][number];
+    const tx = { from: batch.from, ...(call.to ? { to: call.to } : {}), data: call.data, value: call.value };
+    const context: RequestContext = { origin: batch.origin, requestKey: `${batch.requestKey}/${index}`, tabId: batch.tabId, embeddedIn: batch.embeddedIn, batchCall: { index, count: batch.calls.length } };
+    const hash = await this.request('eth_sendTransaction', [tx], context);
+    if (typeof hash !== 'string') throw rpcErrors.internal('The network returned no transaction hash.');
+    return hash;
+  }
+
+  /** The receipt of `hash` once mined (null if it is not within BATCH_RECEIPT_WAIT_MS). */
+  private async minedReceipt(chainId: number, hash: string): Promise<{ status?: unknown } | null> {
+    const deadline = this.now() + BATCH_RECEIPT_WAIT_MS;
+    for (;;) {
+      const receipt = (await this.rpc(chainId, 'eth_getTransactionReceipt', [hash]).catch(() => null)) as { status?: unknown } | null;
+      if (receipt || this.now() >= deadline) return receipt;
+      await new Promise<void>((resolve) => this.ports.clock.after(BATCH_RECEIPT_POLL_MS, resolve));
+    }
+  }
+
+  /** Sends the batch's remaining calls one after the other, each once the previous one is mined and succeeded. */
+  private continueBatch(start: CallBatch): void {
+    void (async () => {
+      let batch = start;
+      while (batch.state === 'running' && batch.hashes.length < batch.calls.length) {
+        const previous = await this.minedReceipt(batch.chainId, batch.hashes.at(-1) as string);
+        let next: Partial<Pick<CallBatch, 'hashes' | 'state'>>;
+        if (previous?.status !== '0x1') next = { state: 'stopped' };
+        else {
+          try {
+            const hash = await this.sendBatchCall(batch, batch.hashes.length);
+            const hashes = [...batch.hashes, hash];
+            next = { hashes, state: hashes.length === batch.calls.length ? 'done' : 'running' };
+          } catch {
+            next = { state: 'stopped' };
+          }
+        }
+        const updated = await this.batches.update(batch.origin, batch.id, next);
+        if (!updated) return;
+        batch = updated;
+      }
+    })();
   }
 
   queuedNonce(address: string, chainId: number): number | null {
@@ -387,9 +508,25 @@ export class WalletService implements MethodBackend {
   }
 
   /** What a newly connected page learns at once: the chain, and its accounts if any. */
-  async pageSnapshot(origin: string): Promise<{ chainId: string; accounts: string[] }> {
+  async pageSnapshot(origin: string): Promise<{ chainId: string; accounts: string[]; isUnlocked: boolean }> {
     const state = await this.state.read();
-    return { chainId: toHexChainId(state.activeChainId), accounts: this.isUnlocked() ? permittedAccounts(state, origin) : [] };
+    return { chainId: toHexChainId(siteChainId(state, origin)), accounts: this.isUnlocked() ? pageAccounts(state, origin) : [], isUnlocked: this.isUnlocked() };
+  }
+
+  async setPageSettings(input: { readonly metaMaskFlag: unknown; readonly keepWindowEthereum: unknown }): Promise<void> {
+    await writePageSettings(this.ports.local, input);
+  }
+
+  /**
+   * Which site is on which network is in the vault: a locked Duet answers every page with the
+   * wallet's network. Sites on another one of their own hear it at unlock, and the wallet's at lock.
+   */
+  private async announceSiteChains(toWallet = false): Promise<void> {
+    const state = await this.state.read();
+    for (const origin of sitesOnOwnChain(state)) {
+      const chainId = siteChainId(state, origin);
+      if (chainId !== state.activeChainId) this.ports.pageEvents.toOrigin(origin, 'chainChanged', toHexChainId(toWallet ? state.activeChainId : chainId));
+    }
   }
 
   private async announceAllAccounts(): Promise<void> {
@@ -414,6 +551,7 @@ export class WalletService implements MethodBackend {
       joining: this.link?.members?.joiningView() ?? null,
       approval: current ? approvalCard(current, state, siteWaiting) : null,
       approvals: this.queue.visible().map(approvalSummary),
+      pageSettings: await readPageSettings(this.ports.local),
     };
   }
 
@@ -436,8 +574,11 @@ export class WalletService implements MethodBackend {
   async unlock(password: string): Promise<void> {
     await this.opened(await this.vaultSession.unlock(password));
     await this.touch();
+    await this.announceSiteChains();
     await this.announceAllAccounts();
+    this.ports.pageEvents.toAll('unlockStateChanged', true);
     for (const waiter of this.unlockWaiters.splice(0)) waiter.resolve();
+    for (const batch of this.batches.running()) this.continueBatch(batch);
     void this.trackPending();
   }
 
@@ -455,6 +596,7 @@ export class WalletService implements MethodBackend {
 
   async lock(): Promise<void> {
     const origins = connectedOrigins(await this.state.read());
+    await this.announceSiteChains(true);
     for (const [, flight] of this.inFlight) flight.controller.abort(new SigningStopped('locked'));
     this.link?.close();
     this.link = null;
@@ -465,6 +607,7 @@ export class WalletService implements MethodBackend {
     this.state.close();
     await this.ports.alarms.clear(AUTO_LOCK_ALARM);
     for (const origin of origins) this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
+    this.ports.pageEvents.toAll('unlockStateChanged', false);
   }
 
   /** Any use of Duet's own pages re-arms auto-lock. */
@@ -822,7 +965,7 @@ export class WalletService implements MethodBackend {
     const payload: SignPayload = { kind: 'sign', method: 'eth_sendTransaction', request: encodeSigningRequest(request), advice: replaces ? { ...advice, nextNonce: replaces.nonce } : advice };
     const reviewed = replaces ? await this.withFacts(payload, replaces.replacement) : payload;
     // The popup does not wait for the outcome (it may close when the window opens): Activity shows it.
-    await this.enqueue({ origin: WALLET_ORIGIN, requestKey: `wallet:${base.id}`, tabId: null }, requestFingerprint(WALLET_ORIGIN, 'eth_sendTransaction', params), reviewed);
+    await this.enqueue({ origin: WALLET_ORIGIN, requestKey: `wallet:${base.id}`, tabId: null, embeddedIn: null }, requestFingerprint(WALLET_ORIGIN, 'eth_sendTransaction', params), reviewed);
   }
 
   /** Speed up or cancel a pending transaction: same nonce, higher fees, co-signed like any other. */
@@ -835,18 +978,9 @@ export class WalletService implements MethodBackend {
     const baseFee = (block as { baseFeePerGas?: string } | null)?.baseFeePerGas;
     const fields = replacementParams(entry.tx, entry.account, action, { baseFee: baseFee ? BigInt(baseFee) : 0n, tip: typeof tip === 'string' ? BigInt(tip) : 0n });
     const hex = (value: bigint) => `0x${value.toString(16)}`;
-    const params = [
-      {
-        from: entry.account,
-        ...(fields.to ? { to: fields.to } : {}),
-        value: hex(fields.value),
-        data: fields.data,
-        gas: hex(fields.gas),
-        nonce: hex(BigInt(fields.nonce)),
-        maxFeePerGas: hex(fields.maxFeePerGas),
-        maxPriorityFeePerGas: hex(fields.maxPriorityFeePerGas),
-      },
-    ];
+    // A network without a base fee takes legacy transactions: the replacement pays the raised max fee as its gas price.
+    const fees = baseFee ? { maxFeePerGas: hex(fields.maxFeePerGas), maxPriorityFeePerGas: hex(fields.maxPriorityFeePerGas) } : { gasPrice: hex(fields.maxFeePerGas) };
+    const params = [{ from: entry.account, ...(fields.to ? { to: fields.to } : {}), value: hex(fields.value), data: fields.data, gas: hex(fields.gas), nonce: hex(BigInt(fields.nonce)), ...fees }];
     await this.queueFromWallet(entry.chainId, params, { replacement: { action, hash: entry.tx.hash }, nonce: fields.nonce });
   }
 
@@ -880,6 +1014,13 @@ export class WalletService implements MethodBackend {
     const { chainId } = await this.activeContext();
     if (typeof address !== 'string') throw new WalletActionError('invalid_input', 'address must be a string.', 'address');
     await removeToken(this.state, chainId, address);
+  }
+
+  /** Removes an NFT of the active account from the active network's list. */
+  async removeNftFromUi(address: unknown, tokenId: unknown): Promise<void> {
+    const { chainId, account } = await this.activeContext();
+    if (typeof address !== 'string' || typeof tokenId !== 'string') throw new WalletActionError('invalid_input', 'address and tokenId must be strings.', 'address');
+    await removeNft(this.state, chainId, { address, tokenId, account });
   }
 
   // ---- networks and sites -------------------------------------------------------------------------
@@ -939,13 +1080,32 @@ export class WalletService implements MethodBackend {
 
   async removeNetworkFromUi(chainId: unknown): Promise<void> {
     if (typeof chainId !== 'number') throw new WalletActionError('invalid_input', 'chainId must be a number.', 'chainId');
-    await this.state.update((draft) => removeNetwork(draft, chainId));
+    const moved = await this.state.update((draft) => {
+      removeNetwork(draft, chainId);
+      return sitesLeaveChain(draft, chainId);
+    });
+    const walletChain = toHexChainId((await this.state.read()).activeChainId);
+    for (const origin of moved) this.ports.pageEvents.toOrigin(origin, 'chainChanged', walletChain);
     await this.shareSettings('changed');
   }
 
   async disconnectSite(origin: unknown): Promise<void> {
     if (typeof origin !== 'string') throw new WalletActionError('invalid_input', 'origin must be a string.', 'origin');
-    if (await this.state.update((draft) => revokeOrigin(draft, origin))) this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
+    const before = await this.state.read();
+    if (!(await this.state.update((draft) => revokeOrigin(draft, origin)))) return;
+    this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
+    // A site no longer connected follows the wallet's network again (MetaMask drops its domain's network).
+    if (siteChainId(before, origin) !== before.activeChainId) this.ports.pageEvents.toOrigin(origin, 'chainChanged', toHexChainId(before.activeChainId));
+  }
+
+  /** The user moves a connected site to another network (Sites); the network becomes permitted for it. */
+  async setSiteNetworkFromUi(origin: unknown, chainId: unknown): Promise<void> {
+    if (typeof origin !== 'string' || !(await this.state.read()).permissions[origin]) throw new WalletActionError('not_found', 'This site is not connected.', 'origin');
+    if (typeof chainId !== 'number') throw new WalletActionError('invalid_input', 'chainId must be a number.', 'chainId');
+    const network = requireNetwork(await this.state.read(), chainId);
+    if (!network.rpcUrl) throw new WalletActionError('invalid_input', `Set an RPC URL for ${network.name} first (Networks).`, 'chainId');
+    await this.state.update((draft) => permitChain(draft, origin, chainId));
+    await this.switchSiteChain(origin, chainId);
   }
 
   // ---- approvals ----------------------------------------------------------------------------------
@@ -988,14 +1148,22 @@ export class WalletService implements MethodBackend {
         await this.state.update((draft) => grantAccounts(draft, record.origin, chosen, this.now()));
         const updated = await this.state.read();
         await this.announceAccounts(record.origin);
-        const result = payload.method === 'eth_requestAccounts' ? permittedAccounts(updated, record.origin) : eip2255Permissions(updated, record.origin);
+        const result = payload.method === 'eth_requestAccounts' ? pageAccounts(updated, record.origin) : eip2255Permissions(updated, record.origin);
         await this.queue.finish(record.id, { result }, 'Connected.');
         return;
       }
       case 'switch-chain':
-        await this.switchChain(payload.chainId);
+        await this.state.update((draft) => permitChain(draft, record.origin, payload.chainId));
+        await this.moveRequester(record.origin, payload.chainId);
         await this.queue.finish(record.id, { result: null }, 'Network switched.');
         return;
+      case 'watch-asset': {
+        const { asset } = payload;
+        if (asset.standard === 'erc20') await addWatchedToken(this.state, asset.chainId, asset.token);
+        else await addWatchedNft(this.state, asset.chainId, asset.nft);
+        await this.queue.finish(record.id, { result: true }, asset.standard === 'erc20' ? `${asset.token.symbol} added to your tokens.` : 'Added to your NFTs.');
+        return;
+      }
       case 'add-chain': {
         const problem = await this.rpcChainProblem(payload.network.rpcUrl, payload.network.chainId);
         if (problem) {
@@ -1005,15 +1173,12 @@ export class WalletService implements MethodBackend {
         }
         await this.state.update((draft: Mutable<WalletState>) => {
           if (!findNetwork(draft, payload.network.chainId)) addNetwork(draft, payload.network);
+          permitChain(draft, record.origin, payload.network.chainId);
         });
-        await this.switchChain(payload.network.chainId);
+        await this.moveRequester(record.origin, payload.network.chainId);
         await this.queue.finish(record.id, { result: null }, 'Network added.');
         return;
       }
-      case 'watch-asset':
-        await addWatchedToken(this.state, payload.chainId, payload.token);
-        await this.queue.finish(record.id, { result: true }, `${payload.token.symbol} added to your tokens.`);
-        return;
       case 'sign': {
         if (!this.link) throw new WalletActionError('locked', 'Duet is locked. Unlock it first.');
         const approvedRequest = encodeSigningRequest({ ...decodeSigningRequest(payload.request), createdAt: this.now() });
@@ -1167,8 +1332,8 @@ export class WalletService implements MethodBackend {
         data: tx.data,
         nonce: tx.nonce,
         gas: tx.gas.toString(),
-        maxFeePerGas: tx.maxFeePerGas.toString(),
-        maxPriorityFeePerGas: tx.maxPriorityFeePerGas.toString(),
+        maxFeePerGas: maxFeePerGasOf(tx).toString(),
+        maxPriorityFeePerGas: priorityFeePerGasOf(tx).toString(),
         blockNumber: null,
         replaces: replaced?.id ?? null,
         action: request.facts?.replaces?.action ?? null,

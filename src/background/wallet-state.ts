@@ -8,7 +8,7 @@
  *   active chain, the auto-lock delay;
  * - private, in the vault (AES-GCM under the password's key, record "walletState"): RPC URLs (they
  *   may carry API keys), account names and addresses, connected sites, devices, relay and phone-app
- *   URLs, the token list. It is in memory only while unlocked; locked, reads see it empty (no accounts, no
+ *   URLs, the token list (tokens and NFTs). It is in memory only while unlocked; locked, reads see it empty (no accounts, no
  *   connections, no RPC URLs) and changes to it are refused.
  *
  * Updates are serialised and applied to a copy: a mutation that throws, or a write that fails,
@@ -34,6 +34,18 @@ export interface SitePermission {
   /** EIP-2255 eth_accounts caveat: the addresses this origin may see, checksummed. */
   readonly accounts: readonly string[];
   readonly grantedAt: number;
+  /**
+   * The chains this site may switch to without asking (MetaMask's permitted chains): the networks
+   * Duet had when the site connected, and those the user approved for it since. Permissions
+   * granted before this existed have none: every network, as they had.
+   */
+  readonly chains?: readonly number[];
+  /**
+   * The network this site is on (MetaMask's per-site network): the wallet's network when the site
+   * connected, then each one it switched to. Permissions granted before this existed have none:
+   * the site follows the wallet's network.
+   */
+  readonly chainId?: number;
 }
 
 export interface PairedDevice {
@@ -55,6 +67,19 @@ export interface TokenEntry {
   readonly decimals: number;
 }
 
+/** An NFT in the user's list (per network): one token ID of an ERC-721 or ERC-1155 collection, held by one account. */
+export interface NftEntry {
+  /** The collection's contract, checksummed. */
+  readonly address: string;
+  readonly standard: 'erc721' | 'erc1155';
+  /** The token ID, in decimal. */
+  readonly tokenId: string;
+  /** The account that held it when it was added, checksummed. */
+  readonly account: string;
+  /** The collection's symbol() (ERC-721), when it answers one that is safe to show. */
+  readonly symbol: string | null;
+}
+
 export interface WalletState {
   readonly relayUrl: string;
   readonly phoneAppUrl: string;
@@ -66,10 +91,12 @@ export interface WalletState {
   readonly activeAccount: number;
   readonly permissions: Readonly<Record<string, SitePermission>>;
   readonly devices: readonly PairedDevice[];
-  /** The token list, per chain id (decimal string keys). */
+  /** The token list, per chain id (decimal string keys): ERC-20 tokens… */
   readonly tokens: Readonly<Record<string, readonly TokenEntry[]>>;
   /** The member this browser asks first to co-sign (identity key, hex); null: any that is online. */
   readonly defaultCoSigner: string | null;
+  /** …and NFTs (wallet_watchAsset). */
+  readonly nfts: Readonly<Record<string, readonly NftEntry[]>>;
 }
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
@@ -103,6 +130,7 @@ interface PrivatePart {
   readonly devices: readonly PairedDevice[];
   readonly tokens: Readonly<Record<string, readonly TokenEntry[]>>;
   readonly defaultCoSigner: string | null;
+  readonly nfts: Readonly<Record<string, readonly NftEntry[]>>;
 }
 
 export function defaultWalletState(): WalletState {
@@ -118,6 +146,7 @@ export function defaultWalletState(): WalletState {
     devices: [],
     tokens: {},
     defaultCoSigner: null,
+    nfts: {},
   };
 }
 
@@ -126,7 +155,7 @@ function split(state: WalletState): [PublicPart, PrivatePart] {
   for (const network of state.networks) if (network.rpcUrl) rpcUrls[String(network.chainId)] = network.rpcUrl;
   return [
     { networks: state.networks.map(({ rpcUrl: _rpcUrl, ...network }) => network), activeChainId: state.activeChainId, autoLockMinutes: state.autoLockMinutes },
-    { relayUrl: state.relayUrl, phoneAppUrl: state.phoneAppUrl, rpcUrls, accounts: state.accounts, activeAccount: state.activeAccount, permissions: state.permissions, devices: state.devices, tokens: state.tokens, defaultCoSigner: state.defaultCoSigner },
+    { relayUrl: state.relayUrl, phoneAppUrl: state.phoneAppUrl, rpcUrls, accounts: state.accounts, activeAccount: state.activeAccount, permissions: state.permissions, devices: state.devices, tokens: state.tokens, nfts: state.nfts, defaultCoSigner: state.defaultCoSigner },
   ];
 }
 
@@ -163,7 +192,7 @@ export class WalletStateStore {
         this.publicPart = publicPart;
       }
       if (legacy !== undefined) await this.local.remove(LEGACY_KEY);
-      // Records written before a field existed get its default (tokens came with the token list).
+      // Records written before a field existed get its default (tokens and nfts came with the token list).
       const privatePart = { ...DEFAULT_PRIVATE, ...(await vault.get<Partial<PrivatePart>>(WALLET_STATE_RECORD)) };
       this.opened = { vault, privatePart };
     });

@@ -21,7 +21,7 @@
 import { getAddress } from 'ethers';
 import { UNLIMITED_APPROVAL_THRESHOLD, UNLIMITED_PERMIT2_THRESHOLD } from '../wallet/decode.ts';
 import { readTokenCall } from '../wallet/token-call.ts';
-import type { SigningRequest, TransactionRequest, TypedDataRequest } from '../wallet/signing-request.ts';
+import { maxFeePerGasOf, type SigningRequest, type TransactionRequest, type TypedDataRequest } from '../wallet/signing-request.ts';
 import { checkTypedData, type TypedValue } from '../wallet/typed-data.ts';
 
 export type DestinationRole = 'recipient' | 'spender' | 'operator' | 'contract';
@@ -60,7 +60,7 @@ const emptyParts = (): Parts => ({ tokens: [], destinations: [], unlimited: [] }
 
 function transactionEffect(request: TransactionRequest): RequestEffect {
   const { tx } = request;
-  const base = { kind: 'transaction' as const, chainId: request.chainId, account: request.account.index, native: tx.value + tx.gas * tx.maxFeePerGas };
+  const base = { kind: 'transaction' as const, chainId: request.chainId, account: request.account.index, native: tx.value + tx.gas * maxFeePerGasOf(tx) };
   if (tx.to === null) return { ...base, tokens: [], destinations: [], unlimited: [], deploy: true };
   const to = getAddress(tx.to);
   const data = tx.data.toLowerCase();
@@ -122,7 +122,7 @@ function permit2Details(parts: Parts, details: TypedValue | undefined, spender: 
 
 /** The permit in typed data, or null when it is not one the Guard recognises (then it is a message). */
 function permitParts(request: TypedDataRequest): Parts | null {
-  const checked = checkTypedData(request.typedData, request.chainId, 'request.typedData');
+  const checked = checkTypedData(request.typedData, request.chainId, 'request.typedData', request.typedDataVersion ?? 'v4');
   const { primaryType } = checked.payload;
   const message = checked.message;
   const spender = atomic(field(message, 'spender'), /^address$/);
@@ -156,6 +156,7 @@ export function requestEffect(request: SigningRequest): RequestEffect {
     case 'transaction':
       return transactionEffect(request);
     case 'personal_sign':
+    case 'typed_data_v1':
       return { ...base, kind: 'message', tokens: [], destinations: [], unlimited: [] };
     case 'typed_data': {
       const parts = permitParts(request);

@@ -27,6 +27,11 @@ function readPairingLink(): string | null {
 function Fields({ model }: { model: DisplayModel }) {
   return (
     <div class="request">
+      {(model.alerts ?? []).map((alert) => (
+        <p class="alert" role="alert" data-testid="phone-request-alert" key={alert}>
+          {alert}
+        </p>
+      ))}
       <h3 data-testid="phone-request-title">{model.title}</h3>
       {model.warnings.map((w) => (
         <p class="warning" data-testid="phone-request-warning" key={w}>

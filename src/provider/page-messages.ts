@@ -16,12 +16,20 @@ export interface RpcRequestMessage {
   readonly params?: unknown;
 }
 
+/** How Duet presents itself, as set in the popup (src/background/page-settings.ts). */
+export interface PageConfig {
+  readonly metaMaskFlag: boolean;
+  readonly keepWindowEthereum: boolean;
+}
+
 export type BridgeToPageMessage =
   | { readonly target: typeof BRIDGE_TO_PAGE; readonly kind: 'response'; readonly id: number; readonly result: unknown }
   | { readonly target: typeof BRIDGE_TO_PAGE; readonly kind: 'error'; readonly id: number; readonly error: SerializedRpcError }
-  | { readonly target: typeof BRIDGE_TO_PAGE; readonly kind: 'event'; readonly event: ProviderEventName; readonly payload: unknown };
+  | { readonly target: typeof BRIDGE_TO_PAGE; readonly kind: 'event'; readonly event: ProviderEventName; readonly payload: unknown }
+  | { readonly target: typeof BRIDGE_TO_PAGE; readonly kind: 'config'; readonly config: PageConfig };
 
-export type ProviderEventName = 'connect' | 'disconnect' | 'chainChanged' | 'accountsChanged' | 'message';
+/** unlockStateChanged is Duet's own (for _metamask.isUnlocked()); the provider does not re-emit it. */
+export type ProviderEventName = 'connect' | 'disconnect' | 'chainChanged' | 'accountsChanged' | 'message' | 'unlockStateChanged';
 
 /** Largest JSON request the bridge forwards to the service worker. */
 export const MAX_REQUEST_BYTES = 1_000_000;
@@ -41,6 +49,10 @@ export function parseBridgeMessage(data: unknown): BridgeToPageMessage | null {
   if (message.target !== BRIDGE_TO_PAGE) return null;
   if (message.kind === 'response' || message.kind === 'error' || message.kind === 'event') {
     return message as BridgeToPageMessage;
+  }
+  if (message.kind === 'config') {
+    const config = (message as { config?: Partial<PageConfig> }).config;
+    if (typeof config?.metaMaskFlag === 'boolean' && typeof config.keepWindowEthereum === 'boolean') return { target: BRIDGE_TO_PAGE, kind: 'config', config: { metaMaskFlag: config.metaMaskFlag, keepWindowEthereum: config.keepWindowEthereum } };
   }
   return null;
 }

@@ -1,8 +1,10 @@
 /**
  * What the extension observed before showing a request: the simulation's outcome on the current
  * block, the account's balance, whether the addresses the request names are contracts and whether
- * this account dealt with them before (the wallet's own activity record), the token's symbol and
- * decimals, the network Duet was on, and whether the request replaces a pending transaction.
+ * this account dealt with them before (the wallet's own activity record), the network Duet was
+ * on, and whether the request replaces a pending transaction. The symbol and decimals of the
+ * tokens a request names are not facts: they travel in the request's `tokens` (signing-request.ts),
+ * which the display and the balance change both read.
  *
  * The facts travel inside the frozen SigningRequest (key `facts`), so the phone — which cannot
  * reach the network or the extension's records — applies the same warning rules
@@ -33,12 +35,6 @@ export interface AddressFacts {
   readonly interacted: boolean;
 }
 
-export interface TokenFacts {
-  readonly address: string;
-  readonly symbol: string;
-  readonly decimals: number;
-}
-
 export interface Replacement {
   readonly action: 'speed-up' | 'cancel';
   /** The pending transaction it replaces (same nonce). */
@@ -55,7 +51,6 @@ export interface PresignFacts {
   /** Null for messages, or when the extension could not run it. */
   readonly simulation: Simulation | null;
   readonly addresses: readonly AddressFacts[];
-  readonly tokens: readonly TokenFacts[];
   readonly replaces: Replacement | null;
 }
 
@@ -65,20 +60,14 @@ export interface PresignFactsJson {
   balance: string | null;
   simulation: { outcome: 'success' } | { outcome: 'revert' | 'unavailable'; reason: string } | null;
   addresses: { address: string; contract: boolean; interacted: boolean }[];
-  tokens: { address: string; symbol: string; decimals: number }[];
   replaces: { action: 'speed-up' | 'cancel'; hash: string } | null;
 }
 
 /** A revert reason longer than this is cut (with "…"): it is the contract's text, shown to the user. */
 export const MAX_REASON_CHARS = 200;
-/** Up to 11 characters, as MetaMask's wallet_watchAsset allows (metamask-docs, WatchAssetParams). */
-export const MAX_SYMBOL_CHARS = 11;
-/** Decimals above 36 are refused, as MetaMask's TokensController does. */
-export const MAX_TOKEN_DECIMALS = 36;
 const MAX_ADDRESSES = 8;
-const MAX_TOKENS = 4;
 const MAX_UINT256 = (1n << 256n) - 1n;
-const KEYS = ['currentChainId', 'block', 'balance', 'simulation', 'addresses', 'tokens', 'replaces'] as const;
+const KEYS = ['currentChainId', 'block', 'balance', 'simulation', 'addresses', 'replaces'] as const;
 /** Control and format characters (bidirectional overrides, zero-width…) could disguise a text. */
 const UNSAFE_CHARACTERS = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
 
@@ -168,10 +157,6 @@ export function decodePresignFacts(value: unknown, field = 'facts'): PresignFact
       const fact = object(entry, path, ['address', 'contract', 'interacted']);
       return { address: checksummed(fact.address, `${path}.address`), contract: boolean(fact.contract, `${path}.contract`), interacted: boolean(fact.interacted, `${path}.interacted`) };
     }),
-    tokens: list(raw.tokens, `${field}.tokens`, MAX_TOKENS, (entry, path) => {
-      const token = object(entry, path, ['address', 'symbol', 'decimals']);
-      return { address: checksummed(token.address, `${path}.address`), symbol: displayText(token.symbol, `${path}.symbol`, MAX_SYMBOL_CHARS), decimals: integer(token.decimals, `${path}.decimals`, MAX_TOKEN_DECIMALS) };
-    }),
     replaces: nullable(raw.replaces, (entry) => {
       const replacement = object(entry, `${field}.replaces`, ['action', 'hash']);
       if (replacement.action !== 'speed-up' && replacement.action !== 'cancel') throw factsError(`${field}.replaces.action`, 'expected speed-up or cancel');
@@ -189,7 +174,6 @@ export function encodePresignFacts(facts: PresignFacts): PresignFactsJson {
     balance: facts.balance === null ? null : `0x${facts.balance.toString(16)}`,
     simulation: facts.simulation === null ? null : facts.simulation.outcome === 'success' ? { outcome: 'success' } : { outcome: facts.simulation.outcome, reason: facts.simulation.reason },
     addresses: facts.addresses.map(({ address, contract, interacted }) => ({ address: getAddress(address), contract, interacted })),
-    tokens: facts.tokens.map(({ address, symbol, decimals }) => ({ address: getAddress(address), symbol, decimals })),
     replaces: facts.replaces === null ? null : { action: facts.replaces.action, hash: facts.replaces.hash.toLowerCase() },
   };
   if (facts.balance !== null && (facts.balance < 0n || facts.balance > MAX_UINT256)) throw factsError('facts.balance', 'out of range');
@@ -201,10 +185,4 @@ export function encodePresignFacts(facts: PresignFacts): PresignFactsJson {
 export function addressFacts(facts: PresignFacts, address: string): AddressFacts | undefined {
   const wanted = getAddress(address);
   return facts.addresses.find((entry) => entry.address === wanted);
-}
-
-/** The token facts for the contract at `address`, if any. */
-export function tokenFacts(facts: PresignFacts | undefined, address: string): TokenFacts | undefined {
-  const wanted = getAddress(address);
-  return facts?.tokens.find((entry) => entry.address === wanted);
 }

@@ -17,7 +17,7 @@
 import { formatEther, getAddress } from 'ethers';
 import { presetNetwork } from './chains.ts';
 import { addressFacts, type PresignFacts } from './presign-facts.ts';
-import type { SigningRequest, TransactionRequest } from './signing-request.ts';
+import { maxFeePerGasOf, type SigningRequest, type TransactionRequest } from './signing-request.ts';
 import { counterparty, readTokenCall } from './token-call.ts';
 
 export const WILL_FAIL_PREFIX = 'This transaction will fail: ';
@@ -45,7 +45,8 @@ export function simulationWarning(request: SigningRequest, facts: PresignFacts):
 export function insufficientFundsWarning(request: SigningRequest, facts: PresignFacts): string | null {
   const transaction = transactionOf(request);
   if (!transaction || facts.balance === null) return null;
-  const { value, gas, maxFeePerGas } = transaction.tx;
+  const { value, gas } = transaction.tx;
+  const maxFeePerGas = maxFeePerGasOf(transaction.tx);
   const needed = value + gas * maxFeePerGas;
   if (facts.balance >= needed) return null;
   const symbol = nativeSymbol(transaction.chainId);

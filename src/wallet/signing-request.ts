@@ -6,29 +6,48 @@
  * EIP-55 checksum form, hex bytes in lowercase. The decoder is strict: it accepts exactly that
  * shape (no missing, extra or non-canonical values) and throws a WalletError naming the field.
  * The encoder checks its own output with the decoder, so a request that cannot be decoded is
- * never sent. An optional `facts` key carries what the extension observed before display
- * (presign-facts.ts): part of the canonical JSON and the short code, not of the digest.
+ * never sent.
  *
  * Origin: the web origin that asked (from the browser's sender data), or WALLET_ORIGIN for what
  * the user started in Duet's own popup (send, speed up, cancel) — no web page can have it.
  *
+ * Two formats, one encoding per request:
+ * - format 1 (no `version` key): an EIP-1559 transaction without access list, personal_sign,
+ *   typed data v4; phones that know only format 1 keep signing these;
+ * - format 2 (`version: 2`): everything else — legacy transactions (type 0, type 1) and access
+ *   lists, typed data v3 and v1, the site a frame is embedded in (`embeddedIn`), token details
+ *   read from the network for display (`tokens`). Its keys are all present (`embeddedIn: null`,
+ *   `tokens: []`, `facts: null`), and a request format 1 can carry is refused in format 2.
+ *
+ * Facts: what the extension observed before display (presign-facts.ts: simulation, balance,
+ * contracts, first interactions, replacement) travel in `facts`, in both formats — optional in
+ * format 1 (left out when there are none, as the wallet essentials shipped it), always present
+ * in format 2 (`null` when there are none). They never decide the format, and they are part of
+ * the canonical JSON and the short code, not of the digest. Token symbols and decimals are not
+ * facts: they are the request's `tokens` (format 2), the one place both screens read them from.
+ *
  * Digests (each device computes it from the request it shows):
- * - transaction: the EIP-1559 signing hash keccak256(0x02 ‖ rlp([chainId, nonce,
- *   maxPriorityFeePerGas, maxFeePerGas, gas, to, value, data, accessList = []]));
+ * - transaction: the signing hash of its type — type 2 keccak256(0x02 ‖ rlp([chainId, nonce,
+ *   maxPriorityFeePerGas, maxFeePerGas, gas, to, value, data, accessList])), type 1
+ *   keccak256(0x01 ‖ rlp([chainId, nonce, gasPrice, gas, to, value, data, accessList])), type 0
+ *   the EIP-155 hash keccak256(rlp([nonce, gasPrice, gas, to, value, data, chainId, 0, 0]));
  * - personal_sign: the EIP-191 (version 0x45) hash keccak256("\x19Ethereum Signed Message:\n" ‖
  *   len ‖ message);
- * - typed_data: the EIP-712 hash (see typed-data.ts), with the domain chainId, when present,
- *   equal to the request's chainId.
+ * - typed_data: the EIP-712 hash of its version, v3 or v4 (typed-data.ts); typed_data_v1 the
+ *   legacy hash (legacy-typed-data.ts).
  */
 import { Signature, Transaction, getAddress, getBytes, hashMessage, hexlify, recoverAddress, toBeHex } from 'ethers';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { MAX_SAFE_CHAIN_ID } from './chains.ts';
+import { escapeHidden } from './display-text.ts';
+import { checkLegacyTypedData, legacyTypedDataDigest, type LegacyTypedEntry } from './legacy-typed-data.ts';
 import { MAX_PERSONAL_MESSAGE_BYTES } from './personal-message.ts';
-import { decodePresignFacts, encodePresignFacts, type PresignFacts, type PresignFactsJson } from './presign-facts.ts';
-import { checkTypedData, typedDataDigest, type TypedDataPayload } from './typed-data.ts';
+import { decodePresignFacts, encodePresignFacts, type PresignFacts } from './presign-facts.ts';
+import { checkTypedData, typedDataDigest, type TypedDataPayload, type TypedDataVersion } from './typed-data.ts';
 import { WalletError } from './wallet-error.ts';
 
 export type { TypedDataPayload } from './typed-data.ts';
+export type { LegacyTypedEntry } from './legacy-typed-data.ts';
 
 export interface AccountRef {
   /** Derivation index of the account (Q_i = Q + t_i·G). */
@@ -36,8 +55,13 @@ export interface AccountRef {
   readonly address: string;
 }
 
-/** The fields of an EIP-1559 (type 2) transaction; the access list is always empty. */
-export interface Eip1559Fields {
+export interface AccessListEntry {
+  readonly address: string;
+  readonly storageKeys: readonly string[];
+}
+export type AccessList = readonly AccessListEntry[];
+
+interface TransactionCommon {
   /** null creates a contract. */
   readonly to: string | null;
   readonly value: bigint;
@@ -45,10 +69,43 @@ export interface Eip1559Fields {
   readonly nonce: number;
   /** The gas limit. */
   readonly gas: bigint;
-  readonly maxFeePerGas: bigint;
-  readonly maxPriorityFeePerGas: bigint;
   /** Must equal the request's chainId. */
   readonly chainId: number;
+}
+
+/** An EIP-1559 (type 2) transaction; `type` and `accessList` are left out when 2 and empty. */
+export interface Eip1559Fields extends TransactionCommon {
+  readonly type?: 2;
+  readonly maxFeePerGas: bigint;
+  readonly maxPriorityFeePerGas: bigint;
+  readonly accessList?: AccessList;
+}
+
+/** An EIP-2930 (type 1) transaction: a gas price and an access list. */
+export interface Eip2930Fields extends TransactionCommon {
+  readonly type: 1;
+  readonly gasPrice: bigint;
+  readonly accessList: AccessList;
+}
+
+/** A legacy (type 0) transaction, signed with its chain id (EIP-155). */
+export interface LegacyFields extends TransactionCommon {
+  readonly type: 0;
+  readonly gasPrice: bigint;
+}
+
+export type TransactionFields = Eip1559Fields | Eip2930Fields | LegacyFields;
+
+export type TokenStandard = 'erc20' | 'erc721' | 'erc1155';
+
+/** What the extension read from the network about a token the request touches, for display only. */
+export interface TokenInfo {
+  readonly address: string;
+  readonly standard: TokenStandard;
+  /** ERC-20 and ERC-721 symbol(), when the token answered one. */
+  readonly symbol: string | null;
+  /** ERC-20 decimals(); null for NFTs. */
+  readonly decimals: number | null;
 }
 
 interface RequestBase {
@@ -56,37 +113,38 @@ interface RequestBase {
   readonly id: string;
   /** The web origin that asked, from the browser's sender data. */
   readonly origin: string;
+  /** The top-level site when the request came from an embedded frame. */
+  readonly embeddedIn?: string;
   readonly chainId: number;
   readonly account: AccountRef;
   /** Unix ms when the request was created (the extension restamps it when the user approves). */
   readonly createdAt: number;
+  /** Token details for display, sorted by address; left out when empty. */
+  readonly tokens?: readonly TokenInfo[];
   /** What the extension observed before display (presign-facts.ts); not part of the digest. */
   readonly facts?: PresignFacts;
 }
 
-export type TransactionRequest = RequestBase & { readonly kind: 'transaction'; readonly tx: Eip1559Fields };
+export type TransactionRequest = RequestBase & { readonly kind: 'transaction'; readonly tx: TransactionFields };
 export type PersonalSignRequest = RequestBase & { readonly kind: 'personal_sign'; readonly message: string };
-export type TypedDataRequest = RequestBase & { readonly kind: 'typed_data'; readonly typedData: TypedDataPayload };
-export type SigningRequest = TransactionRequest | PersonalSignRequest | TypedDataRequest;
+/** eth_signTypedData_v3 / _v4; `typedDataVersion` is left out for v4. */
+export type TypedDataRequest = RequestBase & { readonly kind: 'typed_data'; readonly typedData: TypedDataPayload; readonly typedDataVersion?: 'v3' };
+/** eth_signTypedData (v1), the legacy array form. */
+export type LegacyTypedDataRequest = RequestBase & { readonly kind: 'typed_data_v1'; readonly typedData: readonly LegacyTypedEntry[] };
+export type SigningRequest = TransactionRequest | PersonalSignRequest | TypedDataRequest | LegacyTypedDataRequest;
 
-type JsonBase = {
-  id: string;
-  kind: SigningRequest['kind'];
-  origin: string;
-  chainId: number;
-  account: { index: number; address: string };
-  createdAt: number;
-  facts?: PresignFactsJson;
-};
+/** The most the transaction pays per gas: maxFeePerGas, or the gas price of types 0 and 1. */
+export function maxFeePerGasOf(tx: TransactionFields): bigint {
+  return tx.type === 0 || tx.type === 1 ? tx.gasPrice : tx.maxFeePerGas;
+}
 
-/** The wire form of a SigningRequest. */
-export type SigningRequestJson =
-  | (JsonBase & {
-      kind: 'transaction';
-      tx: { to: string | null; value: string; data: string; nonce: number; gas: string; maxFeePerGas: string; maxPriorityFeePerGas: string; chainId: number };
-    })
-  | (JsonBase & { kind: 'personal_sign'; message: string })
-  | (JsonBase & { kind: 'typed_data'; typedData: TypedDataPayload });
+/** The tip per gas: maxPriorityFeePerGas, or the whole gas price of types 0 and 1. */
+export function priorityFeePerGasOf(tx: TransactionFields): bigint {
+  return tx.type === 0 || tx.type === 1 ? tx.gasPrice : tx.maxPriorityFeePerGas;
+}
+
+/** The wire form of a SigningRequest (format 1 or 2), as plain JSON. */
+export type SigningRequestJson = { readonly kind: SigningRequest['kind'] } & Record<string, unknown>;
 
 export interface RecoverableSignature {
   readonly r: bigint;
@@ -99,14 +157,33 @@ export interface RecoverableSignature {
 export const MAX_TX_DATA_BYTES = 128 * 1024;
 /** Account indices are non-hardened BIP-32-style indices. */
 export const MAX_ACCOUNT_INDEX = 0x7fff_ffff;
+/** Access lists: at most this many addresses and storage keys in all (each key costs 1,900 gas). */
+export const MAX_ACCESS_LIST_ADDRESSES = 256;
+export const MAX_ACCESS_LIST_KEYS = 4096;
+/** Token details: at most this many per request, symbols of at most MAX_SYMBOL_LENGTH characters. */
+export const MAX_TOKENS = 16;
+export const MAX_SYMBOL_LENGTH = 32;
+/** 10^77 < 2^256 < 10^78: more decimals would make every amount zero. */
+const MAX_DECIMALS = 77;
+const FORMAT_2 = 2;
 const MAX_UINT64 = (1n << 64n) - 1n;
 const MAX_UINT256 = (1n << 256n) - 1n;
 /** secp256k1 group order n; EIP-2 requires s ≤ n/2. */
 const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const MAX_ORIGIN_LENGTH = 2048;
+const KINDS = ['transaction', 'personal_sign', 'typed_data', 'typed_data_v1'] as const;
 const BASE_KEYS = ['id', 'kind', 'origin', 'chainId', 'account', 'createdAt'] as const;
-const PAYLOAD_KEY = { transaction: 'tx', personal_sign: 'message', typed_data: 'typedData' } as const;
-const TX_KEYS = ['to', 'value', 'data', 'nonce', 'gas', 'maxFeePerGas', 'maxPriorityFeePerGas', 'chainId'] as const;
+const FORMAT_2_KEYS = ['version', 'embeddedIn', 'tokens', 'facts'] as const;
+const PAYLOAD_KEYS: Record<SigningRequest['kind'], readonly string[]> = { transaction: ['tx'], personal_sign: ['message'], typed_data: ['typedData'], typed_data_v1: ['typedData'] };
+const FORMAT_2_PAYLOAD_KEYS: Record<SigningRequest['kind'], readonly string[]> = { ...PAYLOAD_KEYS, typed_data: ['typedData', 'typedDataVersion'] };
+const COMMON_TX_KEYS = ['to', 'value', 'data', 'nonce', 'gas'] as const;
+const TX_KEYS_FORMAT_1 = [...COMMON_TX_KEYS, 'maxFeePerGas', 'maxPriorityFeePerGas', 'chainId'] as const;
+const TX_KEYS_FORMAT_2: Record<0 | 1 | 2, readonly string[]> = {
+  0: ['type', ...COMMON_TX_KEYS, 'gasPrice', 'chainId'],
+  1: ['type', ...COMMON_TX_KEYS, 'gasPrice', 'chainId', 'accessList'],
+  2: ['type', ...COMMON_TX_KEYS, 'maxFeePerGas', 'maxPriorityFeePerGas', 'chainId', 'accessList'],
+};
+const TOKEN_STANDARDS: readonly TokenStandard[] = ['erc20', 'erc721', 'erc1155'];
 const SHORT_CODE_TAG = 'duet/short-code/v1\n';
 /** 32 symbols without 0/O and 1/I: 5 bits each. */
 const SHORT_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -163,7 +240,6 @@ function lowercaseHexBytes(value: unknown, field: string, maxBytes: number): str
 }
 
 function webOrigin(value: unknown, field: string): string {
-  if (value === WALLET_ORIGIN) return value;
   if (typeof value !== 'string' || value.length > MAX_ORIGIN_LENGTH) throw requestError(field, 'expected a web origin');
   let url: URL;
   try {
@@ -175,76 +251,172 @@ function webOrigin(value: unknown, field: string): string {
   return value;
 }
 
-function decodeTransactionFields(value: unknown, chainId: number): Eip1559Fields {
-  const tx = record(value, 'request.tx', TX_KEYS);
-  const fields: Eip1559Fields = {
+/** The top-level site of an embedded frame: a web origin; Duet's own popup is never embedded. */
+function embeddingSite(value: unknown, origin: unknown): string {
+  if (origin === WALLET_ORIGIN) throw requestError('request.embeddedIn', 'expected null: requests started in Duet are not embedded in a site');
+  return webOrigin(value, 'request.embeddedIn');
+}
+
+function decodeAccessList(value: unknown, field: string): AccessList {
+  if (!Array.isArray(value) || value.length > MAX_ACCESS_LIST_ADDRESSES) throw requestError(field, `expected an array of at most ${MAX_ACCESS_LIST_ADDRESSES} entries`);
+  let keys = 0;
+  return value.map((entry: unknown, index) => {
+    const entryField = `${field}[${index}]`;
+    const raw = record(entry, entryField, ['address', 'storageKeys']);
+    if (!Array.isArray(raw.storageKeys)) throw requestError(`${entryField}.storageKeys`, 'expected an array');
+    keys += raw.storageKeys.length;
+    if (keys > MAX_ACCESS_LIST_KEYS) throw requestError(`${entryField}.storageKeys`, `more than ${MAX_ACCESS_LIST_KEYS} storage keys in all`);
+    const storageKeys = raw.storageKeys.map((key: unknown, keyIndex) => {
+      const keyField = `${entryField}.storageKeys[${keyIndex}]`;
+      if (typeof key !== 'string' || !/^0x[0-9a-f]{64}$/.test(key)) throw requestError(keyField, 'expected 32 bytes of lowercase 0x-hex');
+      return key;
+    });
+    return { address: checksummedAddress(raw.address, `${entryField}.address`), storageKeys };
+  });
+}
+
+function decodeTransactionFields(value: unknown, chainId: number, format: 1 | 2): TransactionFields {
+  let type: 0 | 1 | 2 = 2;
+  if (format === FORMAT_2) {
+    const rawType = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).type : undefined;
+    if (rawType !== 0 && rawType !== 1 && rawType !== 2) throw requestError('request.tx.type', 'expected 0, 1 or 2');
+    type = rawType;
+  }
+  const tx = record(value, 'request.tx', format === FORMAT_2 ? TX_KEYS_FORMAT_2[type] : TX_KEYS_FORMAT_1);
+  const common = {
     to: tx.to === null ? null : checksummedAddress(tx.to, 'request.tx.to'),
     value: quantity(tx.value, 'request.tx.value', MAX_UINT256),
     data: lowercaseHexBytes(tx.data, 'request.tx.data', MAX_TX_DATA_BYTES),
     nonce: integer(tx.nonce, 'request.tx.nonce', 0, Number.MAX_SAFE_INTEGER),
     gas: quantity(tx.gas, 'request.tx.gas', MAX_UINT64),
-    maxFeePerGas: quantity(tx.maxFeePerGas, 'request.tx.maxFeePerGas', MAX_UINT256),
-    maxPriorityFeePerGas: quantity(tx.maxPriorityFeePerGas, 'request.tx.maxPriorityFeePerGas', MAX_UINT256),
     chainId: integer(tx.chainId, 'request.tx.chainId', 1, MAX_SAFE_CHAIN_ID),
   };
-  if (fields.chainId !== chainId) throw new WalletError('chain_mismatch', 'request.tx.chainId', 'differs from request.chainId');
-  if (fields.maxPriorityFeePerGas > fields.maxFeePerGas) throw requestError('request.tx.maxPriorityFeePerGas', 'larger than maxFeePerGas (EIP-1559 makes such a transaction invalid)');
-  return fields;
+  if (common.chainId !== chainId) throw new WalletError('chain_mismatch', 'request.tx.chainId', 'differs from request.chainId');
+  if (type !== 2) {
+    const gasPrice = quantity(tx.gasPrice, 'request.tx.gasPrice', MAX_UINT256);
+    return type === 0 ? { ...common, type, gasPrice } : { ...common, type, gasPrice, accessList: decodeAccessList(tx.accessList, 'request.tx.accessList') };
+  }
+  const maxFeePerGas = quantity(tx.maxFeePerGas, 'request.tx.maxFeePerGas', MAX_UINT256);
+  const maxPriorityFeePerGas = quantity(tx.maxPriorityFeePerGas, 'request.tx.maxPriorityFeePerGas', MAX_UINT256);
+  if (maxPriorityFeePerGas > maxFeePerGas) throw requestError('request.tx.maxPriorityFeePerGas', 'larger than maxFeePerGas (EIP-1559 makes such a transaction invalid)');
+  const fields: Eip1559Fields = { ...common, maxFeePerGas, maxPriorityFeePerGas };
+  if (format === 1) return fields;
+  const accessList = decodeAccessList(tx.accessList, 'request.tx.accessList');
+  return accessList.length > 0 ? { ...fields, accessList } : fields;
+}
+
+function decodeTokens(value: unknown): readonly TokenInfo[] {
+  if (!Array.isArray(value) || value.length > MAX_TOKENS) throw requestError('request.tokens', `expected an array of at most ${MAX_TOKENS} tokens`);
+  const tokens = value.map((entry: unknown, index): TokenInfo => {
+    const field = `request.tokens[${index}]`;
+    const raw = record(entry, field, ['address', 'standard', 'symbol', 'decimals']);
+    if (!TOKEN_STANDARDS.includes(raw.standard as TokenStandard)) throw requestError(`${field}.standard`, `expected one of ${TOKEN_STANDARDS.join(', ')}`);
+    const standard = raw.standard as TokenStandard;
+    const symbol = raw.symbol;
+    if (symbol !== null && (typeof symbol !== 'string' || symbol.length === 0 || symbol.length > MAX_SYMBOL_LENGTH || escapeHidden(symbol).escaped > 0 || symbol.trim() !== symbol)) {
+      throw requestError(`${field}.symbol`, `expected null or 1 to ${MAX_SYMBOL_LENGTH} visible characters`);
+    }
+    const decimals = raw.decimals === null ? null : integer(raw.decimals, `${field}.decimals`, 0, MAX_DECIMALS);
+    if (standard !== 'erc20' && decimals !== null) throw requestError(`${field}.decimals`, 'NFTs have no decimals: expected null');
+    return { address: checksummedAddress(raw.address, `${field}.address`), standard, symbol: symbol as string | null, decimals };
+  });
+  for (let index = 1; index < tokens.length; index++) {
+    if ((tokens[index - 1] as TokenInfo).address.toLowerCase() >= (tokens[index] as TokenInfo).address.toLowerCase()) throw requestError('request.tokens', 'expected unique tokens sorted by address');
+  }
+  return tokens;
+}
+
+/** True when format 1 can carry the request (no field of format 2 is needed). */
+function fitsFormat1(request: SigningRequest): boolean {
+  if (request.embeddedIn !== undefined || (request.tokens?.length ?? 0) > 0) return false;
+  switch (request.kind) {
+    case 'transaction':
+      return (request.tx.type ?? 2) === 2 && ((request.tx as Eip1559Fields).accessList?.length ?? 0) === 0;
+    case 'personal_sign':
+      return true;
+    case 'typed_data':
+      return request.typedDataVersion === undefined;
+    case 'typed_data_v1':
+      return false;
+  }
 }
 
 /** Checks a wire-form request strictly and returns it typed. */
 export function decodeSigningRequest(value: unknown): SigningRequest {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw requestError('request', 'expected an object');
-  const { kind } = value as Record<string, unknown>;
-  if (kind !== 'transaction' && kind !== 'personal_sign' && kind !== 'typed_data') throw requestError('request.kind', 'expected transaction, personal_sign or typed_data');
-  const hasFacts = Object.hasOwn(value, 'facts');
-  const raw = record(value, 'request', [...BASE_KEYS, PAYLOAD_KEY[kind], ...(hasFacts ? ['facts'] : [])]);
+  const { kind, version } = value as Record<string, unknown>;
+  if (!(KINDS as readonly unknown[]).includes(kind)) throw requestError('request.kind', `expected ${KINDS.join(', ')}`);
+  const typedKind = kind as SigningRequest['kind'];
+  if (version !== undefined && version !== FORMAT_2) throw requestError('request.version', 'expected 2 (or no version: format 1)');
+  const format = version === FORMAT_2 ? 2 : 1;
+  if (format === 1 && typedKind === 'typed_data_v1') throw requestError('request.version', 'typed_data_v1 needs format 2');
+  // Format 1 leaves `facts` out when there are none; format 2 has every key (`facts: null`).
+  const hasFacts = format === 1 ? Object.hasOwn(value, 'facts') : (value as Record<string, unknown>).facts !== null;
+  const format1Keys = [...BASE_KEYS, ...(hasFacts ? ['facts'] : []), ...PAYLOAD_KEYS[typedKind]];
+  const raw = record(value, 'request', format === 1 ? format1Keys : [...BASE_KEYS, ...FORMAT_2_KEYS, ...FORMAT_2_PAYLOAD_KEYS[typedKind]]);
   if (typeof raw.id !== 'string' || !/^[0-9a-f]{32}$/.test(raw.id)) throw requestError('request.id', 'expected 16 bytes of lowercase hex');
   const account = record(raw.account, 'request.account', ['index', 'address']);
   const chainId = integer(raw.chainId, 'request.chainId', 1, MAX_SAFE_CHAIN_ID);
+  const tokens = format === 2 ? decodeTokens(raw.tokens) : [];
   const base: RequestBase = {
     id: raw.id,
-    origin: webOrigin(raw.origin, 'request.origin'),
+    origin: raw.origin === WALLET_ORIGIN ? WALLET_ORIGIN : webOrigin(raw.origin, 'request.origin'),
+    ...(format === 2 && raw.embeddedIn !== null ? { embeddedIn: embeddingSite(raw.embeddedIn, raw.origin) } : {}),
     chainId,
     account: { index: integer(account.index, 'request.account.index', 0, MAX_ACCOUNT_INDEX), address: checksummedAddress(account.address, 'request.account.address') },
     createdAt: integer(raw.createdAt, 'request.createdAt', 0, Number.MAX_SAFE_INTEGER),
+    ...(tokens.length > 0 ? { tokens } : {}),
     ...(hasFacts ? { facts: decodePresignFacts(raw.facts, 'request.facts') } : {}),
   };
-  switch (kind) {
+  let request: SigningRequest;
+  switch (typedKind) {
     case 'transaction':
-      return { ...base, kind, tx: decodeTransactionFields(raw.tx, chainId) };
+      request = { ...base, kind: typedKind, tx: decodeTransactionFields(raw.tx, chainId, format) };
+      break;
     case 'personal_sign':
-      return { ...base, kind, message: lowercaseHexBytes(raw.message, 'request.message', MAX_PERSONAL_MESSAGE_BYTES) };
-    case 'typed_data':
-      return { ...base, kind, typedData: checkTypedData(raw.typedData, chainId, 'request.typedData').payload };
+      request = { ...base, kind: typedKind, message: lowercaseHexBytes(raw.message, 'request.message', MAX_PERSONAL_MESSAGE_BYTES) };
+      break;
+    case 'typed_data': {
+      const typedDataVersion: TypedDataVersion = format === 1 ? 'v4' : (raw.typedDataVersion as TypedDataVersion);
+      if (typedDataVersion !== 'v3' && typedDataVersion !== 'v4') throw requestError('request.typedDataVersion', 'expected v3 or v4');
+      const { payload } = checkTypedData(raw.typedData, chainId, 'request.typedData', typedDataVersion);
+      request = { ...base, kind: typedKind, typedData: payload, ...(typedDataVersion === 'v3' ? { typedDataVersion } : {}) };
+      break;
+    }
+    case 'typed_data_v1':
+      request = { ...base, kind: typedKind, typedData: checkLegacyTypedData(raw.typedData, 'request.typedData').payload };
+      break;
   }
+  if (format === 2 && fitsFormat1(request)) throw requestError('request.version', 'format 1 carries this request: format 2 would give it a second encoding');
+  return request;
+}
+
+function transactionJson(tx: TransactionFields, format: 1 | 2): Record<string, unknown> {
+  const common = { to: tx.to === null ? null : canonicalAddress(tx.to, 'request.tx.to'), value: hexQuantity(tx.value), data: tx.data.toLowerCase(), nonce: tx.nonce, gas: hexQuantity(tx.gas) };
+  const accessList = (list: AccessList | undefined) =>
+    (list ?? []).map((entry, index) => ({ address: canonicalAddress(entry.address, `request.tx.accessList[${index}].address`), storageKeys: entry.storageKeys.map((key) => key.toLowerCase()) }));
+  if (tx.type === 0) return { type: 0, ...common, gasPrice: hexQuantity(tx.gasPrice), chainId: tx.chainId };
+  if (tx.type === 1) return { type: 1, ...common, gasPrice: hexQuantity(tx.gasPrice), chainId: tx.chainId, accessList: accessList(tx.accessList) };
+  const fees = { maxFeePerGas: hexQuantity(tx.maxFeePerGas), maxPriorityFeePerGas: hexQuantity(tx.maxPriorityFeePerGas), chainId: tx.chainId };
+  return format === 1 ? { ...common, ...fees } : { type: 2, ...common, ...fees, accessList: accessList(tx.accessList) };
 }
 
 function toJson(request: SigningRequest): SigningRequestJson {
+  const format = fitsFormat1(request) ? 1 : 2;
   const account = { index: request.account.index, address: canonicalAddress(request.account.address, 'request.account.address') };
-  const base = { id: request.id, origin: request.origin, chainId: request.chainId, account, createdAt: request.createdAt, ...(request.facts ? { facts: encodePresignFacts(request.facts) } : {}) };
+  const base = { id: request.id, origin: request.origin, chainId: request.chainId, account, createdAt: request.createdAt };
+  const tokens = (request.tokens ?? []).map((token, index) => ({ ...token, address: canonicalAddress(token.address, `request.tokens[${index}].address`) }));
+  const facts = request.facts ? encodePresignFacts(request.facts) : null;
+  const extended = format === 2 ? { version: FORMAT_2, embeddedIn: request.embeddedIn ?? null, tokens, facts } : facts ? { facts } : {};
   switch (request.kind) {
-    case 'transaction': {
-      const { tx } = request;
-      return {
-        ...base,
-        kind: 'transaction',
-        tx: {
-          to: tx.to === null ? null : canonicalAddress(tx.to, 'request.tx.to'),
-          value: hexQuantity(tx.value),
-          data: tx.data.toLowerCase(),
-          nonce: tx.nonce,
-          gas: hexQuantity(tx.gas),
-          maxFeePerGas: hexQuantity(tx.maxFeePerGas),
-          maxPriorityFeePerGas: hexQuantity(tx.maxPriorityFeePerGas),
-          chainId: tx.chainId,
-        },
-      };
-    }
+    case 'transaction':
+      return { ...extended, ...base, kind: 'transaction', tx: transactionJson(request.tx, format) };
     case 'personal_sign':
-      return { ...base, kind: 'personal_sign', message: request.message.toLowerCase() };
+      return { ...extended, ...base, kind: 'personal_sign', message: request.message.toLowerCase() };
     case 'typed_data':
-      return { ...base, kind: 'typed_data', typedData: request.typedData };
+      return { ...extended, ...base, kind: 'typed_data', typedData: request.typedData, ...(format === 2 ? { typedDataVersion: request.typedDataVersion ?? 'v4' } : {}) };
+    case 'typed_data_v1':
+      return { ...extended, ...base, kind: 'typed_data_v1', typedData: request.typedData };
   }
 }
 
@@ -302,21 +474,14 @@ export function signingRequestFromJson(text: string): SigningRequest {
 
 function ethersTransaction(request: TransactionRequest): Transaction {
   const { tx } = request;
-  return Transaction.from({
-    type: 2,
-    chainId: BigInt(tx.chainId),
-    to: tx.to,
-    value: tx.value,
-    data: tx.data,
-    nonce: tx.nonce,
-    gasLimit: tx.gas,
-    maxFeePerGas: tx.maxFeePerGas,
-    maxPriorityFeePerGas: tx.maxPriorityFeePerGas,
-    accessList: [],
-  });
+  const common = { chainId: BigInt(tx.chainId), to: tx.to, value: tx.value, data: tx.data, nonce: tx.nonce, gasLimit: tx.gas };
+  const accessList = (list: AccessList | undefined) => (list ?? []).map((entry) => ({ address: entry.address, storageKeys: [...entry.storageKeys] }));
+  if (tx.type === 0) return Transaction.from({ ...common, type: 0, gasPrice: tx.gasPrice });
+  if (tx.type === 1) return Transaction.from({ ...common, type: 1, gasPrice: tx.gasPrice, accessList: accessList(tx.accessList) });
+  return Transaction.from({ ...common, type: 2, maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas, accessList: accessList(tx.accessList) });
 }
 
-/** The unsigned EIP-1559 transaction of a request, after the same checks as a received request. */
+/** The unsigned transaction of a request (of its type), after the same checks as a received request. */
 export function unsignedTransaction(request: TransactionRequest): Transaction {
   return ethersTransaction(canonicalRequest(request) as TransactionRequest);
 }
@@ -330,7 +495,9 @@ export function signingDigest(request: SigningRequest): Uint8Array {
     case 'personal_sign':
       return getBytes(hashMessage(getBytes(checked.message)));
     case 'typed_data':
-      return typedDataDigest(checkTypedData(checked.typedData, checked.chainId, 'request.typedData'));
+      return typedDataDigest(checkTypedData(checked.typedData, checked.chainId, 'request.typedData', checked.typedDataVersion ?? 'v4'));
+    case 'typed_data_v1':
+      return legacyTypedDataDigest(checkLegacyTypedData(checked.typedData, 'request.typedData'));
   }
 }
 

@@ -1,12 +1,37 @@
 /**
  * The token calls Duet reasons about before signing — who receives, who may spend, how much — read
- * from a transaction's calldata with the strictness of decode.ts: only exactly the ABI encoding
- * (4-byte selector, 32-byte words, clean address padding, a clean bool) is recognised. The checks
- * (presign-warnings.ts), the balance change and the activity record all read calls through here.
+ * from a transaction's calldata: only exactly the canonical ABI encoding (`decodeAbi`: 4-byte
+ * selector, 32-byte words, clean address padding, a clean bool) is recognised. The checks
+ * (presign-warnings.ts), the balance change, the activity record and the Guard read calls through
+ * here; the display (token-actions.ts) decodes with the same `decodeAbi` and selectors.
  */
 import { getAddress } from 'ethers';
-import { SELECTOR_ERC20_APPROVE, SELECTOR_ERC20_TRANSFER, SELECTOR_ERC20_TRANSFER_FROM, SELECTOR_SET_APPROVAL_FOR_ALL } from './decode.ts';
 import type { TransactionRequest } from './signing-request.ts';
+
+export const SELECTOR_ERC20_TRANSFER = '0xa9059cbb';
+export const SELECTOR_ERC20_APPROVE = '0x095ea7b3';
+export const SELECTOR_ERC20_TRANSFER_FROM = '0x23b872dd';
+export const SELECTOR_SET_APPROVAL_FOR_ALL = '0xa22cb465';
+/** safeTransferFrom(address,address,uint256) */
+export const SELECTOR_ERC721_SAFE_TRANSFER = '0x42842e0e';
+/** safeTransferFrom(address,address,uint256,bytes) */
+export const SELECTOR_ERC721_SAFE_TRANSFER_DATA = '0xb88d4fde';
+/** safeTransferFrom(address,address,uint256,uint256,bytes) */
+export const SELECTOR_ERC1155_SAFE_TRANSFER = '0xf242432a';
+/** safeBatchTransferFrom(address,address,uint256[],uint256[],bytes) */
+export const SELECTOR_ERC1155_SAFE_BATCH_TRANSFER = '0x2eb2c2d6';
+
+/** Every selector above: the calls whose token contract the display describes. */
+export const TOKEN_CALL_SELECTORS: ReadonlySet<string> = new Set([
+  SELECTOR_ERC20_TRANSFER,
+  SELECTOR_ERC20_APPROVE,
+  SELECTOR_ERC20_TRANSFER_FROM,
+  SELECTOR_SET_APPROVAL_FOR_ALL,
+  SELECTOR_ERC721_SAFE_TRANSFER,
+  SELECTOR_ERC721_SAFE_TRANSFER_DATA,
+  SELECTOR_ERC1155_SAFE_TRANSFER,
+  SELECTOR_ERC1155_SAFE_BATCH_TRANSFER,
+]);
 
 export type TokenCall =
   | { readonly kind: 'transfer'; readonly to: string; readonly amount: bigint }
@@ -14,52 +39,76 @@ export type TokenCall =
   | { readonly kind: 'transferFrom'; readonly from: string; readonly to: string; readonly amount: bigint }
   | { readonly kind: 'setApprovalForAll'; readonly operator: string; readonly approved: boolean };
 
+export type AbiKind = 'address' | 'uint256' | 'bool' | 'bytes' | 'uint256[]';
+export type AbiValue = string | bigint | boolean | readonly bigint[];
+
 const WORD = 64;
-const ADDRESS_WORD = /^0{24}([0-9a-f]{40})$/;
 
-function words(data: string, count: number): string[] | null {
-  const body = data.slice(10);
-  if (body.length !== count * WORD || !/^[0-9a-f]*$/.test(body)) return null;
-  return Array.from({ length: count }, (_, index) => body.slice(index * WORD, (index + 1) * WORD));
-}
-
-function address(word: string | undefined): string | null {
-  const match = word === undefined ? null : ADDRESS_WORD.exec(word);
-  return match ? getAddress(`0x${match[1]}`) : null;
-}
-
-const uint = (word: string) => BigInt(`0x${word}`);
-
-function bool(word: string): boolean | null {
-  if (word === '0'.repeat(WORD)) return false;
-  return word === `${'0'.repeat(WORD - 1)}1` ? true : null;
+/**
+ * The canonical ABI decoding of `body` (lowercase hex after the selector), or null if it is
+ * anything else: 32-byte words, clean address and bool words, dynamic parts where a canonical
+ * encoder puts them, zero padding, nothing after them.
+ */
+export function decodeAbi(body: string, kinds: readonly AbiKind[]): AbiValue[] | null {
+  if (body.length % WORD !== 0) return null;
+  const words = Array.from({ length: body.length / WORD }, (_, index) => body.slice(index * WORD, (index + 1) * WORD));
+  const values: AbiValue[] = [];
+  let tail = kinds.length;
+  for (const [index, kind] of kinds.entries()) {
+    const word = words[index];
+    if (word === undefined) return null;
+    if (kind === 'address') {
+      if (!/^0{24}[0-9a-f]{40}$/.test(word)) return null;
+      values.push(getAddress(`0x${word.slice(24)}`));
+    } else if (kind === 'uint256') {
+      values.push(BigInt(`0x${word}`));
+    } else if (kind === 'bool') {
+      if (!/^0{63}[01]$/.test(word)) return null;
+      values.push(word.endsWith('1'));
+    } else {
+      if (BigInt(`0x${word}`) !== BigInt(tail * 32)) return null;
+      const lengthWord = words[tail];
+      if (lengthWord === undefined) return null;
+      const length = Number.parseInt(lengthWord, 16);
+      if (!Number.isSafeInteger(length) || BigInt(`0x${lengthWord}`) !== BigInt(length)) return null;
+      if (kind === 'uint256[]') {
+        const items = words.slice(tail + 1, tail + 1 + length);
+        if (items.length !== length) return null;
+        values.push(items.map((item) => BigInt(`0x${item}`)));
+        tail += 1 + length;
+      } else {
+        const padded = Math.ceil(length / 32);
+        const chunk = words.slice(tail + 1, tail + 1 + padded).join('');
+        if (chunk.length !== padded * WORD || /[^0]/.test(chunk.slice(length * 2))) return null;
+        values.push(`0x${chunk.slice(0, length * 2)}`);
+        tail += 1 + padded;
+      }
+    }
+  }
+  return tail === words.length ? values : null;
 }
 
 /** The token call `data` encodes exactly, or null. */
 export function readTokenCall(calldata: string): TokenCall | null {
   const data = calldata.toLowerCase();
+  const body = data.slice(10);
+  if (!/^[0-9a-f]*$/.test(body)) return null;
   switch (data.slice(0, 10)) {
     case SELECTOR_ERC20_TRANSFER: {
-      const w = words(data, 2);
-      const to = address(w?.[0]);
-      return w && to ? { kind: 'transfer', to, amount: uint(w[1] as string) } : null;
+      const values = decodeAbi(body, ['address', 'uint256']);
+      return values && { kind: 'transfer', to: values[0] as string, amount: values[1] as bigint };
     }
     case SELECTOR_ERC20_APPROVE: {
-      const w = words(data, 2);
-      const spender = address(w?.[0]);
-      return w && spender ? { kind: 'approve', spender, amount: uint(w[1] as string) } : null;
+      const values = decodeAbi(body, ['address', 'uint256']);
+      return values && { kind: 'approve', spender: values[0] as string, amount: values[1] as bigint };
     }
     case SELECTOR_ERC20_TRANSFER_FROM: {
-      const w = words(data, 3);
-      const from = address(w?.[0]);
-      const to = address(w?.[1]);
-      return w && from && to ? { kind: 'transferFrom', from, to, amount: uint(w[2] as string) } : null;
+      const values = decodeAbi(body, ['address', 'address', 'uint256']);
+      return values && { kind: 'transferFrom', from: values[0] as string, to: values[1] as string, amount: values[2] as bigint };
     }
     case SELECTOR_SET_APPROVAL_FOR_ALL: {
-      const w = words(data, 2);
-      const operator = address(w?.[0]);
-      const approved = w ? bool(w[1] as string) : null;
-      return operator && approved !== null ? { kind: 'setApprovalForAll', operator, approved } : null;
+      const values = decodeAbi(body, ['address', 'bool']);
+      return values && { kind: 'setApprovalForAll', operator: values[0] as string, approved: values[1] as boolean };
     }
     default:
       return null;

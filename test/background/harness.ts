@@ -6,6 +6,7 @@
  */
 import type { SettingsBody } from '../../src/session/settings-record.ts';
 import 'fake-indexeddb/auto';
+import { expect } from 'vitest';
 import type { QueueLimits } from '../../src/background/approval-queue.ts';
 import type { ApprovalCard } from '../../src/background/approval-view.ts';
 import type { AlarmPort } from '../../src/background/auto-lock.ts';
@@ -26,6 +27,8 @@ export interface PageEvent {
   readonly to: string;
   readonly event: ProviderEventName;
   readonly payload: unknown;
+  /** For an event to every page: the origins left out (sites on a network of their own). */
+  readonly except?: readonly string[];
 }
 
 export interface Harness {
@@ -43,6 +46,8 @@ export interface Harness {
   readonly settingsShared: SettingsBody[];
   /** A provider request as a page would send it (each call gets a fresh request key unless given). */
   request(method: string, params?: unknown, origin?: string, requestKey?: string, tabId?: number | null): Promise<unknown>;
+  /** A request from a frame of `origin` embedded in the page of `embeddedIn`. */
+  requestEmbedded(method: string, params: unknown, origin: string, embeddedIn: string): Promise<unknown>;
   view(): Promise<WalletView>;
   /** A new service over the same storage and vault (a restarted service worker). */
   restart(): Promise<Harness>;
@@ -84,7 +89,7 @@ async function build(shared: Shared): Promise<Harness> {
     },
     pageEvents: {
       toOrigin: (origin, event, payload) => events.push({ to: origin, event, payload }),
-      toAll: (event, payload) => events.push({ to: '*', event, payload }),
+      toAll: (event, payload, except) => events.push({ to: '*', event, payload, ...(except?.size ? { except: [...except].sort() } : {}) }),
     },
     alarms: alarmPort,
     clock: shared.clock,
@@ -99,7 +104,8 @@ async function build(shared: Shared): Promise<Harness> {
     events,
     alarms,
     windowOpens,
-    request: (method, params, origin = DAPP, requestKey = `page:${++keyCounter}`, tabId = null) => wallet.request(method, params, { origin, requestKey, tabId }),
+    request: (method, params, origin = DAPP, requestKey = `page:${++keyCounter}`, tabId = null) => wallet.request(method, params, { origin, requestKey, tabId, embeddedIn: null }),
+    requestEmbedded: (method, params, origin, embeddedIn) => wallet.request(method, params, { origin, requestKey: `page:${++keyCounter}`, tabId: null, embeddedIn }),
     view: () => wallet.view(),
     restart: () => build(shared),
     reopenBrowser: () => build({ ...shared, session: new MemoryStore() }),
@@ -121,9 +127,20 @@ export function createHarness(fetch: FetchLike, options: HarnessOptions = {}): P
   return build({ local: new MemoryStore(), session, clock: new TestClock(), phone, fetch, vaultName, settingsShared: [], ...(options.queueLimits ? { queueLimits: options.queueLimits } : {}) });
 }
 
+/** Expects `promise` to fail with this EIP-1193 code (and a message matching `message`). */
+export async function rejects(promise: Promise<unknown>, code: number, message?: RegExp): Promise<void> {
+  const error = await promise.then(
+    () => null,
+    (caught: unknown) => caught,
+  );
+  expect(error).toMatchObject({ code });
+  if (message) expect((error as Error).message).toMatch(message);
+}
+
 /** Resolves when `check` holds, letting promises and I/O run in between. */
-export async function until(check: () => boolean | Promise<boolean>, what = 'condition'): Promise<void> {
-  for (let attempt = 0; attempt < 500; attempt++) {
+export async function until(check: () => boolean | Promise<boolean>, what = 'condition', atLeastMs = 0): Promise<void> {
+  const deadline = Date.now() + atLeastMs;
+  for (let attempt = 0; attempt < 500 || Date.now() < deadline; attempt++) {
     if (await check()) return;
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
@@ -157,12 +174,12 @@ export async function scriptedWallet(options: HarnessOptions = {}, origins: read
 }
 
 /** The id of the open approval once it appears. */
-export async function nextApproval(harness: Harness, kind?: string): Promise<string> {
+export async function nextApproval(harness: Harness, kind?: string, atLeastMs = 0): Promise<string> {
   let id: string | undefined;
   await until(async () => {
     id = (await harness.view()).approvals.find((card) => card.status === 'awaiting-user' && (kind === undefined || card.kind === kind))?.id;
     return id !== undefined;
-  }, `an approval${kind ? ` (${kind})` : ''}`);
+  }, `an approval${kind ? ` (${kind})` : ''}`, atLeastMs);
   return id as string;
 }
 

@@ -64,7 +64,7 @@ describe('ApprovalWindow', () => {
 });
 
 describe('PageConnections', () => {
-  it('sends to the ports of one origin, or to all', () => {
+  it('sends to the ports of one origin, or to all (but the origins left out)', () => {
     const received: string[] = [];
     const port = (name: string) => ({ postMessage: (message: unknown) => received.push(`${name}:${String(message)}`) });
     const pages = new PageConnections<ReturnType<typeof port>>();
@@ -75,14 +75,15 @@ describe('PageConnections', () => {
     pages.sendTo('https://a.example', 'x');
     pages.remove(a1);
     pages.sendAll('y');
-    expect(received).toEqual(['a1:x', 'a2:x', 'a2:y', 'b:y']);
+    pages.sendAll('z', new Set(['https://a.example']));
+    expect(received).toEqual(['a1:x', 'a2:x', 'a2:y', 'b:y', 'b:z']);
   });
 });
 
 describe('RequestRouter and origins', () => {
   it('routes by method and answers 4200 for unknown ones', async () => {
     const router = new RequestRouter().register('eth_chainId', async () => '0x1').registerFallback((method) => (method === 'eth_call' ? async () => 'proxied' : undefined));
-    const context = { origin: 'https://a.example', requestKey: 'k', tabId: null };
+    const context = { origin: 'https://a.example', requestKey: 'k', tabId: null, embeddedIn: null };
     expect(await router.handle('eth_chainId', [], context)).toBe('0x1');
     expect(await router.handle('eth_call', [], context)).toBe('proxied');
     await expect(router.handle('eth_nope', [], context)).rejects.toMatchObject({ code: RpcErrorCode.unsupportedMethod });

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
-import { connect, createHarness, shownCard, DAPP, nextApproval, OTHER_DAPP, setUpWallet, type Harness } from './harness.ts';
+import { DAPP, OTHER_DAPP, connect, createHarness, nextApproval, rejects, setUpWallet, shownCard, type Harness } from './harness.ts';
 import { NodeError, chainNode, type ScriptedNode } from './scripted-node.ts';
 
 const LOCAL_RPC = 'http://127.0.0.1:8545';
@@ -19,14 +19,6 @@ beforeEach(async () => {
   address = await setUpWallet(h, LOCAL_RPC);
 });
 
-async function rejects(promise: Promise<unknown>, code: number, message?: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toMatchObject({ code });
-  if (message) expect((error as Error).message).toMatch(message);
-}
 
 describe('chain and account reads', () => {
   it('eth_chainId and net_version answer the active chain', async () => {
@@ -41,7 +33,7 @@ describe('chain and account reads', () => {
   it('eth_accounts is empty for an origin that is not connected, and when locked', async () => {
     expect(await h.request('eth_accounts')).toEqual([]);
     await connect(h);
-    expect(await h.request('eth_accounts')).toEqual([address]);
+    expect(await h.request('eth_accounts')).toEqual([address.toLowerCase()]);
     expect(await h.request('eth_accounts', [], OTHER_DAPP)).toEqual([]);
     await h.wallet.lock();
     expect(await h.request('eth_accounts')).toEqual([]);
@@ -58,9 +50,9 @@ describe('eth_requestAccounts (EIP-1102)', () => {
     expect(card?.choices?.map((c) => [c.address, c.selected])).toEqual([[address, true]]);
     expect(h.windowOpens.count).toBe(1);
     await h.wallet.decide(id, true);
-    expect(await pending).toEqual([address]);
-    expect(h.events).toContainEqual({ to: DAPP, event: 'accountsChanged', payload: [address] });
-    expect(await h.request('eth_requestAccounts')).toEqual([address]);
+    expect(await pending).toEqual([address.toLowerCase()]);
+    expect(h.events).toContainEqual({ to: DAPP, event: 'accountsChanged', payload: [address.toLowerCase()] });
+    expect(await h.request('eth_requestAccounts')).toEqual([address.toLowerCase()]);
     expect(h.windowOpens.count).toBe(1);
   });
 
@@ -88,7 +80,7 @@ describe('eth_requestAccounts (EIP-1102)', () => {
     expect(cards.map((c) => c.origin)).toEqual([DAPP, OTHER_DAPP]);
     await h.wallet.decide(cards[0]?.id as string, true);
     await h.wallet.decide(cards[1]?.id as string, false);
-    expect(await first).toEqual([address]);
+    expect(await first).toEqual([address.toLowerCase()]);
     await rejects(second, RpcErrorCode.userRejected);
   });
 
@@ -112,7 +104,7 @@ describe('eth_requestAccounts (EIP-1102)', () => {
     expect((await h.view()).state.permissions).toEqual({});
     expect((await h.view()).approvals.find((card) => card.id === id)?.status).toBe('awaiting-user');
     await h.wallet.decide(id, true, [second]);
-    expect(await pending).toEqual([second]);
+    expect(await pending).toEqual([second.toLowerCase()]);
   });
 });
 
@@ -126,7 +118,7 @@ describe('EIP-2255 permissions', () => {
     await h.wallet.decide(await nextApproval(h), true);
     const granted = (await pending) as { parentCapability: string; invoker: string; caveats: { type: string; value: string[] }[] }[];
     expect(granted).toHaveLength(1);
-    expect(granted[0]).toMatchObject({ parentCapability: 'eth_accounts', invoker: DAPP, caveats: [{ type: 'restrictReturnedAccounts', value: [address] }] });
+    expect(granted[0]).toMatchObject({ parentCapability: 'eth_accounts', invoker: DAPP, caveats: [{ type: 'restrictReturnedAccounts', value: [address.toLowerCase()] }] });
     expect(await h.request('wallet_getPermissions')).toEqual(granted);
     expect(await h.request('wallet_getPermissions', [], OTHER_DAPP)).toEqual([]);
     expect(await h.request('wallet_revokePermissions', [{ eth_accounts: {} }])).toBeNull();
@@ -147,7 +139,7 @@ describe('EIP-2255 permissions', () => {
     await connect(h, DAPP);
     await connect(h, OTHER_DAPP);
     await h.request('wallet_revokePermissions', [{ eth_accounts: {} }], OTHER_DAPP);
-    expect(await h.request('eth_accounts', [], DAPP)).toEqual([address]);
+    expect(await h.request('eth_accounts', [], DAPP)).toEqual([address.toLowerCase()]);
     expect(await h.request('eth_accounts', [], OTHER_DAPP)).toEqual([]);
   });
 });
@@ -158,11 +150,12 @@ describe('wallet_switchEthereumChain (EIP-3326)', () => {
     await rejects(h.request('wallet_switchEthereumChain', [{ chainId: '0x539' }]), RpcErrorCode.unrecognizedChain);
   });
 
-  it('a connected site switches to a known chain; every page hears chainChanged', async () => {
+  it('a connected site switches to a known chain of its own; only it hears chainChanged', async () => {
     await connect(h);
     expect(await h.request('wallet_switchEthereumChain', [{ chainId: '0xaa36a7' }])).toBeNull();
     expect(await h.request('eth_chainId')).toBe('0xaa36a7');
-    expect(h.events).toContainEqual({ to: '*', event: 'chainChanged', payload: '0xaa36a7' });
+    expect(await h.request('eth_chainId', [], OTHER_DAPP)).toBe('0x7a69');
+    expect(h.events.filter((event) => event.event === 'chainChanged')).toEqual([{ to: DAPP, event: 'chainChanged', payload: '0xaa36a7' }]);
   });
 
   it('a site that is not connected must ask the user', async () => {
@@ -270,6 +263,7 @@ describe('refused and unknown methods', () => {
   it('methods Duet does not know are 4200, and nothing reaches the node', async () => {
     await rejects(h.request('eth_signTransaction', [{}]), RpcErrorCode.unsupportedMethod);
     await rejects(h.request('debug_traceTransaction', ['0x00']), RpcErrorCode.unsupportedMethod);
+    await rejects(h.request('wallet_showCallsStatus', ['0x01']), RpcErrorCode.unsupportedMethod);
     await rejects(h.request('wallet_scanQRCode', [{}]), RpcErrorCode.unsupportedMethod);
     expect(node.calls.map((call) => call.method)).not.toContain('debug_traceTransaction');
   });

@@ -40,6 +40,7 @@ describe('with a scripted node', () => {
     const id = await siteSends({});
     expect(await warningsOf(h, id)).toEqual([]);
     expect((await shownCard(h, id)).transaction).toEqual({
+      type: 2,
       nonce: 3,
       gas: '21000',
       maxFeePerGas: parseUnits('5', 'gwei').toString(),
@@ -55,10 +56,24 @@ describe('with a scripted node', () => {
     expect(warnings[0]).toMatch(/^High fee: the max fee of 7142857\.142857142 gwei per gas is 1428571\.4× the 5\.0 gwei .* up to 149\.999999999999982 ETH in fees/);
   });
 
-  it('a priority fee or gas price far above the node’s is flagged; just under 1.5× is not', async () => {
-    expect(await warningsOf(h, await siteSends({ gasPrice: hex(parseUnits('30', 'gwei')) }))).toEqual([expect.stringMatching(/^High fee: .* 6× the 5\.0 gwei/), expect.stringMatching(/^High priority fee: 30\.0 gwei per gas is 30× the 1\.0 gwei/)]);
+  it('a priority fee far above the node’s is flagged; just under 1.5× is not', async () => {
+    expect(await warningsOf(h, await siteSends({ maxFeePerGas: hex(parseUnits('30', 'gwei')), maxPriorityFeePerGas: hex(parseUnits('30', 'gwei')) }))).toEqual([
+      expect.stringMatching(/^High fee: .* 6× the 5\.0 gwei/),
+      expect.stringMatching(/^High priority fee: 30\.0 gwei per gas is 30× the 1\.0 gwei/),
+    ]);
     await h.wallet.approvalWindowClosed();
     expect(await warningsOf(h, await siteSends({ maxFeePerGas: hex(parseUnits('7.5', 'gwei')), maxPriorityFeePerGas: hex(parseUnits('1.5', 'gwei')) }))).toEqual([]);
+  });
+
+  it('a legacy gas price (type 0) far above the node’s eth_gasPrice is flagged, and edited as the gas price', async () => {
+    node.handlers.eth_gasPrice = () => hex(parseUnits('5', 'gwei'));
+    const id = await siteSends({ gasPrice: hex(parseUnits('30', 'gwei')) });
+    expect(await warningsOf(h, id)).toEqual([expect.stringMatching(/^High fee: the gas price of 30\.0 gwei per gas is 6× the 5\.0 gwei/)]);
+    expect((await shownCard(h, id)).transaction).toMatchObject({ type: 0, maxFeePerGas: parseUnits('30', 'gwei').toString(), suggested: { maxFeePerGas: parseUnits('5', 'gwei').toString(), maxPriorityFeePerGas: null } });
+    await h.wallet.editTransaction(id, { maxFeeGwei: '5', priorityFeeGwei: '', gasLimit: '21000', nonce: 3 });
+    expect(await warningsOf(h, id)).toEqual([]);
+    const edited = await shownCard(h, id);
+    expect(edited.display.fields.find((field) => field.label === 'Gas price')?.value).toBe('5.0 gwei');
   });
 
   it('a nonce that is not the next one is flagged, behind or ahead', async () => {

@@ -14,9 +14,9 @@ import { startAnvil, type RunningAnvil } from '../../src/devstack/anvil.ts';
 import { RpcErrorCode } from '../../src/provider/rpc-error.ts';
 import { displayModel } from '../../src/wallet/decode.ts';
 import { reviewedDisplay } from '../../src/wallet/reviewed-display.ts';
-import { WALLET_ORIGIN, decodeSigningRequest, encodeSigningRequest, type SigningRequest } from '../../src/wallet/signing-request.ts';
+import { WALLET_ORIGIN, decodeSigningRequest, encodeSigningRequest, maxFeePerGasOf, type SigningRequest } from '../../src/wallet/signing-request.ts';
 import { encodeTokenTransfer } from '../../src/wallet/token-call.ts';
-import { connect, createHarness, nextApproval, openApprovals, scriptedWallet, setUpWallet, shownCard, until, type Harness } from './harness.ts';
+import { DAPP, connect, createHarness, nextApproval, openApprovals, scriptedWallet, setUpWallet, shownCard, until, type Harness } from './harness.ts';
 
 /** anvil's second development key (public): funds and deploys, so Duet's account keeps its own nonces. */
 const HELPER_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
@@ -161,7 +161,7 @@ describe('on anvil', () => {
       const signing = h.request('eth_signTypedData_v4', [address, typedData]);
       const id = await nextApproval(h, 'sign');
       expect((await shownCard(h, id)).display.warnings).toEqual([]);
-      await h.wallet.switchChain(1);
+      await h.wallet.switchSiteChain(DAPP, 1);
       const warning = 'This signature is for Local (anvil) (chain 31337), but Duet is on Ethereum (chain 1) now.';
       expect((await shownCard(h, id)).display.warnings).toEqual([warning]);
       await h.wallet.decide(id, true);
@@ -243,7 +243,7 @@ describe('on anvil', () => {
         await until(async () => (await activity(restarted)).length === 2, 'the speed-up in the record');
         const [speedUp] = await activity(restarted);
         const sentTx = phoneView(restarted).request;
-        expect(sentTx.kind === 'transaction' && original?.tx ? [sentTx.tx.nonce, sentTx.tx.maxFeePerGas >= (BigInt(original.tx.maxFeePerGas) * 11n) / 10n] : null).toEqual([original?.tx?.nonce, true]);
+        expect(sentTx.kind === 'transaction' && original?.tx ? [sentTx.tx.nonce, maxFeePerGasOf(sentTx.tx) >= (BigInt(original.tx.maxFeePerGas) * 11n) / 10n] : null).toEqual([original?.tx?.nonce, true]);
         await anvilRpc('evm_mine');
         expect((await settles(restarted, speedUp?.id as string, 'confirmed')).tx?.replaces).toBe(original?.id);
         const replaced = await settles(restarted, original?.id as string, 'replaced');
@@ -347,7 +347,7 @@ describe('on anvil', () => {
       const watching = h.request('wallet_watchAsset', { type: 'ERC20', options: { address: second, symbol: 'DEMO', decimals: 18 } });
       const id = await nextApproval(h, 'watch-asset');
       const card = await shownCard(h, id);
-      expect([card.display.title, card.display.fields.find((f) => f.label === 'Symbol')?.value, card.display.warnings]).toEqual(['Add a token', 'DEMO', []]);
+      expect([card.display.title, card.display.fields.find((f) => f.label === 'Symbol')?.value, card.display.warnings]).toEqual(['Add a token (ERC-20)', 'DEMO', []]);
       await h.wallet.decide(id, true);
       expect(await watching).toBe(true);
       expect((await h.wallet.tokensView()).map((entry) => [entry.address, entry.balance])).toEqual([[second, '7']]);
@@ -356,14 +356,15 @@ describe('on anvil', () => {
       expect(h.windowOpens.count).toBe(opens);
     });
 
-    it('wallet_watchAsset: rejected is 4001 and lists nothing; wrong decimals, another type or a non-contract are -32602; another symbol is a warning', async () => {
-      const watching = h.request('wallet_watchAsset', { type: 'ERC20', options: { address: tokenAddress, symbol: 'USDC' } });
+    it('wallet_watchAsset: rejected is 4001 and lists nothing; wrong decimals or symbol (as MetaMask), another type or a non-contract are -32602', async () => {
+      const watching = h.request('wallet_watchAsset', { type: 'ERC20', options: { address: tokenAddress, symbol: 'DEMO', decimals: '18' } });
       const id = await nextApproval(h, 'watch-asset');
-      expect((await shownCard(h, id)).display.warnings).toEqual(['The site calls this token "USDC", but its contract says "DEMO". Duet lists it as DEMO.']);
+      expect((await shownCard(h, id)).display.warnings).toEqual([]);
       await h.wallet.decide(id, false);
       await expect(watching).rejects.toMatchObject({ code: RpcErrorCode.userRejected });
       expect(await h.wallet.tokensView()).toEqual([]);
       await expect(h.request('wallet_watchAsset', { type: 'ERC20', options: { address: tokenAddress, decimals: 6 } })).rejects.toMatchObject({ code: RpcErrorCode.invalidParams, message: 'options.decimals: the token has 18 decimals, not 6.' });
+      await expect(h.request('wallet_watchAsset', { type: 'ERC20', options: { address: tokenAddress, symbol: 'USDC' } })).rejects.toMatchObject({ code: RpcErrorCode.invalidParams, message: "The symbol in the request (USDC) is not the token's (DEMO)." });
       await expect(h.request('wallet_watchAsset', { type: 'ERC721', options: { address: tokenAddress } })).rejects.toMatchObject({ code: RpcErrorCode.invalidParams });
       await expect(h.request('wallet_watchAsset', { type: 'ERC20', options: { address: FRIEND } })).rejects.toMatchObject({ code: RpcErrorCode.invalidParams });
     });

@@ -78,10 +78,10 @@ describe('creating and unlocking', () => {
     const address = await setUpWallet(h);
     await connect(h);
     await h.wallet.lock();
-    expect(h.events.at(-1)).toEqual({ to: DAPP, event: 'accountsChanged', payload: [] });
-    expect(await h.wallet.pageSnapshot(DAPP)).toEqual({ chainId: '0x7a69', accounts: [] });
+    expect(h.events.slice(-2)).toEqual([{ to: DAPP, event: 'accountsChanged', payload: [] }, { to: '*', event: 'unlockStateChanged', payload: false }]);
+    expect(await h.wallet.pageSnapshot(DAPP)).toEqual({ chainId: '0x7a69', accounts: [], isUnlocked: false });
     await h.wallet.unlock(PASSWORD);
-    expect(h.events.at(-1)).toEqual({ to: DAPP, event: 'accountsChanged', payload: [address] });
+    expect(h.events.slice(-2)).toEqual([{ to: DAPP, event: 'accountsChanged', payload: [address.toLowerCase()] }, { to: '*', event: 'unlockStateChanged', payload: true }]);
   });
 });
 
@@ -134,7 +134,7 @@ describe('what is stored where', () => {
     const connecting = restarted.request('eth_requestAccounts');
     await until(async () => (await restarted.view()).unlockRequested, 'the unlock request');
     await restarted.wallet.unlock(PASSWORD);
-    expect(await connecting).toEqual([address]);
+    expect(await connecting).toEqual([address.toLowerCase()]);
     expect(await restarted.request('eth_blockNumber')).toBe('0x10');
   });
 

@@ -113,10 +113,11 @@ describe('accounts', () => {
     const second = (await h.view()).state.accounts[1]?.address as string;
     const pending = h.request('eth_requestAccounts');
     await h.wallet.decide(await nextApproval(h), true, [first, second]);
-    expect(await pending).toEqual([second, first]);
+    const lower = (...addresses: string[]) => addresses.map((entry) => entry.toLowerCase());
+    expect(await pending).toEqual(lower(second, first));
     await h.wallet.selectAccount(0);
-    expect(await h.request('eth_accounts')).toEqual([first, second]);
-    expect(h.events.at(-1)).toEqual({ to: DAPP, event: 'accountsChanged', payload: [first, second] });
+    expect(await h.request('eth_accounts')).toEqual(lower(first, second));
+    expect(h.events.at(-1)).toEqual({ to: DAPP, event: 'accountsChanged', payload: lower(first, second) });
     await expect(h.wallet.selectAccount(5)).rejects.toMatchObject({ code: 'not_found' });
     expect((await h.view()).state.activeAccount).toBe(0);
   });

@@ -130,11 +130,17 @@ describe('personal_sign', () => {
     expect(displayModel(personalSignRequest(hexlify(toUtf8Bytes(text)))).fields[2]).toEqual({ label: 'Message', value: text });
   });
 
-  it('shows binary, invalid UTF-8, control characters, direction overrides and the empty message as hex', () => {
-    for (const hex of ['0x00ff01', '0xc328', hexlify(toUtf8Bytes('ok\u0007')), hexlify(toUtf8Bytes('pay \u202Eevil')), '0x']) {
+  it('shows invalid UTF-8 and the empty message as hex', () => {
+    for (const hex of ['0xc328', '0xff', '0x']) {
       expect(displayModel(personalSignRequest(hex)).fields[2]).toEqual({ label: 'Message (hex)', value: hex });
     }
     expect(message('0x68656c6c6f')).toBe('hello');
+  });
+
+  it('escapes control, zero-width and direction characters in text (\\u{…}), keeps line breaks, and warns', () => {
+    const model = displayModel(personalSignRequest(hexlify(toUtf8Bytes('ok\u0007\npay \u202Eevil\u200b\ufeff\u0000'))));
+    expect(model.fields[2]).toEqual({ label: 'Message', value: 'ok\\u{7}\npay \\u{202e}evil\\u{200b}\\u{feff}\\u{0}' });
+    expect(model.warnings).toEqual(['The message contains invisible or control characters, shown here as \\u{…} escapes.']);
   });
 });
 
@@ -160,7 +166,7 @@ describe('typed data', () => {
 
   it('shows arrays with their item count and each item', () => {
     const typed = {
-      types: { Group: [{ name: 'members', type: 'address[]' }, { name: 'empty', type: 'uint8[]' }] },
+      types: { EIP712Domain: [{ name: 'name', type: 'string' }], Group: [{ name: 'members', type: 'address[]' }, { name: 'empty', type: 'uint8[]' }] },
       primaryType: 'Group',
       domain: { name: 'Groups' },
       message: { members: [DEV_ADDRESS, SPENDER], empty: [] },
@@ -175,13 +181,20 @@ describe('typed data', () => {
   });
 
   it('does not let a primary type called "domain" pass its fields off as domain fields', () => {
-    const typed = { types: { domain: [{ name: 'name', type: 'string' }] }, primaryType: 'domain', domain: { name: 'Real' }, message: { name: 'Fake' } };
+    const typed = { types: { EIP712Domain: [{ name: 'name', type: 'string' }], domain: [{ name: 'name', type: 'string' }] }, primaryType: 'domain', domain: { name: 'Real' }, message: { name: 'Fake' } };
     const labels = displayModel(typedDataRequest(typed)).fields.map((entry) => entry.label);
-    expect(labels).toEqual(['Network', 'Account', 'domain.name', 'message.name']);
+    expect(labels).toEqual(['Valid on', 'Account', 'domain.name', 'message.name']);
   });
 
+  const DOMAIN_TYPE = [
+    { name: 'name', type: 'string' },
+    { name: 'version', type: 'string' },
+    { name: 'chainId', type: 'uint256' },
+    { name: 'verifyingContract', type: 'address' },
+  ];
   const permit = (value: bigint) => ({
     types: {
+      EIP712Domain: DOMAIN_TYPE,
       Permit: [
         { name: 'owner', type: 'address' },
         { name: 'spender', type: 'address' },
@@ -205,7 +218,7 @@ describe('typed data', () => {
 
   it('DAI-style permit with allowed = true is unlimited', () => {
     const dai = {
-      types: { Permit: [{ name: 'holder', type: 'address' }, { name: 'spender', type: 'address' }, { name: 'nonce', type: 'uint256' }, { name: 'expiry', type: 'uint256' }, { name: 'allowed', type: 'bool' }] },
+      types: { EIP712Domain: DOMAIN_TYPE, Permit: [{ name: 'holder', type: 'address' }, { name: 'spender', type: 'address' }, { name: 'nonce', type: 'uint256' }, { name: 'expiry', type: 'uint256' }, { name: 'allowed', type: 'bool' }] },
       primaryType: 'Permit',
       domain: { name: 'Dai Stablecoin', version: '1', chainId: 1, verifyingContract: TOKEN },
       message: { holder: DEV_ADDRESS, spender: SPENDER, nonce: 0, expiry: 0, allowed: true },
@@ -216,6 +229,7 @@ describe('typed data', () => {
   it('Permit2 PermitSingle: unlimited at ≥ 2^159 of its uint160 amount', () => {
     const permit2 = (amount: bigint) => ({
       types: {
+        EIP712Domain: DOMAIN_TYPE.filter((entry) => entry.name !== 'version'),
         PermitDetails: [{ name: 'token', type: 'address' }, { name: 'amount', type: 'uint160' }, { name: 'expiration', type: 'uint48' }, { name: 'nonce', type: 'uint48' }],
         PermitSingle: [{ name: 'details', type: 'PermitDetails' }, { name: 'spender', type: 'address' }, { name: 'sigDeadline', type: 'uint256' }],
       },

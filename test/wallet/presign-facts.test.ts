@@ -18,7 +18,6 @@ const FACTS: PresignFacts = {
   balance: 10n ** 18n,
   simulation: { outcome: 'revert', reason: 'balance' },
   addresses: [{ address: SPENDER, contract: false, interacted: false }],
-  tokens: [{ address: TOKEN, symbol: 'DEMO', decimals: 18 }],
   replaces: { action: 'speed-up', hash: `0x${'cd'.repeat(32)}` },
 };
 const wire = () => encodePresignFacts(FACTS);
@@ -41,9 +40,7 @@ describe('facts on the wire', () => {
     ['a lowercase address', (f: Record<string, any>) => (f.addresses[0].address = SPENDER.toLowerCase()), 'facts.addresses[0].address'],
     ['contract as a string', (f: Record<string, any>) => (f.addresses[0].contract = 'false'), 'facts.addresses[0].contract'],
     ['nine addresses', (f: Record<string, any>) => (f.addresses = Array(9).fill(f.addresses[0])), 'facts.addresses'],
-    ['a 12-character symbol', (f: Record<string, any>) => (f.tokens[0].symbol = 'ABCDEFGHIJKL'), 'facts.tokens[0].symbol'],
-    ['a symbol with a zero-width space', (f: Record<string, any>) => (f.tokens[0].symbol = 'US\u200bDC'), 'facts.tokens[0].symbol'],
-    ['37 decimals', (f: Record<string, any>) => (f.tokens[0].decimals = 37), 'facts.tokens[0].decimals'],
+    ['token details (they are the request\'s tokens)', (f: Record<string, any>) => (f.tokens = []), 'facts.tokens'],
     ['an unknown replacement', (f: Record<string, any>) => (f.replaces.action = 'drop'), 'facts.replaces.action'],
     ['an uppercase hash', (f: Record<string, any>) => (f.replaces.hash = `0x${'CD'.repeat(32)}`), 'facts.replaces.hash'],
   ])('refuses %s, naming the field', (_name, change, field) => {

@@ -25,7 +25,7 @@ const FRIEND = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
 const HASH = `0x${'ab'.repeat(32)}`;
 
 function facts(overrides: Partial<PresignFacts> = {}): PresignFacts {
-  return { currentChainId: 31337, block: 12, balance: 10n ** 18n, simulation: { outcome: 'success' }, addresses: [], tokens: [], replaces: null, ...overrides };
+  return { currentChainId: 31337, block: 12, balance: 10n ** 18n, simulation: { outcome: 'success' }, addresses: [], replaces: null, ...overrides };
 }
 
 const account = (address: string, contract: boolean, interacted = true) => ({ address, contract, interacted });
@@ -157,10 +157,11 @@ describe('on both screens', () => {
     expect(presignWarnings(approve(FRIEND, 5n))).toEqual([]);
   });
 
-  it('the review rows: simulation, balance change in token units, then the decoded fields', () => {
+  it("the review rows: simulation, balance change in token units (the request's token details), then the decoded fields", () => {
     const transfer: SigningRequest = {
       ...transactionRequest({ to: TOKEN, data: calldata(SELECTOR_ERC20_TRANSFER, BigInt(FRIEND), 1_500_000n) }),
-      facts: facts({ tokens: [{ address: TOKEN, symbol: 'USDC', decimals: 6 }] }),
+      tokens: [{ address: TOKEN, standard: 'erc20', symbol: 'USDC', decimals: 6 }],
+      facts: facts(),
     };
     const model = reviewedDisplay(displayModel(transfer), transfer);
     expect(model.fields.slice(0, 3).map((f) => [f.label, f.value])).toEqual([
@@ -170,7 +171,7 @@ describe('on both screens', () => {
     ]);
     expect(model.fields[3]?.label).toBe('Network');
     expect(movedAmount(transfer)).toBe('1.5 USDC');
-    expect(movedAmount({ ...transfer, facts: undefined } as SigningRequest & { kind: 'transaction' })).toBe('1500000 raw units');
+    expect(movedAmount({ ...transfer, tokens: undefined } as SigningRequest & { kind: 'transaction' })).toBe('1500000 raw units');
     expect(movedAmount(transactionRequest({ value: 10n ** 18n }))).toBe('1.0 ETH');
     expect(movedAmount(approve(FRIEND, 5n))).toBeNull();
   });

@@ -2,54 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { hexlify } from 'ethers';
 import { hashTypedData } from 'viem';
 import { checkTypedData, parseTypedDataParam, typedDataDigest } from '../../src/wallet/typed-data.ts';
-import { MAIL_DIGEST, MAIL_TYPED_DATA, expectWalletError, withChange } from './wallet-fixtures.ts';
+import { MAIL_DIGEST, MAIL_TYPED_DATA, ORDER_TYPED_DATA, expectWalletError, withChange } from './wallet-fixtures.ts';
 
 const digestOf = (value: unknown, chainId = 1) => hexlify(typedDataDigest(checkTypedData(value, chainId)));
-
-/** Exercises arrays of structs, fixed arrays, nested arrays, bytes, bytesN, signed integers and bool. */
-const ORDER_TYPED_DATA = {
-  types: {
-    EIP712Domain: [
-      { name: 'name', type: 'string' },
-      { name: 'chainId', type: 'uint256' },
-      { name: 'salt', type: 'bytes32' },
-    ],
-    Leg: [
-      { name: 'asset', type: 'address' },
-      { name: 'delta', type: 'int128' },
-      { name: 'memo', type: 'bytes' },
-    ],
-    Order: [
-      { name: 'legs', type: 'Leg[]' },
-      { name: 'pair', type: 'uint8[2]' },
-      { name: 'grid', type: 'uint16[][]' },
-      { name: 'tag', type: 'bytes4' },
-      { name: 'partial', type: 'bool' },
-      { name: 'expiry', type: 'uint64' },
-    ],
-  },
-  primaryType: 'Order',
-  domain: { name: 'Exchange', chainId: '0x7a69', salt: `0x${'ab'.repeat(32)}` },
-  message: {
-    legs: [
-      { asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3', delta: '-1000', memo: '0x' },
-      { asset: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', delta: 1000, memo: '0xc0ffee' },
-    ],
-    pair: [1, 2],
-    grid: [[1, 2, 3], [], [65535]],
-    tag: '0xdeadbeef',
-    partial: false,
-    expiry: '0xffffffffffffffff',
-  },
-};
 
 describe('EIP-712 digest', () => {
   it('matches the specification example (Mail)', () => {
     expect(digestOf(MAIL_TYPED_DATA)).toBe(MAIL_DIGEST);
-  });
-
-  it('is the same without a declared EIP712Domain type (derived from the domain fields)', () => {
-    expect(digestOf(withChange(MAIL_TYPED_DATA, (t) => delete t.types.EIP712Domain))).toBe(MAIL_DIGEST);
   });
 
   it('ignores types not reachable from primaryType, as eth-sig-util does', () => {
@@ -80,7 +39,7 @@ describe('EIP-712 digest', () => {
 describe('EIP-712 display tree', () => {
   it('gives every value with its type, formatted', () => {
     const checked = checkTypedData(ORDER_TYPED_DATA, 31337);
-    expect(checked.domain.fields.map((field) => field.value)).toEqual([
+    expect(checked.domain.fields.map((field) => field.value)).toMatchObject([
       { kind: 'atomic', type: 'string', value: 'Exchange' },
       { kind: 'atomic', type: 'uint256', value: '31337' },
       { kind: 'atomic', type: 'bytes32', value: `0x${'ab'.repeat(32)}` },
@@ -88,12 +47,13 @@ describe('EIP-712 display tree', () => {
     const legs = checked.message.fields[0]?.value;
     expect(legs).toMatchObject({ kind: 'array', type: 'Leg[]', items: [{ kind: 'struct', type: 'Leg' }, { kind: 'struct', type: 'Leg' }] });
     const expiry = checked.message.fields.find((field) => field.name === 'expiry')?.value;
-    expect(expiry).toEqual({ kind: 'atomic', type: 'uint64', value: '18446744073709551615' });
+    expect(expiry).toMatchObject({ kind: 'atomic', type: 'uint64', value: '18446744073709551615' });
   });
 
-  it('escapes characters that could disguise a string', () => {
-    const checked = checkTypedData(withChange(MAIL_TYPED_DATA, (t) => (t.message.contents = 'pay\u202Eevil\u0007')), 1);
-    expect(checked.message.fields[2]?.value).toEqual({ kind: 'atomic', type: 'string', value: 'pay\\u{202e}evil\\u{7}' });
+  it('escapes characters that could disguise a string (format and control characters), keeps line breaks, and says so', () => {
+    const checked = checkTypedData(withChange(MAIL_TYPED_DATA, (t) => (t.message.contents = 'pay\u202Eevil\u0007\u200b\nnext')), 1);
+    expect(checked.message.fields[2]?.value).toMatchObject({ kind: 'atomic', type: 'string', value: 'pay\\u{202e}evil\\u{7}\\u{200b}\nnext' });
+    expect(checked.notices).toEqual(['message.contents contains invisible or control characters, shown here as \\u{…} escapes.']);
   });
 });
 
@@ -116,9 +76,7 @@ describe('EIP-712 validation', () => {
     ['bytes33', (t) => (t.types.Person[1].type = 'bytes33'), 'bad_typed_data', 'typedData.types.Person[1].type'],
     ['a circular type reference', (t) => t.types.Person.push({ name: 'friend', type: 'Mail' }), 'bad_typed_data', 'typedData.types.Mail'],
     ['EIP712Domain used as a field type', (t) => (t.types.Person[1].type = 'EIP712Domain'), 'bad_typed_data', 'typedData.types.Person[1].type'],
-    ['an EIP712Domain type out of order', (t) => t.types.EIP712Domain.reverse(), 'bad_typed_data', 'typedData.types.EIP712Domain'],
-    ['an EIP712Domain type missing a present field', (t) => t.types.EIP712Domain.pop(), 'bad_typed_data', 'typedData.types.EIP712Domain'],
-    ['an unknown domain key', (t) => (t.domain.owner = 'me'), 'bad_typed_data', 'typedData.domain.owner'],
+    ['an unknown domain field declared', (t) => (t.domain.owner = 'me', t.types.EIP712Domain.push({ name: 'owner', type: 'string' })), 'bad_typed_data', 'typedData.types.EIP712Domain[4]'],
     ['a domain chainId that is not an integer', (t) => (t.domain.chainId = 'one'), 'bad_typed_data', 'typedData.domain.chainId'],
     ['a domain chainId for another chain', (t) => (t.domain.chainId = 5), 'chain_mismatch', 'typedData.domain.chainId'],
     ['a domain chainId for another chain, in hex', (t) => (t.domain.chainId = '0x5'), 'chain_mismatch', 'typedData.domain.chainId'],
@@ -126,7 +84,6 @@ describe('EIP-712 validation', () => {
     ['a missing struct field', (t) => delete t.message.from.wallet, 'bad_typed_data', 'typedData.message.from.wallet'],
     ['a null struct field', (t) => (t.message.contents = null), 'bad_typed_data', 'typedData.message.contents'],
     ['a struct given as a string', (t) => (t.message.to = 'Bob'), 'bad_typed_data', 'typedData.message.to'],
-    ['an address with a wrong checksum', (t) => (t.message.to.wallet = '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbb'), 'bad_typed_data', 'typedData.message.to.wallet'],
     ['a string given as a number', (t) => (t.message.contents = 5), 'bad_typed_data', 'typedData.message.contents'],
   ];
   for (const [what, change, code, field] of cases) {

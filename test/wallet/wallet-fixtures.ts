@@ -1,6 +1,6 @@
 /** Requests and helpers shared by the wallet tests. */
 import { expect } from 'vitest';
-import type { PersonalSignRequest, TransactionRequest, TypedDataRequest } from '../../src/wallet/signing-request.ts';
+import type { Eip1559Fields, LegacyTypedDataRequest, PersonalSignRequest, TransactionRequest, TypedDataRequest } from '../../src/wallet/signing-request.ts';
 import { WalletError, type WalletErrorCode } from '../../src/wallet/wallet-error.ts';
 
 /** anvil's first development key (public knowledge) and its address. */
@@ -11,7 +11,7 @@ export const SPENDER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 
 const base = { id: '00112233445566778899aabbccddeeff', origin: 'http://localhost:3000', chainId: 31337, account: { index: 0, address: DEV_ADDRESS }, createdAt: 1_700_000_000_000 };
 
-export function transactionRequest(tx: Partial<TransactionRequest['tx']> = {}): TransactionRequest {
+export function transactionRequest(tx: Partial<Eip1559Fields> = {}): TransactionRequest {
   return {
     ...base,
     kind: 'transaction',
@@ -50,10 +50,51 @@ export const MAIL_TYPED_DATA = {
     contents: 'Hello, Bob!',
   },
 };
+/** Exercises arrays of structs, fixed arrays, nested arrays, bytes, bytesN, signed integers and bool. */
+export const ORDER_TYPED_DATA = {
+  types: {
+    EIP712Domain: [
+      { name: 'name', type: 'string' },
+      { name: 'chainId', type: 'uint256' },
+      { name: 'salt', type: 'bytes32' },
+    ],
+    Leg: [
+      { name: 'asset', type: 'address' },
+      { name: 'delta', type: 'int128' },
+      { name: 'memo', type: 'bytes' },
+    ],
+    Order: [
+      { name: 'legs', type: 'Leg[]' },
+      { name: 'pair', type: 'uint8[2]' },
+      { name: 'grid', type: 'uint16[][]' },
+      { name: 'tag', type: 'bytes4' },
+      { name: 'partial', type: 'bool' },
+      { name: 'expiry', type: 'uint64' },
+    ],
+  },
+  primaryType: 'Order',
+  domain: { name: 'Exchange', chainId: '0x7a69', salt: `0x${'ab'.repeat(32)}` },
+  message: {
+    legs: [
+      { asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3', delta: '-1000', memo: '0x' },
+      { asset: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', delta: 1000, memo: '0xc0ffee' },
+    ],
+    pair: [1, 2],
+    grid: [[1, 2, 3], [], [65535]],
+    tag: '0xdeadbeef',
+    partial: false,
+    expiry: '0xffffffffffffffff',
+  },
+};
+
 export const MAIL_DIGEST = '0xbe609aee343fb3c4b28e1df9e632fca64fcfaede20f02e86244efddf30957bd2';
 
 export function typedDataRequest(typedData: unknown, chainId = 1): TypedDataRequest {
   return { ...base, chainId, kind: 'typed_data', typedData: typedData as TypedDataRequest['typedData'] };
+}
+
+export function legacyTypedDataRequest(typedData: unknown): LegacyTypedDataRequest {
+  return { ...base, kind: 'typed_data_v1', typedData: typedData as LegacyTypedDataRequest['typedData'] };
 }
 
 /** ABI calldata: selector, then each value as one 32-byte word. */

@@ -46,6 +46,28 @@ function ChangePasswordForm({ refresh }: { refresh: (view: WalletView) => void }
   );
 }
 
+/** How Duet presents itself to pages (src/background/page-settings.ts); applies to pages loaded from now on. */
+function PageSettingsForm({ view, refresh }: { view: WalletView; refresh: (view: WalletView) => void }) {
+  const { error, busy, run } = useAction(refresh);
+  const settings = view.pageSettings;
+  const set = (change: Partial<typeof settings>) => void run({ action: 'set-page-settings', ...settings, ...change });
+  return (
+    <fieldset class="choices">
+      <legend>Sites</legend>
+      <label class="choice">
+        <input type="checkbox" data-testid="setting-metamask-flag" disabled={busy} checked={settings.metaMaskFlag} onChange={(e) => set({ metaMaskFlag: e.currentTarget.checked })} />
+        <span>Tell sites Duet works like MetaMask (isMetaMask), so sites made for MetaMask enable their buttons</span>
+      </label>
+      <label class="choice">
+        <input type="checkbox" data-testid="setting-keep-window-ethereum" disabled={busy} checked={settings.keepWindowEthereum} onChange={(e) => set({ keepWindowEthereum: e.currentTarget.checked })} />
+        <span>Keep Duet as the page's wallet (window.ethereum) when a site's own script replaces it</span>
+      </label>
+      <p class="hint">Applies to pages you open or reload from now on.</p>
+      {error && <p class="error">{error}</p>}
+    </fieldset>
+  );
+}
+
 export function SettingsScreen({ view, refresh }: { view: WalletView; refresh: (view: WalletView) => void }) {
   const { error, busy, run } = useAction(refresh);
   return (
@@ -62,6 +84,7 @@ export function SettingsScreen({ view, refresh }: { view: WalletView; refresh: (
         </select>
       </label>
       <p class="hint">Duet also locks when the browser closes.</p>
+      <PageSettingsForm view={view} refresh={refresh} />
       <ChangePasswordForm refresh={refresh} />
       <dl class="facts">
         <dt>Relay</dt>

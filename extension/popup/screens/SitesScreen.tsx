@@ -1,3 +1,4 @@
+import { siteChainId } from '../../../src/background/permissions.ts';
 import type { WalletView } from '../../../src/background/wallet-service.ts';
 import { formatDate, shortAddress } from '../../ui/format.ts';
 import { useAction } from '../../ui/wallet-client.ts';
@@ -8,6 +9,7 @@ export function SitesScreen({ view, refresh }: { view: WalletView; refresh: (vie
   return (
     <div class="stack">
       <h2>Connected sites</h2>
+      <p class="muted small">Each site has its own network. The one at the top is Duet's: for its own screens and sites not connected.</p>
       {sites.length === 0 && (
         <p class="lede" data-testid="no-sites">
           No site is connected.
@@ -22,6 +24,20 @@ export function SitesScreen({ view, refresh }: { view: WalletView; refresh: (vie
                 <p class="muted small">
                   {permission.accounts.map(shortAddress).join(', ')} · since {formatDate(permission.grantedAt)}
                 </p>
+                <select
+                  class="small"
+                  data-testid="site-network"
+                  aria-label={`Network of ${origin}`}
+                  disabled={busy}
+                  value={siteChainId(view.state, origin)}
+                  onChange={(e) => void run({ action: 'set-site-network', origin, chainId: Number(e.currentTarget.value) })}
+                >
+                  {view.state.networks.map((network) => (
+                    <option value={network.chainId} key={network.chainId} disabled={!network.rpcUrl}>
+                      {network.rpcUrl ? network.name : `${network.name} (set RPC)`}
+                    </option>
+                  ))}
+                </select>
               </div>
               <button class="secondary small" data-testid="site-disconnect" disabled={busy} onClick={() => void run({ action: 'revoke', origin })}>
                 Disconnect
