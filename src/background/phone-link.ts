@@ -98,6 +98,8 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
   private readonly statusListeners = new Listeners<PhoneStatus>();
   private readonly ready: Promise<void>;
   private healthTimer: ReturnType<typeof setInterval> | undefined;
+  /** A settings record that arrived while this browser was joining (checked after its commit). */
+  private heldSettings: unknown = null;
   private closed = false;
 
   constructor(context: PhoneLinkContext, WebSocketImpl: WebSocketConstructor | undefined, options: MemberLinksOptions) {
@@ -200,6 +202,9 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
       const share = view.share;
       void this.context.joined?.(pairedKeyFromParts(share.wallet.publicKey.toBytes(true), share.wallet.chainCode));
       this.setProgress(IDLE_PAIRING);
+      const held = this.heldSettings;
+      this.heldSettings = null;
+      if (held !== null) this.receiveSettings(held);
     }
     if (this.current.phase === 'adding' && (view?.change?.step === 'committed' || view?.change === null)) this.setProgress(IDLE_PAIRING);
     this.context.membersChanged?.();
@@ -520,9 +525,17 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     if (this.identityKey && this.share) this.member?.sendSettings(signSettings(this.identityKey, body, this.context.now()));
   }
 
-  /** A settings record from a member: taken only if a member of this wallet (old or current) signed it. */
+  /**
+   * A settings record from a member: taken only if a member of this wallet (old or current) signed
+   * it. One that reaches a joining browser before its own commit (the coordinator sends it at its
+   * commit) is kept and checked once this browser is a member.
+   */
   private receiveSettings(record: unknown): void {
     const view = this.member?.view();
+    if (!view?.share) {
+      this.heldSettings = record;
+      return;
+    }
     const members = [...(view?.share?.wallet.members ?? []), ...(view?.last?.proposal.oldMembers ?? [])].map(memberId);
     try {
       this.context.settings?.(openSettings(record, members));

@@ -200,8 +200,11 @@ export class WalletService implements MethodBackend {
   private activity: ActivityLog | null = null;
   private stopTracking: (() => void) | null = null;
   private tracking: Promise<void> | null = null;
-  /** This browser just joined a wallet: the next settings record from a member restores names and networks. */
-  private restorePending = false;
+  /**
+   * This browser just joined a wallet (a recovery): its key, and its default accounts being stored;
+   * the first settings record a member sends restores names and networks after that.
+   */
+  private restore: { readonly key: PairedKey; readonly ready: Promise<void> } | null = null;
   /** Page requests being handled, by origin and key: a copy sent again joins the first. */
   private readonly arriving = new Map<string, Promise<unknown>>();
   private settingsEpoch: number | null = null;
@@ -688,26 +691,31 @@ export class WalletService implements MethodBackend {
 
   /**
    * This browser joined a wallet (a recovery in a new browser): the accounts come from its key;
-   * their names and the networks from the settings record a member sends next.
+   * their names and the networks from the settings record a member sends next (which may arrive
+   * while these defaults are being stored: it waits for them).
    */
-  private async joined(pairedKey: PairedKey): Promise<void> {
+  private joined(pairedKey: PairedKey): Promise<void> {
     const now = this.now();
-    await this.requireVault().putMany({ [PAIRED_KEY_RECORD]: pairedKey });
-    this.restorePending = true;
-    await this.state.update((draft) => {
-      draft.accounts = [{ index: 0, address: deriveAccountAddress(pairedKey, 0), name: defaultAccountName(0) }];
-      draft.activeAccount = 0;
-      draft.permissions = {};
-      draft.devices = [{ id: randomId(), name: 'Wallet members', pairedAt: now, lastSeen: now }];
-    });
+    const ready = (async () => {
+      await this.requireVault().putMany({ [PAIRED_KEY_RECORD]: pairedKey });
+      await this.state.update((draft) => {
+        draft.accounts = [{ index: 0, address: deriveAccountAddress(pairedKey, 0), name: defaultAccountName(0) }];
+        draft.activeAccount = 0;
+        draft.permissions = {};
+        draft.devices = [{ id: randomId(), name: 'Wallet members', pairedAt: now, lastSeen: now }];
+      });
+    })();
+    this.restore = { key: pairedKey, ready };
+    return ready;
   }
 
   /** The settings record after a recovery: account names, networks and RPC URLs come back. */
   private async restoreSettings(body: SettingsBody): Promise<void> {
-    if (!this.restorePending) return;
-    const pairedKey = await this.pairedKey();
-    if (!pairedKey) return;
-    this.restorePending = false;
+    const restore = this.restore;
+    if (!restore) return;
+    this.restore = null;
+    await restore.ready;
+    const pairedKey = restore.key;
     await this.state.update((draft) => {
       const accounts = [...body.accounts].sort((a, b) => a.index - b.index).slice(0, 100);
       if (accounts.length > 0) draft.accounts = accounts.map((account) => ({ index: account.index, address: deriveAccountAddress(pairedKey, account.index), name: parseAccountName(account.name, 'name') }));
@@ -729,8 +737,8 @@ export class WalletService implements MethodBackend {
    * default accounts would otherwise replace the record the members keep.
    */
   private async shareSettings(why: 'changed' | 'new-members'): Promise<void> {
-    if (why === 'changed') this.restorePending = false;
-    else if (this.restorePending) return;
+    if (why === 'changed') this.restore = null;
+    else if (this.restore) return;
     const members = this.link?.members;
     if (!members || !this.isUnlocked()) return;
     const state = await this.state.read();
