@@ -18,6 +18,8 @@
  *    last signing message) joins the wallet and fails a signature with phone A; A refuses it from
  *    then on; this browser's Devices page names the suspect; this browser and A remove it; they
  *    sign a transaction; the removed browser co-signs with nobody.
+ * 6. Replace a lost phone: "Replace" on A's row, phone C scans; one change removes A and adds C,
+ *    dealt by the browser and B; the browser and C sign.
  *
  * Each flow records how long its membership change took (scan → member, remove → complete, scan →
  * first signature) as an annotation; docs/extension.md has the medians of three runs.
@@ -26,7 +28,7 @@ import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import type { Browser, BrowserContext, Page, TestInfo } from '@playwright/test';
 import { CoSignerFailedError } from '../src/background/co-signer.ts';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { approvalWindow, connectDapp, localStackUrls, onboardAndPair, protectPhone, showPairingCode, unlockPhone } from '../src/devstack/demo-flow.ts';
+import { approvalWindow, connectDapp, decodeRenderedQr, localStackUrls, onboardAndPair, protectPhone, showPairingCode, unlockPhone } from '../src/devstack/demo-flow.ts';
 import { launchExtensionBrowser } from '../src/devstack/extension-browser.ts';
 import { encodeInteger } from '../src/mpc/wire.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay-server.ts';
@@ -369,4 +371,30 @@ test('5. a tainted pair: a compromised browser fails a signature with phone A; t
   } finally {
     compromised.close();
   }
+});
+
+test('6. replace a lost phone: one change removes A and adds C (dealt by the browser and B); the browser and C sign', async ({ extension, dappServer, anvil }) => {
+  const { context, extensionId } = extension;
+  const { popup, phone: phoneA, address, chain } = await startWallet(context, extensionId, anvil.rpcUrl);
+  const phoneB = await phoneInOwnContext(phones, fixtureKeys(10, 10));
+  await addPhone(popup, phoneA, phoneB);
+  await phoneA.goto('about:blank');
+
+  // Phone A's row → "Replace": an add-device code whose change also removes A.
+  await popup.getByTestId('member-1').getByTestId('member-replace').click();
+  const link = await decodeRenderedQr(popup.getByTestId('pairing-qr'));
+  const phoneC = await phoneInOwnContext(phones, fixtureKeys(20, 10));
+  await scanAndConfirm(popup, phoneC, link);
+  await compareCodes(phoneB, phoneC, PHONE_DEALER_CODE);
+  await expect(popup.getByTestId('epoch')).toHaveText('2', LONG);
+  await expect(popup.getByTestId('member-list').locator('li')).toHaveCount(3);
+  await expect(popup.getByTestId('member-1')).toHaveCount(0);
+  await expect(popup.getByTestId('removal-status')).toBeVisible();
+  await expect(phoneC.getByTestId('phone-address')).toHaveText(address, LONG);
+
+  const dapp = await connectedDapp(context, dappServer.url);
+  await mined(chain, await sendEth(context, dapp, address, RECIPIENT, parseEther('0.1'), async (approval) => {
+    await approval.getByTestId('ask-another-device').filter({ hasText: 'Phone 3' }).click();
+    await phoneC.getByTestId('phone-approve').click();
+  }));
 });
