@@ -30,6 +30,7 @@ export default defineConfig(({ mode }) => {
       rollupOptions: {
         input: {
           approval: 'extension/approval/index.html',
+          offscreen: 'extension/offscreen/index.html',
         },
       },
     },

@@ -57,10 +57,11 @@ test('a crafted c3 taints the phone key: warning shown, kept after reload, later
   const address = peerAddress(peer);
   await expect(phone.getByTestId('phone-address')).toHaveText(address);
 
-  const first = peer.cosigner.requestSignature(personalSignRequest(address, '0x48656c6c6f'));
+  // Caught at once: the refusal may come back before the click's own promise settles.
+  const first = peer.cosigner.requestSignature(personalSignRequest(address, '0x48656c6c6f')).catch((error: unknown) => error);
   await expect(phone.getByTestId('phone-field-Message')).toHaveText('Hello');
   await phone.getByTestId('phone-approve').click();
-  const failure = await first.catch((error: unknown) => error);
+  const failure = await first;
   expect(failure).toBeInstanceOf(CoSigningFailed);
   expect((failure as CoSigningFailed).reason).toBe('tainted');
   await expect(phone.getByTestId('phone-tainted')).toBeVisible();

@@ -1,5 +1,5 @@
 /**
- * What the builds ship: the release build asks for no host permission and no offscreen document,
+ * What the builds ship: the release build asks for no host permission (and `offscreen` only, for the direct path's WebRTC),
  * the development build (the one the tests and `npm start` load, dist/) may reach only this
  * computer, and neither carries the phone app's files. The release build loads and answers pages.
  */
@@ -29,7 +29,7 @@ const PHONE_FILES = ['phone-sw.js', 'phone/manifest.webmanifest', 'icons/icon-19
 
 function checkShipped(dir: string): BuiltManifest {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as BuiltManifest;
-  expect(manifest.permissions).toEqual(['storage', 'alarms']);
+  expect(manifest.permissions).toEqual(['storage', 'alarms', 'offscreen']);
   for (const icon of Object.values(manifest.icons)) expect(existsSync(join(dir, icon))).toBe(true);
   const shipped = files(dir);
   for (const phoneFile of PHONE_FILES) expect(shipped.filter((file) => file.endsWith(phoneFile))).toEqual([]);

@@ -42,7 +42,7 @@ export function nodeBrowserMember(relayWsUrl: string, phoneAppUrl: string, first
     completePairing: (_result, records) => secrets.putMany(records),
     seen: () => undefined,
   };
-  const link = relayPhoneLinks(WebSocket as unknown as WebSocketConstructor, { ...(tamper ? { tamper } : {}), preparedKey: async () => loadPreparedPaillierFixture(nextKey++) })(context);
+  const link = relayPhoneLinks(WebSocket as unknown as WebSocketConstructor, undefined, { ...(tamper ? { tamper } : {}), preparedKey: async () => loadPreparedPaillierFixture(nextKey++) })(context);
   const members = () => link.members;
   return {
     link,

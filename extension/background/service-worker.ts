@@ -1,10 +1,12 @@
 /**
  * Service worker entry: wires the browser's APIs (storage areas, windows, alarms, ports, fetch,
- * WebSocket) to the wallet core in src/background. No wallet logic of its own.
+ * WebSocket, the offscreen document's WebRTC) to the wallet core in src/background. No wallet
+ * logic of its own.
  */
 import browser from 'webextension-polyfill';
 import { ApprovalWindow } from '../../src/background/approval-window.ts';
 import { AUTO_LOCK_ALARM } from '../../src/background/auto-lock.ts';
+import { ChromeOffscreenDocument, offscreenRtc } from '../../src/background/offscreen-rtc.ts';
 import { PageConnections } from '../../src/background/page-connections.ts';
 import { relayPhoneLinks } from '../../src/background/phone-link.ts';
 import { PROVIDER_PORT_NAME, parsePortRequest } from '../../src/background/port-messages.ts';
@@ -35,6 +37,9 @@ function post(port: browser.Runtime.Port, message: unknown): void {
   }
 }
 
+// Listens for the offscreen document's port from the worker's first run (see offscreen-rtc.ts).
+const rtc = offscreenRtc(new ChromeOffscreenDocument((globalThis as unknown as { chrome: ConstructorParameters<typeof ChromeOffscreenDocument>[0] }).chrome, globalThis as unknown as ConstructorParameters<typeof ChromeOffscreenDocument>[1]));
+void rtc.claim();
 const sessionStore = storeOf(browser.storage.session);
 const pages = new PageConnections<browser.Runtime.Port>();
 const approvalWindow = new ApprovalWindow(
@@ -69,7 +74,7 @@ const wallet = new WalletService({
       return () => clearTimeout(timer);
     },
   },
-  phoneLinks: relayPhoneLinks(),
+  phoneLinks: relayPhoneLinks(undefined, rtc.sessions),
   vaultName: 'duet-extension',
 });
 const ready = wallet.start().catch(() => undefined);

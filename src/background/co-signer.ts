@@ -28,6 +28,8 @@ export interface PhoneStatus {
   readonly lastSeen: number | null;
   /** Why the phone cannot be reached, in words (the relay refused, the pairing ended…), if known. */
   readonly problem?: string | null;
+  /** How messages to the phone travel now: a direct WebRTC data channel, or the relay. */
+  readonly path?: 'direct' | 'relay';
 }
 
 export interface CoSigner {

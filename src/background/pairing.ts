@@ -6,7 +6,9 @@
  * member list, removals, the default co-signer's status, questions for the user). The production
  * link (phone-link.ts) runs over the relay; tests plug in their own.
  */
+import type { DirectSettings } from '../channel/direct-path.ts';
 import type { PairingKind } from '../channel/pairing-offer.ts';
+import type { LinkPath } from '../channel/path-switch.ts';
 import type { SettingsBody } from '../session/settings-record.ts';
 import type { ChangeProgress, Decision } from '../session/wallet-member.ts';
 import type { MemberRole } from '../mpc/wallet-share.ts';
@@ -65,6 +67,8 @@ export interface MemberRowView {
   readonly role: MemberRole;
   readonly self: boolean;
   readonly online: boolean;
+  /** How its messages reach this browser while online: directly (WebRTC) or through the relay. */
+  readonly path: LinkPath;
   readonly lastSeen: number | null;
   /** The last proof that its share works (this browser: now). */
   readonly healthAt: number | null;
@@ -122,6 +126,8 @@ export interface PhoneLinkContext {
   settings?(body: SettingsBody): void;
   /** The members changed (the Devices page refreshes). */
   membersChanged?(): void;
+  /** The direct path's settings as they are now (read at each attempt); default: on, no ICE server. */
+  directPath?(): DirectSettings;
 }
 
 export interface PhoneLink {
@@ -130,6 +136,8 @@ export interface PhoneLink {
   readonly members?: MembersDriver;
   /** Unpair: delete this link's records from the vault and stop. */
   forget(): Promise<void>;
+  /** The direct path's settings changed: reopen it with them. */
+  directPathChanged?(): void;
   close(): void;
 }
 

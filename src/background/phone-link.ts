@@ -12,14 +12,20 @@
  *
  * Vault records: "identity" (this device's long-term key), the membership records of
  * member-vault.ts (walletShare, member/…, link/<member>), and "pairedKey" (the public key the
- * accounts come from). A browser of the first version has its "keyShare", "channel" and "relay"
- * records moved at the first unlock (pair-migration.ts).
+ * accounts come from). A browser of the first version has its "keyShare", "channel", "relay" and
+ * "path" records moved at the first unlock (pair-migration.ts).
+ *
+ * Every member's channel opens a direct WebRTC path beside the relay where it can (the offscreen
+ * document's WebRTC, `rtc`; the Advanced settings, read at each attempt, apply to every channel).
  */
 import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
+import { DEFAULT_DIRECT_SETTINGS } from '../channel/direct-path.ts';
 import { generateIdentity, type Identity } from '../channel/handshake.ts';
+import { markStep, startTimeline } from '../channel/latency-marks.ts';
 import { createPairingOffer, encodePairingLink, type PairingKind } from '../channel/pairing-offer.ts';
 import type { PeerLink } from '../channel/peer-link.ts';
 import type { WebSocketConstructor } from '../channel/relay-client.ts';
+import type { RtcSessionFactory } from '../channel/rtc-session.ts';
 import type { P2KeyShare } from '../mpc/key-share.ts';
 import { extensionWalletShare, FIRST_PAIR } from '../mpc/wallet-share-codec.ts';
 import { failuresOf, memberId, p2PairShare, pairRoles, type Member, type WalletShare } from '../mpc/wallet-share.ts';
@@ -70,7 +76,7 @@ class Listeners<T> {
   }
 }
 
-const OFFLINE: PhoneStatus = { reachable: false, lastSeen: null };
+const OFFLINE: PhoneStatus = { reachable: false, lastSeen: null, path: 'relay' };
 
 /** For tests that play a browser in Node (never set by the extension). */
 export interface MemberLinksOptions {
@@ -83,6 +89,7 @@ export interface MemberLinksOptions {
 class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDriver {
   private readonly context: PhoneLinkContext;
   private readonly WebSocketImpl: WebSocketConstructor | undefined;
+  private readonly rtc: RtcSessionFactory | undefined;
   private readonly tamper: (message: AppMessage) => AppMessage;
   private readonly preparedKey: () => Promise<PreparedPaillierKey>;
   private identityKey: Identity | null = null;
@@ -102,9 +109,10 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
   private heldSettings: unknown = null;
   private closed = false;
 
-  constructor(context: PhoneLinkContext, WebSocketImpl: WebSocketConstructor | undefined, options: MemberLinksOptions) {
+  constructor(context: PhoneLinkContext, WebSocketImpl: WebSocketConstructor | undefined, rtc: RtcSessionFactory | undefined, options: MemberLinksOptions) {
     this.context = context;
     this.WebSocketImpl = WebSocketImpl;
+    this.rtc = rtc;
     this.tamper = options.tamper ?? ((message) => message);
     // A browser is P1 only with a browser that joined after it: rare, so its key is made when needed.
     this.preparedKey = options.preparedKey ?? (() => new Promise((resolve, reject) => setTimeout(() => {
@@ -145,6 +153,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
       store: channelStore(secrets),
       now: () => this.context.now(),
       ...(this.WebSocketImpl ? { WebSocket: this.WebSocketImpl } : {}),
+      ...(this.rtc ? { direct: { rtc: this.rtc, settings: () => this.context.directPath?.() ?? DEFAULT_DIRECT_SETTINGS } } : {}),
       onMessage: (peer, message) => this.onMessage(peer, message),
       onSession: (peer) => {
         this.context.seen(this.context.now());
@@ -401,7 +410,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     const key = this.route(via);
     if (!key || !this.channels) return { ...OFFLINE, problem: this.problem };
     const status = this.channels.status(key);
-    return { reachable: status.online, lastSeen: status.lastSeen, problem: this.problem ?? status.problem };
+    return { reachable: status.online, lastSeen: status.lastSeen, problem: this.problem ?? status.problem, path: status.path };
   }
 
   onStatusChange(listener: (status: PhoneStatus) => void): () => void {
@@ -422,7 +431,10 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     const onAbort = () => cosigner.cancel(request.id, signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      return { ...(await cosigner.requestSignature(request)), by: key };
+      startTimeline('sign-request');
+      const signature = await cosigner.requestSignature(request);
+      markStep('signature');
+      return { ...signature, by: key };
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       if (error instanceof CoSigningRejected) throw new CoSignerRejectedError(error.message);
@@ -452,6 +464,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
         role: entry.role,
         self,
         online: self || (status?.online ?? false),
+        path: status?.path ?? 'relay',
         lastSeen: self ? this.context.now() : (status?.lastSeen ?? null),
         healthAt: self ? this.context.now() : (memberView.health[key] ?? null),
         suspect: failuresOf(share.wallet, entry) > 0,
@@ -558,11 +571,15 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     this.pairingState?.link.close();
     this.pairingState = null;
     await memberStore(this.context.secrets).write({ share: null, pending: null, last: null, joining: null, removal: null, change: null, approvals: [], directory: [] });
-    await this.context.secrets.replace({}, ['keyShare', 'channel', 'relay']);
+    await this.context.secrets.replace({}, ['keyShare', 'channel', 'relay', 'path']);
     this.cosigners.clear();
     this.openMember({ share: null, pending: null, last: null, joining: null, removal: null, directory: [] });
     this.setProgress(IDLE_PAIRING);
     this.statusChanged();
+  }
+
+  directPathChanged(): void {
+    this.channels?.refreshDirectPath();
   }
 
   close(): void {
@@ -574,7 +591,10 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
   }
 }
 
-/** The relay-backed link; `WebSocketImpl` defaults to the global WebSocket (service worker). */
-export function relayPhoneLinks(WebSocketImpl?: WebSocketConstructor, options: MemberLinksOptions = {}): PhoneLinkFactory {
-  return (context) => new RelayMemberLinks(context, WebSocketImpl, options);
+/**
+ * The relay-backed links; `WebSocketImpl` defaults to the global WebSocket (service worker), `rtc`
+ * opens the direct path of each member's channel (the offscreen document's WebRTC; none: the relay only).
+ */
+export function relayPhoneLinks(WebSocketImpl?: WebSocketConstructor, rtc?: RtcSessionFactory, options: MemberLinksOptions = {}): PhoneLinkFactory {
+  return (context) => new RelayMemberLinks(context, WebSocketImpl, rtc, options);
 }

@@ -143,6 +143,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'set-page-settings':
       await wallet.setPageSettings(request);
       break;
+    case 'set-direct-path':
+      await wallet.setDirectPath(request.enabled, request.iceServers);
+      break;
   }
   if (request.action !== 'lock') await wallet.touch();
   return wallet.view();

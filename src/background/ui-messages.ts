@@ -32,6 +32,7 @@ export type UiRequest =
   | { readonly action: 'unpair-device'; readonly id: string }
   | { readonly action: 'set-auto-lock'; readonly minutes: number }
   | { readonly action: 'set-page-settings'; readonly metaMaskFlag: boolean; readonly keepWindowEthereum: boolean }
+  | { readonly action: 'set-direct-path'; readonly enabled: boolean; readonly iceServers: string }
   | { readonly action: 'balance' }
   | { readonly action: 'send-quote'; readonly asset: string; readonly to?: string }
   | { readonly action: 'send'; readonly asset: string; readonly to: string; readonly amount: string; readonly gas: string; readonly maxFeePerGas: string; readonly maxPriorityFeePerGas: string }
@@ -92,6 +93,7 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'unpair-device': { id: 'string' },
   'set-auto-lock': { minutes: 'number' },
   'set-page-settings': { metaMaskFlag: 'boolean', keepWindowEthereum: 'boolean' },
+  'set-direct-path': { enabled: 'boolean', iceServers: 'string' },
   balance: {},
   'send-quote': { asset: 'string', to: 'string?' },
   send: { asset: 'string', to: 'string', amount: 'string', gas: 'string', maxFeePerGas: 'string', maxPriorityFeePerGas: 'string' },

@@ -49,6 +49,8 @@ import type { KeyValueStore } from './storage.ts';
 import { VaultSession } from './vault-session.ts';
 import { WalletActionError } from './wallet-action-error.ts';
 import { phoneAppUrlProblem } from '../channel/pairing-offer.ts';
+import { DEFAULT_DIRECT_SETTINGS, type DirectSettings } from '../channel/direct-path.ts';
+import { IceServerError, parseIceServerLines } from '../channel/ice-servers.ts';
 
 /** How long Duet waits for the phone after the user approved; the user can extend it. */
 export const PHONE_WAIT_MS = 2 * 60_000;
@@ -195,6 +197,8 @@ export class WalletService implements MethodBackend {
   private readonly inFlight = new Map<string, InFlight>();
   private unlockWaiters: UnlockWaiter[] = [];
   private link: PhoneLink | null = null;
+  /** The direct path's settings, as the link reads them at each attempt. */
+  private directPath: DirectSettings = DEFAULT_DIRECT_SETTINGS;
   private lastSeenWritten = 0;
   /** The activity record, while the vault is open. */
   private activity: ActivityLog | null = null;
@@ -638,9 +642,28 @@ export class WalletService implements MethodBackend {
     return this.link;
   }
 
+  /** Switches the direct path on or off and sets its ICE servers (one per line, see ice-servers.ts). */
+  async setDirectPath(enabled: boolean, iceServerLines: string): Promise<void> {
+    let iceServers;
+    try {
+      iceServers = parseIceServerLines(iceServerLines);
+    } catch (error) {
+      if (error instanceof IceServerError) throw new WalletActionError('invalid_input', error.message, 'iceServers');
+      throw error;
+    }
+    const directPath = { enabled, iceServers };
+    await this.state.update((draft) => {
+      draft.directPath = directPath;
+    });
+    this.directPath = directPath;
+    this.link?.directPathChanged?.();
+  }
+
   private openLink(vault: UnlockedVault, state: WalletState): void {
     this.link?.close();
+    this.directPath = state.directPath;
     this.link = this.ports.phoneLinks({
+      directPath: () => this.directPath,
       secrets: vault,
       relayUrl: state.relayUrl,
       phoneAppUrl: state.phoneAppUrl,

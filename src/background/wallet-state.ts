@@ -8,12 +8,13 @@
  *   active chain, the auto-lock delay;
  * - private, in the vault (AES-GCM under the password's key, record "walletState"): RPC URLs (they
  *   may carry API keys), account names and addresses, connected sites, devices, relay and phone-app
- *   URLs, the token list (tokens and NFTs). It is in memory only while unlocked; locked, reads see it empty (no accounts, no
+ *   URLs, the token list (tokens and NFTs), the direct path's settings (TURN credentials). It is in memory only while unlocked; locked, reads see it empty (no accounts, no
  *   connections, no RPC URLs) and changes to it are refused.
  *
  * Updates are serialised and applied to a copy: a mutation that throws, or a write that fails,
  * leaves the cached state as it was. Each part is written only when it changed, private first.
  */
+import { DEFAULT_DIRECT_SETTINGS, type DirectSettings } from '../channel/direct-path.ts';
 import { DEFAULT_NETWORKS, LOCAL_CHAIN_ID, type Network } from '../wallet/chains.ts';
 import type { SecretRecords } from './pairing.ts';
 import type { KeyValueStore } from './storage.ts';
@@ -97,6 +98,8 @@ export interface WalletState {
   readonly defaultCoSigner: string | null;
   /** …and NFTs (wallet_watchAsset). */
   readonly nfts: Readonly<Record<string, readonly NftEntry[]>>;
+  /** The direct WebRTC path to the phone: on or off, and the ICE servers (Advanced settings). */
+  readonly directPath: DirectSettings;
 }
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
@@ -131,6 +134,7 @@ interface PrivatePart {
   readonly tokens: Readonly<Record<string, readonly TokenEntry[]>>;
   readonly defaultCoSigner: string | null;
   readonly nfts: Readonly<Record<string, readonly NftEntry[]>>;
+  readonly directPath: DirectSettings;
 }
 
 export function defaultWalletState(): WalletState {
@@ -147,6 +151,7 @@ export function defaultWalletState(): WalletState {
     tokens: {},
     defaultCoSigner: null,
     nfts: {},
+    directPath: DEFAULT_DIRECT_SETTINGS,
   };
 }
 
@@ -155,7 +160,7 @@ function split(state: WalletState): [PublicPart, PrivatePart] {
   for (const network of state.networks) if (network.rpcUrl) rpcUrls[String(network.chainId)] = network.rpcUrl;
   return [
     { networks: state.networks.map(({ rpcUrl: _rpcUrl, ...network }) => network), activeChainId: state.activeChainId, autoLockMinutes: state.autoLockMinutes },
-    { relayUrl: state.relayUrl, phoneAppUrl: state.phoneAppUrl, rpcUrls, accounts: state.accounts, activeAccount: state.activeAccount, permissions: state.permissions, devices: state.devices, tokens: state.tokens, nfts: state.nfts, defaultCoSigner: state.defaultCoSigner },
+    { relayUrl: state.relayUrl, phoneAppUrl: state.phoneAppUrl, rpcUrls, accounts: state.accounts, activeAccount: state.activeAccount, permissions: state.permissions, devices: state.devices, tokens: state.tokens, nfts: state.nfts, defaultCoSigner: state.defaultCoSigner, directPath: state.directPath },
   ];
 }
 

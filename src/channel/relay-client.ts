@@ -275,6 +275,16 @@ export class RelayClient {
     return this.online;
   }
 
+  /** The sequence number of the last frame queued for the peer. */
+  get sentSeq(): number {
+    return this.lastSent;
+  }
+
+  /** The sequence number of the last frame delivered from the peer. */
+  get receivedSeq(): number {
+    return this.lastReceived;
+  }
+
   /** Drops the current connection as a network failure would; the client reconnects by itself. */
   interrupt(): void {
     this.socket?.close(CloseCode.goingAway, 'interrupted');

@@ -10,10 +10,11 @@
  *   SESSION_REPLY   responder → initiator   e_I (32) ‖ e_R (32) ‖ Ed25519 signature (64)
  *   SESSION_CONFIRM initiator → responder   e_R (32) ‖ Ed25519 signature (64)
  *   SEALED          either              key id (4) ‖ session-cipher frame
- * Sealed contents: {k:"identity", key, relay, sig} | {k:"confirm"} | {k:"session-ok"} | {k:"app", m} | {k:"early", m}.
+ * Sealed contents: {k:"identity", key, relay, sig} | {k:"confirm"} | {k:"session-ok"} | {k:"app", m} | {k:"early", m} | {k:"path", m}.
  * "early" carries an application message sent before the pairing code is confirmed (the phone's
  * Paillier key and its proof, checked during the SAS); it reaches onEarlyMessage handlers only,
- * and the receiver must not act on it until the pairing completes.
+ * and the receiver must not act on it until the pairing completes. "path" carries the direct
+ * path's signalling (direct-path.ts) between paired devices; it reaches onPathMessage handlers only.
  *
  *   initiator                         responder
  *   SESSION_INIT e_I        ───────▶  derive K', keep it as `responding` (stored first)
@@ -64,6 +65,7 @@ import {
   type DeviceRole,
   type Identity,
 } from './handshake.ts';
+import { markStep, messageLabel } from './latency-marks.ts';
 import type { PairingOffer } from './pairing-offer.ts';
 import { pairedRelayKey, type RelayCredential } from './relay-credential.ts';
 import { createSession, open, restoreSession, saveSession, seal, type SessionState, type SessionStateJson } from './session-cipher.ts';
@@ -238,6 +240,7 @@ export class SecureChannel {
   private pairingSecret: { secretKey: Uint8Array; offer: PairingOffer } | null = null;
   private messageHandlers: ((message: unknown) => void)[] = [];
   private earlyHandlers: ((message: unknown) => void)[] = [];
+  private pathHandlers: ((message: unknown) => void)[] = [];
   private eventHandlers: ((event: ChannelEvent) => void)[] = [];
 
   constructor(options: SecureChannelOptions) {
@@ -278,6 +281,12 @@ export class SecureChannel {
   onEarlyMessage(handler: (message: unknown) => void): () => void {
     this.earlyHandlers.push(handler);
     return () => (this.earlyHandlers = this.earlyHandlers.filter((h) => h !== handler));
+  }
+
+  /** Direct-path signalling from the peer (see sendPath). */
+  onPathMessage(handler: (message: unknown) => void): () => void {
+    this.pathHandlers.push(handler);
+    return () => (this.pathHandlers = this.pathHandlers.filter((h) => h !== handler));
   }
 
   onEvent(handler: (event: ChannelEvent) => void): () => void {
@@ -337,10 +346,15 @@ export class SecureChannel {
     if (this.phase !== 'paired') throw new ChannelError('not_ready', `cannot send application messages while ${this.phase}`);
     const current = this.current;
     if (current && !this.initiating && !this.confirming && this.now() - current.startedAt > MAX_SESSION_AGE_MS) this.startSession();
-    if (this.initiating || this.confirming || this.held.length > 0) {
+    // A durable channel past its send floor (restored keys just switched to, or SEND_SEQ_RESERVE
+    // frames since the last store) holds the message until the next confirmed store.
+    const pastFloor = this.durable && !!current && current.state.sent >= this.sendLimit;
+    if (this.initiating || this.confirming || this.held.length > 0 || pastFloor) {
       this.held.push(message);
+      if (pastFloor) this.emit({ kind: 'save-needed' });
       return;
     }
+    markStep(`out ${messageLabel(message)}`);
     this.sendSealed({ k: 'app', m: message });
   }
 
@@ -348,6 +362,18 @@ export class SecureChannel {
   sendEarly(message: unknown): void {
     if (this.phase !== 'awaiting-sas' && this.phase !== 'paired') throw new ChannelError('not_ready', `cannot send early messages while ${this.phase}`);
     this.sendSealed({ k: 'early', m: message });
+  }
+
+  /**
+   * Direct-path signalling, sealed now under the current keys; false (nothing sent) while a key
+   * exchange is in flight, messages are held, or a save is needed first. It is never held or
+   * stored: a signal that cannot go now is stale by the time it could.
+   */
+  sendPath(message: unknown): boolean {
+    const current = this.current;
+    if (this.phase !== 'paired' || !current || this.initiating || this.confirming || this.held.length > 0 || current.state.sent >= this.sendLimit) return false;
+    this.sendSealed({ k: 'path', m: message });
+    return true;
   }
 
   /** The state to store; its sessions reserve the next SEND_SEQ_RESERVE send numbers. */
@@ -581,8 +607,14 @@ export class SecureChannel {
       return;
     }
     if (content.k === 'session-ok') return;
+    if (content.k === 'path') {
+      if (this.phase !== 'paired') throw new ChannelError('not_ready', 'direct-path signalling before pairing completed');
+      for (const handler of [...this.pathHandlers]) handler(content.m);
+      return;
+    }
     if (content.k === 'app') {
       if (this.phase !== 'paired') throw new ChannelError('not_ready', 'application message before pairing completed');
+      markStep(`in ${messageLabel(content.m)}`);
       for (const handler of [...this.messageHandlers]) handler(content.m);
       return;
     }

@@ -49,3 +49,36 @@ export function extensionLaunchArgs(extensionDir: string): string[] {
   if (process.getuid?.() === 0) args.push('--no-sandbox');
   return args;
 }
+
+/**
+ * Playwright 1.65's own `--disable-features` list (chromiumSwitches.ts). Chromium keeps only the
+ * last `--disable-features` on its command line, so a browser that must disable one more feature
+ * passes this list with it, in one switch.
+ */
+const PLAYWRIGHT_DISABLED_FEATURES = [
+  'AvoidUnnecessaryBeforeUnloadCheckSync',
+  'DestroyProfileOnBrowserClose',
+  'HttpsUpgrades',
+  'HttpsFirstBalancedModeAutoEnable',
+  'LensOverlay',
+  'MediaRouter',
+  'PaintHolding',
+  'ThirdPartyStoragePartitioning',
+  'AvoidCorsURLLoaderRestartOnRedirect',
+  'TcpPortRandomizationWin',
+  'OptimizationHints',
+  'NetworkTimeServiceQuerying',
+  'AimEnabled',
+  'PreconnectToSearch',
+  'msForceBrowserSignIn',
+  'msEdgeUpdateLaunchServicesPreferredVersion',
+];
+
+/**
+ * Test browsers only (never the extension or the phone app): WebRTC between two browsers on one
+ * machine whatever its network. Chromium leaves loopback addresses out of ICE unless
+ * `--allow-loopback-in-peer-connection`, and hides host addresses behind mDNS names
+ * (`WebRtcHideLocalIpsWithMdns`), which a machine without multicast cannot resolve
+ * (docs/channel.md, "The direct path").
+ */
+export const LOOPBACK_WEBRTC_ARGS: readonly string[] = ['--allow-loopback-in-peer-connection', `--disable-features=${[...PLAYWRIGHT_DISABLED_FEATURES, 'WebRtcHideLocalIpsWithMdns'].join(',')}`];

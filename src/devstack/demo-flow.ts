@@ -130,10 +130,14 @@ export async function unlockPhone(phone: Page): Promise<void> {
   await phone.getByTestId('unlock-submit').click();
 }
 
-/** Onboarding in the popup, then the phone opens the pairing link, both confirm the SAS, keygen runs. */
-export async function onboardAndPair(context: BrowserContext, extensionId: string, urls: StackUrls): Promise<PairedDevices> {
+/**
+ * Onboarding in the popup, then the phone opens the pairing link, both confirm the SAS, keygen
+ * runs. The phone's page opens in `phoneContext` (another browser, as a phone is another device),
+ * by default in the extension's browser.
+ */
+export async function onboardAndPair(context: BrowserContext, extensionId: string, urls: StackUrls, phoneContext: BrowserContext = context): Promise<PairedDevices> {
   const { popup, link } = await showPairingCode(context, extensionId, urls);
-  const phone = await newPhonePage(context);
+  const phone = await newPhonePage(phoneContext);
   await phone.goto(link);
   await protectPhone(phone);
   const sas = ((await phone.getByTestId('phone-sas').textContent()) ?? '').trim();
@@ -187,4 +191,20 @@ export async function sendEthCoSigned(approval: Page, phone: Page, dapp: Page, f
   const phoneApprovedAt = performance.now();
   const result = await sending;
   return { result, phoneApprovedAt, signedAt: performance.now() };
+}
+
+/** Settings › Advanced in the popup: the direct path on or off (ICE servers left as they are). */
+export async function setDirectPath(popup: Page, enabled: boolean): Promise<void> {
+  await popup.getByTestId('nav-settings').click();
+  const details = popup.locator('details', { has: popup.getByTestId('direct-path-enabled') });
+  if (!(await details.evaluate((element) => (element as HTMLDetailsElement).open))) await details.locator('summary').click();
+  await popup.getByTestId('direct-path-enabled').setChecked(enabled);
+  await popup.getByTestId('direct-path-save').click();
+  await popup.getByTestId('direct-path-saved').waitFor();
+}
+
+/** Waits until the popup's Devices page shows `path` ("direct" or "via relay") for the phone. */
+export async function waitForPhonePath(popup: Page, path: 'direct' | 'via relay', timeout = LONG_WAIT_MS): Promise<void> {
+  await popup.getByTestId('nav-devices').click();
+  await popup.getByTestId('device-path').filter({ hasText: new RegExp(`^${path}$`) }).waitFor({ timeout });
 }

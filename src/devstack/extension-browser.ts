@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Worker } from 'playwright-core';
-import { extensionLaunchArgs, findChromium } from './chromium.ts';
+import { extensionLaunchArgs, findChromium, LOOPBACK_WEBRTC_ARGS } from './chromium.ts';
 
 export const EXTENSION_DIST_DIR = resolve('dist');
 
@@ -21,6 +21,8 @@ export interface LaunchOptions {
   readonly headless: boolean;
   readonly extensionDir?: string;
   readonly extraArgs?: readonly string[];
+  /** WebRTC on loopback (LOOPBACK_WEBRTC_ARGS), for a direct path to a phone on this machine; default on. */
+  readonly loopbackWebRtc?: boolean;
   /**
    * The caller stops the browser itself on Ctrl-C / SIGTERM (npm start stops its whole stack in
    * order). Otherwise Playwright's handlers kill the browser on those signals.
@@ -33,7 +35,7 @@ export async function launchExtensionBrowser(options: LaunchOptions): Promise<Ex
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: findChromium(),
     headless: options.headless,
-    args: [...extensionLaunchArgs(options.extensionDir ?? EXTENSION_DIST_DIR), ...(options.extraArgs ?? [])],
+    args: [...extensionLaunchArgs(options.extensionDir ?? EXTENSION_DIST_DIR), ...(options.loopbackWebRtc === false ? [] : LOOPBACK_WEBRTC_ARGS), ...(options.extraArgs ?? [])],
     handleSIGINT: !options.callerHandlesSignals,
     handleSIGTERM: !options.callerHandlesSignals,
     handleSIGHUP: !options.callerHandlesSignals,

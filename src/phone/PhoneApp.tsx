@@ -1,5 +1,6 @@
 /** The phone co-signer's views. Logic lives in phone-controller.ts. */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { browserRtcSessions } from '../channel/rtc-session.ts';
 import type { DisplayModel } from '../wallet/decode.ts';
 import { relayAllowed } from './app-security.ts';
 import { browserDeviceKey } from './device-key.ts';
@@ -513,7 +514,9 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
         <section class="card">
           <h3>Your wallet</h3>
           <p class="address" data-testid="phone-address">{view.address}</p>
-          <p class="lede">{view.online ? 'Connected to the relay.' : 'Connecting to the relay…'}</p>
+          <p class="lede" data-testid="phone-connection" data-path={view.path}>
+            {!view.online ? 'Connecting to the relay…' : view.path === 'direct' ? 'Connected directly to your browser.' : 'Connected to the relay.'}
+          </p>
         </section>
       ) : (
         <section class="card">
@@ -586,6 +589,7 @@ export function PhoneApp({ release }: { release: ReleaseId | null }) {
         relayAllowed: (relayUrl) => relayAllowed(relayUrl, new URL(location.href), __DUET_RELAY_ORIGINS__),
         // The default source, or in a development build the end-to-end tests' fixture keys (dev-hooks.ts).
         paillierKeys: devPaillierKeys(defaultPaillierKeySource),
+        ...(typeof RTCPeerConnection === 'function' ? { rtc: browserRtcSessions(RTCPeerConnection) } : {}),
       }),
     [],
   );

@@ -12,9 +12,13 @@
 import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
 import { ChannelError } from '../channel/channel-error.ts';
 import { generateIdentity, type Identity } from '../channel/handshake.ts';
+import { startTimeline } from '../channel/latency-marks.ts';
 import { decodePairingLink, relayChannelName, type PairingKind, type PairingOffer } from '../channel/pairing-offer.ts';
+import type { LinkPath } from '../channel/path-switch.ts';
 import type { PeerLink } from '../channel/peer-link.ts';
 import { describeRelayStatus } from '../channel/relay-client.ts';
+import type { RtcSessionFactory } from '../channel/rtc-session.ts';
+import type { LinkState } from '../channel/stored-link-state.ts';
 import { accountAddress } from '../mpc/derivation.ts';
 import type { P1KeyShare } from '../mpc/key-share.ts';
 import { phoneWalletShare } from '../mpc/wallet-share-codec.ts';
@@ -22,7 +26,7 @@ import { failuresOf, memberId, p1PairShare, withTaints, type Member, type Member
 import { hexFromBytes } from '../mpc/wire.ts';
 import { MemberChannels } from '../session/member-channels.ts';
 import type { HistoryEntryWire, MemberCard } from '../session/member-messages.ts';
-import { channelStore, LINK_PREFIX, loadMembership, memberStore, membershipRecords } from '../session/member-vault.ts';
+import { LINK_PREFIX, loadMembership, memberStore, membershipRecords } from '../session/member-vault.ts';
 import { parseAppMessage } from '../session/messages.ts';
 import { migratePairRecords } from '../session/pair-migration.ts';
 import { openSettings } from '../session/settings-record.ts';
@@ -68,6 +72,8 @@ export interface PhoneControllerOptions {
   readonly paillierKeys?: PaillierKeySource;
   /** The vault's database (default PHONE_VAULT; Node tests run several phones in one process). */
   readonly vaultName?: string;
+  /** The page's WebRTC, for a direct path to each member (none: the relay only). */
+  readonly rtc?: RtcSessionFactory;
 }
 
 export interface HistoryEntry {
@@ -88,6 +94,8 @@ export interface MemberRow {
   readonly role: MemberRole;
   readonly self: boolean;
   readonly online: boolean;
+  /** How this phone's messages reach it while online: directly (WebRTC) or through the relay. */
+  readonly path: LinkPath;
   readonly lastSeen: number | null;
   /** The last proof that its share works. */
   readonly healthAt: number | null;
@@ -127,6 +135,8 @@ export interface PhoneView {
   /** A browser paired for recovery, waiting for the user to start. */
   readonly recovery: { readonly candidate: MemberCard | null } | null;
   readonly online: boolean;
+  /** How this phone's messages reach the browsers it co-signs with: directly (WebRTC) if one of them is, else through the relay. */
+  readonly path: LinkPath;
   readonly persistentStorage: boolean | null;
   /** After a taint: whether the record is stored yet, and where rescue transfers may go. */
   readonly taint: { readonly stored: boolean; readonly rescueAddress: string | null; readonly canRemove: boolean } | null;
@@ -186,7 +196,10 @@ export class PhoneController {
   private savedRequests: Record<string, SavedPhoneRequest[]> = {};
   /** A new wallet's share, stored, until key generation finished on the browser too. */
   private newWallet: { share: WalletShare; directory: MemberState['directory'] } | null = null;
+  /** The last write of a lock (lock), then the vault's own lock: the next key step waits for it. */
+  private locking: Promise<void> = Promise.resolve();
   private readonly keys: PaillierKeyPool;
+  private readonly rtc: RtcSessionFactory | undefined;
   private readonly listeners = new Set<() => void>();
 
   constructor(options: PhoneControllerOptions) {
@@ -194,6 +207,7 @@ export class PhoneController {
     this.keys = new PaillierKeyPool(options.paillierKeys);
     this.relayAllowed = options.relayAllowed ?? (() => true);
     this.now = options.now ?? Date.now;
+    this.rtc = options.rtc;
     this.vaultKey = new PhoneVaultKey({
       vaultName: options.vaultName ?? PHONE_VAULT,
       deviceKey: options.deviceKey,
@@ -235,6 +249,7 @@ export class PhoneController {
       removed: memberView?.removal ? { members: memberView.removal.proposal.newMembers.map((member) => this.cardOf(memberId(member)).name) } : null,
       recovery: this.recovery ? { candidate: this.member?.card(this.recovery.candidate, 'extension') ?? null } : null,
       online: [...this.cosigners.keys()].some((key) => this.channels?.status(key).online) || (this.channels?.peers().some((key) => this.channels?.status(key).online) ?? false),
+      path: [...this.cosigners.keys()].some((key) => this.channels?.status(key).path === 'direct') ? 'direct' : 'relay',
       persistentStorage: this.persistentStorage,
       taint: this.taintView(),
     };
@@ -270,6 +285,7 @@ export class PhoneController {
         role: member.role,
         self,
         online: self || (status?.online ?? false),
+        path: status?.path ?? 'relay',
         lastSeen: self ? this.now() : (status?.lastSeen ?? null),
         healthAt: self ? this.now() : (health[key] ?? null),
         suspect: failuresOf(share.wallet, member) > 0,
@@ -338,6 +354,7 @@ export class PhoneController {
     this.error = null;
     this.changed();
     try {
+      await this.locking;
       await step();
     } catch (error) {
       this.error = keyFailure(error);
@@ -397,19 +414,27 @@ export class PhoneController {
       this.identity = await loadOrCreateIdentity(vault);
       await this.afterUnlock();
     } catch (error) {
-      this.lock();
+      void this.lock();
       this.fail(keyFailure(error));
     }
   }
 
-  /** Closes the channels and forgets everything read from the vault (once a pending taint is stored). */
-  lock(): void {
+  /**
+   * Closes the channels and forgets everything read from the vault (once a pending taint is
+   * stored). The app is locked at once; the promise settles once the vault itself is closed, after
+   * the channels' last writes (while a taint record is still being written: once an earlier lock is done).
+   */
+  lock(): Promise<void> {
     if (!this.taintStored) {
       this.lockAfterTaintStored = true;
-      return;
+      return this.locking;
     }
+    // What the channels have not stored yet (a write under way, one deferred until a channel is
+    // quiet) is written before the vault closes: a request settled just before the lock stays so.
+    const vault = this.vault;
+    const lastWrites = vault && this.channels ? this.channels.flush(this.linkStateWriter(vault)) : Promise.resolve();
     this.closeLinks();
-    this.vault?.lock();
+    this.locking = lastWrites.catch(() => undefined).then(() => vault?.lock());
     this.vault = null;
     this.identity = null;
     this.sas = null;
@@ -420,6 +445,7 @@ export class PhoneController {
     this.recovery = null;
     this.screen = 'unlock';
     this.changed();
+    return this.locking;
   }
 
   private closeLinks(): void {
@@ -488,8 +514,13 @@ export class PhoneController {
     this.channels = new MemberChannels({
       identity: this.identity as Identity,
       relayUrl: () => this.relayUrl,
-      store: channelStore(vault),
+      store: {
+        // After a lock, only the lock's own last writes (flush) store anything.
+        write: (peer, state) => (this.vault === vault ? this.linkStateWriter(vault)(peer, state) : Promise.reject(new VaultError('locked', 'the phone is locked'))),
+        remove: (peer) => vault.replace({}, [`${LINK_PREFIX}${peer}`]),
+      },
       now: this.now,
+      ...(this.rtc ? { direct: { rtc: this.rtc } } : {}),
       onMessage: (peer, message) => this.onLinkMessage(peer, message),
       onSession: (peer) => void this.member?.peerOnline(peer),
       onStatus: () => this.changed(),
@@ -584,20 +615,35 @@ export class PhoneController {
   private onLinkMessage(peer: string, message: unknown): void {
     const cosigner = this.cosigners.get(peer);
     if (parseAppMessage(message)) {
-      if (cosigner) void cosigner.handle(message).then(() => this.persistRequests());
+      // Stored at the co-signer's commit points (onCosignerEvent) and once the channel is quiet (peer-link.ts).
+      if (cosigner) void cosigner.handle(message);
     } else void this.member?.receive(peer, message);
   }
 
-  private async persistRequests(): Promise<void> {
-    const vault = this.vault;
-    if (!vault) return;
+  /** The requests each co-signer keeps, and the history, as they are now (stored beside every channel state too). */
+  private keptRecords(): Record<string, unknown> {
     const byMember: Record<string, SavedPhoneRequest[]> = {};
     for (const [key, cosigner] of this.cosigners) {
       const saved = cosigner.saved();
       const settled = saved.filter((entry) => !isOpenRequest(entry.status)).slice(-SETTLED_REQUESTS_KEPT);
       byMember[key] = [...saved.filter((entry) => isOpenRequest(entry.status)), ...settled];
     }
-    await vault.replace({ 'requests/by-member': byMember, history: this.history }, ['requests']).catch((error: unknown) => {
+    return { 'requests/by-member': byMember, history: this.history };
+  }
+
+  /**
+   * Writes a channel's state with the requests and history as they are now (taken at this call: a
+   * lock takes them before it forgets them). The first version's "requests" record goes with it.
+   */
+  private linkStateWriter(vault: UnlockedVault): (peer: string, state: LinkState) => Promise<void> {
+    const kept = this.keptRecords();
+    return (peer, state) => vault.replace({ [`${LINK_PREFIX}${peer}`]: state, ...kept }, ['requests']);
+  }
+
+  private async persistRequests(): Promise<void> {
+    const vault = this.vault;
+    if (!vault) return;
+    await vault.replace(this.keptRecords(), ['requests']).catch((error: unknown) => {
       // Locked while writing: the next unlock restores the last stored state, as after a reload.
       if (!(error instanceof VaultError && error.code === 'locked')) throw error;
     });
@@ -610,13 +656,19 @@ export class PhoneController {
       if (event.stored && this.lockAfterTaintStored) {
         this.lockAfterTaintStored = false;
         // After the answers held back for the record (queued on it, they run first).
-        setTimeout(() => this.lock(), 0);
+        setTimeout(() => void this.lock(), 0);
       }
     } else if (event.kind === 'request' || event.kind === 'request-updated') {
       const { request, display, status } = event.request;
       if (!isOpenRequest(status)) this.history = [{ id: request.id, title: display.title, origin: request.origin, at: this.now(), outcome: status }, ...this.history].slice(0, HISTORY_KEPT);
       if (status === 'signed') this.member?.shareHistory({ id: request.id, kind: 'signature', at: this.now(), by: [this.member.self, key], title: display.title, detail: request.origin });
-      await this.persistRequests();
+      // A new request and a settled one (its answer already sent) are stored at once: a reload
+      // shows the request again, and never signs again what the browser already holds. The steps
+      // between (approved, signing) are stored once the channel is quiet: a storage write in the
+      // middle of a co-signing delays its messages (docs/channel.md, "Latency"); lost in a crash,
+      // the approval is asked again.
+      if (event.kind === 'request' || !isOpenRequest(status)) await this.persistRequests();
+      else this.channels?.storeSoon(key);
     }
     void cosigner;
     this.changed();
@@ -641,6 +693,7 @@ export class PhoneController {
   }
 
   approve(id: string): void {
+    startTimeline('approve');
     for (const cosigner of this.cosigners.values()) cosigner.approve(id);
     this.changed();
   }
@@ -922,7 +975,7 @@ export class PhoneController {
     const { state } = await loadMembership(vault);
     await memberStore(vault).write({ share: null, pending: null, last: null, joining: null, removal: null, change: null, approvals: [], directory: [] });
     void state;
-    await vault.replace({}, ['requests/by-member', 'requests', 'keyShare', 'channel', 'relay', 'extension']);
+    await vault.replace({}, ['requests/by-member', 'requests', 'keyShare', 'channel', 'relay', 'path', 'extension']);
     this.cosigners.clear();
     this.openMember({ share: null, pending: null, last: null, joining: null, removal: null, directory: [] });
     this.screen = 'home';

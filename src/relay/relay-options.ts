@@ -59,6 +59,12 @@ export interface RelayOptions {
   readonly staticDir: string | null;
   /** Counts and channel-id prefixes only, never payloads. */
   readonly log: (line: string) => void;
+  /**
+   * Tests and bench:cosign only (no flag): every message a client sends is handled this many ms
+   * after it arrived, in arrival order, as a far-away relay would (the one-way delay of a path
+   * through the relay). 0, the default, handles it at once.
+   */
+  readonly testDelayMs?: number;
   /** Test hook: sees every routed payload (to prove the relay forwards bytes unmodified). */
   readonly onRoutedFrame?: (channel: string, from: 'extension' | 'phone', payload: Uint8Array) => void;
 }

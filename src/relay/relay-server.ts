@@ -589,7 +589,8 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
     connections.add(connection);
     byId.set(connection.id, connection);
     entry.sockets++;
-    socket.on('message', (data: RawData, isBinary: boolean) => onMessage(connection, data, isBinary));
+    const delay = options.testDelayMs ?? 0;
+    socket.on('message', (data: RawData, isBinary: boolean) => (delay > 0 ? setTimeout(() => onMessage(connection, data, isBinary), delay) : onMessage(connection, data, isBinary)));
     socket.on('close', () => {
       connection.closed = true;
       connection.closing = true;

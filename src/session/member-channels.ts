@@ -15,11 +15,16 @@
  * - `send` never throws. A channel restored from storage sends nothing until a fresh key exchange
  *   with its peer completed (the channel's forward secrecy: nothing sent after a restart goes under
  *   keys that existed before it); until then messages wait here, in order (a bounded number).
+ * - Every channel opens a direct WebRTC path beside the relay where this device has WebRTC
+ *   (`direct`, peer-link.ts); `refreshDirectPath` reopens each one after the settings changed.
+ *   What a channel receives is stored by the link once it is quiet (peer-link.ts, `storeSoon`).
  */
 import { ChannelError } from '../channel/channel-error.ts';
+import type { DirectPathOptions } from '../channel/direct-path.ts';
 import type { Identity } from '../channel/handshake.ts';
 import { createPairingOffer, decodePairingLink, encodePairingLink, type PairingOffer } from '../channel/pairing-offer.ts';
 import { LinkResumeError, PeerLink, type PeerLinkOptions } from '../channel/peer-link.ts';
+import type { LinkPath } from '../channel/path-switch.ts';
 import type { RelayStatus, WebSocketConstructor } from '../channel/relay-client.ts';
 import type { LinkState } from '../channel/stored-link-state.ts';
 import { hexFromBytes } from '../mpc/wire.ts';
@@ -47,6 +52,8 @@ export interface MemberChannelsOptions {
   readonly now: () => number;
   readonly WebSocket?: WebSocketConstructor;
   readonly timings?: Pick<PeerLinkOptions, 'keepaliveMs' | 'backoff'>;
+  /** WebRTC for a direct path on every channel (none: the relay only). */
+  readonly direct?: DirectPathOptions;
   /** A message from `peer`, in order per channel. */
   readonly onMessage: (peer: string, message: unknown) => void;
   /** A fresh session with `peer` started (it is online now): time to send what it may have missed. */
@@ -61,6 +68,8 @@ export interface ChannelStatus {
   readonly online: boolean;
   readonly problem: string | null;
   readonly lastSeen: number | null;
+  /** How this device's frames to the member leave now: directly, or through the relay. */
+  readonly path: LinkPath;
 }
 
 export class MemberChannels implements Pick<MemberLinks, 'send' | 'offer' | 'answer' | 'linked' | 'retire'> {
@@ -79,7 +88,14 @@ export class MemberChannels implements Pick<MemberLinks, 'send' | 'offer' | 'ans
   }
 
   private linkOptions(write: (state: LinkState) => Promise<void>, role: PeerLinkOptions['role']): PeerLinkOptions {
-    return { role, identity: this.options.identity, write, ...(this.options.WebSocket ? { WebSocket: this.options.WebSocket } : {}), ...this.options.timings };
+    return {
+      role,
+      identity: this.options.identity,
+      write,
+      ...(this.options.WebSocket ? { WebSocket: this.options.WebSocket } : {}),
+      ...(this.options.direct ? { direct: this.options.direct } : {}),
+      ...this.options.timings,
+    };
   }
 
   /** Every stored channel, at unlock; a channel that cannot be resumed is reported in `problems`. */
@@ -110,7 +126,6 @@ export class MemberChannels implements Pick<MemberLinks, 'send' | 'offer' | 'ans
     link.channel.onMessage((message) => {
       this.seen.set(peer, this.options.now());
       this.options.onMessage(peer, message);
-      void link.store().catch(() => undefined);
     });
     link.channel.onEvent((event) => {
       if (event.kind === 'session') {
@@ -166,7 +181,25 @@ export class MemberChannels implements Pick<MemberLinks, 'send' | 'offer' | 'ans
 
   status(peer: string): ChannelStatus {
     const link = this.links.get(peer);
-    return { online: link?.online ?? false, problem: link?.problem ?? null, lastSeen: this.seen.get(peer) ?? null };
+    return { online: link?.online ?? false, problem: link?.problem ?? null, lastSeen: this.seen.get(peer) ?? null, path: link?.path ?? 'relay' };
+  }
+
+  /** Stores the channel with `peer` once it is quiet (peer-link.ts, `storeSoon`). */
+  storeSoon(peer: string): void {
+    this.links.get(peer)?.storeSoon();
+  }
+
+  /**
+   * Stores every member's channel now with `write` (what `storeSoon` would have stored later, and
+   * any write under way first): for a device about to close its channels and its vault (a lock).
+   */
+  flush(write: (peer: string, state: LinkState) => Promise<void>): Promise<void> {
+    return Promise.all([...this.links].map(([peer, link]) => link.flush((state) => write(peer, state)))).then(() => undefined);
+  }
+
+  /** The direct path's settings changed: every channel reopens its direct path with them. */
+  refreshDirectPath(): void {
+    for (const link of this.links.values()) link.refreshDirectPath();
   }
 
   relayStatus(peer: string): RelayStatus | null {

@@ -2,9 +2,9 @@
  * Moving a device of the first version (one pair: the phone P1, the extension P2, additive shares)
  * onto the {2,n} wallet, once, at the first unlock after the update: its stored pair share becomes
  * its WalletShare (wallet-share-codec.ts: the phone is member 1, the extension member 2; the other
- * device's identity is the one its channel pinned at pairing), its channel becomes the channel
- * record of that member, and the old records go — all in one vault transaction, so a crash leaves
- * either the old records or the new ones.
+ * device's identity is the one its channel pinned at pairing), its channel (with its direct-path
+ * state, if stored) becomes the channel record of that member, and the old records go — all in
+ * one vault transaction, so a crash leaves either the old records or the new ones.
  *
  * The migrated pair has no pair key: the old Paillier modulus and ckey were accepted by the checks
  * of before the modulus proofs. Its P1 (the phone) sets up a fresh one over the channel before the
@@ -12,6 +12,7 @@
  * a taint survives the move, renamed to the extension's member id.
  */
 import { decodeBase64Url } from '../channel/base64url.ts';
+import type { PathSwitchState } from '../channel/path-switch.ts';
 import type { RelayClientState } from '../channel/relay-client.ts';
 import type { SecureChannelState } from '../channel/secure-channel.ts';
 import type { Identity } from '../channel/handshake.ts';
@@ -24,7 +25,8 @@ import { LINK_PREFIX, membershipRecords, type RecordStore } from './member-vault
 import { applyTaintRecord, type TaintRecord } from './phone-cosigner.ts';
 import { SessionError } from './session-error.ts';
 
-const LEGACY = ['keyShare', 'channel', 'relay'] as const;
+/** The pair share, and the link's channel, relay-client and direct-path states (the last one absent before the direct path). */
+const LEGACY = ['keyShare', 'channel', 'relay', 'path'] as const;
 
 export interface MigrationNames {
   readonly self: string;
@@ -45,7 +47,7 @@ export async function migratePairRecords(
   now: number,
   extra: { readonly puts?: Record<string, unknown>; readonly deletes?: readonly string[] } = {},
 ): Promise<WalletShare | null> {
-  const [shareJson, channel, relay] = await Promise.all(LEGACY.map((key) => store.get<unknown>(key)));
+  const [shareJson, channel, relay, path] = await Promise.all(LEGACY.map((key) => store.get<unknown>(key)));
   if (shareJson === undefined || (await store.get<unknown>('walletShare')) !== undefined) return null;
   const pinned = typeof (channel as SecureChannelState | undefined)?.pinnedPeer === 'string' ? decodeBase64Url((channel as SecureChannelState).pinnedPeer as string) : null;
   if (!pinned || pinned.length !== 32 || !relay) throw new SessionError('malformed', 'the stored pairing has no pinned identity: unpair and pair again');
@@ -63,6 +65,6 @@ export async function migratePairRecords(
     { identityKey: peer, role: role === 'phone' ? 'extension' : 'phone', name: names.peer, addedAt: now },
   ];
   const { puts } = membershipRecords({ share, directory });
-  await store.replace({ ...puts, [`${LINK_PREFIX}${peer}`]: { channel: channel as SecureChannelState, relay: relay as RelayClientState }, ...extra.puts }, [...LEGACY, ...(extra.deletes ?? [])]);
+  await store.replace({ ...puts, [`${LINK_PREFIX}${peer}`]: { channel: channel as SecureChannelState, relay: relay as RelayClientState, ...(path !== undefined ? { path: path as PathSwitchState } : {}) }, ...extra.puts }, [...LEGACY, ...(extra.deletes ?? [])]);
   return share;
 }

@@ -7,7 +7,9 @@ import 'fake-indexeddb/auto';
 import { WebSocket } from 'ws';
 import type { MemberSecrets, PhoneLink, PhoneLinkContext } from '../../src/background/pairing.ts';
 import { relayPhoneLinks } from '../../src/background/phone-link.ts';
+import type { DirectSettings } from '../../src/channel/direct-path.ts';
 import type { WebSocketConstructor } from '../../src/channel/relay-client.ts';
+import type { RtcSessionFactory } from '../../src/channel/rtc-session.ts';
 import type { PhoneController } from '../../src/phone/phone-controller.ts';
 import { newSigningRequestId, type SigningRequest } from '../../src/wallet/signing-request.ts';
 import { unlockedPhone } from '../phone/phone-support.ts';
@@ -56,7 +58,8 @@ export interface LinkedApps {
   close(): void;
 }
 
-export async function linkApps(relayWsUrl: string): Promise<LinkedApps> {
+/** `direct`: WebRTC for both devices (memory-rtc.ts in Node) and the extension's direct-path settings. */
+export async function linkApps(relayWsUrl: string, direct?: { readonly rtc: RtcSessionFactory; readonly settings?: () => DirectSettings }): Promise<LinkedApps> {
   (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
   const secrets = new MemorySecrets();
   const context: PhoneLinkContext = {
@@ -66,13 +69,14 @@ export async function linkApps(relayWsUrl: string): Promise<LinkedApps> {
     now: () => Date.now(),
     completePairing: (_result, records) => secrets.putMany(records),
     seen: () => undefined,
+    ...(direct?.settings ? { directPath: direct.settings } : {}),
   };
-  const newLink = () => relayPhoneLinks(WebSocket as unknown as WebSocketConstructor)(context);
+  const newLink = () => relayPhoneLinks(WebSocket as unknown as WebSocketConstructor, direct?.rtc)(context);
   const apps: LinkedApps = {
     secrets,
     link: newLink(),
     // A fresh phone (storage wiped), its vault keyed by TEST_PASSPHRASE and open.
-    phone: await unlockedPhone(),
+    phone: await unlockedPhone(direct ? { rtc: direct.rtc } : {}),
     restartExtension: () => {
       apps.link.close();
       apps.link = newLink();

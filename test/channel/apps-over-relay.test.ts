@@ -6,20 +6,23 @@
  *   co-signed: no frame the relay carried after the restart opens under any captured key;
  * - after a relay restart, whoever knows the paired channel's name and public keys (the relay's
  *   operator) cannot take it, and the apps reconnect;
+ * - the phone locked right after a co-signing keeps the request as signed (the apps store the
+ *   steps of a signing once the link is quiet, a settled request at once): unlocked, it co-signs
+ *   the next request instead of signing the old one again with nobody waiting;
  * - unpairing (on either device) retires the channel: the other device says why, and nobody can
  *   reconnect.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PHONE_VAULT } from '../../src/phone/phone-controller.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
-import { unlockVault } from '../../src/vault/vault.ts';
+import { UnlockedVault, unlockVault } from '../../src/vault/vault.ts';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { decodeRelayCredential, type RelayCredentialJson } from '../../src/channel/relay-credential.ts';
 import { CloseCode } from '../../src/channel/relay-protocol.ts';
 import { RelayClient } from '../../src/channel/relay-client.ts';
 import { rawWebSocket } from '../relay/raw-websocket.ts';
 import { helloFor, NodeWebSocket, sleep, waitFor } from '../relay/relay-support.ts';
-import { FAST_KEYS, TEST_PASSPHRASE } from '../phone/phone-support.ts';
+import { FAST_KEYS, openPhone, TEST_PASSPHRASE } from '../phone/phone-support.ts';
 import { coSign, linkApps, onlyLink, personalSign, type LinkedApps } from './app-link.ts';
 import type { LinkState } from '../../src/channel/stored-link-state.ts';
 import { keysIn, openedBy } from './frame-keys.ts';
@@ -27,6 +30,8 @@ import { keysIn, openedBy } from './frame-keys.ts';
 let relay: RunningRelay;
 let apps: LinkedApps;
 const routed: Uint8Array[] = [];
+/** A phone's vault write that takes this long (a slow or busy device). */
+const SLOW_WRITE_MS = 100;
 const relayOptions = { staticDir: null, log: () => undefined, drainTimeoutMs: 200, onRoutedFrame: (_channel: string, _from: string, payload: Uint8Array) => routed.push(payload) };
 
 beforeAll(async () => {
@@ -77,6 +82,24 @@ describe('forward secrecy between the apps', () => {
     expect(refusals).toEqual([CloseCode.unauthorized, CloseCode.unauthorized]);
     await waitFor(() => apps.link.coSigner.status().reachable && apps.phone.view().online, 20_000);
     await coSign(apps, 'after the relay restart');
+  });
+
+  it('the phone locked right after a co-signing, its storage slow: unlocked, it holds the request as signed and co-signs the next one', async () => {
+    // The phone writes its channels and requests with `replace` (one transaction with the deletes).
+    const replace = UnlockedVault.prototype.replace;
+    const slow = vi.spyOn(UnlockedVault.prototype, 'replace').mockImplementation(function (this: UnlockedVault, records, deletes) {
+      return new Promise<void>((resolve, reject) => setTimeout(() => replace.call(this, records, deletes).then(resolve, reject), SLOW_WRITE_MS));
+    });
+    const settled = apps.phone.view().history.length;
+    await coSign(apps, 'then locked at once');
+    await apps.phone.lock();
+    slow.mockRestore();
+    apps.phone = await openPhone();
+    await apps.phone.unlock(TEST_PASSPHRASE);
+    expect(apps.phone.view().history.length).toBe(settled + 1);
+    expect(apps.phone.view().history[0]).toMatchObject({ outcome: 'signed' });
+    expect(apps.phone.view().requests).toEqual([]);
+    await coSign(apps, 'after the unlock');
   });
 
   it('unpairing on the phone retires the channel: the extension says why, and a request fails at once with that reason', async () => {

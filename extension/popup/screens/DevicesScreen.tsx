@@ -126,7 +126,14 @@ function MemberRow({ member, members, view, refresh }: { member: MemberRowView; 
       </p>
       {!member.self && (
         <p class="muted small" data-testid="member-status">
-          {member.online ? 'online now' : `last seen ${member.lastSeen === null ? 'never' : formatDate(member.lastSeen)}`} · {working ? `share proven ${formatDate(member.healthAt as number)}` : 'no recent proof of its share'}
+          {member.online ? (
+            <>
+              online now, <span data-testid="device-path">{member.path === 'direct' ? 'direct' : 'via relay'}</span>
+            </>
+          ) : (
+            `last seen ${member.lastSeen === null ? 'never' : formatDate(member.lastSeen)}`
+          )}{' '}
+          · {working ? `share proven ${formatDate(member.healthAt as number)}` : 'no recent proof of its share'}
           {member.coSigns ? ' · co-signs with this browser' : ''}
           {isDefault ? ' · default co-signer' : ''}
         </p>

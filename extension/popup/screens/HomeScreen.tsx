@@ -52,7 +52,7 @@ export function HomeScreen({ view, onSend, onReceive }: { view: WalletView; onSe
       <section class="card">
         <h3>Signer phone</h3>
         <p data-testid="phone-status">
-          {device ? `${device.name}, paired ${formatDate(device.pairedAt)} — ${view.phone.reachable ? 'relay connected' : 'relay offline'}` : 'No phone paired'}
+          {device ? `${device.name}, paired ${formatDate(device.pairedAt)} — ${!view.phone.reachable ? 'offline' : view.phone.path === 'direct' ? 'connected directly' : 'connected via relay'}` : 'No phone paired'}
         </p>
       </section>
       {waiting > 0 && (

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { formatIceServerLines } from '../../../src/channel/ice-servers.ts';
 import { MIN_PASSWORD_LENGTH } from '../../../src/background/password-policy.ts';
 import { AUTO_LOCK_CHOICES_MINUTES } from '../../../src/background/wallet-state.ts';
 import type { WalletView } from '../../../src/background/wallet-service.ts';
@@ -43,6 +44,44 @@ function ChangePasswordForm({ refresh }: { refresh: (view: WalletView) => void }
       {changed && <p class="hint" data-testid="password-changed">Password changed. Use the new one to unlock.</p>}
       {error && <p class="error" data-testid="change-password-error">{error}</p>}
     </form>
+  );
+}
+
+/** The direct WebRTC path to the phone: on or off, and ICE servers (none by default: host candidates only). */
+function DirectPathForm({ view, refresh }: { view: WalletView; refresh: (view: WalletView) => void }) {
+  const { error, busy, run } = useAction(refresh);
+  const { enabled, iceServers } = view.state.directPath;
+  const [on, setOn] = useState(enabled);
+  const [lines, setLines] = useState(formatIceServerLines(iceServers));
+  const [saved, setSaved] = useState(false);
+  return (
+    <details>
+      <summary>Advanced</summary>
+      <form
+        class="stack"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setSaved(false);
+          void run({ action: 'set-direct-path', enabled: on, iceServers: lines }).then((ok) => setSaved(ok));
+        }}
+      >
+        <h3>Direct connection to your phone</h3>
+        <label class="row">
+          <input type="checkbox" data-testid="direct-path-enabled" checked={on} onChange={(e) => setOn(e.currentTarget.checked)} />
+          Connect directly (WebRTC) when the phone is on the same network
+        </label>
+        <p class="hint">Messages still travel end-to-end encrypted; the relay remains the fallback. Without ICE servers only this network's addresses are tried, and no other server is contacted.</p>
+        <label>
+          ICE servers, one per line: <code>stun:host:port</code>, or <code>turn:host:port username credential</code>
+          <textarea data-testid="ice-servers" rows={3} value={lines} onInput={(e) => setLines(e.currentTarget.value)} placeholder="none" />
+        </label>
+        <button type="submit" data-testid="direct-path-save" disabled={busy}>
+          Save
+        </button>
+        {saved && <p class="hint" data-testid="direct-path-saved">Saved.</p>}
+        {error && <p class="error" data-testid="direct-path-error">{error}</p>}
+      </form>
+    </details>
   );
 }
 
@@ -92,6 +131,7 @@ export function SettingsScreen({ view, refresh }: { view: WalletView; refresh: (
         <dt>Phone app</dt>
         <dd>{view.state.phoneAppUrl}</dd>
       </dl>
+      <DirectPathForm view={view} refresh={refresh} />
       {error && <p class="error">{error}</p>}
     </div>
   );
