@@ -11,7 +11,8 @@
  *   channel with each (its offers, passed on by the coordinator); each dealer and the newcomer
  *   compare a code on both screens (introduction.ts) before the dealer's user approves the new
  *   member set, and the newcomer takes part only with dealers whose code its user confirmed;
- * - pair keys outside a reshare (a migrated pair has none; a P2 that lost its key asks again);
+ * - pair keys outside a reshare (a migrated pair has none; a P2 that lost its key asks again; a
+ *   request that crossed the P1's setup of the same session gets that setup again, not a second key);
  * - taint notices, proofs of share health, history entries and the settings record;
  * - envelopes (member-envelope.ts) through a member linked to both when two members have no
  *   channel of their own.
@@ -185,6 +186,8 @@ export class WalletMember {
   private readonly seenEnvelopes = new Set<string>();
   /** Pair keys set up outside a reshare, per counterpart, in this run (epoch:index → count). */
   private readonly renewals = new Map<string, number>();
+  /** The pair setup sent to each P2 (by key) in the current session with it, not yet sent again. */
+  private readonly lastSetups = new Map<string, { epoch: number; modulusHash: string; message: object }>();
   private readonly health = new Map<string, number>();
   private readonly queue: { current: Promise<void> } = { current: Promise.resolve() };
 
@@ -393,6 +396,7 @@ export class WalletMember {
   /** A channel to `peer` came online (a new session): what it may have missed, and pair keys. */
   peerOnline(peer: string): Promise<void> {
     return this.serial(async () => {
+      this.lastSetups.delete(peer);
       const removed = this.last && removedBy(this.last.proposal).some((index) => this.last?.proposal.oldMembers.some((member) => member.index === index && keyOf(member) === peer));
       if (removed && this.last && !this.last.receipts.includes(peer)) {
         this.options.links.send(peer, { t: 'reshare-certificate', proposal: encodeReshareMessage(this.last.proposal), certificate: encodeCertificate(this.last.certificate) });
@@ -901,7 +905,18 @@ export class WalletMember {
     const other = share?.wallet.members.find((member) => keyOf(member) === from);
     if (!share || !other || epoch !== share.wallet.epoch) return;
     const pair = share.pairs.find((candidate) => candidate.counterpart === other.index);
-    if (pair?.role === 'P1' && have === modulusHash(pair.paillier.publicKey.n)) return;
+    const held = pair?.role === 'P1' ? modulusHash(pair.paillier.publicKey.n) : null;
+    if (held !== null && have === held) return;
+    // A P2 with no key asked while this session's setup was on its way (when their channel comes
+    // online, a P1 without a key sets one up and a P2 without one asks): the same setup again,
+    // once. A P2 that already took it ignores the copy; a second key would leave it signing, for a
+    // while, with a key this P1 dropped (its requests refused as "different keys for this pair").
+    const last = this.lastSetups.get(from);
+    if (have === null && last && last.epoch === epoch && last.modulusHash === held) {
+      this.lastSetups.delete(from);
+      this.options.links.send(from, { t: 'pair-renew', body: last.message });
+      return;
+    }
     await this.renewPair(other);
   }
 
@@ -918,7 +933,9 @@ export class WalletMember {
     const current = this.share as WalletShare;
     if (current.wallet.epoch !== share.wallet.epoch) return;
     await this.setShare({ ...current, pairs: [...current.pairs.filter((pair) => pair.counterpart !== other.index), setup.pair] });
-    this.options.links.send(keyOf(other), { t: 'pair-renew', body: encodePairSetupMsg(setup.message) });
+    const body = encodePairSetupMsg(setup.message);
+    this.lastSetups.set(keyOf(other), { epoch: share.wallet.epoch, modulusHash: modulusHash(setup.pair.paillier.publicKey.n), message: body });
+    this.options.links.send(keyOf(other), { t: 'pair-renew', body });
   }
 
   /** As P2: a pair key from its P1 outside a reshare (checked exactly as in one). */
@@ -928,6 +945,9 @@ export class WalletMember {
     const message = decodePairSetupMsg(body, 'pairRenew');
     const p1 = share.wallet.members.find((member) => member.index === message.p1);
     if (!p1 || keyOf(p1) !== from || share.blocked.includes(p1.index)) throw new SessionError('not_member', 'a pair key from a device that is not this pair\'s P1');
+    // The same setup again (sent once more for a request that crossed it): this pair has it already.
+    const held = share.pairs.find((pair) => pair.counterpart === p1.index);
+    if (held?.role === 'P2' && held.paillierN === message.paillierN) return;
     const accepted = p2PairAccept({ sessionId: message.sessionId, wallet: share.wallet, self: share.self, acceptedModuli: share.acceptedModuli }, message, 'pairRenew');
     const current = this.share as WalletShare;
     const pairs: PairKey[] = [...current.pairs.filter((pair) => pair.counterpart !== p1.index), accepted.pair];

@@ -238,6 +238,20 @@ describe('pair keys, taints and envelopes', () => {
     expect(pairSigns([phoneA, extension], phoneA, extension, 0)).toBe(true);
   });
 
+  it("a P2's request that crossed its P1's setup gets that setup again: one new key, the one the P1 holds", async () => {
+    const { net, phoneA, extension } = wallet(false);
+    const moduli = extension.share!.acceptedModuli.length;
+    // Both come online together: the phone (P1, no key) sets one up, the browser (P2, no key) asks.
+    net.online(phoneA);
+    await net.until(() => extension.share?.pairs.length === 1 && phoneA.share?.pairs.length === 1, 'the pair has a key');
+    await net.settle();
+    expect(extension.share!.acceptedModuli.length).toBe(moduli + 1);
+    const p1 = phoneA.share!.pairs[0]!;
+    const p2 = extension.share!.pairs[0]!;
+    expect(p1.role === 'P1' && p2.role === 'P2' && p1.paillier.publicKey.n === p2.paillierN).toBe(true);
+    expect(pairSigns([phoneA, extension], phoneA, extension, 0)).toBe(true);
+  });
+
   it('a taint notice from the P1 that saw the failure reaches every member; a forged one changes nothing', async () => {
     const { net, phoneA, extension } = wallet();
     const phoneB = await addPhone(net, extension, phoneA);
