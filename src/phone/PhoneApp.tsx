@@ -392,7 +392,7 @@ function MemberList({ controller, view }: { controller: PhoneController; view: P
               <strong data-testid="phone-member-name">{member.name}</strong> <span class="muted">({roleName(member.role)}{member.self ? ', this phone' : ''})</span>
               <br />
               <span class="muted small">
-                key {fingerprint(member.key)} · {member.online ? 'online' : `last seen ${member.lastSeen ? new Date(member.lastSeen).toLocaleString() : 'never'}`}
+                key {fingerprint(member.key)} · {member.online ? (member.self ? 'online' : <span data-testid="phone-member-path">{member.path === 'direct' ? 'online, direct' : 'online, via relay'}</span>) : `last seen ${member.lastSeen ? new Date(member.lastSeen).toLocaleString() : 'never'}`}
                 {member.healthAt && !member.self ? ` · share proven ${new Date(member.healthAt).toLocaleString()}` : ''}
               </span>
               {member.suspect && <p class="warning">A signature with this device failed: it may be compromised.</p>}

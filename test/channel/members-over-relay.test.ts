@@ -9,7 +9,10 @@
  * - the browser lost: a new browser recovers with phones B and C (B coordinates from its recover
  *   code, C compares a code with the new browser), gets the settings record, and co-signs;
  * - a browser and phone of the first version: their stored pair shares move to the {2,n} wallet at
- *   the next start, the phone sets up a fresh pair key, and they co-sign.
+ *   the next start, the phone sets up a fresh pair key, and they co-sign;
+ * - the direct path per member (WebRTC stood in by memory-rtc.ts): every member's channel takes it,
+ *   the browser's and the phones' member lists show each one's path, and the browser's settings
+ *   turn it off and on again for every member at once.
  */
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +20,7 @@ import { WebSocket } from 'ws';
 import type { PhoneLink, PhoneLinkContext } from '../../src/background/pairing.ts';
 import { relayPhoneLinks } from '../../src/background/phone-link.ts';
 import { encodeBase64Url } from '../../src/channel/base64url.ts';
+import { DEFAULT_DIRECT_SETTINGS, type DirectSettings } from '../../src/channel/direct-path.ts';
 import type { WebSocketConstructor } from '../../src/channel/relay-client.ts';
 import type { LinkState } from '../../src/channel/stored-link-state.ts';
 import { G, modQ } from '../../src/mpc/curve.ts';
@@ -40,6 +44,7 @@ async function waitFor(condition: () => boolean, timeoutMs?: number, what = cond
   });
 }
 import { MemorySecrets, personalSign } from './app-link.ts';
+import { MemoryRtcNetwork } from './memory-rtc.ts';
 
 const keys = new FixtureKeys();
 let relay: RunningRelay;
@@ -58,7 +63,8 @@ interface Browser {
   restart(): void;
 }
 
-function browser(): Browser {
+/** `direct`: WebRTC for the browser's member links, and its direct-path settings. */
+function browser(direct?: { readonly rtc: MemoryRtcNetwork['factory']; readonly settings: () => DirectSettings }): Browser {
   const secrets = new MemorySecrets();
   const joined: unknown[] = [];
   const settings: SettingsBody[] = [];
@@ -71,8 +77,9 @@ function browser(): Browser {
     seen: () => undefined,
     joined: async (pairedKey) => void joined.push(pairedKey),
     settings: (body) => void settings.push(body),
+    ...(direct ? { directPath: direct.settings } : {}),
   };
-  const open = () => relayPhoneLinks(WebSocket as unknown as WebSocketConstructor)(context);
+  const open = () => relayPhoneLinks(WebSocket as unknown as WebSocketConstructor, direct?.rtc)(context);
   const made: Browser = {
     secrets,
     link: open(),
@@ -86,10 +93,10 @@ function browser(): Browser {
   return made;
 }
 
-const phoneOptions = (vaultName: string) => ({ vaultName, paillierKeys: async () => keys.take() });
+const phoneOptions = (vaultName: string, rtc?: MemoryRtcNetwork['factory']) => ({ vaultName, paillierKeys: async () => keys.take(), ...(rtc ? { rtc } : {}) });
 
-async function phone(vaultName: string): Promise<PhoneController> {
-  return unlockedPhone(phoneOptions(vaultName));
+async function phone(vaultName: string, rtc?: MemoryRtcNetwork['factory']): Promise<PhoneController> {
+  return unlockedPhone(phoneOptions(vaultName, rtc));
 }
 
 /** The browser shows a code of `kind`, `device` opens it, both users confirm the code. */
@@ -219,14 +226,15 @@ describe('devices of the first version', () => {
     phoneA.lock();
     ext.link.close();
 
-    // Both devices' records as the first version stored them: the pair's additive shares and one channel.
+    // Both devices' records as the first version stored them: the pair's additive shares and one
+    // channel (with its direct-path state, as the single-phone version with the direct path kept it).
     const extShare = decodeWalletShare(await ext.secrets.get('walletShare'));
     const phoneKey = hexFromBytes(extShare.wallet.members.find((member) => member.role === 'phone')!.identityKey);
     const extLink = (await ext.secrets.get<LinkState>(`link/${phoneKey}`)) as LinkState;
     const pair = extShare.pairs[0]!;
     if (pair.role !== 'P2') throw new Error('the browser is P2');
     await ext.secrets.replace(
-      { keyShare: encodeP2KeyShare({ version: KEY_SHARE_VERSION, keyId: extShare.wallet.walletId, publicKey: extShare.wallet.publicKey, chainCode: extShare.wallet.chainCode, x2: modQ(-extShare.share), q1: publicShareOf(extShare.wallet, 1).multiply(2n), paillierN: pair.paillierN, ckey: pair.ckey, epoch: 0 }), channel: extLink.channel, relay: extLink.relay },
+      { keyShare: encodeP2KeyShare({ version: KEY_SHARE_VERSION, keyId: extShare.wallet.walletId, publicKey: extShare.wallet.publicKey, chainCode: extShare.wallet.chainCode, x2: modQ(-extShare.share), q1: publicShareOf(extShare.wallet, 1).multiply(2n), paillierN: pair.paillierN, ckey: pair.ckey, epoch: 0 }), channel: extLink.channel, relay: extLink.relay, path: extLink.path },
       (await ext.secrets.keys()).filter((key) => key === 'walletShare' || key.startsWith('member/') || key.startsWith('link/')),
     );
     const vault = await unlockVault('phone-old', TEST_PASSPHRASE, FAST_KEYS);
@@ -241,6 +249,7 @@ describe('devices of the first version', () => {
         keyShare: encodeP1KeyShare({ version: KEY_SHARE_VERSION, keyId: phoneShare.wallet.walletId, publicKey: phoneShare.wallet.publicKey, chainCode: phoneShare.wallet.chainCode, x1: modQ(2n * phoneShare.share), q2: publicShareOf(phoneShare.wallet, 2).negate(), paillier: phonePair.paillier, epoch: 0, counterpart: encodeBase64Url(extIdentity), taints: [] }),
         channel: phoneLink.channel,
         relay: phoneLink.relay,
+        path: phoneLink.path,
         extension: { name: 'My laptop', pairedAt: 1, lastSeen: 1 },
       },
       (await vault.keys()).filter((key) => key === 'walletShare' || key.startsWith('member/') || key.startsWith('link/')),
@@ -255,6 +264,8 @@ describe('devices of the first version', () => {
     expect(phoneA.view()).toMatchObject({ screen: 'home', address });
     expect(phoneA.view().members.find((member) => member.role === 'extension')?.name).toBe('My laptop');
     expect(await ext.secrets.get('keyShare')).toBeUndefined();
+    expect(await ext.secrets.get('path')).toBeUndefined();
+    expect((await ext.secrets.get<LinkState>(`link/${phoneKey}`))?.path).toBeDefined();
     await waitFor(() => ext.link.members?.view()?.members.some((member) => member.coSigns) === true, 30_000);
     const migrated = decodeWalletShare(await ext.secrets.get('walletShare'));
     expect(migrated.pairs[0]?.role === 'P2' && migrated.pairs[0].paillierN).not.toBe(pair.paillierN);
@@ -263,5 +274,44 @@ describe('devices of the first version', () => {
     expect(memberId(migrated.wallet.members[0]!)).toBe(keyOf(phoneA));
     ext.link.close();
     phoneA.lock();
+  });
+});
+
+describe('the direct path per member', () => {
+  it("every member's channel takes it, each member list shows each path, and the browser's settings turn it off and on for all", async () => {
+    const network = new MemoryRtcNetwork();
+    let settings = DEFAULT_DIRECT_SETTINGS;
+    const ext = browser({ rtc: network.factory, settings: () => settings });
+    const phoneA = await phone('phone-direct-a', network.factory);
+    await pairBy(ext, phoneA, 'new-wallet');
+    await waitFor(() => ext.link.members?.view() !== null && phoneA.view().address !== null, 60_000);
+    const phoneB = await phone('phone-direct-b', network.factory);
+    await pairBy(ext, phoneB, 'add-member');
+    await compareCodes(asDecider(phoneA), asDecider(phoneB));
+    await waitFor(() => ext.link.members?.view()?.epoch === 1 && phoneA.view().epoch === 1 && phoneB.view().epoch === 1, 90_000);
+    const paths = () =>
+      Object.fromEntries([
+        ...(ext.link.members?.view()?.members.filter((member) => !member.self).map((member) => [`browser→${member.key.slice(0, 8)}`, member.online ? member.path : 'offline']) ?? []),
+        ...[phoneA, phoneB].flatMap((device) => device.view().members.filter((member) => !member.self).map((member) => [`${keyOf(device).slice(0, 8)}→${member.key.slice(0, 8)}`, member.online ? member.path : 'offline'])),
+      ]);
+    const all = (path: 'direct' | 'relay') => Object.values(paths()).length === 6 && Object.values(paths()).every((value) => value === path);
+    // Browser–A, browser–B and A–B: each channel opened its own direct path.
+    await waitFor(() => all('direct'), 30_000, 'every member on the direct path');
+    expect(phoneA.view().path).toBe('direct');
+    await waitFor(() => ext.link.members?.view()?.members.filter((member) => member.coSigns).length === 2, 30_000);
+    await coSignWith(ext, phoneB, keyOf(phoneB));
+
+    // Off in the browser's settings: its channels go back to the relay; the phones' own channel stays direct.
+    settings = { enabled: false, iceServers: [] };
+    ext.link.directPathChanged?.();
+    await waitFor(() => ext.link.members?.view()?.members.filter((member) => !member.self).every((member) => member.online && member.path === 'relay') === true, 30_000, 'the browser on the relay with every member');
+    expect(ext.link.coSigner.status(keyOf(phoneA)).path).toBe('relay');
+    await coSignWith(ext, phoneA, keyOf(phoneA));
+    settings = DEFAULT_DIRECT_SETTINGS;
+    ext.link.directPathChanged?.();
+    await waitFor(() => all('direct'), 30_000, 'every member on the direct path again');
+    ext.link.close();
+    phoneA.lock();
+    phoneB.lock();
   });
 });
