@@ -5,7 +5,8 @@ import { join, relative, resolve, sep } from 'node:path';
 import { phoneAppContentSecurityPolicy, phoneAppHeaders } from './src/phone/app-security.ts';
 import { RELEASE_FILE, SUMS_FILE, releaseManifest, sha256Sums } from './src/phone/release-manifest.ts';
 
-const OUT_DIR = resolve('dist-phone');
+/** The development build (tests, `npm start`) and the release build (`npm run build:release`, no test hooks). */
+const outDir = (mode: string) => resolve(mode === 'release' ? 'dist-phone-release' : 'dist-phone');
 /** Relays on another origin than the app (production): space-separated ws(s):// origins. */
 const RELAY_ORIGINS = (process.env.DUET_RELAY_ORIGINS ?? '').split(/\s+/).filter(Boolean);
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
@@ -25,7 +26,7 @@ function filesUnder(dir: string): Map<string, Uint8Array> {
  * meta CSP cannot carry frame-ancestors), `_headers` for hosts that can (Netlify, Cloudflare
  * Pages), and the published hashes: release.json and SHA256SUMS (src/phone/release-manifest.ts).
  */
-function phoneRelease(): Plugin {
+function phoneRelease(OUT_DIR: string): Plugin {
   return {
     name: 'duet-phone-release',
     transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: phoneAppContentSecurityPolicy(RELAY_ORIGINS).replace("; frame-ancestors 'none'", '') }, injectTo: 'head-prepend' }],
@@ -42,18 +43,22 @@ function phoneRelease(): Plugin {
   };
 }
 
-/** The phone co-signer (PWA) build: src/phone → dist-phone/, for its own static origin (the relay serves it in development). */
-export default defineConfig({
+/**
+ * The phone co-signer (PWA) build: src/phone → dist-phone/, for its own static origin (the relay
+ * serves it in development); `--mode release` → dist-phone-release/, where the development test
+ * hooks (__DUET_DEV_HOOKS__: Paillier keys from the end-to-end tests' fixtures) are compiled out.
+ */
+export default defineConfig(({ mode }) => ({
   root: resolve('src/phone'),
   base: './',
   publicDir: resolve('public'),
-  plugins: [preact(), phoneRelease()],
-  define: { __DUET_RELAY_ORIGINS__: JSON.stringify(RELAY_ORIGINS) },
+  plugins: [preact(), phoneRelease(outDir(mode))],
+  define: { __DUET_RELAY_ORIGINS__: JSON.stringify(RELAY_ORIGINS), __DUET_DEV_HOOKS__: JSON.stringify(mode !== 'release') },
   build: {
-    outDir: OUT_DIR,
+    outDir: outDir(mode),
     emptyOutDir: true,
     target: 'es2022',
     // The passphrase estimator's dictionaries (zxcvbn-ts) are one lazily loaded chunk of ~1.2 MB.
     chunkSizeWarningLimit: 1400,
   },
-});
+}));

@@ -59,3 +59,18 @@ test('release and development builds: permissions, no phone files; the release b
     rmSync(outDir, { recursive: true, force: true });
   }
 });
+
+test("the phone app's release build carries no development hook (fixture Paillier keys); the development build does", async () => {
+  const hook = '__duetTestPaillierKeys';
+  const scripts = (dir: string): string[] => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile() && entry.name.endsWith('.js')).map((entry) => join(entry.parentPath, entry.name));
+  const bundled = (dir: string) => scripts(dir).some((path) => readFileSync(path, 'utf8').includes(hook));
+  expect(bundled(resolve('dist-phone'))).toBe(true);
+  const outDir = mkdtempSync(join(tmpdir(), 'duet-phone-release-'));
+  try {
+    await build({ configFile: resolve('vite.phone.config.ts'), mode: 'release', logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+    expect(scripts(outDir).length).toBeGreaterThan(0);
+    expect(bundled(outDir)).toBe(false);
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+});

@@ -11,7 +11,7 @@ import type { WebSocketConstructor } from '../../src/channel/relay-client.ts';
 import type { SecureChannel } from '../../src/channel/secure-channel.ts';
 import { accountAddress } from '../../src/mpc/derivation.ts';
 import type { P2KeyShare } from '../../src/mpc/key-share.ts';
-import { ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
+import { ExtensionCoSigner, firstPairShare } from '../../src/session/extension-cosigner.ts';
 import type { AppMessage } from '../../src/session/messages.ts';
 import { newSigningRequestId, type SigningRequest } from '../../src/wallet/signing-request.ts';
 
@@ -30,11 +30,13 @@ export interface NodeExtensionPeer {
 export async function startNodeExtensionPeer(relayWsUrl: string, phoneAppUrl: string, tamper: (message: AppMessage) => AppMessage = (message) => message, kind: PairingKind = 'new-wallet'): Promise<NodeExtensionPeer> {
   const { offer, ephemeralSecret } = createPairingOffer(relayWsUrl, Date.now(), undefined, kind);
   // The same link the extension uses; its state is kept in memory only.
-  const link = PeerLink.pairing({ role: 'extension', identity: generateIdentity(), write: async () => undefined, WebSocket: WebSocket as unknown as WebSocketConstructor }, offer, relayWsUrl);
+  const identity = generateIdentity();
+  const link = PeerLink.pairing({ role: 'extension', identity, write: async () => undefined, WebSocket: WebSocket as unknown as WebSocketConstructor }, offer, relayWsUrl);
   const channel = link.channel;
   channel.awaitPhone(offer, ephemeralSecret);
   await link.connect();
-  const cosigner = new ExtensionCoSigner({ send: (message) => channel.send(tamper(message)), onKeyShare: async () => undefined });
+  // It signs as member 2 of the new wallet, with the pair's view (the key id the phone binds).
+  const cosigner = new ExtensionCoSigner({ send: (message) => channel.send(tamper(message)), onKeyShare: async (share) => firstPairShare(share, { phone: channel.peerIdentity as Uint8Array, extension: identity.publicKey }) });
   channel.onEarlyMessage((message) => void cosigner.handleEarly(message));
   channel.onMessage((message) => void cosigner.handle(message));
   let sas = '';

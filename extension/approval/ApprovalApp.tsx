@@ -11,6 +11,7 @@
 import { formatUnits } from 'ethers';
 import { useEffect, useState } from 'preact/hooks';
 import type { ApprovalCard, ApprovalSummary } from '../../src/background/approval-view.ts';
+import type { UiRequest } from '../../src/background/ui-messages.ts';
 import type { WalletView } from '../../src/background/wallet-service.ts';
 import { DisplayFields } from '../ui/DisplayFields.tsx';
 import { formatCountdown, shortAddress } from '../ui/format.ts';
@@ -175,6 +176,24 @@ function Decision({ card, refresh, guarded }: { card: ApprovalCard; refresh: Ref
   );
 }
 
+/** "Ask another device": the other members this browser co-signs with, when the one asked is away. */
+function OtherCoSigners({ card, view, run, idle }: { card: ApprovalCard; view: WalletView; run: (request: UiRequest) => Promise<boolean>; idle: boolean }) {
+  const asked = card.via ?? view.state.defaultCoSigner;
+  const others = (view.members?.members ?? []).filter((member) => member.coSigns && member.key !== asked && !member.suspect && !member.blocked);
+  if (others.length === 0) return null;
+  return (
+    <div class="stack" data-testid="ask-another">
+      <p class="muted">{view.phone.reachable ? 'Or ask another device:' : 'This device seems away. Ask another device:'}</p>
+      {others.map((member) => (
+        <button key={member.key} class="secondary" data-testid="ask-another-device" disabled={idle} onClick={() => void run({ action: 'cosign-with', id: card.id, key: member.key })}>
+          Ask {member.name}
+          {member.online ? '' : ' (offline)'}
+        </button>
+      ))}
+    </div>
+  );
+}
+
 function WaitingForPhone({ card, view, refresh, guarded }: { card: ApprovalCard; view: WalletView; refresh: Refresh; guarded: boolean }) {
   const { error, busy, run } = useAction(refresh);
   const idle = busy || guarded;
@@ -200,6 +219,7 @@ function WaitingForPhone({ card, view, refresh, guarded }: { card: ApprovalCard;
           Duet stops waiting in {formatCountdown(card.deadline - now)}.
         </p>
       )}
+      <OtherCoSigners card={card} view={view} run={run} idle={idle} />
       {error && <p class="error">{error}</p>}
       <div class="row actions">
         <button class="secondary" data-testid="cancel-wait" disabled={idle} onClick={() => void run({ action: 'cancel-wait', id: card.id })}>

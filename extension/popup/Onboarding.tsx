@@ -1,12 +1,11 @@
 /** First run: create the password, pair the phone (QR link + SAS), see the first address. */
-import { useEffect, useState } from 'preact/hooks';
-import QRCode from 'qrcode';
+import { useState } from 'preact/hooks';
 import { DEFAULT_PHONE_APP_URL, DEFAULT_RELAY_URL } from '../../src/background/wallet-state.ts';
 import { MIN_PASSWORD_LENGTH } from '../../src/background/password-policy.ts';
 import type { WalletView } from '../../src/background/wallet-service.ts';
 import { LOCAL_CHAIN_ID } from '../../src/wallet/chains.ts';
-import { formatCountdown } from '../ui/format.ts';
 import { useAction } from '../ui/wallet-client.ts';
+import { DecisionCard, PairingQr, PairingSas } from './PairingSteps.tsx';
 
 type Refresh = (view: WalletView) => void;
 
@@ -70,24 +69,40 @@ export function CreateWallet({ view, refresh }: { view: WalletView; refresh: Ref
   );
 }
 
-function useCountdown(until: number | null): string | null {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, []);
-  return until === null ? null : formatCountdown(until - now);
+const JOIN_STEPS: Record<string, string> = {
+  linking: 'Connecting to the devices of your wallet…',
+  proposed: 'Your devices start sharing the key with this browser…',
+  joined: 'Joining…',
+  dealt: 'Receiving key shares…',
+  received: 'Key shares received…',
+  paired: 'Pair keys set up…',
+  confirmed: 'Finishing…',
+  committed: 'Done.',
+  failed: 'Stopped.',
+};
+
+/** A browser that joins an existing wallet: compare the code of each device that deals it a share. */
+function Joining({ view, refresh }: { view: WalletView; refresh: Refresh }) {
+  const joining = view.joining;
+  return (
+    <div class="stack" data-testid="recovery-joining" data-step={joining?.step ?? ''}>
+      <h2>Recovering your wallet</h2>
+      <p class="lede">Each device of your wallet that deals this browser its key share shows a code: compare it with the code here.</p>
+      {joining?.decisions.map((decision) => <DecisionCard key={decision.id} decision={decision} refresh={refresh} />)}
+      <p data-testid="recovery-step">{JOIN_STEPS[joining?.step ?? 'linking'] ?? joining?.step}</p>
+      {joining?.error && (
+        <p class="error" data-testid="recovery-error">
+          {joining.error}
+        </p>
+      )}
+    </div>
+  );
 }
 
 export function Pairing({ view, refresh }: { view: WalletView; refresh: Refresh }) {
   const { error, busy, run } = useAction(refresh);
-  const [qr, setQr] = useState<string | null>(null);
   const { pairing } = view;
-  const left = useCountdown(pairing.expiresAt);
-  useEffect(() => {
-    if (pairing.link) void QRCode.toDataURL(pairing.link, { errorCorrectionLevel: 'M', margin: 2, width: 240 }).then(setQr);
-    else setQr(null);
-  }, [pairing.link]);
+  const recovering = pairing.kind === 'recover';
 
   if (pairing.phase === 'idle' || pairing.phase === 'failed') {
     return (
@@ -104,42 +119,19 @@ export function Pairing({ view, refresh }: { view: WalletView; refresh: Refresh 
         <button data-testid="start-pairing" disabled={busy} onClick={() => void run({ action: 'start-pairing' })}>
           {pairing.phase === 'failed' ? 'Try again' : 'Show pairing code'}
         </button>
-      </div>
-    );
-  }
-  if (pairing.phase === 'showing-code') {
-    return (
-      <div class="stack center">
-        <p class="step">Step 2 of 3</p>
-        <h2>Scan with your phone</h2>
-        {qr && <img class="qr" data-testid="pairing-qr" src={qr} alt="Pairing code" width={240} height={240} />}
-        <p class="lede">Waiting for your phone… {left && <span data-testid="pairing-expiry">Expires in {left}.</span>}</p>
-        <input class="link" data-testid="pairing-link" readOnly value={pairing.link ?? ''} aria-label="Pairing link" />
-        <button class="secondary" data-testid="cancel-pairing" onClick={() => void run({ action: 'cancel-pairing' })}>
-          Cancel
-        </button>
-      </div>
-    );
-  }
-  if (pairing.phase === 'confirm-sas') {
-    return (
-      <div class="stack center">
-        <h2>Do both screens show this code?</h2>
-        <p class="sas" data-testid="pairing-sas">
-          {pairing.sas}
-        </p>
-        <p class="lede">If the codes differ, someone may be between your devices: stop.</p>
-        <div class="row">
-          <button class="secondary" data-testid="sas-mismatch" onClick={() => void run({ action: 'confirm-sas', matches: false })}>
-            No, they differ
+        <section class="card stack">
+          <h3>I already have a Duet wallet</h3>
+          <p class="lede">Lost your computer or browser profile? Scan a code with a phone of your wallet: it and a second device of your wallet (another phone or Duet Guard) bring your wallet to this browser. Same address; your accounts and networks come back.</p>
+          <button class="secondary" data-testid="start-recovery" disabled={busy} onClick={() => void run({ action: 'start-pairing', kind: 'recover' })}>
+            Recover my wallet
           </button>
-          <button data-testid="sas-match" onClick={() => void run({ action: 'confirm-sas', matches: true })}>
-            Yes, they match
-          </button>
-        </div>
+        </section>
       </div>
     );
   }
+  if (pairing.phase === 'showing-code') return <PairingQr view={view} refresh={refresh} prompt={recovering ? 'Scan with a phone of your wallet' : 'Scan with your phone'} />;
+  if (pairing.phase === 'confirm-sas') return <PairingSas view={view} refresh={refresh} />;
+  if (pairing.phase === 'joining') return <Joining view={view} refresh={refresh} />;
   return (
     <div class="stack center">
       <h2>Creating your key</h2>
@@ -157,7 +149,7 @@ export function FirstAddress({ view, onDone }: { view: WalletView; onDone: () =>
     <div class="stack center">
       <p class="step">Step 3 of 3</p>
       <h2>Your wallet is ready</h2>
-      <p class="lede">This is your first address. Every signature needs this browser and your phone.</p>
+      <p class="lede">This is your first address. Every signature needs this browser and a device of your wallet.</p>
       <p class="address big" data-testid="address">
         {first?.address}
       </p>

@@ -40,12 +40,14 @@ export type ApprovalPayload =
    * user approves; `advice` is what the node said about a transaction when it was built; `batch`
    * says which call of a wallet_sendCalls batch it is.
    */
+  /** `via`: the member the user chose to co-sign with ("ask another device"), by identity key. */
   | {
       readonly kind: 'sign';
       readonly method: SigningMethod;
       readonly request: Record<string, unknown>;
       readonly advice?: TransactionAdvice;
       readonly batch?: { readonly index: number; readonly count: number };
+      readonly via?: string;
     };
 
 export type SignPayload = Extract<ApprovalPayload, { kind: 'sign' }>;

@@ -43,6 +43,8 @@ export interface ApprovalCard {
   readonly siteWaiting: number;
   /** For transactions: the fee, gas limit and nonce the user may edit, with the node's figures. */
   readonly transaction: EditableTransaction | null;
+  /** The member the user chose to co-sign this request ("ask another device"), if any. */
+  readonly via: string | null;
   /** For a call of a wallet_sendCalls batch: which one (from 0) of how many. */
   readonly batch: { readonly index: number; readonly count: number } | null;
 }
@@ -101,6 +103,7 @@ export function approvalCard(record: ApprovalRecord, state: WalletState, siteWai
     choices: null,
     siteWaiting,
     transaction: null,
+    via: record.payload.kind === 'sign' ? (record.payload.via ?? null) : null,
     batch: null,
   };
   const payload = record.payload;

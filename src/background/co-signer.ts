@@ -1,7 +1,8 @@
 /**
- * The phone's half of every signature, as the approval pipeline sees it. After the user approves
- * a request in the extension, the frozen SigningRequest goes to `sign`; the implementation runs
- * the two-party protocol with the phone (which shows the request again and asks its user).
+ * The other half of every signature, as the approval pipeline sees it: a member of the wallet this
+ * browser signs with (a phone, the Guard). After the user approves a request in the extension, the
+ * frozen SigningRequest goes to `sign`; the implementation runs the two-party protocol with that
+ * member (which shows the request again and asks its user, or applies its policy).
  *
  * Contract for implementations:
  * - resolve only with a signature for exactly `request` (the pipeline verifies it anyway);
@@ -16,6 +17,8 @@ export interface CoSignature {
   readonly r: bigint;
   readonly s: bigint;
   readonly yParity: 0 | 1;
+  /** The member that co-signed (identity key, hex), when the co-signer knows it. */
+  readonly by?: string;
 }
 
 export interface PhoneStatus {
@@ -30,8 +33,13 @@ export interface PhoneStatus {
 }
 
 export interface CoSigner {
-  sign(request: SigningRequest, signal: AbortSignal): Promise<CoSignature>;
-  status(): PhoneStatus;
+  /**
+   * `via`: the member (identity key, hex) to ask; without it, the default co-signer if it is
+   * reachable, else the first reachable member this browser signs with.
+   */
+  sign(request: SigningRequest, signal: AbortSignal, via?: string | null): Promise<CoSignature>;
+  /** The status of `via`, or of the member a request would go to now. */
+  status(via?: string | null): PhoneStatus;
   onStatusChange(listener: (status: PhoneStatus) => void): () => void;
 }
 

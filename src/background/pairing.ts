@@ -1,16 +1,27 @@
 /**
- * How the background core talks to "the phone": a PhoneLink made per unlocked session, with a
- * pairing driver (QR link, SAS confirmation, key generation) and a co-signer. The production link
- * (phone-link.ts) runs over the relay; tests plug in their own.
+ * How the background core talks to the other members of the wallet: a PhoneLink made per
+ * unlocked session, with a pairing driver (QR link, SAS confirmation, then key generation for a
+ * new wallet, adding the device that scanned it, or joining the wallet for a recovery), a
+ * co-signer (a signature with any member this browser signs with), and the members' driver (the
+ * member list, removals, the default co-signer's status, questions for the user). The production
+ * link (phone-link.ts) runs over the relay; tests plug in their own.
  */
 import type { DirectSettings } from '../channel/direct-path.ts';
+import type { PairingKind } from '../channel/pairing-offer.ts';
+import type { LinkPath } from '../channel/path-switch.ts';
+import type { SettingsBody } from '../session/settings-record.ts';
+import type { ChangeProgress, Decision } from '../session/wallet-member.ts';
+import type { MemberRole } from '../mpc/wallet-share.ts';
 import type { PairedKey } from './accounts.ts';
 import type { CoSigner } from './co-signer.ts';
 
-export type PairingPhase = 'idle' | 'showing-code' | 'confirm-sas' | 'generating-key' | 'failed';
+/** adding: the device that scanned is being added; joining: this browser joins a wallet (recovery). */
+export type PairingPhase = 'idle' | 'showing-code' | 'confirm-sas' | 'generating-key' | 'adding' | 'joining' | 'failed';
 
 export interface PairingProgress {
   readonly phase: PairingPhase;
+  /** What the code on screen is for. */
+  readonly kind?: PairingKind;
   /** The link the QR code encodes (pairing data in the fragment). */
   readonly link: string | null;
   /** The short authentication string both screens show. */
@@ -22,8 +33,8 @@ export interface PairingProgress {
 export const IDLE_PAIRING: PairingProgress = { phase: 'idle', link: null, sas: null, error: null, expiresAt: null };
 
 export interface PairingDriver {
-  /** Shows a new pairing code (replacing any previous attempt). */
-  start(): Promise<void>;
+  /** Shows a new pairing code of this kind (replacing any previous attempt); `replace`: a member the added device replaces. */
+  start(kind?: PairingKind, replace?: string): Promise<void>;
   confirmSas(matches: boolean): void;
   cancel(): void;
   progress(): PairingProgress;
@@ -42,15 +53,79 @@ export interface SecretRecords {
   delete(key: string): Promise<void>;
 }
 
+/** The vault as the member links use it: also writes and deletes in one transaction, and lists its records. */
+export interface MemberSecrets extends SecretRecords {
+  replace(records: Record<string, unknown>, deletes: readonly string[]): Promise<void>;
+  keys(): Promise<string[]>;
+}
+
+/** One member of the wallet as the Devices page shows it. */
+export interface MemberRowView {
+  readonly key: string;
+  readonly index: number;
+  readonly name: string;
+  readonly role: MemberRole;
+  readonly self: boolean;
+  readonly online: boolean;
+  /** How its messages reach this browser while online: directly (WebRTC) or through the relay. */
+  readonly path: LinkPath;
+  readonly lastSeen: number | null;
+  /** The last proof that its share works (this browser: now). */
+  readonly healthAt: number | null;
+  readonly suspect: boolean;
+  readonly blocked: boolean;
+  /** This browser signs with it (it is P1 of their pair and the pair key is set up). */
+  readonly coSigns: boolean;
+  readonly problem: string | null;
+}
+
+export interface MembersView {
+  readonly epoch: number;
+  readonly members: readonly MemberRowView[];
+  /** Every pair of members and whether it can sign now (and if not, why). */
+  readonly pairs: readonly { readonly a: string; readonly b: string; readonly canSign: boolean; readonly why: string | null }[];
+  readonly decisions: readonly Decision[];
+  readonly change: ChangeProgress | null;
+  /** The last membership change: who it removed, and whether every remaining member deleted its old share. */
+  readonly last: { readonly at: number; readonly removed: readonly string[]; readonly complete: boolean; readonly waitingFor: readonly string[] } | null;
+  /** This browser was removed from the wallet. */
+  readonly removed: boolean;
+}
+
+/** What the extension knows about the wallet's members, and what its user can do about them. */
+export interface MembersDriver {
+  /** Null while this browser holds no wallet (not paired, or joining). */
+  view(): MembersView | null;
+  /** A browser that joins (a recovery): its questions and progress, or null. */
+  joiningView(): { readonly decisions: readonly Decision[]; readonly step: string; readonly error: string | null } | null;
+  decide(id: string, yes: boolean): void;
+  /** Removes `key` with `dealer` (another member that stays) as the second dealer. */
+  remove(key: string, dealer: string): Promise<void>;
+  retry(): Promise<void>;
+  cancel(): void;
+  cutOffRemoved(): Promise<void>;
+  rename(key: string, name: string): Promise<void>;
+  /** Signs the settings record (accounts, names, networks) and sends it to every member. */
+  shareSettings(body: SettingsBody): void;
+  /** A signature this browser made, for every other member's history. */
+  shareHistory(entry: { readonly id: string; readonly title: string; readonly detail: string; readonly with: string }): void;
+}
+
 export interface PhoneLinkContext {
-  readonly secrets: SecretRecords;
+  readonly secrets: MemberSecrets;
   readonly relayUrl: string;
   readonly phoneAppUrl: string;
   now(): number;
   /** Stores the link's own records and the paired key in one vault write, then records the device. */
   completePairing(result: PairingResult, linkRecords: Record<string, unknown>): Promise<void>;
-  /** Anything heard from the phone (for "last seen"). */
+  /** Anything heard from a member (for "last seen"). */
   seen(at: number): void;
+  /** This browser joined a wallet (a recovery): its key is known now; accounts come with the settings record. */
+  joined?(pairedKey: PairedKey): Promise<void>;
+  /** The settings record a member sent, checked (after a recovery). */
+  settings?(body: SettingsBody): void;
+  /** The members changed (the Devices page refreshes). */
+  membersChanged?(): void;
   /** The direct path's settings as they are now (read at each attempt); default: on, no ICE server. */
   directPath?(): DirectSettings;
 }
@@ -58,6 +133,7 @@ export interface PhoneLinkContext {
 export interface PhoneLink {
   readonly pairing: PairingDriver;
   readonly coSigner: CoSigner;
+  readonly members?: MembersDriver;
   /** Unpair: delete this link's records from the vault and stop. */
   forget(): Promise<void>;
   /** The direct path's settings changed: reopen it with them. */

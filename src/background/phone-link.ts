@@ -1,33 +1,52 @@
 /**
- * The production PhoneLink: pairing and co-signing with the phone app over the end-to-end
- * encrypted relay channel (src/channel) and the application protocol (src/session), as P2.
+ * The production PhoneLink: this browser's membership of the wallet over the end-to-end encrypted
+ * relay channels (src/channel), one per other member (src/session/member-channels.ts), and the
+ * members' session protocol (src/session/wallet-member.ts).
  *
- * Vault records it owns: "identity" (this device's long-term key), "keyShare" (P2's share),
- * "channel", "relay" and "path" (resumable channel, relay-client and direct-path state).
+ * - Pairing by a QR code: a new wallet (key generation with the phone that scans it: the phone is
+ *   member 1, this browser member 2), adding the device that scans it (this browser coordinates the
+ *   reshare, with a second dealer), or recovering a wallet (this browser joins; a phone of the
+ *   wallet coordinates).
+ * - Co-signing as P2 with any member that is the P1 of its pair with this browser (phones, the
+ *   Guard), through one ExtensionCoSigner per member on the pair's view of the share.
+ *
+ * Vault records: "identity" (this device's long-term key), the membership records of
+ * member-vault.ts (walletShare, member/…, link/<member>), and "pairedKey" (the public key the
+ * accounts come from). A browser of the first version has its "keyShare", "channel", "relay" and
+ * "path" records moved at the first unlock (pair-migration.ts).
+ *
+ * Every member's channel opens a direct WebRTC path beside the relay where it can (the offscreen
+ * document's WebRTC, `rtc`; the Advanced settings, read at each attempt, apply to every channel).
  */
 import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
 import { DEFAULT_DIRECT_SETTINGS } from '../channel/direct-path.ts';
 import { generateIdentity, type Identity } from '../channel/handshake.ts';
 import { markStep, startTimeline } from '../channel/latency-marks.ts';
-import { createPairingOffer, encodePairingLink } from '../channel/pairing-offer.ts';
-import { LinkResumeError, PeerLink, type PeerLinkOptions } from '../channel/peer-link.ts';
-import type { PathSwitchState } from '../channel/path-switch.ts';
-import type { RelayClientState, WebSocketConstructor } from '../channel/relay-client.ts';
+import { createPairingOffer, encodePairingLink, type PairingKind } from '../channel/pairing-offer.ts';
+import type { PeerLink } from '../channel/peer-link.ts';
+import type { WebSocketConstructor } from '../channel/relay-client.ts';
 import type { RtcSessionFactory } from '../channel/rtc-session.ts';
-import type { SecureChannelState } from '../channel/secure-channel.ts';
-import { decodeP2KeyShare, encodeP2KeyShare } from '../mpc/key-share-codec.ts';
 import type { P2KeyShare } from '../mpc/key-share.ts';
+import { extensionWalletShare, FIRST_PAIR } from '../mpc/wallet-share-codec.ts';
+import { failuresOf, memberId, p2PairShare, pairRoles, type Member, type WalletShare } from '../mpc/wallet-share.ts';
+import { hexFromBytes } from '../mpc/wire.ts';
+import { preparePaillierKey, type PreparedPaillierKey } from '../mpc/zk/paillier-modulus.ts';
+import { MemberChannels } from '../session/member-channels.ts';
+import { channelStore, LINK_PREFIX, loadMembership, memberStore, membershipRecords } from '../session/member-vault.ts';
+import { parseAppMessage, type AppMessage } from '../session/messages.ts';
+import { migratePairRecords } from '../session/pair-migration.ts';
+import { HEALTH_INTERVAL_MS } from '../session/share-health.ts';
 import { CoSigningFailed, CoSigningRejected, ExtensionCoSigner } from '../session/extension-cosigner.ts';
+import { openSettings, signSettings, type SettingsBody } from '../session/settings-record.ts';
+import { WalletMember, type MemberState } from '../session/wallet-member.ts';
 import type { SigningRequest } from '../wallet/signing-request.ts';
 import { pairedKeyFromParts } from './accounts.ts';
 import { CoSignerFailedError, CoSignerRejectedError, type CoSignature, type CoSigner, type PhoneStatus } from './co-signer.ts';
-import { IDLE_PAIRING, type PairingDriver, type PairingProgress, type PhoneLink, type PhoneLinkContext, type PhoneLinkFactory } from './pairing.ts';
+import { IDLE_PAIRING, type MembersDriver, type MembersView, type MemberRowView, type PairingDriver, type PairingProgress, type PhoneLink, type PhoneLinkContext, type PhoneLinkFactory } from './pairing.ts';
 
 const IDENTITY_RECORD = 'identity';
-const KEY_SHARE_RECORD = 'keyShare';
-const CHANNEL_RECORD = 'channel';
-const RELAY_RECORD = 'relay';
-const PATH_RECORD = 'path';
+/** What this browser calls itself, and a phone it pairs with, until the user renames them. */
+export const BROWSER_NAME = 'Browser';
 const DEFAULT_PHONE_NAME = 'Phone';
 
 interface StoredIdentity {
@@ -35,9 +54,13 @@ interface StoredIdentity {
   readonly publicKey: string;
 }
 
-interface Connection {
+/** A QR pairing in progress: its link and, for a new wallet, the co-signer that runs key generation. */
+interface Pairing {
+  readonly kind: PairingKind;
+  /** Adding a device that replaces this member (removed in the same reshare). */
+  readonly replace: string | null;
   readonly link: PeerLink;
-  readonly cosigner: ExtensionCoSigner;
+  readonly keygen: ExtensionCoSigner | null;
 }
 
 class Listeners<T> {
@@ -53,24 +76,55 @@ class Listeners<T> {
   }
 }
 
-class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
+const OFFLINE: PhoneStatus = { reachable: false, lastSeen: null, path: 'relay' };
+
+/** For tests that play a browser in Node (never set by the extension). */
+export interface MemberLinksOptions {
+  /** A compromised browser: rewrites what its co-signers send. */
+  readonly tamper?: (message: AppMessage) => AppMessage;
+  /** Pre-generated Paillier keys (test fixtures) for the pairs where this browser is P1. */
+  readonly preparedKey?: () => Promise<PreparedPaillierKey>;
+}
+
+class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDriver {
   private readonly context: PhoneLinkContext;
   private readonly WebSocketImpl: WebSocketConstructor | undefined;
   private readonly rtc: RtcSessionFactory | undefined;
-  private connection: Connection | null = null;
+  private readonly tamper: (message: AppMessage) => AppMessage;
+  private readonly preparedKey: () => Promise<PreparedPaillierKey>;
+  private identityKey: Identity | null = null;
+  private channels: MemberChannels | null = null;
+  private member: WalletMember | null = null;
+  /** One co-signer per member this browser signs with as P2, by its key. */
+  private readonly cosigners = new Map<string, ExtensionCoSigner>();
+  private pairingState: Pairing | null = null;
   private current: PairingProgress = IDLE_PAIRING;
-  private lastSeen: number | null = null;
-  /** Why the stored link cannot be used (shown on the Devices page), if so. */
+  /** Why the stored membership cannot be used (shown on the Devices page), if so. */
   private problem: string | null = null;
   private readonly progressListeners = new Listeners<PairingProgress>();
   private readonly statusListeners = new Listeners<PhoneStatus>();
   private readonly ready: Promise<void>;
+  private healthTimer: ReturnType<typeof setInterval> | undefined;
+  /** A settings record that arrived while this browser was joining (checked after its commit). */
+  private heldSettings: unknown = null;
+  private closed = false;
 
-  constructor(context: PhoneLinkContext, WebSocketImpl: WebSocketConstructor | undefined, rtc: RtcSessionFactory | undefined) {
+  constructor(context: PhoneLinkContext, WebSocketImpl: WebSocketConstructor | undefined, rtc: RtcSessionFactory | undefined, options: MemberLinksOptions) {
     this.context = context;
     this.WebSocketImpl = WebSocketImpl;
     this.rtc = rtc;
-    this.ready = this.resumePairedChannel().catch(() => undefined);
+    this.tamper = options.tamper ?? ((message) => message);
+    // A browser is P1 only with a browser that joined after it: rare, so its key is made when needed.
+    this.preparedKey = options.preparedKey ?? (() => new Promise((resolve, reject) => setTimeout(() => {
+      try {
+        resolve(preparePaillierKey());
+      } catch (error) {
+        reject(error);
+      }
+    }, 0)));
+    this.ready = this.open().catch((error: unknown) => {
+      this.problem = `Your wallet's records cannot be read: ${error instanceof Error ? error.message : 'unknown error'}`;
+    });
   }
 
   get pairing(): PairingDriver {
@@ -79,6 +133,133 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
 
   get coSigner(): CoSigner {
     return this;
+  }
+
+  get members(): MembersDriver {
+    return this;
+  }
+
+  // ---- opening --------------------------------------------------------------------------------
+
+  private async open(): Promise<void> {
+    const identity = await this.identity();
+    const secrets = this.context.secrets;
+    await migratePairRecords(secrets, identity, 'extension', { self: BROWSER_NAME, peer: DEFAULT_PHONE_NAME }, this.context.now());
+    const { state, links } = await loadMembership(secrets);
+    if (this.closed) return;
+    this.channels = new MemberChannels({
+      identity,
+      relayUrl: () => this.context.relayUrl,
+      store: channelStore(secrets),
+      now: () => this.context.now(),
+      ...(this.WebSocketImpl ? { WebSocket: this.WebSocketImpl } : {}),
+      ...(this.rtc ? { direct: { rtc: this.rtc, settings: () => this.context.directPath?.() ?? DEFAULT_DIRECT_SETTINGS } } : {}),
+      onMessage: (peer, message) => this.onMessage(peer, message),
+      onSession: (peer) => {
+        this.context.seen(this.context.now());
+        void this.member?.peerOnline(peer);
+      },
+      onStatus: () => this.statusChanged(),
+      onLinked: (peer) => this.member?.candidateLinked(peer),
+    });
+    this.openMember(state);
+    const { problems } = this.channels.resume(links);
+    if (problems.size > 0) this.problem = `The link to your phone cannot be resumed: ${[...problems.values()][0]} Unpair it and pair again.`;
+    this.refreshCosigners();
+    this.member?.start();
+    this.member?.proveHealth();
+    if (!this.closed) this.healthTimer = setInterval(() => this.member?.proveHealth(), HEALTH_INTERVAL_MS);
+  }
+
+  private openMember(state: MemberState): void {
+    const identity = this.identityKey as Identity;
+    const channels = this.channels as MemberChannels;
+    this.member = new WalletMember({
+      identity: { secretKey: identity.secretKey, publicKey: identity.publicKey },
+      role: 'extension',
+      name: BROWSER_NAME,
+      state,
+      links: { send: (peer, message) => channels.send(peer, message), offer: (peer) => channels.offer(peer), answer: (link, expected) => channels.answer(link, expected), linked: (peer) => channels.linked(peer), retire: (peer) => channels.retire(peer) },
+      store: memberStore(this.context.secrets),
+      preparedKey: this.preparedKey,
+      now: () => this.context.now(),
+      onChange: () => this.onMemberChange(),
+      onSettings: (record) => this.receiveSettings(record),
+    });
+  }
+
+  private async identity(): Promise<Identity> {
+    if (this.identityKey) return this.identityKey;
+    const stored = await this.context.secrets.get<StoredIdentity>(IDENTITY_RECORD);
+    const secretKey = stored ? decodeBase64Url(stored.secretKey) : null;
+    const publicKey = stored ? decodeBase64Url(stored.publicKey) : null;
+    if (secretKey && publicKey) return (this.identityKey = { secretKey, publicKey });
+    const identity = generateIdentity();
+    await this.context.secrets.putMany({ [IDENTITY_RECORD]: { secretKey: encodeBase64Url(identity.secretKey), publicKey: encodeBase64Url(identity.publicKey) } });
+    return (this.identityKey = identity);
+  }
+
+  private get share(): WalletShare | null {
+    return this.member?.currentShare ?? null;
+  }
+
+  private onMemberChange(): void {
+    this.refreshCosigners();
+    const view = this.member?.view();
+    // A recovery: this browser just became a member.
+    if (this.current.phase === 'joining' && view?.share) {
+      const share = view.share;
+      void this.context.joined?.(pairedKeyFromParts(share.wallet.publicKey.toBytes(true), share.wallet.chainCode));
+      this.setProgress(IDLE_PAIRING);
+      const held = this.heldSettings;
+      this.heldSettings = null;
+      if (held !== null) this.receiveSettings(held);
+    }
+    if (this.current.phase === 'adding' && (view?.change?.step === 'committed' || view?.change === null)) this.setProgress(IDLE_PAIRING);
+    this.context.membersChanged?.();
+    this.statusChanged();
+  }
+
+  private statusChanged(): void {
+    this.statusListeners.emit(this.status());
+    this.context.membersChanged?.();
+  }
+
+  // ---- messages and co-signers ----------------------------------------------------------------
+
+  private onMessage(peer: string, message: unknown): void {
+    const cosigner = this.cosigners.get(peer);
+    if (parseAppMessage(message)) {
+      if (cosigner) void cosigner.handle(message);
+    } else void this.member?.receive(peer, message);
+  }
+
+  /** The members this browser signs with as P2, each with the pair's share as it is now. */
+  private refreshCosigners(): void {
+    const share = this.share;
+    for (const member of share?.wallet.members ?? []) {
+      if (!share || member.index === share.self || !this.signsWith(share, member)) continue;
+      const key = memberId(member);
+      const pairShare = this.pairShare(share, member.index);
+      const existing = this.cosigners.get(key);
+      if (existing) existing.setKeyShare(pairShare);
+      else this.cosigners.set(key, new ExtensionCoSigner({ send: (message) => this.channels?.send(key, this.tamper(message)), onKeyShare: async () => undefined, ...(pairShare ? { keyShare: pairShare } : {}) }));
+    }
+    for (const [key, cosigner] of this.cosigners) if (!share?.wallet.members.some((member) => memberId(member) === key)) cosigner.setKeyShare(null);
+  }
+
+  /** This browser co-signs transactions with members that are the P1 of their pair with it. */
+  private signsWith(share: WalletShare, member: Member): boolean {
+    const self = share.wallet.members.find((candidate) => candidate.index === share.self) as Member;
+    return pairRoles(self, member).p1.index === member.index;
+  }
+
+  private pairShare(share: WalletShare, counterpart: number): P2KeyShare | null {
+    try {
+      return p2PairShare(share, counterpart);
+    } catch {
+      return null;
+    }
   }
 
   // ---- pairing --------------------------------------------------------------------------------
@@ -91,36 +272,33 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     return this.progressListeners.add(listener);
   }
 
-  async start(): Promise<void> {
+  async start(kind: PairingKind = 'new-wallet', replace?: string): Promise<void> {
     await this.ready;
-    const identity = await this.identity();
-    this.closeConnection();
-    const { offer, ephemeralSecret } = createPairingOffer(this.context.relayUrl, this.context.now());
-    const link = PeerLink.pairing(this.linkOptions(identity), offer, this.context.relayUrl);
+    const channels = this.channels;
+    if (!channels) throw new CoSignerFailedError('unavailable', this.problem ?? 'Duet is locked.');
+    this.pairingState?.link.close();
+    const { offer, ephemeralSecret } = createPairingOffer(this.context.relayUrl, this.context.now(), undefined, kind);
+    const link = channels.pairingLink(offer, 'extension');
     const channel = link.channel;
     channel.awaitPhone(offer, ephemeralSecret);
-    const cosigner = new ExtensionCoSigner({
-      send: (message) => channel.send(message),
-      onKeyShare: (share) => this.onNewKeyShare(share),
-      onKeygenFailed: (error) => {
-        this.closeConnection();
-        this.setProgress({ ...IDLE_PAIRING, phase: 'failed', error: `Pairing failed: ${error.message}` });
-      },
-    });
-    this.connection = { link, cosigner };
-    this.setProgress({ phase: 'showing-code', link: encodePairingLink(offer, this.context.phoneAppUrl), sas: null, error: null, expiresAt: offer.expiresAt });
+    const keygen = kind === 'new-wallet' ? this.keygenCosigner(link) : null;
+    const pairing: Pairing = { kind, replace: replace ?? null, link, keygen };
+    this.pairingState = pairing;
+    this.setProgress({ phase: 'showing-code', kind, link: encodePairingLink(offer, this.context.phoneAppUrl), sas: null, error: null, expiresAt: offer.expiresAt });
     channel.onEvent((event) => {
+      if (this.pairingState !== pairing) return;
       if (event.kind === 'sas') this.setProgress({ ...this.current, phase: 'confirm-sas', sas: event.sas });
-      if (event.kind === 'paired') this.setProgress({ ...this.current, phase: 'generating-key' });
+      if (event.kind === 'paired') void this.paired(pairing);
       if (event.kind === 'error' && this.current.phase !== 'idle' && channel.currentPhase !== 'paired') this.setProgress({ ...this.current, phase: 'failed', error: event.error.message });
     });
-    // The phone's Paillier key and its proof arrive while both users compare the codes.
-    channel.onEarlyMessage((message) => void cosigner.handleEarly(message));
-    channel.onMessage((message) => {
-      this.markSeen();
-      void cosigner.handle(message);
-    });
-    link.onStatus(() => this.statusListeners.emit(this.status()));
+    if (keygen) {
+      // The phone's Paillier key and its proof arrive while both users compare the codes.
+      channel.onEarlyMessage((message) => void keygen.handleEarly(message));
+      const stop = channel.onMessage((message) => {
+        if (this.pairingState !== pairing) return stop();
+        void keygen.handle(message);
+      });
+    }
     try {
       await link.connect();
     } catch (error) {
@@ -128,19 +306,62 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     }
   }
 
+  private keygenCosigner(link: PeerLink): ExtensionCoSigner {
+    return new ExtensionCoSigner({
+      send: (message) => link.channel.send(message),
+      onKeyShare: (share) => this.onNewWallet(link, share),
+      onKeygenFailed: (error) => {
+        link.close();
+        this.pairingState = null;
+        this.setProgress({ ...IDLE_PAIRING, phase: 'failed', error: `Pairing failed: ${error.message}` });
+      },
+    });
+  }
+
+  /** Both users confirmed the code. A new wallet: key generation runs. Otherwise the channel becomes a member's. */
+  private async paired(pairing: Pairing): Promise<void> {
+    if (pairing.kind === 'new-wallet') return this.setProgress({ ...this.current, phase: 'generating-key' });
+    const channels = this.channels as MemberChannels;
+    const peer = await channels.adopt(pairing.link);
+    this.pairingState = null;
+    if (pairing.kind === 'recover') {
+      this.setProgress({ ...this.current, phase: 'joining', sas: null });
+      await this.member?.beginJoining(peer);
+      return;
+    }
+    const remove = pairing.replace ? [pairing.replace] : [];
+    const dealer = this.secondDealer(remove);
+    if (!dealer) {
+      this.setProgress({ ...IDLE_PAIRING, phase: 'failed', error: 'Adding a device needs a second member of your wallet to deal with this browser: none is available.' });
+      return;
+    }
+    this.setProgress({ ...this.current, phase: 'adding', sas: null });
+    await this.member?.startChange({ remove, dealer, candidate: peer });
+  }
+
+  /** The member that deals with this browser: the first one it signs with that is online, else any that can. */
+  private secondDealer(removing: readonly string[]): string | null {
+    const rows = this.view()?.members.filter((row) => !row.self && !row.suspect && !row.blocked && !removing.includes(row.key)) ?? [];
+    return (rows.find((row) => row.coSigns && row.online) ?? rows.find((row) => row.online) ?? rows[0])?.key ?? null;
+  }
+
   confirmSas(matches: boolean): void {
-    const channel = this.connection?.link.channel;
+    const channel = this.pairingState?.link.channel;
     if (!channel || this.current.phase !== 'confirm-sas') return;
     if (matches) channel.confirmSas();
     else {
       channel.rejectSas();
+      this.pairingState?.link.close();
+      this.pairingState = null;
       this.setProgress({ ...IDLE_PAIRING, phase: 'failed', error: 'The codes did not match: pairing stopped. Start again.' });
     }
   }
 
   cancel(): void {
-    if (this.connection?.cosigner.share) return;
-    this.closeConnection();
+    if (this.current.phase === 'generating-key') return;
+    this.pairingState?.link.close();
+    this.pairingState = null;
+    if (this.current.phase === 'adding') this.member?.cancelChange();
     this.setProgress(IDLE_PAIRING);
   }
 
@@ -149,36 +370,63 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     this.progressListeners.emit(progress);
   }
 
-  private async onNewKeyShare(share: P2KeyShare): Promise<void> {
-    const connection = this.connection;
-    if (!connection) throw new CoSignerFailedError('unavailable', 'the pairing was cancelled');
-    await connection.link.store((state) =>
+  /** The new wallet's first share (this browser is member 2), stored with the channel and the paired key in one write. */
+  private async onNewWallet(link: PeerLink, keygenShare: P2KeyShare): Promise<P2KeyShare> {
+    const identity = this.identityKey as Identity;
+    const phone = link.channel.peerIdentity;
+    if (this.pairingState?.link !== link || !phone) throw new CoSignerFailedError('unavailable', 'the pairing was cancelled');
+    const share = extensionWalletShare(keygenShare, { phone, extension: identity.publicKey }, true);
+    const phoneKey = hexFromBytes(phone);
+    const directory = [
+      { identityKey: memberId({ identityKey: identity.publicKey }), role: 'extension' as const, name: BROWSER_NAME, addedAt: this.context.now() },
+      { identityKey: phoneKey, role: 'phone' as const, name: DEFAULT_PHONE_NAME, addedAt: this.context.now() },
+    ];
+    const { puts } = membershipRecords({ share, directory });
+    await link.store((state) =>
       this.context.completePairing(
-        { pairedKey: pairedKeyFromParts(share.publicKey.toBytes(true), share.chainCode), deviceName: DEFAULT_PHONE_NAME },
-        { [KEY_SHARE_RECORD]: encodeP2KeyShare(share), [CHANNEL_RECORD]: state.channel, [RELAY_RECORD]: state.relay, [PATH_RECORD]: state.path },
+        { pairedKey: pairedKeyFromParts(keygenShare.publicKey.toBytes(true), keygenShare.chainCode), deviceName: DEFAULT_PHONE_NAME },
+        { ...puts, [`${LINK_PREFIX}${phoneKey}`]: state },
       ),
     );
+    this.pairingState = null;
+    await (this.channels as MemberChannels).adopt(link);
+    this.openMember({ share, pending: null, last: null, joining: null, removal: null, directory });
+    this.member?.proveHealth();
+    this.refreshCosigners();
     this.setProgress(IDLE_PAIRING);
+    return p2PairShare(share, FIRST_PAIR.phone);
   }
 
-  // ---- co-signing -------------------------------------------------------------------------------
+  // ---- co-signing -----------------------------------------------------------------------------
 
-  status(): PhoneStatus {
-    const link = this.connection?.link;
-    return { reachable: link?.online ?? false, lastSeen: this.lastSeen, problem: this.problem ?? link?.problem ?? null, path: link?.path ?? 'relay' };
+  /** The member a request goes to: `via` if it is one this browser signs with, else the default, else any reachable. */
+  private route(via: string | null | undefined): string | null {
+    const keys = [...this.cosigners.keys()].filter((key) => this.cosigners.get(key)?.share);
+    if (via && keys.includes(via)) return via;
+    return keys.find((key) => this.channels?.status(key).online) ?? keys[0] ?? null;
+  }
+
+  status(via?: string | null): PhoneStatus {
+    const key = this.route(via);
+    if (!key || !this.channels) return { ...OFFLINE, problem: this.problem };
+    const status = this.channels.status(key);
+    return { reachable: status.online, lastSeen: status.lastSeen, problem: this.problem ?? status.problem, path: status.path };
   }
 
   onStatusChange(listener: (status: PhoneStatus) => void): () => void {
     return this.statusListeners.add(listener);
   }
 
-  async sign(request: SigningRequest, signal: AbortSignal): Promise<CoSignature> {
+  async sign(request: SigningRequest, signal: AbortSignal, via?: string | null): Promise<CoSignature> {
     await this.ready;
-    const cosigner = this.connection?.cosigner;
-    if (!cosigner?.share) throw new CoSignerFailedError('not_paired', this.problem ?? 'No phone is paired.');
-    // A relay refusal that waiting cannot cure (the phone ended the pairing…): say so now.
-    const link = this.connection?.link;
-    if (link?.status.kind === 'failed') throw new CoSignerFailedError('unavailable', link.problem ?? 'Your phone cannot be reached.');
+    const key = this.route(via);
+    const cosigner = key ? this.cosigners.get(key) : undefined;
+    if (!key || !cosigner?.share) {
+      if (this.member?.view().removal) throw new CoSignerFailedError('not_paired', 'This browser was removed from the wallet.');
+      throw new CoSignerFailedError('not_paired', this.problem ?? (this.share ? 'No device can co-sign with this browser right now: its pair keys are being set up. Try again in a moment.' : 'No phone is paired.'));
+    }
+    // A relay refusal that waiting cannot cure (the member ended the pairing…): say so now.
+    if (this.channels?.relayStatus(key)?.kind === 'failed') throw new CoSignerFailedError('unavailable', this.channels.status(key).problem ?? 'Your phone cannot be reached.');
     signal.throwIfAborted();
     const onAbort = () => cosigner.cancel(request.id, signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
@@ -186,7 +434,7 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
       startTimeline('sign-request');
       const signature = await cosigner.requestSignature(request);
       markStep('signature');
-      return signature;
+      return { ...signature, by: key };
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       if (error instanceof CoSigningRejected) throw new CoSignerRejectedError(error.message);
@@ -197,103 +445,156 @@ class RelayPhoneLink implements PhoneLink, PairingDriver, CoSigner {
     }
   }
 
-  // ---- lifecycle --------------------------------------------------------------------------------
+  // ---- members --------------------------------------------------------------------------------
 
-  async forget(): Promise<void> {
-    // The phone learns at once that it was unpaired (its relay channel is refused from now on).
-    await this.connection?.link.retire();
-    this.closeConnection();
-    for (const record of [KEY_SHARE_RECORD, CHANNEL_RECORD, RELAY_RECORD, PATH_RECORD]) await this.context.secrets.delete(record);
-    this.setProgress(IDLE_PAIRING);
-  }
-
-  close(): void {
-    this.closeConnection();
-  }
-
-  directPathChanged(): void {
-    this.connection?.link.refreshDirectPath();
-  }
-
-  private closeConnection(): void {
-    this.connection?.link.close();
-    this.connection = null;
-    this.problem = null;
-    this.statusListeners.emit(this.status());
-  }
-
-  private markSeen(): void {
-    this.lastSeen = this.context.now();
-    this.context.seen(this.lastSeen);
-  }
-
-  private async identity(): Promise<Identity> {
-    const stored = await this.context.secrets.get<StoredIdentity>(IDENTITY_RECORD);
-    const secretKey = stored ? decodeBase64Url(stored.secretKey) : null;
-    const publicKey = stored ? decodeBase64Url(stored.publicKey) : null;
-    if (secretKey && publicKey) return { secretKey, publicKey };
-    const identity = generateIdentity();
-    await this.context.secrets.putMany({ [IDENTITY_RECORD]: { secretKey: encodeBase64Url(identity.secretKey), publicKey: encodeBase64Url(identity.publicKey) } });
-    return identity;
-  }
-
-  /**
-   * The vault records of the link are written only once a key share exists: before that, nothing
-   * of an unfinished pairing is kept (and a previous pairing's records are never overwritten).
-   */
-  private linkOptions(identity: Identity): PeerLinkOptions {
+  view(): MembersView | null {
+    const share = this.share;
+    const member = this.member;
+    if (!member) return null;
+    const memberView = member.view();
+    if (!share) return memberView.removal ? { epoch: memberView.removal.proposal.fromEpoch, members: [], pairs: [], decisions: memberView.decisions, change: null, last: null, removed: true } : null;
+    const rows: MemberRowView[] = share.wallet.members.map((entry) => {
+      const key = memberId(entry);
+      const self = entry.index === share.self;
+      const status = this.channels?.status(key);
+      return {
+        key,
+        index: entry.index,
+        name: member.card(key, entry.role).name,
+        role: entry.role,
+        self,
+        online: self || (status?.online ?? false),
+        path: status?.path ?? 'relay',
+        lastSeen: self ? this.context.now() : (status?.lastSeen ?? null),
+        healthAt: self ? this.context.now() : (memberView.health[key] ?? null),
+        suspect: failuresOf(share.wallet, entry) > 0,
+        blocked: share.blocked.includes(entry.index),
+        coSigns: !self && (this.cosigners.get(key)?.share ?? null) !== null,
+        problem: self ? null : (status?.problem ?? null),
+      };
+    });
+    const last = memberView.last;
+    const staying = last ? last.proposal.newMembers.filter((entry) => last.proposal.oldMembers.some((old) => old.index === entry.index)).map(memberId) : [];
     return {
-      role: 'extension',
-      identity,
-      write: async (state) => {
-        if (this.connection?.cosigner.share) await this.context.secrets.putMany({ [CHANNEL_RECORD]: state.channel, [RELAY_RECORD]: state.relay, [PATH_RECORD]: state.path });
-      },
-      ...(this.WebSocketImpl ? { WebSocket: this.WebSocketImpl } : {}),
-      ...(this.rtc ? { direct: { rtc: this.rtc, settings: () => this.context.directPath?.() ?? DEFAULT_DIRECT_SETTINGS } } : {}),
+      epoch: share.wallet.epoch,
+      members: rows,
+      pairs: this.pairsOf(share, rows),
+      decisions: memberView.decisions,
+      change: memberView.change,
+      last: last
+        ? {
+            at: last.at,
+            removed: last.proposal.oldMembers.filter((old) => !last.proposal.newMembers.some((entry) => entry.index === old.index)).map((old) => member.card(memberId(old), old.role).name),
+            complete: member.removalComplete(),
+            waitingFor: staying.filter((key) => !last.receipts.includes(key)).map((key) => member.card(key).name),
+          }
+        : null,
+      removed: false,
     };
   }
 
-  private async resumePairedChannel(): Promise<void> {
-    const [shareJson, channelState, relayState, pathState] = await Promise.all([
-      this.context.secrets.get<unknown>(KEY_SHARE_RECORD),
-      this.context.secrets.get<SecureChannelState>(CHANNEL_RECORD),
-      this.context.secrets.get<RelayClientState>(RELAY_RECORD),
-      this.context.secrets.get<PathSwitchState>(PATH_RECORD),
-    ]);
-    if (!shareJson || !channelState || !relayState) return;
-    const identity = await this.identity();
-    let link: PeerLink;
-    try {
-      link = PeerLink.resume(this.linkOptions(identity), { channel: channelState, relay: relayState, ...(pathState ? { path: pathState } : {}) });
-    } catch (error) {
-      if (!(error instanceof LinkResumeError)) throw error;
-      this.problem = `The link to your phone cannot be resumed: ${error.message} Unpair it and pair again.`;
-      this.statusListeners.emit(this.status());
-      return;
+  private pairsOf(share: WalletShare, rows: readonly MemberRowView[]): MembersView['pairs'] {
+    const pairs: { a: string; b: string; canSign: boolean; why: string | null }[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      for (let j = i + 1; j < rows.length; j++) {
+        const a = rows[i] as MemberRowView;
+        const b = rows[j] as MemberRowView;
+        const why = a.suspect || b.suspect ? 'a signature with one of them failed' : a.blocked || b.blocked ? 'one of them is being removed' : a.role !== 'extension' && b.role !== 'extension' ? 'two phones (or a phone and the Guard) sign membership changes only' : null;
+        const involvesSelf = a.self || b.self;
+        const pairKeyMissing = involvesSelf && !why && !(a.self ? b : a).coSigns && share.pairs.every((pair) => pair.counterpart !== (a.self ? b : a).index);
+        pairs.push({ a: a.key, b: b.key, canSign: why === null && !pairKeyMissing, why: why ?? (pairKeyMissing ? 'its pair key is being set up' : null) });
+      }
     }
-    const channel = link.channel;
-    const cosigner = new ExtensionCoSigner({ send: (message) => channel.send(message), onKeyShare: (share) => this.onNewKeyShare(share), keyShare: decodeP2KeyShare(shareJson) });
-    channel.onMessage((message) => {
-      this.markSeen();
-      // The link stores what it received once quiet (peer-link.ts); nothing here needs it sooner.
-      void cosigner.handle(message);
-    });
-    link.onStatus(() => this.statusListeners.emit(this.status()));
-    this.connection = { link, cosigner };
-    // A restored channel sends nothing until a fresh state is stored (no AEAD nonce is reused).
-    await this.persistChannel();
-    void link.connect().catch(() => this.statusListeners.emit(this.status()));
+    return pairs;
   }
 
-  private async persistChannel(): Promise<void> {
-    await this.connection?.link.store();
+  joiningView(): ReturnType<MembersDriver['joiningView']> {
+    const view = this.member?.view();
+    if (!view?.joining) return null;
+    return { decisions: view.decisions, step: view.joining.step, error: view.joining.error };
+  }
+
+  decide(id: string, yes: boolean): void {
+    this.member?.decide(id, yes);
+  }
+
+  async remove(key: string, dealer: string): Promise<void> {
+    await this.member?.startChange({ remove: [key], dealer });
+  }
+
+  retry(): Promise<void> {
+    return this.member?.retryChange() ?? Promise.resolve();
+  }
+
+  async cutOffRemoved(): Promise<void> {
+    await this.member?.cutOffRemoved();
+  }
+
+  async rename(key: string, name: string): Promise<void> {
+    await this.member?.rename(key, name);
+  }
+
+  shareSettings(body: SettingsBody): void {
+    if (this.identityKey && this.share) this.member?.sendSettings(signSettings(this.identityKey, body, this.context.now()));
+  }
+
+  /**
+   * A settings record from a member: taken only if a member of this wallet (old or current) signed
+   * it. One that reaches a joining browser before its own commit (the coordinator sends it at its
+   * commit) is kept and checked once this browser is a member.
+   */
+  private receiveSettings(record: unknown): void {
+    const view = this.member?.view();
+    if (!view?.share) {
+      this.heldSettings = record;
+      return;
+    }
+    const members = [...(view?.share?.wallet.members ?? []), ...(view?.last?.proposal.oldMembers ?? [])].map(memberId);
+    try {
+      this.context.settings?.(openSettings(record, members));
+    } catch {
+      // A record nobody of this wallet signed (or a damaged one) changes nothing.
+    }
+  }
+
+  shareHistory(entry: { readonly id: string; readonly title: string; readonly detail: string; readonly with: string }): void {
+    const member = this.member;
+    if (member) member.shareHistory({ id: entry.id, kind: 'signature', at: this.context.now(), by: [member.self, entry.with], title: entry.title, detail: entry.detail });
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  async forget(): Promise<void> {
+    await this.ready;
+    // Every member learns at once that this browser left (its channels are refused from now on).
+    for (const peer of this.channels?.peers() ?? []) await this.channels?.retire(peer);
+    this.pairingState?.link.close();
+    this.pairingState = null;
+    await memberStore(this.context.secrets).write({ share: null, pending: null, last: null, joining: null, removal: null, change: null, approvals: [], directory: [] });
+    await this.context.secrets.replace({}, ['keyShare', 'channel', 'relay', 'path']);
+    this.cosigners.clear();
+    this.openMember({ share: null, pending: null, last: null, joining: null, removal: null, directory: [] });
+    this.setProgress(IDLE_PAIRING);
+    this.statusChanged();
+  }
+
+  directPathChanged(): void {
+    this.channels?.refreshDirectPath();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.healthTimer);
+    this.pairingState?.link.close();
+    this.pairingState = null;
+    this.channels?.close();
   }
 }
 
 /**
- * The relay-backed link; `WebSocketImpl` defaults to the global WebSocket (service worker), `rtc`
- * opens the direct path (the offscreen document's WebRTC; none: the relay only).
+ * The relay-backed links; `WebSocketImpl` defaults to the global WebSocket (service worker), `rtc`
+ * opens the direct path of each member's channel (the offscreen document's WebRTC; none: the relay only).
  */
-export function relayPhoneLinks(WebSocketImpl?: WebSocketConstructor, rtc?: RtcSessionFactory): PhoneLinkFactory {
-  return (context) => new RelayPhoneLink(context, WebSocketImpl, rtc);
+export function relayPhoneLinks(WebSocketImpl?: WebSocketConstructor, rtc?: RtcSessionFactory, options: MemberLinksOptions = {}): PhoneLinkFactory {
+  return (context) => new RelayMemberLinks(context, WebSocketImpl, rtc, options);
 }

@@ -3,9 +3,16 @@
  * the fresh view (or the asked-for value), or a typed error the page can show.
  */
 import { ProviderRpcError } from '../provider/rpc-error.ts';
+import { PAIRING_KINDS, type PairingKind } from '../channel/pairing-offer.ts';
 import { parseUiRequest, type UiRequest, type UiResponse } from './ui-messages.ts';
 import { WalletActionError } from './wallet-action-error.ts';
 import type { WalletService } from './wallet-service.ts';
+
+function pairingKind(kind: string | undefined): PairingKind {
+  if (kind === undefined) return 'new-wallet';
+  if (!(PAIRING_KINDS as readonly string[]).includes(kind)) throw new WalletActionError('invalid_input', 'Unknown kind of pairing code.', 'kind');
+  return kind as PairingKind;
+}
 
 async function perform(wallet: WalletService, request: UiRequest): Promise<unknown> {
   switch (request.action) {
@@ -50,7 +57,7 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
       await wallet.changePassword(request.currentPassword, request.newPassword);
       break;
     case 'start-pairing':
-      await wallet.startPairing();
+      await wallet.startPairing(pairingKind(request.kind), request.replace);
       break;
     case 'confirm-sas':
       wallet.confirmSas(request.matches);
@@ -108,6 +115,30 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
       break;
     case 'set-auto-lock':
       await wallet.setAutoLock(request.minutes);
+      break;
+    case 'member-decide':
+      wallet.decideMember(request.id, request.yes);
+      break;
+    case 'member-remove':
+      await wallet.removeMember(request.key, request.dealer);
+      break;
+    case 'member-retry':
+      await wallet.retryMemberChange();
+      break;
+    case 'member-cancel':
+      wallet.cancelMemberChange();
+      break;
+    case 'member-cut-off':
+      await wallet.cutOffRemoved();
+      break;
+    case 'member-rename':
+      await wallet.renameMember(request.key, request.name);
+      break;
+    case 'default-cosigner':
+      await wallet.setDefaultCoSigner(request.key ?? null);
+      break;
+    case 'cosign-with':
+      await wallet.coSignWith(request.id, request.key);
       break;
     case 'set-page-settings':
       await wallet.setPageSettings(request);

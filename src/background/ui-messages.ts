@@ -11,7 +11,7 @@ export type UiRequest =
   | { readonly action: 'unlock'; readonly password: string }
   | { readonly action: 'lock' }
   | { readonly action: 'change-password'; readonly currentPassword: string; readonly newPassword: string }
-  | { readonly action: 'start-pairing' }
+  | { readonly action: 'start-pairing'; readonly kind?: string; readonly replace?: string }
   | { readonly action: 'confirm-sas'; readonly matches: boolean }
   | { readonly action: 'cancel-pairing' }
   | { readonly action: 'decide'; readonly id: string; readonly approved: boolean; readonly accounts?: readonly string[] }
@@ -42,6 +42,14 @@ export type UiRequest =
   | { readonly action: 'tokens' }
   | { readonly action: 'add-token'; readonly address: string }
   | { readonly action: 'remove-token'; readonly address: string }
+  | { readonly action: 'member-decide'; readonly id: string; readonly yes: boolean }
+  | { readonly action: 'member-remove'; readonly key: string; readonly dealer: string }
+  | { readonly action: 'member-retry' }
+  | { readonly action: 'member-cancel' }
+  | { readonly action: 'member-cut-off' }
+  | { readonly action: 'member-rename'; readonly key: string; readonly name: string }
+  | { readonly action: 'default-cosigner'; readonly key?: string }
+  | { readonly action: 'cosign-with'; readonly id: string; readonly key: string }
   | { readonly action: 'remove-nft'; readonly address: string; readonly tokenId: string };
 
 export type UiAction = UiRequest['action'];
@@ -64,7 +72,7 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   unlock: { password: 'string' },
   lock: {},
   'change-password': { currentPassword: 'string', newPassword: 'string' },
-  'start-pairing': {},
+  'start-pairing': { kind: 'string?', replace: 'string?' },
   'confirm-sas': { matches: 'boolean' },
   'cancel-pairing': {},
   decide: { id: 'string', approved: 'boolean', accounts: 'strings?' },
@@ -95,6 +103,14 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   tokens: {},
   'add-token': { address: 'string' },
   'remove-token': { address: 'string' },
+  'member-decide': { id: 'string', yes: 'boolean' },
+  'member-remove': { key: 'string', dealer: 'string' },
+  'member-retry': {},
+  'member-cancel': {},
+  'member-cut-off': {},
+  'member-rename': { key: 'string', name: 'string' },
+  'default-cosigner': { key: 'string?' },
+  'cosign-with': { id: 'string', key: 'string' },
   'remove-nft': { address: 'string', tokenId: 'string' },
 };
 

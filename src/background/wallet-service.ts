@@ -26,7 +26,9 @@ import { AUTO_LOCK_ALARM, armAutoLock, type AlarmPort } from './auto-lock.ts';
 import { parseCurrencySymbol, parseExplorerUrl, parseHexChainId, parseNetworkName, parseRpcUrl, type AddChainRequest } from './chain-params.ts';
 import { CoSignerFailedError, CoSignerRejectedError, type PhoneStatus } from './co-signer.ts';
 import { addNetwork, findNetwork, removeNetwork, requireNetwork, setNetworkRpcUrl, switchNetwork } from './networks.ts';
-import { IDLE_PAIRING, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
+import { IDLE_PAIRING, type MembersDriver, type MembersView, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
+import type { PairingKind } from '../channel/pairing-offer.ts';
+import type { SettingsBody } from '../session/settings-record.ts';
 import { connectedOrigins, eip2255Permissions, grantAccounts, pageAccounts, permitChain, revokeOrigin, setSiteChain, siteChainId, sitesLeaveChain, sitesOnOwnChain } from './permissions.ts';
 import { readPageSettings, writePageSettings, type PageSettings } from './page-settings.ts';
 import { messageFacts, transactionFacts } from './presign-checks.ts';
@@ -102,6 +104,10 @@ export interface WalletView {
   readonly state: WalletState;
   readonly pairing: PairingProgress;
   readonly phone: PhoneStatus;
+  /** The wallet's members (null while this browser holds no wallet). */
+  readonly members: MembersView | null;
+  /** This browser joins a wallet (a recovery): its questions and progress. */
+  readonly joining: ReturnType<MembersDriver['joiningView']>;
   /** A site waits for Duet to be unlocked (the approval window asks for the password). */
   readonly unlockRequested: boolean;
   /** The request on screen in the approval window, decoded; only this one is built. */
@@ -120,7 +126,8 @@ export interface NetworkInput {
   readonly explorerUrl?: unknown;
 }
 
-export type StopReason = 'cancelled' | 'timeout' | 'locked' | 'window-closed';
+/** switched: the user asked another device; the request goes on with it. */
+export type StopReason = 'cancelled' | 'timeout' | 'locked' | 'window-closed' | 'switched';
 
 /** Why Duet stopped waiting for the phone (the AbortSignal's reason). */
 export class SigningStopped extends Error {
@@ -197,6 +204,14 @@ export class WalletService implements MethodBackend {
   private activity: ActivityLog | null = null;
   private stopTracking: (() => void) | null = null;
   private tracking: Promise<void> | null = null;
+  /**
+   * This browser just joined a wallet (a recovery): its key, and its default accounts being stored;
+   * the first settings record a member sends restores names and networks after that.
+   */
+  private restore: { readonly key: PairedKey; readonly ready: Promise<void> } | null = null;
+  /** Page requests being handled, by origin and key: a copy sent again joins the first. */
+  private readonly arriving = new Map<string, Promise<unknown>>();
+  private settingsEpoch: number | null = null;
 
   constructor(ports: WalletPorts) {
     this.ports = ports;
@@ -477,13 +492,26 @@ export class WalletService implements MethodBackend {
 
   // ---- pages --------------------------------------------------------------------------------------
 
-  /** A provider request from a page. A re-sent request (same origin and key) joins its record. */
+  /**
+   * A provider request from a page. A re-sent request (same origin and key) joins its record, or,
+   * while the first copy is still on its way to the queue (the bridge re-sends what is unanswered
+   * when it reconnects), that copy's answer.
+   */
   async request(method: string, params: unknown, context: RequestContext): Promise<unknown> {
     const open = this.queue.findOpen(context.origin, context.requestKey);
     if (open) return unwrapOutcome(await this.queue.wait(open.id));
     const finished = this.queue.findOutcome(context.origin, context.requestKey);
     if (finished) return unwrapOutcome(finished);
-    return this.router.handle(method, params, context);
+    const key = JSON.stringify([context.origin, context.requestKey]);
+    const arriving = this.arriving.get(key);
+    if (arriving) return arriving;
+    const handled = this.router.handle(method, params, context);
+    this.arriving.set(key, handled);
+    try {
+      return await handled;
+    } finally {
+      this.arriving.delete(key);
+    }
   }
 
   /** What a newly connected page learns at once: the chain, and its accounts if any. */
@@ -525,7 +553,9 @@ export class WalletService implements MethodBackend {
       paired: state.accounts.length > 0,
       state,
       pairing: this.link?.pairing.progress() ?? IDLE_PAIRING,
-      phone: this.link?.coSigner.status() ?? OFFLINE_PHONE,
+      phone: this.link?.coSigner.status(state.defaultCoSigner) ?? OFFLINE_PHONE,
+      members: this.link?.members?.view() ?? null,
+      joining: this.link?.members?.joiningView() ?? null,
       approval: current ? approvalCard(current, state, siteWaiting) : null,
       approvals: this.queue.visible().map(approvalSummary),
       pageSettings: await readPageSettings(this.ports.local),
@@ -640,13 +670,17 @@ export class WalletService implements MethodBackend {
       now: () => this.now(),
       completePairing: (result, linkRecords) => this.completePairing(result, linkRecords),
       seen: (at) => void this.recordSeen(at),
+      joined: (pairedKey) => this.joined(pairedKey),
+      settings: (body) => void this.restoreSettings(body),
+      membersChanged: () => this.membersChanged(),
     });
   }
 
   // ---- pairing and devices ------------------------------------------------------------------------
 
-  async startPairing(): Promise<void> {
-    await this.requireLink().pairing.start();
+  async startPairing(kind: PairingKind = 'new-wallet', replace?: string): Promise<void> {
+    if (replace !== undefined && !this.link?.members?.view()?.members.some((row) => row.key === replace && !row.self)) throw new WalletActionError('not_found', 'No such device to replace.', 'replace');
+    await this.requireLink().pairing.start(kind, replace);
   }
 
   confirmSas(matches: boolean): void {
@@ -675,6 +709,131 @@ export class WalletService implements MethodBackend {
       draft.devices = [{ id: randomId(), name: result.deviceName, pairedAt: now, lastSeen: now }];
     });
     for (const origin of origins) this.ports.pageEvents.toOrigin(origin, 'accountsChanged', []);
+    await this.shareSettings('new-members');
+  }
+
+  /**
+   * This browser joined a wallet (a recovery in a new browser): the accounts come from its key;
+   * their names and the networks from the settings record a member sends next (which may arrive
+   * while these defaults are being stored: it waits for them).
+   */
+  private joined(pairedKey: PairedKey): Promise<void> {
+    const now = this.now();
+    const ready = (async () => {
+      await this.requireVault().putMany({ [PAIRED_KEY_RECORD]: pairedKey });
+      await this.state.update((draft) => {
+        draft.accounts = [{ index: 0, address: deriveAccountAddress(pairedKey, 0), name: defaultAccountName(0) }];
+        draft.activeAccount = 0;
+        draft.permissions = {};
+        draft.devices = [{ id: randomId(), name: 'Wallet members', pairedAt: now, lastSeen: now }];
+      });
+    })();
+    this.restore = { key: pairedKey, ready };
+    return ready;
+  }
+
+  /** The settings record after a recovery: account names, networks and RPC URLs come back. */
+  private async restoreSettings(body: SettingsBody): Promise<void> {
+    const restore = this.restore;
+    if (!restore) return;
+    this.restore = null;
+    await restore.ready;
+    const pairedKey = restore.key;
+    await this.state.update((draft) => {
+      const accounts = [...body.accounts].sort((a, b) => a.index - b.index).slice(0, 100);
+      if (accounts.length > 0) draft.accounts = accounts.map((account) => ({ index: account.index, address: deriveAccountAddress(pairedKey, account.index), name: parseAccountName(account.name, 'name') }));
+      for (const network of body.networks) {
+        const known = findNetwork(draft, network.chainId);
+        if (known) setNetworkRpcUrl(draft, network.chainId, network.rpcUrl);
+        else addNetwork(draft, { chainId: network.chainId, name: network.name, symbol: network.symbol, rpcUrl: network.rpcUrl, ...(network.explorerUrl ? { explorerUrl: network.explorerUrl } : {}) });
+      }
+      if (findNetwork(draft, body.activeChainId)) draft.activeChainId = body.activeChainId;
+      draft.activeAccount = draft.accounts[0]?.index ?? 0;
+    });
+    await this.announceAllAccounts();
+  }
+
+  /**
+   * What a new browser of this wallet needs to look like this one; every member keeps it: sent when
+   * the user changes accounts or networks, and to new members. A browser that just recovered the
+   * wallet sends nothing until a member's record restored it (or its user changed something): its
+   * default accounts would otherwise replace the record the members keep.
+   */
+  private async shareSettings(why: 'changed' | 'new-members'): Promise<void> {
+    if (why === 'changed') this.restore = null;
+    else if (this.restore) return;
+    const members = this.link?.members;
+    if (!members || !this.isUnlocked()) return;
+    const state = await this.state.read();
+    if (state.accounts.length === 0) return;
+    members.shareSettings({
+      accounts: state.accounts.map((account) => ({ index: account.index, name: account.name })),
+      networks: state.networks.filter((network) => network.rpcUrl).map((network) => ({ chainId: network.chainId, name: network.name, symbol: network.symbol, rpcUrl: network.rpcUrl, ...(network.explorerUrl ? { explorerUrl: network.explorerUrl } : {}) })),
+      activeChainId: state.activeChainId,
+    });
+  }
+
+  /** The members changed: a new epoch means new members may lack the settings record. */
+  private membersChanged(): void {
+    const epoch = this.link?.members?.view()?.epoch ?? null;
+    if (epoch !== null && epoch !== this.settingsEpoch) {
+      this.settingsEpoch = epoch;
+      void this.shareSettings('new-members');
+    }
+  }
+
+  // ---- members ------------------------------------------------------------------------------------
+
+  private requireMembers(): MembersDriver {
+    const members = this.requireLink().members;
+    if (!members?.view()) throw new WalletActionError('not_paired', 'Pair your phone first.');
+    return members;
+  }
+
+  decideMember(id: string, yes: boolean): void {
+    this.requireLink().members?.decide(id, yes);
+  }
+
+  async removeMember(key: string, dealer: string): Promise<void> {
+    const members = this.requireMembers();
+    const view = members.view() as MembersView;
+    const target = view.members.find((row) => row.key === key);
+    if (!target || target.self) throw new WalletActionError('not_found', 'No such device to remove.', 'key');
+    if (!view.members.some((row) => row.key === dealer && !row.self && row.key !== key)) throw new WalletActionError('invalid_input', 'Choose a device that stays to remove it with.', 'dealer');
+    await members.remove(key, dealer);
+  }
+
+  async retryMemberChange(): Promise<void> {
+    await this.requireMembers().retry();
+  }
+
+  cancelMemberChange(): void {
+    this.requireLink().members?.cancel();
+  }
+
+  async cutOffRemoved(): Promise<void> {
+    await this.requireMembers().cutOffRemoved();
+  }
+
+  async renameMember(key: string, name: unknown): Promise<void> {
+    await this.requireMembers().rename(key, parseAccountName(name, 'name'));
+  }
+
+  async setDefaultCoSigner(key: string | null): Promise<void> {
+    if (key !== null && !this.requireMembers().view()?.members.some((row) => row.key === key && row.coSigns)) throw new WalletActionError('invalid_input', 'This device does not co-sign with this browser.', 'key');
+    await this.state.update((draft) => {
+      draft.defaultCoSigner = key;
+    });
+  }
+
+  /** "Ask another device": the request waiting for its co-signer goes to `key` instead. */
+  async coSignWith(id: string, key: string): Promise<void> {
+    const record = this.queue.get(id);
+    const flight = this.inFlight.get(id);
+    if (!record || record.status !== 'co-signing' || record.payload.kind !== 'sign' || !flight) throw new WalletActionError('not_found', 'This request is not waiting for a co-signer.', 'id');
+    if (!this.link?.members?.view()?.members.some((row) => row.key === key && row.coSigns)) throw new WalletActionError('invalid_input', 'This device does not co-sign with this browser.', 'key');
+    await this.queue.update(id, { payload: { ...record.payload, via: key } });
+    flight.controller.abort(new SigningStopped('switched'));
   }
 
   private async pairedKey(): Promise<PairedKey | null> {
@@ -739,6 +898,7 @@ export class WalletService implements MethodBackend {
       draft.activeAccount = index;
     });
     await this.announceAllAccounts();
+    await this.shareSettings('changed');
   }
 
   async renameAccount(index: unknown, name: unknown): Promise<void> {
@@ -747,6 +907,7 @@ export class WalletService implements MethodBackend {
       if (!draft.accounts.some((account) => account.index === index)) throw new WalletActionError('not_found', 'No such account.', 'index');
       draft.accounts = draft.accounts.map((account) => (account.index === index ? { ...account, name: accountName } : account));
     });
+    await this.shareSettings('changed');
   }
 
   async selectAccount(index: unknown): Promise<void> {
@@ -936,6 +1097,7 @@ export class WalletService implements MethodBackend {
     if (findNetwork(await this.state.read(), chainId)) throw new WalletActionError('invalid_input', `Chain ${chainId} is already in Duet.`, 'chainId');
     await this.checkNodeChainId(request.rpcUrl, chainId);
     await this.state.update((draft) => addNetwork(draft, request));
+    await this.shareSettings('changed');
   }
 
   async setNetworkRpc(chainId: unknown, rpcUrl: unknown): Promise<void> {
@@ -944,6 +1106,7 @@ export class WalletService implements MethodBackend {
     requireNetwork(await this.state.read(), chainId);
     await this.checkNodeChainId(url, chainId);
     await this.state.update((draft) => setNetworkRpcUrl(draft, chainId, url));
+    await this.shareSettings('changed');
   }
 
   async removeNetworkFromUi(chainId: unknown): Promise<void> {
@@ -954,6 +1117,7 @@ export class WalletService implements MethodBackend {
     });
     const walletChain = toHexChainId((await this.state.read()).activeChainId);
     for (const origin of moved) this.ports.pageEvents.toOrigin(origin, 'chainChanged', walletChain);
+    await this.shareSettings('changed');
   }
 
   async disconnectSite(origin: unknown): Promise<void> {
@@ -1126,8 +1290,10 @@ export class WalletService implements MethodBackend {
       let recorded = false;
       try {
         const request = decodeSigningRequest(payload.request);
-        const signature = await link.coSigner.sign(request, controller.signal);
+        const via = payload.via ?? (await this.state.read()).defaultCoSigner;
+        const signature = await link.coSigner.sign(request, controller.signal, via);
         verifyCoSignature(request, signature);
+        if (signature.by) link.members?.shareHistory({ id: request.id, title: reviewedDisplay(displayModel(request), request).title, detail: request.origin, with: signature.by });
         if (request.kind === 'transaction') {
           const { raw, hash } = signedTransactionHex(request, signature);
           await this.recordSigned(request, raw, hash);
@@ -1140,6 +1306,14 @@ export class WalletService implements MethodBackend {
           status = 'signed-message';
         }
       } catch (error) {
+        if (controller.signal.reason instanceof SigningStopped && controller.signal.reason.reason === 'switched') {
+          // The user asked another device: the same request goes on with it.
+          flight.cancelTimer();
+          this.inFlight.delete(record.id);
+          const updated = this.queue.get(record.id);
+          if (updated) this.runCoSigning(updated);
+          return;
+        }
         const rpcError = coSigningError(controller.signal.aborted ? controller.signal.reason : error);
         outcome = { error: rpcError.toJSON() };
         message = rpcError.message;

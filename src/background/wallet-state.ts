@@ -94,6 +94,8 @@ export interface WalletState {
   readonly devices: readonly PairedDevice[];
   /** The token list, per chain id (decimal string keys): ERC-20 tokens… */
   readonly tokens: Readonly<Record<string, readonly TokenEntry[]>>;
+  /** The member this browser asks first to co-sign (identity key, hex); null: any that is online. */
+  readonly defaultCoSigner: string | null;
   /** …and NFTs (wallet_watchAsset). */
   readonly nfts: Readonly<Record<string, readonly NftEntry[]>>;
   /** The direct WebRTC path to the phone: on or off, and the ICE servers (Advanced settings). */
@@ -130,6 +132,7 @@ interface PrivatePart {
   readonly permissions: Readonly<Record<string, SitePermission>>;
   readonly devices: readonly PairedDevice[];
   readonly tokens: Readonly<Record<string, readonly TokenEntry[]>>;
+  readonly defaultCoSigner: string | null;
   readonly nfts: Readonly<Record<string, readonly NftEntry[]>>;
   readonly directPath: DirectSettings;
 }
@@ -146,6 +149,7 @@ export function defaultWalletState(): WalletState {
     permissions: {},
     devices: [],
     tokens: {},
+    defaultCoSigner: null,
     nfts: {},
     directPath: DEFAULT_DIRECT_SETTINGS,
   };
@@ -156,7 +160,7 @@ function split(state: WalletState): [PublicPart, PrivatePart] {
   for (const network of state.networks) if (network.rpcUrl) rpcUrls[String(network.chainId)] = network.rpcUrl;
   return [
     { networks: state.networks.map(({ rpcUrl: _rpcUrl, ...network }) => network), activeChainId: state.activeChainId, autoLockMinutes: state.autoLockMinutes },
-    { relayUrl: state.relayUrl, phoneAppUrl: state.phoneAppUrl, rpcUrls, accounts: state.accounts, activeAccount: state.activeAccount, permissions: state.permissions, devices: state.devices, tokens: state.tokens, nfts: state.nfts, directPath: state.directPath },
+    { relayUrl: state.relayUrl, phoneAppUrl: state.phoneAppUrl, rpcUrls, accounts: state.accounts, activeAccount: state.activeAccount, permissions: state.permissions, devices: state.devices, tokens: state.tokens, nfts: state.nfts, defaultCoSigner: state.defaultCoSigner, directPath: state.directPath },
   ];
 }
 

@@ -56,11 +56,16 @@ export async function decodeRenderedQr(image: Locator): Promise<string> {
   return decoded.data;
 }
 
-/** Onboarding in the popup up to the pairing code: returns the popup and the link decoded from the rendered QR code. */
-export async function showPairingCode(context: BrowserContext, extensionId: string, urls: StackUrls): Promise<{ popup: Page; link: string }> {
+/** The popup of a browser without a wallet, at its first screen. */
+export async function openPopup(context: BrowserContext, extensionId: string): Promise<Page> {
   const popup = await context.newPage();
   await popup.setViewportSize({ width: 360, height: 600 });
   await popup.goto(`chrome-extension://${extensionId}/extension/popup/index.html`);
+  return popup;
+}
+
+/** Onboarding's first screen: the password and the local stack's URLs. */
+export async function createVault(popup: Page, urls: StackUrls): Promise<void> {
   await popup.getByTestId('create-password').fill(DEMO_PASSWORD);
   await popup.getByTestId('create-confirm').fill(DEMO_PASSWORD);
   await popup.locator('details summary').click();
@@ -68,6 +73,12 @@ export async function showPairingCode(context: BrowserContext, extensionId: stri
   await popup.getByTestId('create-phone-app').fill(urls.phoneAppUrl);
   await popup.getByTestId('create-rpc').fill(urls.rpcUrl);
   await popup.getByTestId('create-submit').click();
+}
+
+/** Onboarding in the popup up to the pairing code: returns the popup and the link decoded from the rendered QR code. */
+export async function showPairingCode(context: BrowserContext, extensionId: string, urls: StackUrls): Promise<{ popup: Page; link: string }> {
+  const popup = await openPopup(context, extensionId);
+  await createVault(popup, urls);
   await popup.getByTestId('start-pairing').click();
   await popup.getByTestId('pairing-qr').waitFor();
   const link = await decodeRenderedQr(popup.getByTestId('pairing-qr'));

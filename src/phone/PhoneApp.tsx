@@ -5,11 +5,16 @@ import type { DisplayModel } from '../wallet/decode.ts';
 import { relayAllowed } from './app-security.ts';
 import { browserDeviceKey } from './device-key.ts';
 import { AUTO_LOCK_MS, PHONE_ATTEMPTS_DB, PhoneController, type PhoneView } from './phone-controller.ts';
+import type { MemberRole } from '../mpc/wallet-share.ts';
+import type { MemberCard } from '../session/member-messages.ts';
+import type { ChangeProgress, Decision } from '../session/wallet-member.ts';
 import type { ReleaseId } from './release-check.ts';
 import { indexedDbAttemptStore } from './unlock-throttle.ts';
 import { reviewedDisplay } from '../wallet/reviewed-display.ts';
 import { browserLockScheduler, InactivityLock } from './inactivity-lock.ts';
 import { scanPairingLink, type ScanSession } from './qr-scanner.ts';
+import { devPaillierKeys } from './dev-hooks.ts';
+import { defaultPaillierKeySource } from './paillier-key-pool.ts';
 import './phone.css';
 
 function readPairingLink(): string | null {
@@ -184,7 +189,24 @@ function Tainted({ controller, view }: { controller: PhoneController; view: Phon
         so at most a few bits of the key can have leaked — not enough to take your funds — but this pair of devices must not be used again.
       </p>
       <p data-testid="phone-taint-stored">{view.taint?.stored === false ? 'Saving this decision on the phone…' : 'This phone will never co-sign ordinary requests with that browser again.'}</p>
-      <h3>Move your funds to a new wallet</h3>
+      {view.taint?.canRemove && (
+        <section class="card">
+          <h3>Remove this browser from your wallet</h3>
+          <p>Your wallet has other devices: remove the suspect browser with one of them. The other devices get new key shares; the address stays the same.</p>
+          {view.members
+            .filter((member) => member.suspect)
+            .map((member) =>
+              controller.dealerChoices([member.key]).map((dealer) => (
+                <button key={dealer.key} data-testid="tainted-remove" onClick={() => void controller.removeMember(member.key, dealer.key)}>
+                  Remove {member.name} with {dealer.name}
+                </button>
+              )),
+            )}
+          <Decisions controller={controller} view={view} />
+          {view.change && <ChangeCard controller={controller} change={view.change} />}
+        </section>
+      )}
+      <h3>Or move your funds to a new wallet</h3>
       <ol>
         <li>Create a new Duet wallet on a clean computer and phone (or use another wallet you trust).</li>
         <li>Enter its address below. The phone will co-sign only transfers to it: ETH, or tokens sent with a plain transfer.</li>
@@ -214,12 +236,280 @@ function Tainted({ controller, view }: { controller: PhoneController; view: Phon
   );
 }
 
+/** The first bytes of a member's identity key, as the other screens show it: compare them. */
+export function fingerprint(key: string): string {
+  return (key.slice(0, 16).match(/.{4}/g) ?? []).join(' ');
+}
+
+function CardList({ cards, testId }: { cards: readonly MemberCard[]; testId: string }) {
+  return (
+    <ul class="members" data-testid={testId}>
+      {cards.map((card) => (
+        <li key={card.identityKey}>
+          {card.name} <span class="muted">({roleName(card.role)})</span> <span class="address">{fingerprint(card.identityKey)}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function roleName(role: MemberRole): string {
+  return role === 'extension' ? 'browser' : role === 'guard' ? 'Duet Guard' : 'phone';
+}
+
+/** A question for this phone's user, from the wallet's other members. */
+function DecisionCard({ controller, decision }: { controller: PhoneController; decision: Decision }) {
+  const answer = (yes: boolean) => controller.decide(decision.id, yes);
+  switch (decision.kind) {
+    case 'candidate':
+      return (
+        <section class="card attention" data-testid="decision-candidate">
+          <h3>Add a device to your wallet?</h3>
+          <p>
+            <strong data-testid="decision-candidate-name">{decision.candidate.name}</strong> ({roleName(decision.candidate.role)}, key <span class="address">{fingerprint(decision.candidate.identityKey)}</span>) wants to join. The new device shows a code: it must be this one.
+          </p>
+          <p class="sas" data-testid="decision-sas">{decision.sas}</p>
+          <p class="lede">Your wallet afterwards:</p>
+          <CardList cards={decision.members} testId="decision-members" />
+          {decision.removed.length > 0 && <p class="warning">It also removes {decision.removed.map((card) => card.name).join(', ')}.</p>}
+          <div class="row">
+            <button class="secondary" data-testid="decision-refuse" onClick={() => answer(false)}>
+              Different code: refuse
+            </button>
+            <button data-testid="decision-approve" onClick={() => answer(true)}>
+              Same code: add it
+            </button>
+          </div>
+        </section>
+      );
+    case 'dealer-code':
+      return (
+        <section class="card attention" data-testid="decision-dealer">
+          <h3>Compare this code with {decision.dealer.name}</h3>
+          <p class="sas" data-testid="decision-sas">{decision.sas}</p>
+          <p class="lede">
+            {decision.dealer.name} ({roleName(decision.dealer.role)}, key <span class="address">{fingerprint(decision.dealer.identityKey)}</span>) shows a code too. Go on only if they are the same.
+          </p>
+          <div class="row">
+            <button class="secondary" data-testid="decision-refuse" onClick={() => answer(false)}>
+              Different
+            </button>
+            <button data-testid="decision-approve" onClick={() => answer(true)}>
+              Same code
+            </button>
+          </div>
+        </section>
+      );
+    case 'reshare':
+      return (
+        <section class="card attention" data-testid="decision-reshare">
+          <h3>{decision.removed.length > 0 ? `Remove ${decision.removed.map((card) => card.name).join(', ')}?` : 'Renew the keys of your wallet?'}</h3>
+          <p>{decision.coordinator.name} asks to change your wallet's members. Your wallet afterwards:</p>
+          <CardList cards={decision.members} testId="decision-members" />
+          {decision.removed.length > 0 && (
+            <p class="lede">A removed device can no longer sign with the others. If it kept a copy of its old key share, that copy is harmless only once every other device deleted its old share; moving your funds to a new wallet is the only complete protection.</p>
+          )}
+          <div class="row">
+            <button class="secondary" data-testid="decision-refuse" onClick={() => answer(false)}>
+              Refuse
+            </button>
+            <button data-testid="decision-approve" onClick={() => answer(true)}>
+              Approve
+            </button>
+          </div>
+        </section>
+      );
+    case 'removed':
+      return (
+        <section class="card danger-screen" data-testid="decision-removed">
+          <h3>This phone was removed from your wallet</h3>
+          <p>Your other devices ({decision.members.map((card) => card.name).join(', ')}) removed it. It no longer signs. Delete the part of the key it still holds:</p>
+          <button class="danger" data-testid="decision-approve" onClick={() => answer(true)}>
+            Delete it from this phone
+          </button>
+        </section>
+      );
+  }
+}
+
+function Decisions({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  return (
+    <>
+      {view.decisions.map((decision) => (
+        <DecisionCard key={decision.id} controller={controller} decision={decision} />
+      ))}
+    </>
+  );
+}
+
+const STEP_WORDS: Record<string, string> = {
+  'waiting-device': 'Waiting for the new device…',
+  linking: 'Connecting the devices…',
+  verifying: 'Comparing codes on each device…',
+  proposed: 'Starting…',
+  joined: 'Devices joined…',
+  dealt: 'New key shares dealt…',
+  received: 'Key shares received…',
+  paired: 'Pair keys set up…',
+  confirmed: 'Confirmed, finishing…',
+  committed: 'Done.',
+  failed: 'Stopped.',
+};
+
+function ChangeCard({ controller, change }: { controller: PhoneController; change: ChangeProgress }) {
+  return (
+    <section class="card" data-testid="change-progress" data-step={change.step}>
+      <h3>{change.candidate ? `Adding ${change.candidate.name}` : 'Changing your wallet'}</h3>
+      <p data-testid="change-step">{STEP_WORDS[change.step] ?? change.step}</p>
+      {change.error && <p class="error" data-testid="change-error">{change.error}</p>}
+      {change.step === 'failed' && (
+        <div class="row">
+          <button class="secondary" onClick={() => controller.cancelChange()}>
+            Cancel
+          </button>
+          <button data-testid="change-retry" onClick={() => void controller.retryChange()}>
+            Run it again
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function MemberList({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  const [removing, setRemoving] = useState<string | null>(null);
+  const working = view.members.filter((member) => member.healthAt !== null && !member.suspect && !member.blocked).length;
+  return (
+    <section class="card" data-testid="phone-members">
+      <h3>Devices of this wallet {view.epoch !== null && <span class="muted">· key version {view.epoch}</span>}</h3>
+      {view.members.length < 3 && <p class="warning" data-testid="phone-backup-banner">Add a backup device in the extension — with two devices, losing one loses your funds.</p>}
+      {working < 2 && <p class="warning" data-testid="phone-health-warning">Fewer than two devices proved their key share works recently: check your devices.</p>}
+      <ul class="members">
+        {view.members.map((member) => {
+          const dealers = controller.dealerChoices([member.key]);
+          return (
+            <li key={member.key} data-testid={`phone-member-${member.index}`}>
+              <strong data-testid="phone-member-name">{member.name}</strong> <span class="muted">({roleName(member.role)}{member.self ? ', this phone' : ''})</span>
+              <br />
+              <span class="muted small">
+                key {fingerprint(member.key)} · {member.online ? (member.self ? 'online' : <span data-testid="phone-member-path">{member.path === 'direct' ? 'online, direct' : 'online, via relay'}</span>) : `last seen ${member.lastSeen ? new Date(member.lastSeen).toLocaleString() : 'never'}`}
+                {member.healthAt && !member.self ? ` · share proven ${new Date(member.healthAt).toLocaleString()}` : ''}
+              </span>
+              {member.suspect && <p class="warning">A signature with this device failed: it may be compromised.</p>}
+              {member.blocked && <p class="lede">Being removed: it no longer signs.</p>}
+              {!member.self && removing !== member.key && dealers.length > 0 && (
+                <button class="secondary small" data-testid="phone-member-remove" onClick={() => setRemoving(member.key)}>
+                  {member.role === 'extension' ? 'This browser is lost: remove it' : 'Remove this device'}
+                </button>
+              )}
+              {removing === member.key && (
+                <div class="stack">
+                  <p class="lede">Removing needs a second device that stays. It removes {member.name} from the wallet; the other devices get new key shares, the address stays the same.</p>
+                  {dealers.map((dealer) => (
+                    <button key={dealer.key} data-testid="phone-member-remove-with" onClick={() => void controller.removeMember(member.key, dealer.key).then(() => setRemoving(null))}>
+                      Remove it with {dealer.name}
+                    </button>
+                  ))}
+                  <button class="secondary" onClick={() => setRemoving(null)}>
+                    Keep it
+                  </button>
+                </div>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      <details>
+        <summary>Renew the key shares</summary>
+        <p class="lede">Every device gets a new key share and the old ones are deleted; the address stays. A second device deals with this phone:</p>
+        {controller.dealerChoices([]).map((dealer) => (
+          <button key={dealer.key} class="secondary" data-testid="phone-refresh-with" onClick={() => void controller.refreshKeys(dealer.key)}>
+            Renew with {dealer.name}
+          </button>
+        ))}
+      </details>
+    </section>
+  );
+}
+
+function Recovering({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  const browsers = view.members.filter((member) => member.role === 'extension' && !member.self);
+  const [lost, setLost] = useState<string[]>(browsers.map((member) => member.key));
+  const dealers = controller.dealerChoices(lost);
+  const candidate = view.recovery?.candidate;
+  return (
+    <div class="stack" data-testid="phone-recovering">
+      <h2>Recover your wallet in a new browser</h2>
+      {candidate && (
+        <p>
+          The new browser's key is <span class="address">{fingerprint(candidate.identityKey)}</span>.
+        </p>
+      )}
+      {view.change ? (
+        <ChangeCard controller={controller} change={view.change} />
+      ) : (
+        <>
+          <p class="lede">Remove the lost browser at the same time:</p>
+          {browsers.map((member) => (
+            <label key={member.key} class="row">
+              <input type="checkbox" data-testid="recovery-remove" checked={lost.includes(member.key)} onChange={(event) => setLost(event.currentTarget.checked ? [...lost, member.key] : lost.filter((key) => key !== member.key))} />
+              {member.name} ({fingerprint(member.key)})
+            </label>
+          ))}
+          {dealers.length === 0 && <p class="error">Recovering needs a second device of this wallet (another phone or the Guard).</p>}
+          {dealers.map((dealer) => (
+            <button key={dealer.key} data-testid="recovery-start" onClick={() => void controller.startRecovery({ remove: lost, dealer: dealer.key })}>
+              Recover with {dealer.name}
+            </button>
+          ))}
+          <button class="secondary" onClick={() => controller.cancelChange()}>
+            Cancel
+          </button>
+        </>
+      )}
+      <Decisions controller={controller} view={view} />
+      {view.error && <p class="error" data-testid="phone-error">{view.error}</p>}
+    </div>
+  );
+}
+
+function Joining({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  const joining = view.joining;
+  return (
+    <div class="stack" data-testid="phone-joining" data-step={joining?.step ?? ''}>
+      <h2>Joining your wallet</h2>
+      <p class="lede">Each device that deals this phone its key share shows a code: compare it with the code here.</p>
+      {joining && (
+        <ul class="members">
+          {joining.dealers.map((dealer) => (
+            <li key={dealer.identityKey}>
+              {dealer.name} — {joining.pinned.includes(dealer.identityKey) ? 'checked' : 'waiting for its code'}
+            </li>
+          ))}
+        </ul>
+      )}
+      <Decisions controller={controller} view={view} />
+      <p data-testid="phone-joining-step">{STEP_WORDS[joining?.step ?? ''] ?? joining?.step}</p>
+      {joining?.error && <p class="error" data-testid="phone-error">{joining.error}</p>}
+      {view.error && <p class="error" data-testid="phone-error">{view.error}</p>}
+    </div>
+  );
+}
+
 function Home({ controller, view }: { controller: PhoneController; view: PhoneView }) {
   const [link, setLink] = useState('');
   const [scanning, setScanning] = useState(false);
   const [confirmUnpair, setConfirmUnpair] = useState(false);
   return (
     <div class="stack">
+      <Decisions controller={controller} view={view} />
+      {view.change && view.change.step !== 'committed' && <ChangeCard controller={controller} change={view.change} />}
+      {!view.change && view.reshare && (
+        <p class="lede" data-testid="phone-reshare" data-step={view.reshare.step}>
+          Your devices are renewing the wallet's key shares: {STEP_WORDS[view.reshare.step] ?? view.reshare.step}
+          {view.reshare.error ? ` (${view.reshare.error})` : ''}
+        </p>
+      )}
       {view.address ? (
         <section class="card">
           <h3>Your wallet</h3>
@@ -247,28 +537,28 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
       )}
       {view.error && <p class="error" data-testid="phone-error">{view.error}</p>}
       <RequestCards controller={controller} view={view} />
-      {view.extension && (
+      {view.members.length > 0 && <MemberList controller={controller} view={view} />}
+      {view.address && (
         <section class="card">
-          <h3>Paired devices</h3>
-          <p data-testid="phone-devices">
-            {view.extension.name} — paired {new Date(view.extension.pairedAt).toLocaleString()}, last seen {new Date(view.extension.lastSeen).toLocaleTimeString()}
-          </p>
-          {confirmUnpair ? (
+          <h3>Recover in a new browser</h3>
+          <p class="lede">Lost the computer? In a new browser, choose "I already have a Duet wallet" and scan its code here (or paste the link above).</p>
+          {!confirmUnpair && (
+            <button class="secondary" data-testid="unpair" onClick={() => setConfirmUnpair(true)}>
+              Delete this phone's key share
+            </button>
+          )}
+          {confirmUnpair && (
             <div class="stack">
-              <p class="warning">Unpairing deletes this phone's half of the key. Without it the wallet cannot sign again. Move your funds first.</p>
+              <p class="warning">This deletes this phone's part of the key and ends its links. With two devices, the wallet cannot sign again: move your funds first, or remove this phone from the extension instead.</p>
               <div class="row">
                 <button class="secondary" onClick={() => setConfirmUnpair(false)}>
                   Keep
                 </button>
                 <button class="danger" data-testid="unpair-confirm" onClick={() => void controller.unpair().then(() => setConfirmUnpair(false))}>
-                  Delete and unpair
+                  Delete and leave
                 </button>
               </div>
             </div>
-          ) : (
-            <button class="secondary" data-testid="unpair" onClick={() => setConfirmUnpair(true)}>
-              Unpair
-            </button>
           )}
         </section>
       )}
@@ -279,6 +569,7 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
             {view.history.map((h) => (
               <li key={h.id}>
                 {new Date(h.at).toLocaleTimeString()} · {h.origin} · {h.title} · {h.outcome}
+                {h.by ? ` · by ${h.by}` : ''}
               </li>
             ))}
           </ul>
@@ -296,6 +587,8 @@ export function PhoneApp({ release }: { release: ReleaseId | null }) {
         deviceKey: browserDeviceKey,
         attempts: indexedDbAttemptStore(PHONE_ATTEMPTS_DB),
         relayAllowed: (relayUrl) => relayAllowed(relayUrl, new URL(location.href), __DUET_RELAY_ORIGINS__),
+        // The default source, or in a development build the end-to-end tests' fixture keys (dev-hooks.ts).
+        paillierKeys: devPaillierKeys(defaultPaillierKeySource),
         ...(typeof RTCPeerConnection === 'function' ? { rtc: browserRtcSessions(RTCPeerConnection) } : {}),
       }),
     [],
@@ -362,6 +655,16 @@ export function PhoneApp({ release }: { release: ReleaseId | null }) {
       )}
       {view.screen === 'tainted' && <Tainted controller={controller} view={view} />}
       {view.screen === 'home' && <Home controller={controller} view={view} />}
+      {view.screen === 'joining' && <Joining controller={controller} view={view} />}
+      {view.screen === 'recovering' && <Recovering controller={controller} view={view} />}
+      {view.screen === 'removed' && (
+        <div class="stack" data-testid="phone-removed">
+          <h2>Removed from the wallet</h2>
+          <p>This phone is no longer a member of your wallet{view.removed ? ` (the members now: ${view.removed.members.join(', ')})` : ''}. It cannot co-sign anything.</p>
+          <Decisions controller={controller} view={view} />
+          {view.decisions.length === 0 && <p class="lede" data-testid="phone-removed-done">Its key share is deleted.</p>}
+        </div>
+      )}
       {release && (
         <p class="lede release" data-testid="app-release">
           Phone app {release.version} · bundle {release.bundleHash}

@@ -33,11 +33,14 @@ function prepareOnMainThread(): Promise<PreparedPaillierKey> {
   }, 0));
 }
 
+/** A Web Worker where there is one, else the main thread. */
+export const defaultPaillierKeySource: PaillierKeySource = typeof Worker === 'function' ? () => prepareInWorker().catch(prepareOnMainThread) : prepareOnMainThread;
+
 export class PaillierKeyPool {
   private next: Promise<PreparedPaillierKey> | null = null;
   private readonly prepare: PaillierKeySource;
 
-  constructor(prepare: PaillierKeySource = typeof Worker === 'function' ? () => prepareInWorker().catch(prepareOnMainThread) : prepareOnMainThread) {
+  constructor(prepare: PaillierKeySource = defaultPaillierKeySource) {
     this.prepare = prepare;
   }
 

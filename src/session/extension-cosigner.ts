@@ -20,12 +20,23 @@ import {
 import type { VerifiedPaillierModulus } from '../mpc/zk/paillier-modulus.ts';
 import type { P2KeyShare } from '../mpc/key-share.ts';
 import { NoncePool, paillierPublicKey } from '../mpc/paillier.ts';
+import { modulusHash } from '../mpc/pair-setup.ts';
+import { extensionWalletShare, FIRST_PAIR, type FirstPairIdentities } from '../mpc/wallet-share-codec.ts';
+import { p2PairShare } from '../mpc/wallet-share.ts';
 import { decodeSignMsg1, decodeSignMsg3, encodeSignMsg2, encodeSignMsg4 } from '../mpc/sign-messages.ts';
 import { p2SignCompute, p2SignRespond, type P2SignSession } from '../mpc/sign.ts';
 import type { EcdsaSignature } from '../mpc/signature.ts';
 import { encodeSigningRequest, signingDigest, type SigningRequest } from '../wallet/signing-request.ts';
 import { parseAppMessage, signSessionId, type AppMessage } from './messages.ts';
 import { Signature, recoverAddress, hexlify, toBeHex } from 'ethers';
+
+/**
+ * The share a new wallet's extension signs with: its keygen share as member 2 of the wallet (the
+ * phone is member 1), seen as the pair {1, 2} — the key id both sides bind is the pair's.
+ */
+export function firstPairShare(share: P2KeyShare, identities: FirstPairIdentities): P2KeyShare {
+  return p2PairShare(extensionWalletShare(share, identities, true), FIRST_PAIR.phone);
+}
 
 /** The extension checks the returned signature itself before using it. */
 export function signatureMatchesAccount(request: SigningRequest, signature: EcdsaSignature): boolean {
@@ -59,14 +70,20 @@ interface PendingSignature {
   /** The phone's signing attempt this session answers (0 before the first round). */
   attempt: number;
   session: P2SignSession | null;
+  /** The key share (and its nonce pool) the current attempt started with. */
+  share: P2KeyShare | null;
+  pool: NoncePool | null;
   resolve(signature: EcdsaSignature): void;
   reject(error: Error): void;
 }
 
 export interface ExtensionCoSignerOptions {
   readonly send: (message: AppMessage) => void;
-  /** Persist the new key share (encrypted) before the keygen is announced as done. */
-  readonly onKeyShare: (share: P2KeyShare) => Promise<void>;
+  /**
+   * Persist the new key share (encrypted) before the keygen is announced as done. It may return
+   * the share to sign with from then on: the pair's view of the {2,n} wallet (firstPairShare).
+   */
+  readonly onKeyShare: (share: P2KeyShare) => Promise<P2KeyShare | void>;
   /** Key generation stopped (a bad proof, a message out of order): the pairing failed. */
   readonly onKeygenFailed?: (error: Error) => void;
   readonly keyShare?: P2KeyShare;
@@ -98,8 +115,8 @@ export class ExtensionCoSigner {
   requestSignature(request: SigningRequest): Promise<EcdsaSignature> {
     if (!this.keyShare) return Promise.reject(new CoSigningFailed('not_paired', 'pair a phone first'));
     const signature = new Promise<EcdsaSignature>((resolve, reject) => {
-      this.pending.set(request.id, { request, attempt: 0, session: null, resolve, reject });
-      this.options.send({ t: 'sign-request', request: encodeSigningRequest(request) });
+      this.pending.set(request.id, { request, attempt: 0, session: null, share: null, pool: null, resolve, reject });
+      this.options.send({ t: 'sign-request', request: encodeSigningRequest(request), pair: modulusHash((this.keyShare as P2KeyShare).paillierN) });
     });
     // The phone's user takes seconds to decide: prepare the encryption nonce of c3 meanwhile.
     if (this.noncePool && this.noncePool.size < this.pending.size) this.noncePool.fill(1);
@@ -154,6 +171,15 @@ export class ExtensionCoSigner {
     this.noncePool = new NoncePool(paillierPublicKey(share.paillierN));
   }
 
+  /**
+   * The pair's key share changed (a new epoch or pair key): requests from now on use it; null stops
+   * this pair (a removal began, the counterpart is a suspect). A session under way keeps its own.
+   */
+  setKeyShare(share: P2KeyShare | null): void {
+    if (share === null) this.keyShare = null;
+    else if (share.paillierN !== this.keyShare?.paillierN || share.epoch !== this.keyShare.epoch || share.x2 !== this.keyShare.x2) this.useKeyShare(share);
+  }
+
   private settle(id: string, error: Error): void {
     const pending = this.pending.get(id);
     if (!pending) return;
@@ -181,8 +207,7 @@ export class ExtensionCoSigner {
       } else if (type === 'keygen/3' && this.keygen) {
         const share = p2KeyGenFinish(this.keygen, decodeKeyGenMsg3(body, this.keygen.paillierN));
         this.keygen = null;
-        await this.options.onKeyShare(share);
-        this.useKeyShare(share);
+        this.useKeyShare((await this.options.onKeyShare(share)) ?? share);
         this.options.send({ t: 'keygen-done', address: accountAddress(share.publicKey, share.chainCode, 0) });
       }
     } catch (error) {
@@ -194,21 +219,22 @@ export class ExtensionCoSigner {
   /** sign/1 of a newer attempt starts a fresh session; sign/3 continues the current one; others are dropped. */
   private onSign(id: string, attempt: number, body: unknown): void {
     const pending = this.pending.get(id);
-    const share = this.keyShare;
-    if (!pending || !share) return;
     const round = (body as { type?: unknown } | null)?.type;
-    const startsAttempt = round === 'sign/1' && attempt > pending.attempt;
-    const continuesAttempt = round === 'sign/3' && attempt === pending.attempt && pending.session !== null;
-    if (!startsAttempt && !continuesAttempt) return;
+    const startsAttempt = round === 'sign/1' && attempt > (pending?.attempt ?? Infinity);
+    const continuesAttempt = round === 'sign/3' && attempt === pending?.attempt && pending.session !== null;
+    const share = startsAttempt ? this.keyShare : (pending?.share ?? null);
+    if (!pending || !share || (!startsAttempt && !continuesAttempt)) return;
     const request = { sessionId: signSessionId(id, attempt), digest: signingDigest(pending.request), accountIndex: pending.request.account.index };
     try {
       if (startsAttempt) {
         const next = p2SignRespond(share, request, decodeSignMsg1(body), null);
         pending.attempt = attempt;
         pending.session = next.session;
+        pending.share = share;
+        pending.pool = this.noncePool;
         this.options.send({ t: 'sign', id, attempt, body: encodeSignMsg2(next.message) });
       } else {
-        const next = p2SignCompute(share, pending.session as P2SignSession, decodeSignMsg3(body), this.noncePool ?? undefined);
+        const next = p2SignCompute(share, pending.session as P2SignSession, decodeSignMsg3(body), pending.pool ?? undefined);
         pending.session = next.session;
         this.options.send({ t: 'sign', id, attempt, body: encodeSignMsg4(next.message) });
       }

@@ -8,7 +8,9 @@ import { sha256 } from '@noble/hashes/sha2.js';
  *                  extension → phone  {t:"keygen", body: keygen/2}
  *                  phone → extension  {t:"keygen", body: keygen/3}
  *                  extension → phone  {t:"keygen-done", address}
- *   sign request:  extension → phone  {t:"sign-request", request}     (the frozen SigningRequest)
+ *   sign request:  extension → phone  {t:"sign-request", request, pair}  (the frozen SigningRequest; `pair`:
+ *                                     SHA-256 of the pair's Paillier modulus P2 signs with; P1 refuses
+ *                                     another, so two pair keys never meet in a signature)
  *                  phone → extension  {t:"sign-reject", id, reason}   (user rejected)
  *   sign rounds:   phone → extension  {t:"sign", id, attempt, body: sign/1}, extension → phone
  *                  sign/2, phone → extension sign/3, extension → phone sign/4
@@ -28,7 +30,7 @@ export type SignFailure = (typeof SIGN_FAILURES)[number];
 export type AppMessage =
   | { readonly t: 'keygen'; readonly body: unknown }
   | { readonly t: 'keygen-done'; readonly address: string }
-  | { readonly t: 'sign-request'; readonly request: unknown }
+  | { readonly t: 'sign-request'; readonly request: unknown; readonly pair?: string }
   | { readonly t: 'sign-cancel'; readonly id: string }
   | { readonly t: 'sign-reject'; readonly id: string; readonly reason: string }
   | { readonly t: 'sign'; readonly id: string; readonly attempt: number; readonly body: unknown }
@@ -49,13 +51,16 @@ const isAttempt: FieldCheck = (value) => typeof value === 'number' && Number.isS
 const SHAPES: Record<AppMessage['t'], Record<string, FieldCheck>> = {
   keygen: { body: isPresent },
   'keygen-done': { address: isString },
-  'sign-request': { request: isPresent },
+  'sign-request': { request: isPresent, pair: (v) => isString(v) && /^[0-9a-f]{64}$/.test(v) },
   'sign-cancel': { id: isString },
   'sign-reject': { id: isString, reason: isString },
   sign: { id: isString, attempt: isAttempt, body: isPresent },
   'sign-result': { id: isString, r: isHexQuantity, s: isHexQuantity, yParity: (v) => v === 0 || v === 1 },
   'sign-failed': { id: isString, reason: (v) => (SIGN_FAILURES as readonly unknown[]).includes(v), message: isString },
 };
+
+/** Fields a message may leave out: an extension older than the {2,n} wallet sends no `pair` (the phone then refuses it, saying why). */
+const OPTIONAL: Partial<Record<AppMessage['t'], readonly string[]>> = { 'sign-request': ['pair'] };
 
 /** The message if it has exactly the shape of its type, else null (dropped by the caller). */
 export function parseAppMessage(value: unknown): AppMessage | null {
@@ -64,7 +69,8 @@ export function parseAppMessage(value: unknown): AppMessage | null {
   if (typeof t !== 'string' || !Object.hasOwn(SHAPES, t)) return null;
   const shape = SHAPES[t as AppMessage['t']];
   const keys = Object.keys(value).filter((key) => key !== 't');
-  if (keys.length !== Object.keys(shape).length || !keys.every((key) => Object.hasOwn(shape, key) && shape[key]!((value as Record<string, unknown>)[key]))) return null;
+  const required = Object.keys(shape).filter((key) => !(OPTIONAL[t as AppMessage['t']] ?? []).includes(key));
+  if (!required.every((key) => keys.includes(key)) || !keys.every((key) => Object.hasOwn(shape, key) && shape[key]!((value as Record<string, unknown>)[key]))) return null;
   return value as AppMessage;
 }
 

@@ -29,6 +29,7 @@ import { preparePaillierKey, type PreparedPaillierKey } from '../mpc/zk/paillier
 import { displayModel, type DisplayModel } from '../wallet/decode.ts';
 import { isRescueTransfer } from '../wallet/rescue.ts';
 import { decodeSigningRequest, signingRequestToJson, shortCode, signingDigest, type SigningRequest } from '../wallet/signing-request.ts';
+import { modulusHash } from '../mpc/pair-setup.ts';
 import { MAX_SIGN_ATTEMPTS, parseAppMessage, signSessionId, type AppMessage } from './messages.ts';
 import { derivedAccount } from './request-account.ts';
 
@@ -53,6 +54,8 @@ export interface PhoneRequest {
   session: P1SignSession | null;
   /** What the phone answered once the request settled; sent again if the extension asks again. */
   answer: AppMessage | null;
+  /** The key share the current attempt started with (memory only): a share replaced meanwhile does not join it. */
+  share: P1KeyShare | null;
   /** Signed under the rescue exception after a taint (a transfer to the rescue address). */
   readonly rescue: boolean;
 }
@@ -98,6 +101,8 @@ export interface PhoneCoSignerOptions {
   readonly rescueAddress?: string | null;
   /** First delay before retrying a failed taint write (doubles up to TAINT_RETRY_MAX_MS). */
   readonly taintRetryMs?: number;
+  /** The extension signs with another pair key than this phone's (it asked with `have`): set up a new one. */
+  readonly onPairMismatch?: (have: string) => void;
 }
 
 export const TAINT_RETRY_MAX_MS = 10_000;
@@ -135,6 +140,16 @@ export class PhoneCoSigner {
 
   get share(): P1KeyShare | null {
     return this.keyShare;
+  }
+
+  /**
+   * The pair's key share changed (a new epoch, a new pair key, a taint another member saw, a
+   * removal began): requests from now on use it; an attempt under way finishes with the share it
+   * started with. Null: this pair signs nothing more.
+   */
+  setKeyShare(share: P1KeyShare | null): void {
+    if (this.keyShare && share && this.tainted && failuresWithCounterpart(share) < failuresWithCounterpart(this.keyShare)) return;
+    this.keyShare = share;
   }
 
   get tainted(): boolean {
@@ -204,7 +219,7 @@ export class PhoneCoSigner {
         if (this.keyShare) this.options.onEvent({ kind: 'paired', address: accountAddress(this.keyShare.publicKey, this.keyShare.chainCode, 0) });
         return;
       case 'sign-request':
-        return this.onRequest(message.request);
+        return this.onRequest(message.request, message.pair ?? null);
       case 'sign':
         return this.onSign(message.id, message.attempt, message.body);
       case 'sign-cancel':
@@ -233,7 +248,14 @@ export class PhoneCoSigner {
   private restore(saved: SavedPhoneRequest): void {
     const request = decodeSigningRequest(JSON.parse(saved.request));
     const rescue = this.rescueAddress !== null && isRescueTransfer(request, this.rescueAddress);
-    this.requests.set(request.id, { request, display: displayModel(request), code: shortCode(request), status: saved.status, attempt: saved.attempt, session: null, answer: saved.answer, rescue });
+    this.requests.set(request.id, { request, display: displayModel(request), code: shortCode(request), status: saved.status, attempt: saved.attempt, session: null, answer: saved.answer, share: null, rescue });
+  }
+
+  /** Why this phone will not sign with the pair key the extension names, or null. */
+  private pairProblem(pair: string | null): string | null {
+    if (pair === null) return 'The browser extension is older than this phone app: update Duet in the browser, then try again.';
+    if (this.keyShare && pair !== modulusHash(this.keyShare.paillier.publicKey.n)) return 'Your browser and this phone hold different keys for this pair: the phone is setting up a new one. Try again in a moment.';
+    return null;
   }
 
   private signRequest(entry: PhoneRequest) {
@@ -273,6 +295,7 @@ export class PhoneCoSigner {
     next.attempt += 1;
     const round = p1SignStart(share, this.signRequest(next), null);
     next.session = round.session;
+    next.share = share;
     next.status = 'signing';
     this.options.onEvent({ kind: 'request-updated', request: next });
     this.send({ t: 'sign', id: next.request.id, attempt: next.attempt, body: encodeSignMsg1(round.message) });
@@ -293,14 +316,20 @@ export class PhoneCoSigner {
     }
   }
 
-  private onRequest(raw: unknown): void {
+  private onRequest(raw: unknown, pair: string | null): void {
     let request: SigningRequest;
+    const id = (raw as { id?: unknown } | null)?.id;
+    const pairProblem = this.pairProblem(pair);
+    if (pairProblem) {
+      if (typeof id === 'string' && !this.requests.has(id)) this.options.send({ t: 'sign-failed', id, reason: pair === null ? 'bad_request' : 'protocol_error', message: pairProblem });
+      if (pair !== null) this.options.onPairMismatch?.(pair);
+      return;
+    }
     try {
       request = decodeSigningRequest(raw);
       // The phone shows, and signs for, the account it derives itself (request-account.ts).
       request = { ...request, account: derivedAccount(this.keyShare, request.account) };
     } catch (error) {
-      const id = (raw as { id?: unknown } | null)?.id;
       if (typeof id === 'string' && !this.requests.has(id)) {
         this.options.send({ t: 'sign-failed', id, reason: 'bad_request', message: `The phone refuses this request (${error instanceof Error ? error.message : 'malformed'}).` });
       }
@@ -309,7 +338,7 @@ export class PhoneCoSigner {
     const known = this.requests.get(request.id);
     if (known) return this.onRequestAgain(known, request);
     const rescue = this.rescueAddress !== null && isRescueTransfer(request, this.rescueAddress);
-    const entry: PhoneRequest = { request, display: displayModel(request), code: shortCode(request), status: 'pending', attempt: 0, session: null, answer: null, rescue };
+    const entry: PhoneRequest = { request, display: displayModel(request), code: shortCode(request), status: 'pending', attempt: 0, session: null, answer: null, share: null, rescue };
     this.requests.set(request.id, entry);
     if (this.tainted && !this.mayRescue(entry)) return this.refuseTainted(entry);
     this.options.onEvent({ kind: 'request', request: entry });
@@ -370,7 +399,7 @@ export class PhoneCoSigner {
 
   private async onSign(id: string, attempt: number, body: unknown): Promise<void> {
     const entry = this.requests.get(id);
-    const share = this.keyShare;
+    const share = entry?.share;
     if (!entry || !share || entry.status !== 'signing' || !entry.session || attempt !== entry.attempt) return;
     try {
       if (entry.session.step === 'sign/awaiting-2') {
@@ -381,6 +410,7 @@ export class PhoneCoSigner {
       }
       const outcome = p1SignFinish(share, entry.session, decodeSignMsg4(body, share.paillier.publicKey.n));
       entry.session = null;
+      entry.share = null;
       if (outcome.kind === 'tainted') {
         this.taint(outcome.keyShare, entry);
         return this.startNextApproved();

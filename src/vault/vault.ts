@@ -376,6 +376,22 @@ export class UnlockedVault {
     return this.deleteMany([recordKey]);
   }
 
+  /** Writes `records` and deletes `deletes` in one transaction: all of it or none (a migration, a commit). */
+  replace(records: Readonly<Record<string, unknown>>, deletes: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      const key = this.requireKey();
+      if (!Array.isArray(deletes)) throw new VaultError('invalid_argument', 'replace takes an array of record keys to delete');
+      for (const recordKey of [...Object.keys(records), ...deletes]) checkRecordKey(recordKey);
+      const sealed = await Promise.all(Object.entries(records).map(async ([recordKey, value]) => [recordKey, await sealRecord(key, recordKey, encodeValue(value, recordKey))] as const));
+      await inWriteTransaction(this.db, async (tx, track) => {
+        this.requireCurrentHeader(await track(tx.objectStore(META_STORE).get(HEADER_KEY)));
+        const store = tx.objectStore(RECORD_STORE);
+        for (const recordKey of deletes) track(store.delete(recordKey));
+        for (const [recordKey, record] of sealed) track(store.put(record, recordKey));
+      });
+    });
+  }
+
   /** Deletes all the records in one transaction; missing ones are ignored. */
   deleteMany(recordKeys: readonly string[]): Promise<void> {
     return this.serial(async () => {

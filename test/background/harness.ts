@@ -4,6 +4,7 @@
  * recorded alarms, a test clock, and the test phone link with its co-signer stand-in.
  * `restart()` builds a fresh service over the same storage and vault, like a restarted worker.
  */
+import type { SettingsBody } from '../../src/session/settings-record.ts';
 import 'fake-indexeddb/auto';
 import { expect } from 'vitest';
 import type { QueueLimits } from '../../src/background/approval-queue.ts';
@@ -41,6 +42,8 @@ export interface Harness {
   /** Calls to open the approval window, and how many of them asked to focus it. */
   readonly windowOpens: { count: number; focused: number };
   readonly vaultName: string;
+  /** Every settings record the wallet sent to its members (accounts, names, networks). */
+  readonly settingsShared: SettingsBody[];
   /** A provider request as a page would send it (each call gets a fresh request key unless given). */
   request(method: string, params?: unknown, origin?: string, requestKey?: string, tabId?: number | null): Promise<unknown>;
   /** A request from a frame of `origin` embedded in the page of `embeddedIn`. */
@@ -61,6 +64,8 @@ interface Shared {
   phone: LocalTestCoSigner;
   fetch: FetchLike;
   vaultName: string;
+  /** Every settings record the wallet sent to its members. */
+  settingsShared: SettingsBody[];
   queueLimits?: QueueLimits;
 }
 
@@ -88,7 +93,7 @@ async function build(shared: Shared): Promise<Harness> {
     },
     alarms: alarmPort,
     clock: shared.clock,
-    phoneLinks: testPhoneLinks(shared.phone),
+    phoneLinks: testPhoneLinks(shared.phone, [], shared.settingsShared),
     vaultName: shared.vaultName,
     ...(shared.queueLimits ? { queueLimits: shared.queueLimits } : {}),
   });
@@ -119,7 +124,7 @@ export function createHarness(fetch: FetchLike, options: HarnessOptions = {}): P
   const vaultName = `duet-test-${crypto.randomUUID()}`;
   const session = new MemoryStore(options.sessionQuotaBytes);
   const phone = options.phone ?? new LocalTestCoSigner();
-  return build({ local: new MemoryStore(), session, clock: new TestClock(), phone, fetch, vaultName, ...(options.queueLimits ? { queueLimits: options.queueLimits } : {}) });
+  return build({ local: new MemoryStore(), session, clock: new TestClock(), phone, fetch, vaultName, settingsShared: [], ...(options.queueLimits ? { queueLimits: options.queueLimits } : {}) });
 }
 
 /** Expects `promise` to fail with this EIP-1193 code (and a message matching `message`). */

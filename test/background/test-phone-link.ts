@@ -1,8 +1,10 @@
 /**
  * A PhoneLink for tests: pairing completes as soon as the SAS is confirmed (no relay, no phone
- * app), and co-signing goes to a LocalTestCoSigner stand-in.
+ * app), co-signing goes to a LocalTestCoSigner stand-in, and the members' driver only records the
+ * settings records the wallet shares (it shows no members).
  */
-import { IDLE_PAIRING, type PairingDriver, type PairingProgress, type PhoneLink, type PhoneLinkContext, type PhoneLinkFactory } from '../../src/background/pairing.ts';
+import { IDLE_PAIRING, type MembersDriver, type PairingDriver, type PairingProgress, type PhoneLink, type PhoneLinkContext, type PhoneLinkFactory } from '../../src/background/pairing.ts';
+import type { SettingsBody } from '../../src/session/settings-record.ts';
 import type { LocalTestCoSigner } from './local-test-co-signer.ts';
 
 export const TEST_SAS = '246810';
@@ -14,11 +16,25 @@ class TestPhoneLink implements PhoneLink, PairingDriver {
   private readonly context: PhoneLinkContext;
   private current: PairingProgress = IDLE_PAIRING;
   private readonly listeners = new Set<(progress: PairingProgress) => void>();
+  readonly members: MembersDriver;
   closed = false;
 
-  constructor(context: PhoneLinkContext, phone: LocalTestCoSigner) {
+  constructor(context: PhoneLinkContext, phone: LocalTestCoSigner, settingsShared: SettingsBody[]) {
     this.context = context;
     this.coSigner = phone;
+    const nothing = async (): Promise<void> => undefined;
+    this.members = {
+      view: () => null,
+      joiningView: () => null,
+      decide: () => undefined,
+      remove: nothing,
+      retry: nothing,
+      cancel: () => undefined,
+      cutOffRemoved: nothing,
+      rename: nothing,
+      shareSettings: (body) => void settingsShared.push(body),
+      shareHistory: () => undefined,
+    };
   }
 
   get pairing(): PairingDriver {
@@ -66,9 +82,9 @@ class TestPhoneLink implements PhoneLink, PairingDriver {
   }
 }
 
-export function testPhoneLinks(phone: LocalTestCoSigner, created: TestPhoneLink[] = []): PhoneLinkFactory {
+export function testPhoneLinks(phone: LocalTestCoSigner, created: TestPhoneLink[] = [], settingsShared: SettingsBody[] = []): PhoneLinkFactory {
   return (context) => {
-    const link = new TestPhoneLink(context, phone);
+    const link = new TestPhoneLink(context, phone, settingsShared);
     created.push(link);
     return link;
   };

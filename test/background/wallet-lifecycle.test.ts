@@ -202,6 +202,19 @@ describe('restarts', () => {
     expect(await restarted.request('personal_sign', ['0x01', address], DAPP, 'page-a:7')).toBe(await resent);
   });
 
+  it('a request sent again before the first copy reached the queue (the bridge reconnecting) joins it: one approval, one answer', async () => {
+    const h = await createHarness(node.fetch);
+    const address = await setUpWallet(h);
+    await connect(h);
+    const first = h.request('personal_sign', ['0x02', address], DAPP, 'page-b:3');
+    const again = h.request('personal_sign', ['0x02', address], DAPP, 'page-b:3');
+    const id = await nextApproval(h, 'sign');
+    expect(await openApprovals(h)).toHaveLength(1);
+    await h.wallet.decide(id, true);
+    expect(verifyMessage(getBytes('0x02'), (await first) as string)).toBe(address);
+    expect(await again).toBe(await first);
+  });
+
   it('a request key only joins requests of the same origin', async () => {
     const h = await createHarness(node.fetch);
     const address = await setUpWallet(h);

@@ -92,6 +92,21 @@ describe('accounts', () => {
     expect((await h.view()).state.accounts[0]?.name).toBe('Main');
   });
 
+  it('every change of accounts sends the members the settings record (a recovered browser gets the names back); a refused one sends nothing', async () => {
+    const sent = h.settingsShared.length;
+    await h.wallet.renameAccount(0, 'Savings');
+    expect(h.settingsShared.at(-1)?.accounts).toEqual([{ index: 0, name: 'Savings' }]);
+    await h.wallet.addAccount('Daily');
+    expect(h.settingsShared.at(-1)?.accounts).toEqual([
+      { index: 0, name: 'Savings' },
+      { index: 1, name: 'Daily' },
+    ]);
+    expect(h.settingsShared.length).toBe(sent + 2);
+    await expect(h.wallet.renameAccount(0, '')).rejects.toMatchObject({ code: RpcErrorCode.invalidParams });
+    await expect(h.wallet.removeNetworkFromUi(31337)).rejects.toBeDefined();
+    expect(h.settingsShared.length).toBe(sent + 2);
+  });
+
   it('choosing the active account reorders what connected sites see, and tells them', async () => {
     const first = (await h.view()).state.accounts[0]?.address as string;
     await h.wallet.addAccount('Second');

@@ -5,7 +5,7 @@
  */
 import 'fake-indexeddb/auto';
 import { WebSocket } from 'ws';
-import type { PhoneLink, PhoneLinkContext, SecretRecords } from '../../src/background/pairing.ts';
+import type { MemberSecrets, PhoneLink, PhoneLinkContext } from '../../src/background/pairing.ts';
 import { relayPhoneLinks } from '../../src/background/phone-link.ts';
 import type { DirectSettings } from '../../src/channel/direct-path.ts';
 import type { WebSocketConstructor } from '../../src/channel/relay-client.ts';
@@ -15,7 +15,15 @@ import { newSigningRequestId, type SigningRequest } from '../../src/wallet/signi
 import { unlockedPhone } from '../phone/phone-support.ts';
 import { waitFor } from '../relay/relay-support.ts';
 
-export class MemorySecrets implements SecretRecords {
+/** The one channel record of a device with one other member (its state and the relay client's). */
+export function onlyLink(records: Map<string, string> | string[]): string {
+  const keys = Array.isArray(records) ? records : [...records.keys()];
+  const links = keys.filter((key) => key.startsWith('link/'));
+  if (links.length !== 1) throw new Error(`expected one channel record, found ${links.length}`);
+  return links[0] as string;
+}
+
+export class MemorySecrets implements MemberSecrets {
   readonly records = new Map<string, string>();
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -29,6 +37,15 @@ export class MemorySecrets implements SecretRecords {
 
   async delete(key: string): Promise<void> {
     this.records.delete(key);
+  }
+
+  async replace(records: Record<string, unknown>, deletes: readonly string[]): Promise<void> {
+    for (const key of deletes) this.records.delete(key);
+    await this.putMany(records);
+  }
+
+  async keys(): Promise<string[]> {
+    return [...this.records.keys()].sort();
   }
 }
 
@@ -75,7 +92,7 @@ export async function linkApps(relayWsUrl: string, direct?: { readonly rtc: RtcS
   await waitFor(() => apps.link.pairing.progress().phase === 'confirm-sas' && apps.phone.view().screen === 'confirm-sas');
   apps.link.pairing.confirmSas(true);
   apps.phone.confirmSas(true);
-  await waitFor(() => secrets.records.has('keyShare') && apps.phone.view().extension !== null, 90_000);
+  await waitFor(() => secrets.records.has('walletShare') && apps.phone.view().members.length > 0, 90_000);
   return apps;
 }
 

@@ -19,11 +19,12 @@ import { UnlockedVault, unlockVault } from '../../src/vault/vault.ts';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { decodeRelayCredential, type RelayCredentialJson } from '../../src/channel/relay-credential.ts';
 import { CloseCode } from '../../src/channel/relay-protocol.ts';
-import { RelayClient, type RelayClientState } from '../../src/channel/relay-client.ts';
+import { RelayClient } from '../../src/channel/relay-client.ts';
 import { rawWebSocket } from '../relay/raw-websocket.ts';
 import { helloFor, NodeWebSocket, sleep, waitFor } from '../relay/relay-support.ts';
 import { FAST_KEYS, openPhone, TEST_PASSPHRASE } from '../phone/phone-support.ts';
-import { coSign, linkApps, personalSign, type LinkedApps } from './app-link.ts';
+import { coSign, linkApps, onlyLink, personalSign, type LinkedApps } from './app-link.ts';
+import type { LinkState } from '../../src/channel/stored-link-state.ts';
 import { keysIn, openedBy } from './frame-keys.ts';
 
 let relay: RunningRelay;
@@ -46,7 +47,7 @@ describe('forward secrecy between the apps', () => {
   it('keys captured from both devices open no frame sent after the next connection', async () => {
     await coSign(apps, 'before the capture');
     const vault = await unlockVault(PHONE_VAULT, TEST_PASSPHRASE, FAST_KEYS);
-    const captured = [...keysIn(await apps.secrets.get('channel')), ...keysIn(await vault.get('channel'))];
+    const captured = [...keysIn((await apps.secrets.get<LinkState>(onlyLink(apps.secrets.records)))?.channel), ...keysIn((await vault.get<LinkState>(onlyLink(await vault.keys())))?.channel)];
     vault.lock();
     expect(captured.length).toBeGreaterThanOrEqual(4);
     // The captured keys do open what they protected.
@@ -62,7 +63,7 @@ describe('forward secrecy between the apps', () => {
   });
 
   it("after a relay restart, a squatter with the paired channel's name and public keys is refused; the apps reconnect and co-sign", async () => {
-    const stored = (await apps.secrets.get<RelayClientState>('relay')) as RelayClientState;
+    const stored = ((await apps.secrets.get<LinkState>(onlyLink(apps.secrets.records))) as LinkState).relay;
     const known = decodeRelayCredential(stored.credential as RelayCredentialJson);
     expect(known).not.toBeNull();
     const port = relay.port;
@@ -84,9 +85,10 @@ describe('forward secrecy between the apps', () => {
   });
 
   it('the phone locked right after a co-signing, its storage slow: unlocked, it holds the request as signed and co-signs the next one', async () => {
-    const putMany = UnlockedVault.prototype.putMany;
-    const slow = vi.spyOn(UnlockedVault.prototype, 'putMany').mockImplementation(function (this: UnlockedVault, records) {
-      return new Promise<void>((resolve, reject) => setTimeout(() => putMany.call(this, records).then(resolve, reject), SLOW_WRITE_MS));
+    // The phone writes its channels and requests with `replace` (one transaction with the deletes).
+    const replace = UnlockedVault.prototype.replace;
+    const slow = vi.spyOn(UnlockedVault.prototype, 'replace').mockImplementation(function (this: UnlockedVault, records, deletes) {
+      return new Promise<void>((resolve, reject) => setTimeout(() => replace.call(this, records, deletes).then(resolve, reject), SLOW_WRITE_MS));
     });
     const settled = apps.phone.view().history.length;
     await coSign(apps, 'then locked at once');
@@ -114,7 +116,7 @@ describe('forward secrecy between the apps', () => {
     apps.close();
     apps = await linkApps(relay.wsUrl);
     const vault = await unlockVault(PHONE_VAULT, TEST_PASSPHRASE, FAST_KEYS);
-    const phoneRelay = (await vault.get<RelayClientState>('relay')) as RelayClientState;
+    const phoneRelay = ((await vault.get<LinkState>(onlyLink(await vault.keys()))) as LinkState).relay;
     vault.lock();
     await apps.link.forget();
     await waitFor(() => /ended this pairing/.test(apps.phone.view().error ?? ''), 10_000);

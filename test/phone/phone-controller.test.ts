@@ -9,6 +9,7 @@ import { createVault, unlockVault } from '../../src/vault/vault.ts';
 import { dealKeyShares } from '../mpc/dealer.ts';
 import { loadPaillierFixture } from '../mpc/fixtures.ts';
 import { extensionOffering } from './extension-peer.ts';
+import { waitFor } from '../relay/relay-support.ts';
 import { FAST_KEYS, TEST_PASSPHRASE, freshPhone, openPhone, rawVault, unlockedPhone } from './phone-support.ts';
 
 let relay: RunningRelay;
@@ -48,7 +49,7 @@ describe('phone controller', () => {
     phone.lock();
   });
 
-  it('a stored link that cannot be resumed (saved by an older version): the wallet screen says so, and Unpair works', async () => {
+  it('a stored pairing of an older version that cannot be moved (no pinned identity): the screen says so, and Unpair works', async () => {
     (await unlockedPhone()).lock();
     const vault = await unlockVault(PHONE_VAULT, TEST_PASSPHRASE, FAST_KEYS);
     const { p1 } = dealKeyShares(0x1234n, loadPaillierFixture(0));
@@ -56,24 +57,26 @@ describe('phone controller', () => {
     vault.lock();
     const phone = await openPhone();
     await phone.unlock(TEST_PASSPHRASE);
-    expect(phone.view()).toMatchObject({ screen: 'home', online: false, error: expect.stringContaining('cannot be resumed: this pairing was saved by an older version') });
+    expect(phone.view()).toMatchObject({ screen: 'home', online: false, address: null, error: expect.stringContaining('no pinned identity') });
     await phone.unpair();
     expect((await rawVault()).records).not.toHaveProperty('keyShare');
     expect(phone.view()).toMatchObject({ screen: 'home', address: null });
     phone.lock();
   });
 
-  it('an unpaired phone refuses add-member and recover links as not supported yet, and stays unpaired', async () => {
+  it('an unpaired phone refuses a recover link (it holds no wallet) and stays as it was; an add-member link takes it to the code', async () => {
     const phone = await unlockedPhone();
     const before = await rawVault();
-    for (const kind of ['add-member', 'recover'] as const) {
-      const peer = await extensionOffering(relay.wsUrl, kind);
-      await phone.pair(peer.link);
-      expect(phone.view()).toMatchObject({ screen: 'home', address: null });
-      expect(phone.view().error).toContain('does not support that yet');
-      peer.peerLink.close();
-    }
+    const recover = await extensionOffering(relay.wsUrl, 'recover');
+    await phone.pair(recover.link);
+    expect(phone.view()).toMatchObject({ screen: 'home', address: null });
+    expect(phone.view().error).toContain('holds no wallet');
+    recover.peerLink.close();
     expect(await rawVault()).toEqual(before);
+    const join = await extensionOffering(relay.wsUrl, 'add-member');
+    await phone.pair(join.link);
+    await waitFor(() => phone.view().screen === 'confirm-sas');
+    join.peerLink.close();
     phone.lock();
   });
 

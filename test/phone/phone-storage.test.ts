@@ -15,12 +15,14 @@ import { WebSocket } from 'ws';
 import { decodeBase64Url } from '../../src/channel/base64url.ts';
 import type { PeerLink } from '../../src/channel/peer-link.ts';
 import type { RelayClientState } from '../../src/channel/relay-client.ts';
-import type { SecureChannel, SecureChannelState } from '../../src/channel/secure-channel.ts';
+import type { SecureChannel } from '../../src/channel/secure-channel.ts';
 import { bigIntToBytes, bigIntToMinimalBytes } from '../../src/mpc/bytes.ts';
 import { G } from '../../src/mpc/curve.ts';
 import { accountAddress } from '../../src/mpc/derivation.ts';
-import { decodeP1KeyShare } from '../../src/mpc/key-share-codec.ts';
-import { gcd } from '../../src/mpc/wire.ts';
+import { decodeWalletShare } from '../../src/mpc/wallet-share-codec.ts';
+import { p1PairShare } from '../../src/mpc/wallet-share.ts';
+import type { LinkState } from '../../src/channel/stored-link-state.ts';
+import { gcd, hexFromBytes } from '../../src/mpc/wire.ts';
 import type { P2KeyShare } from '../../src/mpc/key-share.ts';
 import { PHONE_VAULT, type PhoneController } from '../../src/phone/phone-controller.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
@@ -86,16 +88,19 @@ describe("the phone's storage at rest", () => {
   it('holds only the header and { iv, ciphertext } records, and no secret in any encoding', async () => {
     // The secrets, from what the vault decrypts; the extension's side of the pairing confirms they are the real ones.
     const vault = await unlockVault(PHONE_VAULT, PASSPHRASE);
-    const share = decodeP1KeyShare(await vault.get('keyShare'));
+    const walletShare = decodeWalletShare(await vault.get('walletShare'));
+    const share = p1PairShare(walletShare, 2);
     const identity = (await vault.get<{ secretKey: string; publicKey: string }>('identity')) as { secretKey: string; publicKey: string };
-    const session = (await vault.get<SecureChannelState>('channel'))?.session;
-    const relayState = (await vault.get<RelayClientState>('relay')) as RelayClientState;
+    const link = (await vault.get<LinkState>(`link/${hexFromBytes(walletShare.wallet.members[1]!.identityKey)}`)) as LinkState;
+    const session = link.channel.session;
+    const relayState = link.relay as RelayClientState;
     vault.lock();
     expect(G.multiply(share.x1).equals(extensionShare.q1)).toBe(true);
     expect(share.paillier.publicKey.n).toBe(extensionShare.paillierN);
     expect(extensionChannel.save().pinnedPeer).toBe(identity.publicKey);
     expect(session).toBeTruthy();
     const secrets: Record<string, string[]> = {
+      share: integerEncodings(walletShare.share, 32),
       x1: integerEncodings(share.x1, 32),
       paillierP: integerEncodings(share.paillier.p),
       paillierQ: integerEncodings(share.paillier.q),
@@ -114,7 +119,7 @@ describe("the phone's storage at rest", () => {
       { store: 'meta', key: 'vault', value: { format: 2, kdf: { algorithm: 'scrypt', n: 2 ** 17, r: 8, p: 2, salt: expect.any(Uint8Array) }, cipher: 'AES-256-GCM', check: { iv: expect.any(Uint8Array), ciphertext: expect.any(Uint8Array) } } },
     ]);
     const stored = records.filter((r) => r.store === 'records');
-    expect(stored.map((r) => r.key)).toEqual(expect.arrayContaining(['identity', 'keyShare', 'channel', 'relay', 'extension']));
+    expect(stored.map((r) => r.key)).toEqual(expect.arrayContaining(['identity', 'walletShare', 'member/directory', expect.stringMatching(/^link\/[0-9a-f]{64}$/)]));
     for (const { value } of stored) expect(value).toEqual({ iv: expect.any(Uint8Array), ciphertext: expect.any(Uint8Array) });
 
     const raw = await dump();
@@ -141,11 +146,11 @@ describe("the phone's storage at rest", () => {
 
   it('a flipped ciphertext byte in the key share: the right passphrase gives a clear message and stays locked, nothing written, no address', async () => {
     phone.lock();
-    const keyShare = (await rawRecords()).find((r) => r.store === 'records' && r.key === 'keyShare')?.value as { iv: Uint8Array; ciphertext: Uint8Array };
+    const keyShare = (await rawRecords()).find((r) => r.store === 'records' && r.key === 'walletShare')?.value as { iv: Uint8Array; ciphertext: Uint8Array };
     const ciphertext = keyShare.ciphertext.slice();
     const middle = ciphertext.length >> 1;
     ciphertext[middle] = (ciphertext[middle] as number) ^ 0x01;
-    await writeRaw(indexedDB, PHONE_VAULT, 'records', 'keyShare', { iv: keyShare.iv, ciphertext });
+    await writeRaw(indexedDB, PHONE_VAULT, 'records', 'walletShare', { iv: keyShare.iv, ciphertext });
     phone = await openPhone({ deviceKey: null }, SHIPPED_KEYS);
     const before = await dump();
 

@@ -60,7 +60,7 @@ export async function openPhone(options: Partial<PhoneControllerOptions> = {}, k
   const phone = new PhoneController({
     pairingLink: null,
     deviceKey: new SoftwareDeviceKey(),
-    attempts: indexedDbAttemptStore(PHONE_ATTEMPTS_DB),
+    attempts: indexedDbAttemptStore(options.vaultName ? `${options.vaultName}-attempts` : PHONE_ATTEMPTS_DB),
     paillierKeys: async () => loadPreparedPaillierFixture(0),
     ...keys,
     ...options,
@@ -71,7 +71,8 @@ export async function openPhone(options: Partial<PhoneControllerOptions> = {}, k
 
 /** A phone whose storage was wiped, at its first screen. */
 export async function freshPhone(options: Partial<PhoneControllerOptions> = {}, keys: typeof FAST_KEYS | typeof SHIPPED_KEYS = FAST_KEYS): Promise<PhoneController> {
-  await deleteDatabase(PHONE_VAULT);
+  await deleteDatabase(options.vaultName ?? PHONE_VAULT);
+  await deleteDatabase(`${options.vaultName ?? PHONE_VAULT}-attempts`);
   await deleteDatabase(PHONE_ATTEMPTS_DB);
   return openPhone(options, keys);
 }

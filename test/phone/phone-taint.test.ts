@@ -19,7 +19,7 @@ import { encodeInteger } from '../../src/mpc/wire.ts';
 import { PHONE_VAULT, type PhoneController } from '../../src/phone/phone-controller.ts';
 import type { NewKeyChoice } from '../../src/phone/phone-vault-key.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay-server.ts';
-import { CoSigningFailed, ExtensionCoSigner } from '../../src/session/extension-cosigner.ts';
+import { CoSigningFailed, ExtensionCoSigner, firstPairShare } from '../../src/session/extension-cosigner.ts';
 import type { AppMessage } from '../../src/session/messages.ts';
 import { UnlockedVault, unlockVault } from '../../src/vault/vault.ts';
 import { newSigningRequestId, type SigningRequest } from '../../src/wallet/signing-request.ts';
@@ -44,7 +44,8 @@ async function pairedWithMaliciousExtension(key: NewKeyChoice = BY_PASSPHRASE, d
   let phone: PhoneController = await freshPhone({ deviceKey, paillierKeys: async () => loadPreparedPaillierFixture(1) });
   await phone.chooseKey(key);
   const { offer, ephemeralSecret } = createPairingOffer(relay.wsUrl, Date.now());
-  const link = PeerLink.pairing({ role: 'extension', identity: generateIdentity(), write: async () => undefined, WebSocket: WebSocket as unknown as WebSocketConstructor }, offer, relay.wsUrl);
+  const identity = generateIdentity();
+  const link = PeerLink.pairing({ role: 'extension', identity, write: async () => undefined, WebSocket: WebSocket as unknown as WebSocketConstructor }, offer, relay.wsUrl);
   const channel = link.channel;
   const received: AppMessage[] = [];
   let crafting = false;
@@ -61,7 +62,7 @@ async function pairedWithMaliciousExtension(key: NewKeyChoice = BY_PASSPHRASE, d
         channel.send(tamper(message));
         afterSend?.(message);
       },
-      onKeyShare: async () => undefined,
+      onKeyShare: async (share) => firstPairShare(share, { phone: channel.peerIdentity as Uint8Array, extension: identity.publicKey }),
       ...(keyShare ? { keyShare } : {}),
     });
   let extension = newCosigner();

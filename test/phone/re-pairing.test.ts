@@ -1,7 +1,7 @@
 /**
  * A phone that holds a wallet and is shown another pairing link (issue 11, point 1): it never
- * replaces its key share, keeps serving the wallet it holds, and refuses links of kinds it does
- * not support yet without changing anything. Real relay on loopback, real key generation.
+ * replaces its key share, keeps serving the wallet it holds, refuses to join another wallet, and
+ * takes a recover link (a new browser of its own wallet) only as far as the code. Real relay on loopback, real key generation.
  */
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { rawVault, unlockedPhone } from './phone-support.ts';
 /** What a pairing could change (the live channel rewrites its own state as it runs). */
 async function walletRecords() {
   const { meta, records } = await rawVault();
-  return { meta, keyShare: records?.keyShare, identity: records?.identity, usedOffers: records?.usedOffers };
+  return { meta, walletShare: records?.walletShare, identity: records?.identity, usedOffers: records?.usedOffers };
 }
 
 let relay: RunningRelay;
@@ -65,28 +65,36 @@ describe('a phone that holds a wallet, shown another pairing link', () => {
     await stillSigns();
   });
 
-  it.each([
-    ['add-member', 'adds this phone to an existing wallet'],
-    ['recover', 'recovers a wallet on this phone'],
-  ] as const)('refuses an %s link as not supported yet, changing nothing', async (kind, words) => {
+  it('refuses an add-member link (a phone is a member of one wallet), changing nothing', async () => {
     const before = await walletRecords();
-    await phone.pair((await offering(kind)).link);
-    expect(phone.view().error).toContain(words);
-    expect(phone.view().error).toContain('does not support that yet');
+    await phone.pair((await offering('add-member')).link);
+    expect(phone.view().error).toContain('already a member of the wallet');
     expect(phone.view()).toMatchObject({ screen: 'home', online: true });
-    expect(await walletRecords()).toEqual(before);
+    expect(await walletRecords()).toEqual({ ...before });
+    await stillSigns();
+  });
+
+  it('takes a recover link (a new browser recovering this wallet) to the code, and "No" there changes nothing', async () => {
+    const before = await walletRecords();
+    const other = await offering('recover');
+    await phone.pair(other.link);
+    await waitFor(() => phone.view().screen === 'confirm-sas');
+    phone.confirmSas(false);
+    expect(phone.view()).toMatchObject({ screen: 'home', online: true });
+    expect((await walletRecords()).walletShare).toEqual(before.walletShare);
+    await stillSigns();
   });
 
   it('"No" at the codes stops only that pairing; after unpairing (explicit) a new wallet can be paired', async () => {
     await phone.unpair();
-    expect(phone.view()).toMatchObject({ screen: 'home', address: null, extension: null });
+    expect(phone.view()).toMatchObject({ screen: 'home', address: null, members: [] });
     const other = await offering();
     await phone.pair(other.link);
     await waitFor(() => phone.view().screen === 'confirm-sas');
     phone.confirmSas(false);
     expect(phone.view()).toMatchObject({ screen: 'home', address: null });
     expect(phone.view().error).toContain('pairing stopped');
-    expect((await rawVault()).records).not.toHaveProperty('keyShare');
+    expect((await rawVault()).records).not.toHaveProperty('walletShare');
     wallet = await pairPhone(relay.wsUrl, phone);
     await stillSigns();
   });

@@ -2,6 +2,7 @@
  * The two devices' application protocol end to end in Node: real relay on loopback, pairing with
  * SAS confirmation, key generation, then signing requests approved, rejected, or attacked.
  */
+import { modulusHash } from '../../src/mpc/pair-setup.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Transaction, Signature, toBeHex } from 'ethers';
 import { generateIdentity } from '../../src/channel/handshake.ts';
@@ -317,7 +318,7 @@ describe('the phone request queue', () => {
   it('a request the phone cannot read is answered bad_request naming the field, and nothing is shown', async () => {
     const devices = await pairedDevices();
     const request = transfer(devices.address, newSigningRequestId());
-    await devices.phone.handle({ t: 'sign-request', request: { ...encodeSigningRequest(request), origin: 'not an origin' } });
+    await devices.phone.handle({ t: 'sign-request', request: { ...encodeSigningRequest(request), origin: 'not an origin' }, pair: modulusHash(devices.phone.share!.paillier.publicKey.n) });
     await waitFor(() => devices.toExtension.some((m) => m.t === 'sign-failed'));
     expect(devices.toExtension.find((m) => m.t === 'sign-failed')).toMatchObject({ id: request.id, reason: 'bad_request', message: expect.stringContaining('request.origin') });
     expect(devices.phone.list()).toHaveLength(0);

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { accountAddress } from '../../src/mpc/derivation.ts';
+import { modulusHash } from '../../src/mpc/pair-setup.ts';
 import type { AppMessage } from '../../src/session/messages.ts';
 import { PhoneCoSigner, type PhoneEvent } from '../../src/session/phone-cosigner.ts';
 import { derivedAccount } from '../../src/session/request-account.ts';
@@ -16,6 +17,7 @@ import { expectWalletError } from '../wallet/wallet-fixtures.ts';
 const { p1 } = dealKeyShares(0x1234567890abcdefn, loadPaillierFixture(0));
 const account0 = accountAddress(p1.publicKey, p1.chainCode, 0);
 const account1 = accountAddress(p1.publicKey, p1.chainCode, 1);
+const pair = modulusHash(p1.paillier.publicKey.n);
 
 function request(index: number, address: string): PersonalSignRequest {
   return { id: newSigningRequestId(), kind: 'personal_sign', origin: 'https://dapp.example', chainId: 1, account: { index, address }, createdAt: 1_700_000_000_000, message: '0x6869' };
@@ -43,16 +45,32 @@ describe('the account a request names', () => {
   it('the phone answers bad_request to account 0 shown with account 1 signed, and never shows it', async () => {
     const { phone, sent, events } = phoneWithWallet();
     const substituted = request(1, account0);
-    await phone.handle({ t: 'sign-request', request: encodeSigningRequest(substituted) });
+    await phone.handle({ t: 'sign-request', request: encodeSigningRequest(substituted), pair });
     expect(sent).toEqual([{ t: 'sign-failed', id: substituted.id, reason: 'bad_request', message: expect.stringContaining('request.account.address') }]);
     expect(events).toEqual([]);
+    expect(phone.list()).toEqual([]);
+  });
+
+  it('a request from an extension older than the {2,n} wallet (no pair key named) is refused saying so; another pair key is refused and reported', async () => {
+    const mismatches: string[] = [];
+    const sent: AppMessage[] = [];
+    const phone = new PhoneCoSigner({ send: (m) => sent.push(m), saveKeyShare: async () => undefined, saveTaint: async () => undefined, onEvent: () => undefined, keyShare: p1, onPairMismatch: (have) => mismatches.push(have) });
+    const first = request(1, account1);
+    await phone.handle({ t: 'sign-request', request: encodeSigningRequest(first) });
+    const second = request(1, account1);
+    await phone.handle({ t: 'sign-request', request: encodeSigningRequest(second), pair: 'ab'.repeat(32) });
+    expect(sent).toEqual([
+      { t: 'sign-failed', id: first.id, reason: 'bad_request', message: expect.stringContaining('older than this phone app') },
+      { t: 'sign-failed', id: second.id, reason: 'protocol_error', message: expect.stringContaining('different keys for this pair') },
+    ]);
+    expect(mismatches).toEqual(['ab'.repeat(32)]);
     expect(phone.list()).toEqual([]);
   });
 
   it('the phone shows a matching request with the address it derived', async () => {
     const { phone, events } = phoneWithWallet();
     const honest = request(1, account1);
-    await phone.handle({ t: 'sign-request', request: encodeSigningRequest(honest) });
+    await phone.handle({ t: 'sign-request', request: encodeSigningRequest(honest), pair });
     expect(events.map((e) => e.kind)).toEqual(['request']);
     expect(phone.list()[0]?.display.fields).toContainEqual({ label: 'Account', value: account1 });
   });
