@@ -26,9 +26,14 @@ function filesUnder(dir: string): Map<string, Uint8Array> {
  * meta CSP cannot carry frame-ancestors), `_headers` for hosts that can (Netlify, Cloudflare
  * Pages), and the published hashes: release.json and SHA256SUMS (src/phone/release-manifest.ts).
  */
-function phoneRelease(OUT_DIR: string): Plugin {
+function phoneRelease(): Plugin {
+  // The folder the build writes to, as finally resolved (a caller may override build.outDir).
+  let OUT_DIR = '';
   return {
     name: 'duet-phone-release',
+    configResolved(config) {
+      OUT_DIR = resolve(config.root, config.build.outDir);
+    },
     transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: phoneAppContentSecurityPolicy(RELAY_ORIGINS).replace("; frame-ancestors 'none'", '') }, injectTo: 'head-prepend' }],
     closeBundle() {
       // The static host serves https only: HSTS keeps the phone from ever asking over http again.
@@ -52,7 +57,7 @@ export default defineConfig(({ mode }) => ({
   root: resolve('src/phone'),
   base: './',
   publicDir: resolve('public'),
-  plugins: [preact(), phoneRelease(outDir(mode))],
+  plugins: [preact(), phoneRelease()],
   define: { __DUET_RELAY_ORIGINS__: JSON.stringify(RELAY_ORIGINS), __DUET_DEV_HOOKS__: JSON.stringify(mode !== 'release') },
   build: {
     outDir: outDir(mode),
