@@ -12,6 +12,7 @@
  * Types come back the same from both drivers: int8 (bigint) and numeric as strings (convert with
  * `int`/`big`), json/jsonb as values, booleans and int4 as JavaScript values.
  */
+import { randomInt } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 
@@ -65,7 +66,7 @@ async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
       return await attempt();
     } catch (error) {
       if (!isRetryable(error) || tries >= TRANSACTION_RETRIES) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (tries + 1)));
+      await new Promise((resolve) => setTimeout(resolve, randomInt(5 * (tries + 1) + 1)));
     }
   }
 }
