@@ -55,7 +55,8 @@ function alive(pid: number): boolean {
 test('npm start without a display: the scripted demo mines a co-signed transfer and prints the JSON summary last', async () => {
   test.setTimeout(180_000);
   const duet = startDuet();
-  expect(await duet.exited).toBe(0);
+  const code = await duet.exited;
+  expect(code, `npm start printed:\n${duet.output()}`).toBe(0);
   const lines = duet.output().trim().split('\n');
   const summary = JSON.parse(lines.at(-1) as string) as Record<string, unknown>;
   expect(summary).toMatchObject({ mined: true, address: expect.stringMatching(/^0x[0-9a-fA-F]{40}$/), txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) });

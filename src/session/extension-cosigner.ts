@@ -4,7 +4,10 @@
  *
  * keygen/0 (the phone's Paillier modulus and its proof) may arrive before the pairing code is
  * confirmed: it is checked at once (while the users compare codes) and used only by keygen/1,
- * which comes over the confirmed channel. A modulus that fails its proof ends the pairing.
+ * which comes over the confirmed channel. A modulus that fails its proof ends the pairing. The
+ * two travel on different channels (keygen/0 on the pairing channel, keygen/1 on the paired one
+ * or the direct path), so keygen/1 may arrive first: the first one is held until keygen/0 is
+ * verified, later copies are dropped.
  */
 import { accountAddress } from '../mpc/derivation.ts';
 import {
@@ -94,6 +97,8 @@ export class ExtensionCoSigner {
   private keyShare: P2KeyShare | null = null;
   private keygen: P2KeyGenState | null = null;
   private modulus: VerifiedPaillierModulus | null = null;
+  /** keygen/1 that overtook keygen/0 (they may take different paths): answered once the modulus is verified. */
+  private heldKeygenStart: unknown = null;
   private readonly pending = new Map<string, PendingSignature>();
   /** r^N mod N² for the phone's Paillier key, computed while the phone's user decides; memory only. */
   private noncePool: NoncePool | null = null;
@@ -199,11 +204,12 @@ export class ExtensionCoSigner {
     try {
       if (type === 'keygen/0' && !this.modulus) {
         this.modulus = p2KeyGenVerifyModulus(decodeKeyGenMsg0(body));
+        const held = this.heldKeygenStart;
+        this.heldKeygenStart = null;
+        if (held !== null) this.respondToKeygenStart(held, this.modulus);
       } else if (type === 'keygen/1' && !this.keygen) {
-        if (!this.modulus) throw new CoSigningFailed('protocol_error', 'the phone started key generation before sending its Paillier key');
-        const round = p2KeyGenRespond(decodeKeyGenMsg1(body), this.modulus);
-        this.keygen = round.state;
-        this.options.send({ t: 'keygen', body: encodeKeyGenMsg2(round.message) });
+        if (this.modulus) this.respondToKeygenStart(body, this.modulus);
+        else this.heldKeygenStart ??= body;
       } else if (type === 'keygen/3' && this.keygen) {
         const share = p2KeyGenFinish(this.keygen, decodeKeyGenMsg3(body, this.keygen.paillierN));
         this.keygen = null;
@@ -214,6 +220,12 @@ export class ExtensionCoSigner {
       this.keygen = null;
       this.options.onKeygenFailed?.(error instanceof Error ? error : new Error('key generation failed'));
     }
+  }
+
+  private respondToKeygenStart(body: unknown, modulus: VerifiedPaillierModulus): void {
+    const round = p2KeyGenRespond(decodeKeyGenMsg1(body), modulus);
+    this.keygen = round.state;
+    this.options.send({ t: 'keygen', body: encodeKeyGenMsg2(round.message) });
   }
 
   /** sign/1 of a newer attempt starts a fresh session; sign/3 continues the current one; others are dropped. */

@@ -191,13 +191,21 @@ export class PhoneCoSigner {
     return this.announced;
   }
 
-  /** Once the pairing is confirmed: P1 opens key generation with `counterpart` (the extension's pinned identity). */
+  /**
+   * Once the pairing is confirmed: P1 opens key generation with `counterpart` (the extension's
+   * pinned identity). keygen/0 goes again, on the confirmed channel just ahead of keygen/1: the
+   * early copy travelled under the pairing keys, which the extension forgets once the first frame
+   * of the paired channel's fresh exchange reaches it, so a late early copy can be lost (80 kB
+   * more per pairing; the extension verifies the proof once).
+   */
   async startKeygen(counterpart: string): Promise<void> {
     try {
       await this.announceKey();
-      const round = p1KeyGenStart(randomBytes(32), await this.preparedKey(), counterpart);
+      const prepared = await this.preparedKey();
+      const round = p1KeyGenStart(randomBytes(32), prepared, counterpart);
       this.keygen = round.state;
       this.options.onEvent({ kind: 'keygen-progress', step: 'committing' });
+      this.options.send({ t: 'keygen', body: encodeKeyGenMsg0(p1KeyGenAnnounce(prepared)) });
       this.options.send({ t: 'keygen', body: encodeKeyGenMsg1(round.message) });
     } catch (error) {
       this.options.onEvent({ kind: 'keygen-failed', message: error instanceof Error ? error.message : 'key generation failed' });
