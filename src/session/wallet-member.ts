@@ -21,6 +21,7 @@
  * Everything stored is stored before anything that depends on it is sent.
  */
 import type { MemberIdentity } from '../mpc/member-signature.ts';
+import { equalBytes } from '../mpc/bytes.ts';
 import { decodePairSetupMsg, encodePairSetupMsg, modulusHash, p1PairSetup, p2PairAccept } from '../mpc/pair-setup.ts';
 import { randomBytes } from '../mpc/random.ts';
 import { decodeReshareMessage, encodeCertificate, encodeReshareMessage } from '../mpc/reshare-messages.ts';
@@ -447,6 +448,14 @@ export class WalletMember {
     const body = raw as { type?: unknown } | null;
     // Deletion receipts come after the commit, when no round is left: this member checks them.
     if (body?.type === 'reshare/deleted') return this.onReceipt(decodeReshareMessage(raw) as DeletionReceipt);
+    if (this.certifiesStoredPending(wire)) {
+      // The round whose share this member stored was committed elsewhere while this member ran
+      // another (a retry after a restart, refused by whoever committed): it takes that round up again.
+      const pending = this.pending as PendingRecord;
+      this.endRound();
+      this.active = pending.proposal;
+      this.ensureParticipant(pending.proposal)?.resume(pending.pending, pending.proposal);
+    }
     if (!this.share && !this.removal) {
       // A newcomer: its participant exists once the proposal naming it arrives.
       if (!this.participant && body?.type === 'reshare/proposal') {
@@ -470,6 +479,18 @@ export class WalletMember {
     }
     const index = this.indexOfKey(from);
     if (index !== null) void this.ensureParticipant()?.handle(wire, index);
+  }
+
+  /** A certificate for the stored pending share's round, while the running round is another one. */
+  private certifiesStoredPending(wire: ReshareWire): boolean {
+    const pending = this.pending;
+    if (wire.t !== 'reshare-certificate' || !pending || (this.active && equalBytes(this.active.reshareId, pending.proposal.reshareId))) return false;
+    try {
+      const proposal = decodeReshareMessage(wire.proposal) as ReshareProposal;
+      return equalBytes(proposal.reshareId, pending.proposal.reshareId);
+    } catch {
+      return false;
+    }
   }
 
   private onReshareEvent(event: ReshareEvent): void {
@@ -612,7 +633,7 @@ export class WalletMember {
   /** Call once the channels are opened (after an unlock). */
   start(): void {
     if (this.removal && this.share) void this.wipeAfterConfirm();
-    else if (this.pending) this.ensureParticipant()?.resume(this.pending.pending, this.pending.proposal);
+    else if (this.pending) this.ensureParticipant(this.pending.proposal)?.resume(this.pending.pending, this.pending.proposal);
   }
 
   private async onReceipt(receipt: DeletionReceipt): Promise<void> {
