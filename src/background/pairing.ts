@@ -8,10 +8,9 @@
  */
 import type { DirectSettings } from '../channel/direct-path.ts';
 import type { PairingKind } from '../channel/pairing-offer.ts';
-import type { LinkPath } from '../channel/path-switch.ts';
+import type { MemberRow } from '../session/member-row.ts';
 import type { SettingsBody } from '../session/settings-record.ts';
 import type { ChangeProgress, Decision } from '../session/wallet-member.ts';
-import type { MemberRole } from '../mpc/wallet-share.ts';
 import type { PairedKey } from './accounts.ts';
 import type { CoSigner } from './co-signer.ts';
 
@@ -60,20 +59,7 @@ export interface MemberSecrets extends SecretRecords {
 }
 
 /** One member of the wallet as the Devices page shows it. */
-export interface MemberRowView {
-  readonly key: string;
-  readonly index: number;
-  readonly name: string;
-  readonly role: MemberRole;
-  readonly self: boolean;
-  readonly online: boolean;
-  /** How its messages reach this browser while online: directly (WebRTC) or through the relay. */
-  readonly path: LinkPath;
-  readonly lastSeen: number | null;
-  /** The last proof that its share works (this browser: now). */
-  readonly healthAt: number | null;
-  readonly suspect: boolean;
-  readonly blocked: boolean;
+export interface MemberRowView extends MemberRow {
   /** This browser signs with it (it is P1 of their pair and the pair key is set up). */
   readonly coSigns: boolean;
   readonly problem: string | null;

@@ -179,7 +179,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
       role: 'extension',
       name: BROWSER_NAME,
       state,
-      links: { send: (peer, message) => channels.send(peer, message), offer: (peer) => channels.offer(peer), answer: (link, expected) => channels.answer(link, expected), linked: (peer) => channels.linked(peer), retire: (peer) => channels.retire(peer) },
+      links: channels,
       store: memberStore(this.context.secrets),
       preparedKey: this.preparedKey,
       now: () => this.context.now(),

@@ -22,7 +22,7 @@ import type { LinkState } from '../channel/stored-link-state.ts';
 import { accountAddress } from '../mpc/derivation.ts';
 import type { P1KeyShare } from '../mpc/key-share.ts';
 import { phoneWalletShare } from '../mpc/wallet-share-codec.ts';
-import { failuresOf, memberId, p1PairShare, withTaints, type Member, type MemberRole, type WalletShare } from '../mpc/wallet-share.ts';
+import { failuresOf, memberId, p1PairShare, withTaints, type Member, type WalletShare } from '../mpc/wallet-share.ts';
 import { hexFromBytes } from '../mpc/wire.ts';
 import { MemberChannels } from '../session/member-channels.ts';
 import type { HistoryEntryWire, MemberCard } from '../session/member-messages.ts';
@@ -41,6 +41,7 @@ import { PaillierKeyPool, type PaillierKeySource } from './paillier-key-pool.ts'
 import { generatePassphrase } from './passphrase.ts';
 import { PhoneKeyError, PhoneVaultKey, vaultFailure, type NewKeyChoice, type UnlockMethod } from './phone-vault-key.ts';
 import type { AttemptStore } from './unlock-throttle.ts';
+import type { MemberRow } from '../session/member-row.ts';
 
 export const PHONE_VAULT = 'duet-phone';
 /** The phone's count of wrong unlock attempts (unlock-throttle.ts), beside the vault. */
@@ -84,25 +85,6 @@ export interface HistoryEntry {
   readonly outcome: SettledStatus | 'changed';
   /** Who made it, when another member did (a pair signing without this phone, a membership change). */
   readonly by?: string;
-}
-
-/** One member of the wallet as this phone shows it. */
-export interface MemberRow {
-  readonly key: string;
-  readonly index: number;
-  readonly name: string;
-  readonly role: MemberRole;
-  readonly self: boolean;
-  readonly online: boolean;
-  /** How this phone's messages reach it while online: directly (WebRTC) or through the relay. */
-  readonly path: LinkPath;
-  readonly lastSeen: number | null;
-  /** The last proof that its share works. */
-  readonly healthAt: number | null;
-  /** A signature with it failed (it may be compromised). */
-  readonly suspect: boolean;
-  /** Its removal began: no pair with it signs. */
-  readonly blocked: boolean;
 }
 
 export interface PhoneView {
@@ -537,7 +519,7 @@ export class PhoneController {
       role: 'phone',
       name: PHONE_NAME,
       state,
-      links: { send: (peer, message) => channels.send(peer, message), offer: (peer) => channels.offer(peer), answer: (link, expected) => channels.answer(link, expected), linked: (peer) => channels.linked(peer), retire: (peer) => channels.retire(peer) },
+      links: channels,
       store: memberStore(vault),
       preparedKey: () => this.preparedKey(),
       now: this.now,

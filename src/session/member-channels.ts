@@ -72,7 +72,7 @@ export interface ChannelStatus {
   readonly path: LinkPath;
 }
 
-export class MemberChannels implements Pick<MemberLinks, 'send' | 'offer' | 'answer' | 'linked' | 'retire'> {
+export class MemberChannels implements MemberLinks {
   private readonly options: MemberChannelsOptions;
   private readonly links = new Map<string, PeerLink>();
   private readonly pending = new Set<PeerLink>();
