@@ -96,6 +96,16 @@ export function DecisionCard({ decision, refresh }: { decision: Decision; refres
         </>
       );
       break;
+    case 'guard':
+      body = (
+        <>
+          <h3>Add the Duet Guard to your wallet?</h3>
+          <p class="lede">
+            This browser is linked to this Guard (key {fingerprint(decision.candidate.identityKey)}): it can co-sign under your rules, never alone. Your wallet afterwards: {names(decision.members)}.
+          </p>
+        </>
+      );
+      break;
     case 'reshare':
       body = (
         <>
@@ -122,11 +132,11 @@ export function DecisionCard({ decision, refresh }: { decision: Decision; refres
       <div class="row">
         {decision.kind !== 'removed' && (
           <button class="secondary" data-testid="decision-refuse" disabled={busy} onClick={() => answer(false)}>
-            {decision.kind === 'reshare' ? 'Refuse' : 'Different'}
+            {decision.kind === 'reshare' || decision.kind === 'guard' ? 'Refuse' : 'Different'}
           </button>
         )}
         <button data-testid="decision-approve" disabled={busy} onClick={() => answer(true)}>
-          {decision.kind === 'reshare' ? 'Approve' : decision.kind === 'removed' ? 'Delete it' : 'Same code'}
+          {decision.kind === 'reshare' || decision.kind === 'guard' ? 'Approve' : decision.kind === 'removed' ? 'Delete it' : 'Same code'}
         </button>
       </div>
     </section>

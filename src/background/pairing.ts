@@ -8,6 +8,7 @@
  */
 import type { DirectSettings } from '../channel/direct-path.ts';
 import type { PairingKind } from '../channel/pairing-offer.ts';
+import type { GuardLinkProgress } from '../session/guard-links.ts';
 import type { MemberRow } from '../session/member-row.ts';
 import type { SettingsBody } from '../session/settings-record.ts';
 import type { ChangeProgress, Decision } from '../session/wallet-member.ts';
@@ -78,6 +79,21 @@ export interface MembersView {
   readonly removed: boolean;
 }
 
+/** Adding the Duet Guard from the Devices page (docs/guard.md, "In the apps"). */
+export interface GuardDriver {
+  progress(): GuardLinkProgress;
+  /** Links this browser to the Guard (its URL and the code it printed); resolves with the SAS on screen. */
+  enrol(guardUrl: string, code: string): Promise<void>;
+  confirmSas(matches: boolean): void;
+  /** The first code of the authenticator app; then the phone's code is shown. */
+  confirmSecondFactor(code: string): Promise<void>;
+  /** A new code for the phone (the last one expired). */
+  phoneCode(): Promise<void>;
+  /** The reshare that adds the linked Guard, with the phone (linked to the Guard too) as the second dealer. */
+  add(): Promise<void>;
+  cancel(): void;
+}
+
 /** What the extension knows about the wallet's members, and what its user can do about them. */
 export interface MembersDriver {
   /** Null while this browser holds no wallet (not paired, or joining). */
@@ -95,6 +111,7 @@ export interface MembersDriver {
   shareSettings(body: SettingsBody): void;
   /** A signature this browser made, for every other member's history. */
   shareHistory(entry: { readonly id: string; readonly title: string; readonly detail: string; readonly with: string }): void;
+  readonly guard?: GuardDriver;
 }
 
 export interface PhoneLinkContext {

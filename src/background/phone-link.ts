@@ -31,6 +31,7 @@ import { extensionWalletShare, FIRST_PAIR } from '../mpc/wallet-share-codec.ts';
 import { failuresOf, memberId, p2PairShare, pairRoles, type Member, type WalletShare } from '../mpc/wallet-share.ts';
 import { hexFromBytes } from '../mpc/wire.ts';
 import { preparePaillierKey, type PreparedPaillierKey } from '../mpc/zk/paillier-modulus.ts';
+import { GuardLinks, IDLE_GUARD_LINK } from '../session/guard-links.ts';
 import { MemberChannels } from '../session/member-channels.ts';
 import { channelStore, LINK_PREFIX, loadMembership, memberStore, membershipRecords } from '../session/member-vault.ts';
 import { parseAppMessage, type AppMessage } from '../session/messages.ts';
@@ -42,7 +43,7 @@ import { WalletMember, type MemberState } from '../session/wallet-member.ts';
 import type { SigningRequest } from '../wallet/signing-request.ts';
 import { pairedKeyFromParts } from './accounts.ts';
 import { CoSignerFailedError, CoSignerRejectedError, type CoSignature, type CoSigner, type PhoneStatus } from './co-signer.ts';
-import { IDLE_PAIRING, type MembersDriver, type MembersView, type MemberRowView, type PairingDriver, type PairingProgress, type PhoneLink, type PhoneLinkContext, type PhoneLinkFactory } from './pairing.ts';
+import { IDLE_PAIRING, type GuardDriver, type MembersDriver, type MembersView, type MemberRowView, type PairingDriver, type PairingProgress, type PhoneLink, type PhoneLinkContext, type PhoneLinkFactory } from './pairing.ts';
 
 const IDENTITY_RECORD = 'identity';
 /** What this browser calls itself, and a phone it pairs with, until the user renames them. */
@@ -94,6 +95,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
   private readonly preparedKey: () => Promise<PreparedPaillierKey>;
   private identityKey: Identity | null = null;
   private channels: MemberChannels | null = null;
+  private guards: GuardLinks | null = null;
   private member: WalletMember | null = null;
   /** One co-signer per member this browser signs with as P2, by its key. */
   private readonly cosigners = new Map<string, ExtensionCoSigner>();
@@ -139,6 +141,17 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     return this;
   }
 
+  /** Adding the Duet Guard: its link's steps (GuardLinks), then the reshare that adds it. */
+  readonly guard: GuardDriver = {
+    progress: () => this.guards?.progress() ?? IDLE_GUARD_LINK,
+    enrol: (guardUrl, code) => this.enrolGuard(guardUrl, code),
+    confirmSas: (matches) => this.guards?.confirmSas(matches),
+    confirmSecondFactor: (code) => this.requireGuards().confirmSecondFactor(code),
+    phoneCode: () => this.requireGuards().phoneCode(),
+    add: () => this.addGuard(),
+    cancel: () => this.guards?.cancel(),
+  };
+
   // ---- opening --------------------------------------------------------------------------------
 
   private async open(): Promise<void> {
@@ -161,6 +174,14 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
       },
       onStatus: () => this.statusChanged(),
       onLinked: (peer) => this.member?.candidateLinked(peer),
+    });
+    this.guards = new GuardLinks({
+      identity,
+      role: 'extension',
+      channels: this.channels,
+      onChange: () => this.context.membersChanged?.(),
+      ...(this.WebSocketImpl ? { WebSocket: this.WebSocketImpl } : {}),
+      now: () => this.context.now(),
     });
     this.openMember(state);
     const { problems } = this.channels.resume(links);
@@ -216,6 +237,9 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
       if (held !== null) this.receiveSettings(held);
     }
     if (this.current.phase === 'adding' && (view?.change?.step === 'committed' || view?.change === null)) this.setProgress(IDLE_PAIRING);
+    // The Guard this browser linked is a member now: its enrolment screens close.
+    const guardKey = this.guards?.progress().guardKey;
+    if (guardKey && view?.share?.wallet.members.some((member) => member.role === 'guard' && memberId(member) === guardKey)) this.guards?.finish();
     this.context.membersChanged?.();
     this.statusChanged();
   }
@@ -228,6 +252,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
   // ---- messages and co-signers ----------------------------------------------------------------
 
   private onMessage(peer: string, message: unknown): void {
+    if (this.guards?.handle(peer, message, this.isGuard(peer))) return;
     const cosigner = this.cosigners.get(peer);
     if (parseAppMessage(message)) {
       if (cosigner) void cosigner.handle(message);
@@ -246,6 +271,10 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
       else this.cosigners.set(key, new ExtensionCoSigner({ send: (message) => this.channels?.send(key, this.tamper(message)), onKeyShare: async () => undefined, ...(pairShare ? { keyShare: pairShare } : {}) }));
     }
     for (const [key, cosigner] of this.cosigners) if (!share?.wallet.members.some((member) => memberId(member) === key)) cosigner.setKeyShare(null);
+  }
+
+  private isGuard(peer: string): boolean {
+    return this.share?.wallet.members.some((member) => member.role === 'guard' && memberId(member) === peer) ?? false;
   }
 
   /** This browser co-signs transactions with members that are the P1 of their pair with it. */
@@ -562,6 +591,28 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     if (member) member.shareHistory({ id: entry.id, kind: 'signature', at: this.context.now(), by: [member.self, entry.with], title: entry.title, detail: entry.detail });
   }
 
+  // ---- the Duet Guard ---------------------------------------------------------------------------
+
+  private requireGuards(): GuardLinks {
+    if (!this.guards) throw new CoSignerFailedError('unavailable', this.problem ?? 'Duet is locked.');
+    return this.guards;
+  }
+
+  private async enrolGuard(guardUrl: string, code: string): Promise<void> {
+    await this.ready;
+    if (!this.share) throw new CoSignerFailedError('not_paired', 'Pair your phone first: the Guard joins a wallet with two devices.');
+    await this.requireGuards().enrol(guardUrl, code);
+  }
+
+  /** The second dealer is a phone of the wallet (linked to the Guard by its device code). */
+  private async addGuard(): Promise<void> {
+    const guardKey = this.requireGuards().progress().guardKey;
+    if (!guardKey) throw new CoSignerFailedError('not_paired', 'Link the Guard first (its address and code).');
+    const phone = this.view()?.members.find((row) => row.role === 'phone' && !row.suspect && !row.blocked && row.online) ?? this.view()?.members.find((row) => row.role === 'phone' && !row.suspect && !row.blocked);
+    if (!phone) throw new CoSignerFailedError('not_paired', 'Adding the Guard needs a phone of your wallet as the second dealer.');
+    await this.member?.addGuard({ guard: guardKey, dealer: phone.key });
+  }
+
   // ---- lifecycle ------------------------------------------------------------------------------
 
   async forget(): Promise<void> {
@@ -587,6 +638,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     clearInterval(this.healthTimer);
     this.pairingState?.link.close();
     this.pairingState = null;
+    this.guards?.close();
     this.channels?.close();
   }
 }

@@ -14,7 +14,7 @@
  * HTTP request, and one over the SAS inside the channel.
  */
 import type { Identity } from '../channel/handshake.ts';
-import { createPairingOffer, encodePairingLink, relayChannelName } from '../channel/pairing-offer.ts';
+import { createPairingOffer, encodePairingLink, relayChannelName, type PairingOffer } from '../channel/pairing-offer.ts';
 import { PeerLink, type PeerLinkOptions } from '../channel/peer-link.ts';
 import type { WebSocketConstructor } from '../channel/relay-client.ts';
 import type { LinkState } from '../channel/stored-link-state.ts';
@@ -49,20 +49,33 @@ export interface GuardEnrolment {
   onMessage(handler: (message: unknown) => void): () => void;
 }
 
-export interface GuardEnrolmentOptions {
+interface EnrolmentBase {
   readonly guardUrl: string;
   /** As the Guard printed it (XXXX-XXXX-XXXX-XXXX), any case. */
   readonly code: string;
   readonly identity: Identity;
   /** What the device is, for the Guard's records (its channel role is always the offering one). */
   readonly role: 'extension' | 'phone';
-  /** Stores the link state (encrypted, by the caller). */
-  readonly write: (state: LinkState) => Promise<void>;
   readonly WebSocket?: WebSocketConstructor;
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
   readonly link?: Pick<PeerLinkOptions, 'keepaliveMs' | 'backoff'>;
 }
+
+export type GuardEnrolmentOptions = EnrolmentBase &
+  (
+    | {
+        /** Stores the link state (encrypted, by the caller). */
+        readonly write: (state: LinkState) => Promise<void>;
+      }
+    | {
+        /**
+         * The app's link for a new pairing (MemberChannels.pairingLink, channel role "extension"): it
+         * stores nothing until the app adopts it as the Guard's member channel once `paired` resolved.
+         */
+        readonly pairingLink: (offer: PairingOffer) => PeerLink;
+      }
+  );
 
 async function guardJson(fetcher: typeof fetch, url: string, init?: RequestInit): Promise<Record<string, unknown>> {
   let response: Response;
@@ -85,7 +98,7 @@ export async function enrolWithGuard(options: GuardEnrolmentOptions): Promise<Gu
   if (info.service !== 'duet-guard' || typeof info.relayUrl !== 'string') throw new GuardEnrolError('not_a_guard', `${base} is not a Duet Guard`);
   const relayUrl = info.relayUrl;
   const { offer, ephemeralSecret } = createPairingOffer(relayUrl, (options.now ?? Date.now)());
-  const link = PeerLink.pairing({ role: 'extension', identity: options.identity, write: options.write, ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}), ...(options.link ?? {}) }, offer, relayUrl);
+  const link = 'pairingLink' in options ? options.pairingLink(offer) : PeerLink.pairing({ role: 'extension', identity: options.identity, write: options.write, ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}), ...(options.link ?? {}) }, offer, relayUrl);
   const channel = link.channel;
   channel.awaitPhone(offer, ephemeralSecret);
   const channelName = relayChannelName(offer);

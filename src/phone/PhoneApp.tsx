@@ -300,6 +300,24 @@ function DecisionCard({ controller, decision }: { controller: PhoneController; d
           </div>
         </section>
       );
+    case 'guard':
+      return (
+        <section class="card attention" data-testid="decision-guard">
+          <h3>Add the Duet Guard to your wallet?</h3>
+          <p>
+            This phone is linked to this Guard (key <span class="address">{fingerprint(decision.candidate.identityKey)}</span>). It co-signs under the rules you set, never alone. Your wallet afterwards:
+          </p>
+          <CardList cards={decision.members} testId="decision-members" />
+          <div class="row">
+            <button class="secondary" data-testid="decision-refuse" onClick={() => answer(false)}>
+              Refuse
+            </button>
+            <button data-testid="decision-approve" onClick={() => answer(true)}>
+              Approve
+            </button>
+          </div>
+        </section>
+      );
     case 'reshare':
       return (
         <section class="card attention" data-testid="decision-reshare">

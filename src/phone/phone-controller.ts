@@ -7,7 +7,9 @@
  *
  * Pairing links carry their kind (pairing-offer.ts): a new wallet (key generation with the
  * browser), joining a wallet as a new member (the browser coordinates, every dealer's code is
- * compared here), or recovering a wallet in a new browser (this phone coordinates).
+ * compared here), or recovering a wallet in a new browser (this phone coordinates). A Guard link
+ * (`https://guard/#guard=…`, shown by the browser) links this phone to the Duet Guard (its SAS
+ * compared here); the phone then approves the member set that adds it (docs/guard.md, "In the apps").
  */
 import { decodeBase64Url, encodeBase64Url } from '../channel/base64url.ts';
 import { ChannelError } from '../channel/channel-error.ts';
@@ -24,6 +26,8 @@ import type { P1KeyShare } from '../mpc/key-share.ts';
 import { phoneWalletShare } from '../mpc/wallet-share-codec.ts';
 import { failuresOf, memberId, p1PairShare, withTaints, type Member, type WalletShare } from '../mpc/wallet-share.ts';
 import { hexFromBytes } from '../mpc/wire.ts';
+import { decodeGuardLink, formatEnrolmentCode } from '../guard/enrolment-code.ts';
+import { GuardLinks, IDLE_GUARD_LINK, type GuardLinkProgress } from '../session/guard-links.ts';
 import { MemberChannels } from '../session/member-channels.ts';
 import type { HistoryEntryWire, MemberCard } from '../session/member-messages.ts';
 import { LINK_PREFIX, loadMembership, memberStore, membershipRecords } from '../session/member-vault.ts';
@@ -122,6 +126,8 @@ export interface PhoneView {
   readonly persistentStorage: boolean | null;
   /** After a taint: whether the record is stored yet, and where rescue transfers may go. */
   readonly taint: { readonly stored: boolean; readonly rescueAddress: string | null; readonly canRemove: boolean } | null;
+  /** Linking this phone to the Duet Guard (a Guard link opened or scanned). */
+  readonly guard: GuardLinkProgress;
 }
 
 /** A QR pairing in progress: the link, and for a new wallet the co-signer that runs key generation. */
@@ -145,6 +151,7 @@ export class PhoneController {
   private vault: UnlockedVault | null = null;
   private identity: Identity | null = null;
   private channels: MemberChannels | null = null;
+  private guards: GuardLinks | null = null;
   private member: WalletMember | null = null;
   /** One co-signer (P1) per browser that is a member, by its key. */
   private readonly cosigners = new Map<string, PhoneCoSigner>();
@@ -234,6 +241,7 @@ export class PhoneController {
       path: [...this.cosigners.keys()].some((key) => this.channels?.status(key).path === 'direct') ? 'direct' : 'relay',
       persistentStorage: this.persistentStorage,
       taint: this.taintView(),
+      guard: this.guards?.progress() ?? IDLE_GUARD_LINK,
     };
   }
 
@@ -434,6 +442,8 @@ export class PhoneController {
     clearInterval(this.healthTimer);
     this.pairing?.link.close();
     this.pairing = null;
+    this.guards?.close();
+    this.guards = null;
     this.channels?.close();
     this.channels = null;
     this.member = null;
@@ -508,6 +518,7 @@ export class PhoneController {
       onStatus: () => this.changed(),
       onLinked: (peer) => this.member?.candidateLinked(peer),
     });
+    this.guards = new GuardLinks({ identity: this.identity as Identity, role: 'phone', channels: this.channels, onChange: () => this.changed(), now: this.now });
   }
 
   private openMember(state: MemberState): void {
@@ -595,6 +606,7 @@ export class PhoneController {
   }
 
   private onLinkMessage(peer: string, message: unknown): void {
+    if (this.guards?.handle(peer, message, this.share?.wallet.members.some((member) => member.role === 'guard' && memberId(member) === peer) ?? false)) return;
     const cosigner = this.cosigners.get(peer);
     if (parseAppMessage(message)) {
       // Stored at the co-signer's commit points (onCosignerEvent) and once the channel is quiet (peer-link.ts).
@@ -687,12 +699,14 @@ export class PhoneController {
 
   // ---- pairing --------------------------------------------------------------------------------
 
-  /** A scanned, pasted or opened pairing link. */
+  /** A scanned, pasted or opened pairing link (or a Guard link). */
   async pair(link: string): Promise<void> {
     if (!this.vault || !this.identity || !this.channels) {
       this.pendingLink = link;
       return;
     }
+    const guardLink = decodeGuardLink(link);
+    if (guardLink) return this.linkGuard(guardLink.guardUrl, formatEnrolmentCode(guardLink.code));
     let offer: PairingOffer;
     try {
       offer = decodePairingLink(link, this.now());
@@ -791,6 +805,29 @@ export class PhoneController {
       this.screen = 'recovering';
     }
     this.changed();
+  }
+
+  /** Links this phone to the Duet Guard by the device code the browser showed. */
+  private async linkGuard(guardUrl: string, code: string): Promise<void> {
+    const guards = this.guards as GuardLinks;
+    if (!this.share) return this.fail('This phone holds no wallet: pair it with your browser first, then link the Guard.');
+    this.error = null;
+    try {
+      await guards.enrol(guardUrl, code);
+    } catch (error) {
+      return this.fail(error instanceof Error ? error.message : 'The Guard could not be linked.');
+    }
+    this.changed();
+  }
+
+  /** The user compared the Guard's code (the browser's Guard link). */
+  confirmGuardSas(matches: boolean): void {
+    this.guards?.confirmSas(matches);
+  }
+
+  /** The Guard link's screens close (linked, or failed and read). */
+  closeGuard(): void {
+    this.guards?.finish();
   }
 
   /** "No" stops only the pairing: the wallet this phone holds stays as it is. */

@@ -11,6 +11,9 @@
  *   channel with each (its offers, passed on by the coordinator); each dealer and the newcomer
  *   compare a code on both screens (introduction.ts) before the dealer's user approves the new
  *   member set, and the newcomer takes part only with dealers whose code its user confirmed;
+ * - adding the Duet Guard: no introduction (the Guard does not speak introduction.ts); each dealer
+ *   authenticated the Guard when it enrolled with it (docs/guard.md, "In the apps") and takes it as a
+ *   candidate only over its own channel with exactly that key, then its user approves the member set;
  * - pair keys outside a reshare (a migrated pair has none; a P2 that lost its key asks again; a
  *   request that crossed the P1's setup of the same session gets that setup again, not a second key);
  * - taint notices, proofs of share health, history entries and the settings record;
@@ -90,6 +93,8 @@ export interface MemberState {
 export type Decision =
   /** A dealer: add this device? Its code is on both screens; `members` is the wallet afterwards. */
   | { readonly id: string; readonly kind: 'candidate'; readonly candidate: MemberCard; readonly sas: string; readonly members: readonly MemberCard[]; readonly removed: readonly MemberCard[] }
+  /** A dealer: add the Duet Guard this device is linked to (it checked the Guard's code itself)? */
+  | { readonly id: string; readonly kind: 'guard'; readonly candidate: MemberCard; readonly members: readonly MemberCard[]; readonly removed: readonly MemberCard[] }
   /** A newcomer: does this dealer show the same code? */
   | { readonly id: string; readonly kind: 'dealer-code'; readonly dealer: MemberCard; readonly sas: string }
   /** A dealer: run this membership change (a removal, a refresh)? */
@@ -704,6 +709,38 @@ export class WalletMember {
     });
   }
 
+  /**
+   * Starts adding the Duet Guard `guard` (its identity key, pinned by this device's own enrolment)
+   * with `dealer` as the second dealer, which must be enrolled with that Guard too. Nothing to
+   * compare: each dealer's user approves the member set on its own screen, then this device proposes.
+   */
+  async addGuard(plan: { readonly guard: string; readonly dealer: string }): Promise<void> {
+    // Checked before anything changes, and said to the caller (the Devices page shows it).
+    this.requireShare();
+    if (!this.isMember(plan.dealer) || plan.dealer === this.self) throw new SessionError('not_member', 'the second dealer must be another member of this wallet');
+    if (this.isMember(plan.guard)) throw new SessionError('refused', 'this Guard is a member already');
+    if (!this.options.links.linked(plan.guard)) throw new SessionError('not_ready', 'link this device to the Guard first (its URL and code)');
+    return this.serial(async () => {
+      const share = this.requireShare();
+      const candidate: MemberCard = { identityKey: plan.guard, role: 'guard', name: this.card(plan.guard, 'guard').name };
+      this.candidates.set(plan.guard, { card: candidate, coordinator: this.self, dealer: true, members: [] });
+      // The Guard pins its dealers by its own links: it has no introduction to finish (ready).
+      this.setChange({ candidate, remove: [], dealers: [this.self, plan.dealer], verified: [this.self], ready: true, step: 'verifying', error: null });
+      const members = [...share.wallet.members.map((member) => this.cardOf(member)), candidate];
+      await this.approve({ keys: members.map((card) => card.identityKey), newcomers: [candidate] });
+      this.introduceGuard();
+      this.changed();
+    });
+  }
+
+  private introduceGuard(): void {
+    const change = this.change;
+    const share = this.share;
+    if (!change?.candidate || !share) return;
+    const members = [...share.wallet.members.map((member) => this.cardOf(member)), change.candidate];
+    for (const dealer of change.dealers) if (dealer !== this.self) this.options.links.send(dealer, { t: 'introduce', candidate: change.candidate, link: '', dealer: true, members });
+  }
+
   /** Runs the change again (a new reshare id) after a failure or an interrupted round. */
   retryChange(): Promise<void> {
     return this.serial(async () => {
@@ -712,6 +749,10 @@ export class WalletMember {
       this.endRound();
       this.setChange({ ...change, error: null });
       if (!change.candidate || (change.ready && change.dealers.every((dealer) => change.verified.includes(dealer)))) this.propose();
+      else if (change.candidate.role === 'guard') {
+        this.setChange({ ...change, step: 'verifying', error: null });
+        this.introduceGuard();
+      }
       else if (this.candidates.has(change.candidate.identityKey)) await this.sendMembers(change.candidate.identityKey);
     });
   }
@@ -769,7 +810,7 @@ export class WalletMember {
     const change = this.change;
     if (!change || change.candidate?.identityKey !== key || !change.dealers.includes(from)) return;
     if (!approved) {
-      this.setChange({ ...change, step: 'failed', error: `${this.card(from).name} refused to add this device.` });
+      this.setChange({ ...change, step: 'failed', error: `${this.card(from).name} refused to add ${change.candidate.role === 'guard' ? 'the Guard' : 'this device'}.` });
       return this.changed();
     }
     this.setChange({ ...change, verified: [...new Set([...change.verified, from])] });
@@ -886,10 +927,13 @@ export class WalletMember {
   private async onIntroduce(from: string, candidate: MemberCard, link: string, dealer: boolean, members: readonly MemberCard[]): Promise<void> {
     if (!this.isMember(from) || this.isMember(candidate.identityKey) || candidate.identityKey === this.self) return;
     this.candidates.set(candidate.identityKey, { card: candidate, coordinator: from, dealer, members });
+    if (candidate.role === 'guard') {
+      if (dealer) await this.onGuardCandidate(from, candidate, members);
+      return;
+    }
     if (link && !this.options.links.linked(candidate.identityKey)) await this.options.links.answer(link, candidate);
     if (!dealer) return;
-    const keys = members.map((card) => card.identityKey);
-    if (this.approvedSets.some((set) => sameKeys(set.keys, keys) && set.newcomers.some((card) => card.identityKey === candidate.identityKey && card.role === candidate.role))) {
+    if (this.approvedAlready(candidate, members)) {
       // Its user approved exactly this already (a change run again): no second comparison.
       this.options.links.send(from, { t: 'candidate-verified', identityKey: candidate.identityKey, approved: true });
       return;
@@ -897,6 +941,29 @@ export class WalletMember {
     this.dealerIntros.set(candidate.identityKey, new DealerIntroduction(this.options.identity.publicKey, bytesFromHex(candidate.identityKey)));
     this.introStarted.delete(candidate.identityKey);
     if (this.options.links.linked(candidate.identityKey)) this.candidateLinked(candidate.identityKey);
+  }
+
+  private approvedAlready(candidate: MemberCard, members: readonly MemberCard[]): boolean {
+    const keys = members.map((card) => card.identityKey);
+    return this.approvedSets.some((set) => sameKeys(set.keys, keys) && set.newcomers.some((card) => card.identityKey === candidate.identityKey && card.role === candidate.role));
+  }
+
+  /**
+   * A dealer: the coordinator proposes to add a Duet Guard. Only a Guard this device enrolled with
+   * itself (its own channel with exactly that key, authenticated by the Guard's code) can be
+   * approved, and only by its user, on this screen.
+   */
+  private async onGuardCandidate(coordinator: string, candidate: MemberCard, members: readonly MemberCard[]): Promise<void> {
+    const verdict = (approved: boolean) => this.options.links.send(coordinator, { t: 'candidate-verified', identityKey: candidate.identityKey, approved });
+    if (!this.options.links.linked(candidate.identityKey)) return void verdict(false);
+    if (this.approvedAlready(candidate, members)) return void verdict(true);
+    const removed = (this.share?.wallet.members ?? []).filter((member) => !members.some((card) => card.identityKey === keyOf(member))).map((member) => this.cardOf(member));
+    void this.ask({ id: `guard/${candidate.identityKey}`, kind: 'guard', candidate, members, removed }).then((yes) =>
+      yes === null ? undefined : this.serial(async () => {
+        if (yes) await this.approve({ keys: members.map((card) => card.identityKey), newcomers: [candidate] });
+        verdict(yes);
+      }),
+    );
   }
 
   /** The channel with a newcomer is paired and its identity checked (the app calls this): a dealer starts comparing codes. */
