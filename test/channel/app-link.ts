@@ -10,7 +10,7 @@ import { relayPhoneLinks } from '../../src/background/phone-link.ts';
 import type { DirectSettings } from '../../src/channel/direct-path.ts';
 import type { WebSocketConstructor } from '../../src/channel/relay-client.ts';
 import type { RtcSessionFactory } from '../../src/channel/rtc-session.ts';
-import type { PhoneController } from '../../src/phone/phone-controller.ts';
+import type { PhoneController, PhoneControllerOptions } from '../../src/phone/phone-controller.ts';
 import { newSigningRequestId, type SigningRequest } from '../../src/wallet/signing-request.ts';
 import { unlockedPhone } from '../phone/phone-support.ts';
 import { waitFor } from '../relay/relay-support.ts';
@@ -58,8 +58,11 @@ export interface LinkedApps {
   close(): void;
 }
 
-/** `direct`: WebRTC for both devices (memory-rtc.ts in Node) and the extension's direct-path settings. */
-export async function linkApps(relayWsUrl: string, direct?: { readonly rtc: RtcSessionFactory; readonly settings?: () => DirectSettings }): Promise<LinkedApps> {
+/**
+ * `direct`: WebRTC for both devices (memory-rtc.ts in Node) and the extension's direct-path settings;
+ * `phoneOptions`: the phone's (its Paillier keys, for tests that reshare: a modulus is accepted once).
+ */
+export async function linkApps(relayWsUrl: string, direct?: { readonly rtc: RtcSessionFactory; readonly settings?: () => DirectSettings }, phoneOptions: Partial<PhoneControllerOptions> = {}): Promise<LinkedApps> {
   (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
   const secrets = new MemorySecrets();
   const context: PhoneLinkContext = {
@@ -76,7 +79,7 @@ export async function linkApps(relayWsUrl: string, direct?: { readonly rtc: RtcS
     secrets,
     link: newLink(),
     // A fresh phone (storage wiped), its vault keyed by TEST_PASSPHRASE and open.
-    phone: await unlockedPhone(direct ? { rtc: direct.rtc } : {}),
+    phone: await unlockedPhone({ ...(direct ? { rtc: direct.rtc } : {}), ...phoneOptions }),
     restartExtension: () => {
       apps.link.close();
       apps.link = newLink();
