@@ -8,7 +8,7 @@ import { useAction } from '../ui/wallet-client.ts';
 
 type Refresh = (view: WalletView) => void;
 
-function useCountdown(until: number | null): string | null {
+export function useCountdown(until: number | null): string | null {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -17,15 +17,21 @@ function useCountdown(until: number | null): string | null {
   return until === null ? null : formatCountdown(until - now);
 }
 
+/** A QR code (data URL) of `text`, or null while it is drawn or when there is no text. */
+export function useQr(text: string | null): string | null {
+  const [qr, setQr] = useState<string | null>(null);
+  useEffect(() => {
+    if (text) void QRCode.toDataURL(text, { errorCorrectionLevel: 'M', margin: 2, width: 240 }).then(setQr);
+    else setQr(null);
+  }, [text]);
+  return qr;
+}
+
 export function PairingQr({ view, refresh, prompt }: { view: WalletView; refresh: Refresh; prompt: string }) {
   const { run } = useAction(refresh);
-  const [qr, setQr] = useState<string | null>(null);
   const { pairing } = view;
+  const qr = useQr(pairing.link);
   const left = useCountdown(pairing.expiresAt);
-  useEffect(() => {
-    if (pairing.link) void QRCode.toDataURL(pairing.link, { errorCorrectionLevel: 'M', margin: 2, width: 240 }).then(setQr);
-    else setQr(null);
-  }, [pairing.link]);
   return (
     <div class="stack center">
       <h2>{prompt}</h2>

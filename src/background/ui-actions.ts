@@ -134,6 +134,24 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'member-rename':
       await wallet.renameMember(request.key, request.name);
       break;
+    case 'guard-enrol':
+      await wallet.enrolGuard(request.url, request.code);
+      break;
+    case 'guard-sas':
+      wallet.guard().confirmSas(request.matches);
+      break;
+    case 'guard-totp':
+      await wallet.guardAction((guard) => guard.confirmSecondFactor(request.code));
+      break;
+    case 'guard-phone-code':
+      await wallet.guardAction((guard) => guard.phoneCode());
+      break;
+    case 'guard-add':
+      await wallet.guardAction((guard) => guard.add());
+      break;
+    case 'guard-cancel':
+      wallet.guard().cancel();
+      break;
     case 'default-cosigner':
       await wallet.setDefaultCoSigner(request.key ?? null);
       break;

@@ -48,6 +48,12 @@ export type UiRequest =
   | { readonly action: 'member-cancel' }
   | { readonly action: 'member-cut-off' }
   | { readonly action: 'member-rename'; readonly key: string; readonly name: string }
+  | { readonly action: 'guard-enrol'; readonly url: string; readonly code: string }
+  | { readonly action: 'guard-sas'; readonly matches: boolean }
+  | { readonly action: 'guard-totp'; readonly code: string }
+  | { readonly action: 'guard-phone-code' }
+  | { readonly action: 'guard-add' }
+  | { readonly action: 'guard-cancel' }
   | { readonly action: 'default-cosigner'; readonly key?: string }
   | { readonly action: 'cosign-with'; readonly id: string; readonly key: string }
   | { readonly action: 'remove-nft'; readonly address: string; readonly tokenId: string };
@@ -109,6 +115,12 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'member-cancel': {},
   'member-cut-off': {},
   'member-rename': { key: 'string', name: 'string' },
+  'guard-enrol': { url: 'string', code: 'string' },
+  'guard-sas': { matches: 'boolean' },
+  'guard-totp': { code: 'string' },
+  'guard-phone-code': {},
+  'guard-add': {},
+  'guard-cancel': {},
   'default-cosigner': { key: 'string?' },
   'cosign-with': { id: 'string', key: 'string' },
   'remove-nft': { address: 'string', tokenId: 'string' },

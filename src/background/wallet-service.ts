@@ -26,7 +26,11 @@ import { AUTO_LOCK_ALARM, armAutoLock, type AlarmPort } from './auto-lock.ts';
 import { parseCurrencySymbol, parseExplorerUrl, parseHexChainId, parseNetworkName, parseRpcUrl, type AddChainRequest } from './chain-params.ts';
 import { CoSignerFailedError, CoSignerRejectedError, type PhoneStatus } from './co-signer.ts';
 import { addNetwork, findNetwork, removeNetwork, requireNetwork, setNetworkRpcUrl, switchNetwork } from './networks.ts';
-import { IDLE_PAIRING, type MembersDriver, type MembersView, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
+import { GuardEnrolError } from '../guard/guard-enrolment-client.ts';
+import { GuardRequestError } from '../guard/guard-client.ts';
+import { IDLE_GUARD_LINK, type GuardLinkProgress } from '../session/guard-links.ts';
+import { SessionError } from '../session/session-error.ts';
+import { IDLE_PAIRING, type GuardDriver, type MembersDriver, type MembersView, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
 import type { PairingKind } from '../channel/pairing-offer.ts';
 import type { SettingsBody } from '../session/settings-record.ts';
 import { connectedOrigins, eip2255Permissions, grantAccounts, pageAccounts, permitChain, revokeOrigin, setSiteChain, siteChainId, sitesLeaveChain, sitesOnOwnChain } from './permissions.ts';
@@ -106,6 +110,8 @@ export interface WalletView {
   readonly phone: PhoneStatus;
   /** The wallet's members (null while this browser holds no wallet). */
   readonly members: MembersView | null;
+  /** Adding the Duet Guard (Devices page): the link's step, its SAS, the TOTP QR, the phone's link. */
+  readonly guard: GuardLinkProgress;
   /** This browser joins a wallet (a recovery): its questions and progress. */
   readonly joining: ReturnType<MembersDriver['joiningView']>;
   /** A site waits for Duet to be unlocked (the approval window asks for the password). */
@@ -555,6 +561,7 @@ export class WalletService implements MethodBackend {
       pairing: this.link?.pairing.progress() ?? IDLE_PAIRING,
       phone: this.link?.coSigner.status(state.defaultCoSigner) ?? OFFLINE_PHONE,
       members: this.link?.members?.view() ?? null,
+      guard: this.link?.members?.guard?.progress() ?? IDLE_GUARD_LINK,
       joining: this.link?.members?.joiningView() ?? null,
       approval: current ? approvalCard(current, state, siteWaiting) : null,
       approvals: this.queue.visible().map(approvalSummary),
@@ -817,6 +824,30 @@ export class WalletService implements MethodBackend {
 
   async renameMember(key: string, name: unknown): Promise<void> {
     await this.requireMembers().rename(key, parseAccountName(name, 'name'));
+  }
+
+  // ---- the Duet Guard -----------------------------------------------------------------------------
+
+  guard(): GuardDriver {
+    const guard = this.requireMembers().guard;
+    if (!guard) throw new WalletActionError('not_paired', 'This browser cannot add a Duet Guard.');
+    return guard;
+  }
+
+  async enrolGuard(url: string, code: string): Promise<void> {
+    if (url.trim().length === 0) throw new WalletActionError('invalid_input', 'Type the address the Guard printed.', 'url');
+    await this.guardAction((guard) => guard.enrol(url.trim(), code.trim()), code.trim() === '' ? 'code' : null);
+  }
+
+  /** Runs a Guard step; the Guard's and the link's typed errors become the page's (never with a secret). */
+  async guardAction(step: (guard: GuardDriver) => Promise<void>, field: string | null = null): Promise<void> {
+    try {
+      await step(this.guard());
+    } catch (error) {
+      if (error instanceof GuardEnrolError || error instanceof GuardRequestError || error instanceof SessionError) throw new WalletActionError('invalid_input', error.message, field ?? (error.code === 'bad_code' || error.code === 'wrong_code' ? 'code' : null));
+      if (error instanceof CoSignerFailedError) throw new WalletActionError('not_paired', error.message);
+      throw error;
+    }
   }
 
   async setDefaultCoSigner(key: string | null): Promise<void> {

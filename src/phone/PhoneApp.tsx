@@ -514,12 +514,48 @@ function Joining({ controller, view }: { controller: PhoneController; view: Phon
   );
 }
 
+/** Linking this phone to the Duet Guard (a Guard link scanned from the browser): the Guard's code to compare. */
+function GuardLink({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  const guard = view.guard;
+  if (guard.step === 'idle') return null;
+  return (
+    <section class="card attention" data-testid="phone-guard" data-step={guard.step}>
+      <h3>Link this phone to the Duet Guard</h3>
+      {(guard.step === 'connecting' || guard.step === 'linking') && <p class="lede">Connecting to the Guard…</p>}
+      {guard.step === 'confirm-sas' && (
+        <>
+          <p>Does the Guard show this code?</p>
+          <p class="sas" data-testid="phone-guard-sas">{guard.sas}</p>
+          <div class="row">
+            <button class="secondary" data-testid="phone-guard-mismatch" onClick={() => controller.confirmGuardSas(false)}>
+              No, they differ
+            </button>
+            <button data-testid="phone-guard-match" onClick={() => controller.confirmGuardSas(true)}>
+              Codes match
+            </button>
+          </div>
+        </>
+      )}
+      {guard.step === 'linked' && <p class="lede" data-testid="phone-guard-linked">Linked (key <span class="address">{fingerprint(guard.guardKey ?? '')}</span>). Your browser adds the Guard next: approve it here when asked.</p>}
+      {guard.step === 'failed' && (
+        <>
+          <p class="error" data-testid="phone-guard-error">{guard.error}</p>
+          <button class="secondary" onClick={() => controller.closeGuard()}>
+            Close
+          </button>
+        </>
+      )}
+    </section>
+  );
+}
+
 function Home({ controller, view }: { controller: PhoneController; view: PhoneView }) {
   const [link, setLink] = useState('');
   const [scanning, setScanning] = useState(false);
   const [confirmUnpair, setConfirmUnpair] = useState(false);
   return (
     <div class="stack">
+      <GuardLink controller={controller} view={view} />
       <Decisions controller={controller} view={view} />
       {view.change && view.change.step !== 'committed' && <ChangeCard controller={controller} change={view.change} />}
       {!view.change && view.reshare && (

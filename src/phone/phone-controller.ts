@@ -550,6 +550,9 @@ export class PhoneController {
   private onMemberChange(): void {
     this.refreshCosigners(null);
     const view = this.member?.view();
+    // The Guard this phone linked is a member now: its linking card closes.
+    const guardKey = this.guards?.progress().guardKey;
+    if (guardKey && view?.share?.wallet.members.some((member) => member.role === 'guard' && memberId(member) === guardKey)) this.guards?.finish();
     const change = view?.change;
     // A recovery this phone coordinated: the new browser gets the settings record once it is a member.
     if (change?.step === 'committed' && change.candidate && this.settings && this.settingsSentTo !== change.candidate.identityKey) {

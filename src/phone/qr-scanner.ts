@@ -56,7 +56,8 @@ export async function scanPairingLink(video: HTMLVideoElement, onLink: (link: st
   const tick = async () => {
     if (stopped) return;
     const value = await readFrame();
-    if (value && value.includes('#p=')) {
+    // A Duet pairing link, or a Guard link (the browser shows one to link this phone to the Guard).
+    if (value && (value.includes('#p=') || value.includes('#guard='))) {
       stop();
       onLink(value);
       return;

@@ -13,6 +13,7 @@ import { MAX_PROOF_AGE_MS } from '../../../src/session/share-health.ts';
 import { formatDate } from '../../ui/format.ts';
 import { useAction } from '../../ui/wallet-client.ts';
 import { DecisionCard, PairingQr, PairingSas, fingerprint } from '../PairingSteps.tsx';
+import { GuardSetup } from '../GuardSetup.tsx';
 import { TaintedNotice } from '../TaintedNotice.tsx';
 
 type Refresh = (view: WalletView) => void;
@@ -254,6 +255,7 @@ export function DevicesScreen({ view, refresh }: { view: WalletView; refresh: Re
         ))}
       </ul>
       <AddDevice view={view} refresh={refresh} />
+      {!members.members.some((member) => member.role === 'guard') && <GuardSetup view={view} refresh={refresh} />}
       <section class="card stack">
         <h3>Pairs</h3>
         <ul class="pairs" data-testid="pair-list">
