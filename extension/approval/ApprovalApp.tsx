@@ -194,6 +194,37 @@ function OtherCoSigners({ card, view, run, idle }: { card: ApprovalCard; view: W
   );
 }
 
+/** The Duet Guard's decision on this request, in words; the authenticator app's code when it asks for it. */
+function GuardVerdict({ card, view, refresh }: { card: ApprovalCard; view: WalletView; refresh: Refresh }) {
+  const { error, busy, run } = useAction(refresh);
+  const [code, setCode] = useState('');
+  const decision = view.guardDecision;
+  if (!decision) return null;
+  return (
+    <section class="card stack" data-testid="guard-decision" data-verdict={decision.verdict}>
+      <h3>Duet Guard</h3>
+      <ul data-testid="guard-reasons">
+        {decision.reasons.map((reason) => (
+          <li key={reason}>{reason}</li>
+        ))}
+      </ul>
+      {decision.verdict === 'second_factor' && (
+        <div class="row">
+          <input data-testid="guard-request-code" inputMode="numeric" autocomplete="one-time-code" value={code} onInput={(event) => setCode(event.currentTarget.value)} aria-label="Code from your authenticator app" />
+          <button data-testid="guard-request-code-submit" disabled={busy} onClick={() => void run({ action: 'guard-request-code', id: card.id, code }).then(() => setCode(''))}>
+            Send the code
+          </button>
+        </div>
+      )}
+      {error && (
+        <p class="error" data-testid="guard-request-code-error">
+          {error}
+        </p>
+      )}
+    </section>
+  );
+}
+
 function WaitingForPhone({ card, view, refresh, guarded }: { card: ApprovalCard; view: WalletView; refresh: Refresh; guarded: boolean }) {
   const { error, busy, run } = useAction(refresh);
   const idle = busy || guarded;
@@ -219,6 +250,7 @@ function WaitingForPhone({ card, view, refresh, guarded }: { card: ApprovalCard;
           Duet stops waiting in {formatCountdown(card.deadline - now)}.
         </p>
       )}
+      <GuardVerdict card={card} view={view} refresh={refresh} />
       <OtherCoSigners card={card} view={view} run={run} idle={idle} />
       {error && <p class="error">{error}</p>}
       <div class="row actions">

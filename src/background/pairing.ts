@@ -8,7 +8,7 @@
  */
 import type { DirectSettings } from '../channel/direct-path.ts';
 import type { PairingKind } from '../channel/pairing-offer.ts';
-import type { GuardLinkProgress } from '../session/guard-links.ts';
+import type { GuardDecision, GuardLinkProgress } from '../session/guard-links.ts';
 import type { MemberRow } from '../session/member-row.ts';
 import type { SettingsBody } from '../session/settings-record.ts';
 import type { ChangeProgress, Decision } from '../session/wallet-member.ts';
@@ -92,6 +92,10 @@ export interface GuardDriver {
   /** The reshare that adds the linked Guard, with the phone (linked to the Guard too) as the second dealer. */
   add(): Promise<void>;
   cancel(): void;
+  /** The Guard's decision on signing request `id` (its reasons shown in the approval window). */
+  decision(id: string): GuardDecision | null;
+  /** The authenticator app's code for a request the Guard asked it for. */
+  enterCode(id: string, code: string): Promise<void>;
 }
 
 /** What the extension knows about the wallet's members, and what its user can do about them. */

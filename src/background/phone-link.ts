@@ -150,6 +150,8 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     phoneCode: () => this.requireGuards().phoneCode(),
     add: () => this.addGuard(),
     cancel: () => this.guards?.cancel(),
+    decision: (id) => this.guards?.decision(id) ?? null,
+    enterCode: (id, code) => this.requireGuards().enterCode(id, code),
   };
 
   // ---- opening --------------------------------------------------------------------------------

@@ -152,6 +152,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'guard-cancel':
       wallet.guard().cancel();
       break;
+    case 'guard-request-code':
+      await wallet.enterGuardCode(request.id, request.code);
+      break;
     case 'default-cosigner':
       await wallet.setDefaultCoSigner(request.key ?? null);
       break;

@@ -28,7 +28,8 @@ import { CoSignerFailedError, CoSignerRejectedError, type PhoneStatus } from './
 import { addNetwork, findNetwork, removeNetwork, requireNetwork, setNetworkRpcUrl, switchNetwork } from './networks.ts';
 import { GuardEnrolError } from '../guard/guard-enrolment-client.ts';
 import { GuardRequestError } from '../guard/guard-client.ts';
-import { IDLE_GUARD_LINK, type GuardLinkProgress } from '../session/guard-links.ts';
+import { describeReason } from '../guard/decision-reasons.ts';
+import { IDLE_GUARD_LINK, type GuardDecision, type GuardLinkProgress } from '../session/guard-links.ts';
 import { SessionError } from '../session/session-error.ts';
 import { IDLE_PAIRING, type GuardDriver, type MembersDriver, type MembersView, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
 import type { PairingKind } from '../channel/pairing-offer.ts';
@@ -112,6 +113,8 @@ export interface WalletView {
   readonly members: MembersView | null;
   /** Adding the Duet Guard (Devices page): the link's step, its SAS, the TOTP QR, the phone's link. */
   readonly guard: GuardLinkProgress;
+  /** The Guard's decision on the request on screen, its reasons in words (null: no Guard asked). */
+  readonly guardDecision: { readonly verdict: GuardDecision['verdict']; readonly reasons: readonly string[]; readonly until: number | null } | null;
   /** This browser joins a wallet (a recovery): its questions and progress. */
   readonly joining: ReturnType<MembersDriver['joiningView']>;
   /** A site waits for Duet to be unlocked (the approval window asks for the password). */
@@ -562,6 +565,7 @@ export class WalletService implements MethodBackend {
       phone: this.link?.coSigner.status(state.defaultCoSigner) ?? OFFLINE_PHONE,
       members: this.link?.members?.view() ?? null,
       guard: this.link?.members?.guard?.progress() ?? IDLE_GUARD_LINK,
+      guardDecision: current ? this.guardDecision(current) : null,
       joining: this.link?.members?.joiningView() ?? null,
       approval: current ? approvalCard(current, state, siteWaiting) : null,
       approvals: this.queue.visible().map(approvalSummary),
@@ -832,6 +836,21 @@ export class WalletService implements MethodBackend {
     const guard = this.requireMembers().guard;
     if (!guard) throw new WalletActionError('not_paired', 'This browser cannot add a Duet Guard.');
     return guard;
+  }
+
+  private guardDecision(record: ApprovalRecord): WalletView['guardDecision'] {
+    const id = record.payload.kind === 'sign' ? record.payload.request.id : null;
+    const decision = typeof id === 'string' ? (this.link?.members?.guard?.decision(id) ?? null) : null;
+    if (!decision) return null;
+    return { verdict: decision.verdict, until: decision.until, reasons: decision.reasons.map((reason) => describeReason(reason, { now: this.now() })) };
+  }
+
+  /** The authenticator app's code for the request on screen (the Guard asked for it). */
+  async enterGuardCode(id: string, code: string): Promise<void> {
+    const record = this.queue.get(id);
+    const requestId = record?.payload.kind === 'sign' ? record.payload.request.id : null;
+    if (typeof requestId !== 'string') throw new WalletActionError('not_found', 'No such request waits for a code.', 'id');
+    await this.guardAction((guard) => guard.enterCode(requestId, code), 'code');
   }
 
   async enrolGuard(url: string, code: string): Promise<void> {

@@ -19,6 +19,7 @@ import type { PairingOffer } from '../channel/pairing-offer.ts';
 import type { PeerLink, PeerLinkOptions } from '../channel/peer-link.ts';
 import type { WebSocketConstructor } from '../channel/relay-client.ts';
 import { encodeGuardLink, parseEnrolmentCode } from '../guard/enrolment-code.ts';
+import type { DecisionReason } from '../guard/decision-reasons.ts';
 import { GuardClient, GuardRequestError } from '../guard/guard-client.ts';
 import { enrolWithGuard, GuardEnrolError, type GuardEnrolment } from '../guard/guard-enrolment-client.ts';
 
@@ -38,6 +39,17 @@ export interface GuardLinkProgress {
   readonly expiresAt: number | null;
   readonly error: string | null;
 }
+
+/** The Guard's decision on a signing request (guard-event "decision"), for the approval window. */
+export interface GuardDecision {
+  readonly guardKey: string;
+  readonly verdict: 'sign' | 'second_factor' | 'delay' | 'refuse';
+  readonly reasons: readonly DecisionReason[];
+  readonly until: number | null;
+}
+
+/** Decisions kept (the latest requests'); older ones are dropped. */
+const MAX_DECISIONS = 64;
 
 export const IDLE_GUARD_LINK: GuardLinkProgress = { step: 'idle', guardUrl: null, sas: null, guardKey: null, totpUri: null, phoneLink: null, expiresAt: null, error: null };
 
@@ -65,6 +77,7 @@ function reason(error: unknown): string {
 export class GuardLinks {
   private readonly options: GuardLinksOptions;
   private readonly clients = new Map<string, GuardClient>();
+  private readonly decisions = new Map<string, GuardDecision>();
   private enrolment: GuardEnrolment | null = null;
   private current: GuardLinkProgress = IDLE_GUARD_LINK;
 
@@ -83,9 +96,33 @@ export class GuardLinks {
       client = new GuardClient((message) => {
         if (!this.options.channels.send(guardKey, message)) throw new GuardRequestError('timeout', 'there is no link to the Guard');
       });
-      this.clients.set(guardKey, client);
+      this.track(guardKey, client);
     }
     return client;
+  }
+
+  private track(guardKey: string, client: GuardClient): void {
+    this.clients.set(guardKey, client);
+    client.onEvent((event) => {
+      if (event.kind !== 'decision') return;
+      this.decisions.delete(event.id);
+      this.decisions.set(event.id, { guardKey, verdict: event.verdict, reasons: event.reasons, until: event.until ?? null });
+      for (const id of this.decisions.keys()) if (this.decisions.size > MAX_DECISIONS) this.decisions.delete(id);
+      this.options.onChange();
+    });
+  }
+
+  /** The Guard's decision on signing request `id`, once it came. */
+  decision(id: string): GuardDecision | null {
+    return this.decisions.get(id) ?? null;
+  }
+
+  /** The code of the authenticator app for a request the Guard asked it for; then it signs. */
+  async enterCode(id: string, code: string): Promise<void> {
+    const decision = this.decisions.get(id);
+    if (!decision || decision.verdict !== 'second_factor') throw new GuardEnrolError('not_ready', 'the Guard asks no code for this request');
+    if (!/^\d{6}$/.test(code.trim())) throw new GuardEnrolError('bad_code', 'the code is the 6 digits your authenticator app shows');
+    await this.client(decision.guardKey).request('code', { id, code: code.trim() });
   }
 
   /** A message over `peer`'s member channel: true if it was a Guard's reply or event (taken here). */
@@ -168,7 +205,7 @@ export class GuardLinks {
     const adopted = this.options.channels.adopt(enrolment.link);
     stop();
     const guardKey = await adopted;
-    this.clients.set(guardKey, client);
+    this.track(guardKey, client);
     this.enrolment = null;
     this.set({ step: 'linking', guardKey, sas: null });
     if (this.options.role === 'phone') return this.set({ step: 'linked' });

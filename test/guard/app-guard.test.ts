@@ -109,5 +109,11 @@ describe('adding the Duet Guard from the apps', () => {
     expect(signature.by).toBe(guardKey);
     const recovered = recoverAddress(hashMessage('hello from the browser and the Guard'), Signature.from({ r: `0x${signature.r.toString(16).padStart(64, '0')}`, s: `0x${signature.s.toString(16).padStart(64, '0')}`, yParity: signature.yParity }));
     expect(recovered.toLowerCase()).toBe(address.toLowerCase());
+    // The Guard said its decision first: the approval window shows it.
+    expect(guard().decision(request.id)).toMatchObject({ guardKey, verdict: 'sign' });
+    // A code for a request the Guard asked none for is refused here, and nothing is sent.
+    const notAsked = await guard().enterCode(request.id, '123456').catch((caught: unknown) => caught);
+    expect((notAsked as GuardEnrolError).code).toBe('not_ready');
+    expect((notAsked as GuardEnrolError).message).toBe('the Guard asks no code for this request');
   }, 240_000);
 });
