@@ -9,6 +9,8 @@ import { RELEASE_FILE, SUMS_FILE, releaseManifest, sha256Sums } from './src/phon
 const outDir = (mode: string) => resolve(mode === 'release' ? 'dist-phone-release' : 'dist-phone');
 /** Relays on another origin than the app (production): space-separated ws(s):// origins. */
 const RELAY_ORIGINS = (process.env.DUET_RELAY_ORIGINS ?? '').split(/\s+/).filter(Boolean);
+/** Duet Guards the phone links to (production): space-separated https:// origins. */
+const GUARD_ORIGINS = (process.env.DUET_GUARD_ORIGINS ?? '').split(/\s+/).filter(Boolean);
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 
 function filesUnder(dir: string): Map<string, Uint8Array> {
@@ -34,10 +36,10 @@ function phoneRelease(): Plugin {
     configResolved(config) {
       OUT_DIR = resolve(config.root, config.build.outDir);
     },
-    transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: phoneAppContentSecurityPolicy(RELAY_ORIGINS).replace("; frame-ancestors 'none'", '') }, injectTo: 'head-prepend' }],
+    transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: phoneAppContentSecurityPolicy(RELAY_ORIGINS, GUARD_ORIGINS).replace("; frame-ancestors 'none'", '') }, injectTo: 'head-prepend' }],
     closeBundle() {
       // The static host serves https only: HSTS keeps the phone from ever asking over http again.
-      const production = { ...phoneAppHeaders(RELAY_ORIGINS), 'strict-transport-security': 'max-age=31536000' };
+      const production = { ...phoneAppHeaders(RELAY_ORIGINS, GUARD_ORIGINS), 'strict-transport-security': 'max-age=31536000' };
       const headers = Object.entries(production).map(([name, value]) => `  ${name}: ${value}`);
       writeFileSync(join(OUT_DIR, '_headers'), `/*\n${headers.join('\n')}\n`);
       const release = releaseManifest(VERSION, filesUnder(OUT_DIR));

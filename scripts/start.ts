@@ -47,7 +47,9 @@ function lanAddress(): string | null {
 }
 
 const anvil: RunningAnvil = await startAnvil({ port: (await isFree(8545)) ? 8545 : await freePort() });
-const relay = await startRelay({ host: headless ? '127.0.0.1' : '0.0.0.0', port: (await isFree(RELAY_PORT)) ? RELAY_PORT : 0, staticDir: resolve('dist-phone'), log: () => undefined });
+// The phone app it serves may reach the Guard started next (the phone links to it by HTTP).
+const guardOrigins: string[] = [];
+const relay = await startRelay({ host: headless ? '127.0.0.1' : '0.0.0.0', port: (await isFree(RELAY_PORT)) ? RELAY_PORT : 0, staticDir: resolve('dist-phone'), log: () => undefined, phoneGuardOrigins: () => guardOrigins });
 const guardData = mkdtempSync(join(tmpdir(), 'duet-guard-'));
 const guardDb = await openDatabase({ dataDir: guardData });
 const guard = await GuardService.start({
@@ -57,6 +59,7 @@ const guard = await GuardService.start({
   port: (await isFree(GUARD_PORT)) ? GUARD_PORT : 0,
   log: () => undefined,
 });
+guardOrigins.push(new URL(guard.url).origin);
 const dapp = await startStaticServer(resolve('e2e/pages'));
 const browser = await launchExtensionBrowser({ headless, callerHandlesSignals: true });
 console.log(`anvil:   ${anvil.rpcUrl} (chain 31337; dev account 0xf39F…2266 funded)`);

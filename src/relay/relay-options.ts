@@ -57,6 +57,11 @@ export interface RelayOptions {
   readonly maxRetired: number;
   /** Directory of the phone app's built files, served over HTTP; null serves none. */
   readonly staticDir: string | null;
+  /**
+   * Development (npm start, tests; no flag): http(s) origins of Duet Guards the served phone app may
+   * reach (its CSP's connect-src), read at each request (a Guard may start after the relay).
+   */
+  readonly phoneGuardOrigins?: () => readonly string[];
   /** Counts and channel-id prefixes only, never payloads. */
   readonly log: (line: string) => void;
   /**

@@ -655,7 +655,7 @@ export async function startRelay(overrides: Partial<RelayOptions> = {}): Promise
       response.end(text);
       return;
     }
-    await serveStaticFile(options.staticDir, request, response);
+    await serveStaticFile(options.staticDir, request, response, options.phoneGuardOrigins?.() ?? []);
   }
 
   const httpServer: Server = createServer((request, response) => {

@@ -24,7 +24,8 @@ const CONTENT_TYPES: Record<string, string> = {
 /** Always revalidated: the app's entry page, its service worker and the release description. */
 const NO_CACHE = ['index.html', 'phone-sw.js', 'release.json'];
 
-export async function serveStaticFile(rootDir: string | null, request: IncomingMessage, response: ServerResponse): Promise<void> {
+/** `guardOrigins`: Duet Guards the phone app may reach (its CSP, app-security.ts). */
+export async function serveStaticFile(rootDir: string | null, request: IncomingMessage, response: ServerResponse, guardOrigins: readonly string[] = []): Promise<void> {
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
@@ -55,7 +56,7 @@ export async function serveStaticFile(rootDir: string | null, request: IncomingM
     try {
       const body = await readFile(candidate);
       response.writeHead(200, {
-        ...phoneAppHeaders(),
+        ...phoneAppHeaders([], guardOrigins),
         'content-type': CONTENT_TYPES[extname(candidate)] ?? 'application/octet-stream',
         'cache-control': NO_CACHE.includes(basename(candidate)) ? 'no-cache' : 'public, max-age=3600',
       });

@@ -40,6 +40,26 @@ describe('the headers the phone app is served with', () => {
   });
 });
 
+describe('the Duet Guards the app may reach', () => {
+  it('names them in connect-src, and refuses anything that is not an http(s) origin', () => {
+    expect(phoneAppContentSecurityPolicy([], ['https://guard.duet.example'])).toContain("connect-src 'self' https://guard.duet.example;");
+    for (const bad of ['wss://guard.example', "https://guard.example; script-src 'unsafe-inline'", 'https://guard.example/path', '*']) expect(() => phoneAppContentSecurityPolicy([], [bad])).toThrow(new RangeError(`a Guard origin is http(s)://host[:port], not ${JSON.stringify(bad)}`));
+  });
+
+  it('the relay serves the app with the Guards it is told at each request (a Guard may start after the relay)', async () => {
+    const origins: string[] = [];
+    const relay = await startRelay({ port: 0, staticDir: 'dist-phone', log: () => undefined, phoneGuardOrigins: () => origins });
+    try {
+      const csp = async () => (await fetch(`http://127.0.0.1:${relay.port}/`)).headers.get('content-security-policy') ?? '';
+      expect(await csp()).toContain("connect-src 'self';");
+      origins.push('http://127.0.0.1:8790');
+      expect(await csp()).toContain("connect-src 'self' http://127.0.0.1:8790;");
+    } finally {
+      await relay.close();
+    }
+  });
+});
+
 describe('where the app runs', () => {
   it('https anywhere, plain http only on loopback', () => {
     for (const ok of ['https://phone.duet.example/', 'http://localhost:8787/', 'http://127.0.0.1:8787/', 'http://127.3.4.5/', 'http://[::1]:8787/']) expect(appOriginProblem(new URL(ok)), ok).toBeNull();
