@@ -28,7 +28,7 @@ function filesUnder(dir: string): Map<string, Uint8Array> {
  * meta CSP cannot carry frame-ancestors), `_headers` for hosts that can (Netlify, Cloudflare
  * Pages), and the published hashes: release.json and SHA256SUMS (src/phone/release-manifest.ts).
  */
-function phoneRelease(): Plugin {
+function phoneRelease(mode: string): Plugin {
   // The folder the build writes to, as finally resolved (a caller may override build.outDir).
   let OUT_DIR = '';
   return {
@@ -36,7 +36,9 @@ function phoneRelease(): Plugin {
     configResolved(config) {
       OUT_DIR = resolve(config.root, config.build.outDir);
     },
-    transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: phoneAppContentSecurityPolicy(RELAY_ORIGINS, GUARD_ORIGINS).replace("; frame-ancestors 'none'", '') }, injectTo: 'head-prepend' }],
+    // Only the release: the relay that serves the development build sends the CSP as a header, with
+    // the Duet Guards of the running stack (a meta CSP would narrow it to what was known at build time).
+    transformIndexHtml: () => (mode !== 'release' ? [] : [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: phoneAppContentSecurityPolicy(RELAY_ORIGINS, GUARD_ORIGINS).replace("; frame-ancestors 'none'", '') }, injectTo: 'head-prepend' }]),
     closeBundle() {
       // The static host serves https only: HSTS keeps the phone from ever asking over http again.
       const production = { ...phoneAppHeaders(RELAY_ORIGINS, GUARD_ORIGINS), 'strict-transport-security': 'max-age=31536000' };
@@ -59,7 +61,7 @@ export default defineConfig(({ mode }) => ({
   root: resolve('src/phone'),
   base: './',
   publicDir: resolve('public'),
-  plugins: [preact(), phoneRelease()],
+  plugins: [preact(), phoneRelease(mode)],
   define: { __DUET_RELAY_ORIGINS__: JSON.stringify(RELAY_ORIGINS), __DUET_DEV_HOOKS__: JSON.stringify(mode !== 'release') },
   build: {
     outDir: outDir(mode),

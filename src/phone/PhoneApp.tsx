@@ -571,6 +571,23 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
           <p class="lede" data-testid="phone-connection" data-path={view.path}>
             {!view.online ? 'Connecting to the relay…' : view.path === 'direct' ? 'Connected directly to your browser.' : 'Connected to the relay.'}
           </p>
+          {view.guard.step === 'idle' && !view.members.some((member) => member.role === 'guard') && (
+            <details data-testid="phone-guard-link">
+              <summary>Link the Duet Guard</summary>
+              <p class="lede">Your browser shows a Guard code while it adds the Guard: scan it, or paste its link.</p>
+              {scanning ? (
+                <Scanner controller={controller} />
+              ) : (
+                <button data-testid="guard-scan" onClick={() => setScanning(true)}>
+                  Scan with the camera
+                </button>
+              )}
+              <input data-testid="guard-link-input" placeholder="https://…#guard=…" value={link} onInput={(e) => setLink(e.currentTarget.value)} />
+              <button class="secondary" data-testid="guard-link-submit" onClick={() => void controller.pair(link).then(() => setLink(''))}>
+                Link with a pasted link
+              </button>
+            </details>
+          )}
         </section>
       ) : (
         <section class="card">

@@ -1,0 +1,117 @@
+/**
+ * Duet Guard end to end (issue 15): the built extension in Chromium, the phone app served by the
+ * relay, the relay on loopback, anvil, and a real Guard in its own process (PGlite in a temporary
+ * folder, its key-encryption key handed in by environment). The user adds the Guard from the
+ * Devices page (address + printed code, the SAS, the TOTP setup with its first code, the phone
+ * links by the Guard link and approves the Guard), then, with the phone page closed, a transfer to
+ * an address not on the allow-list asks for the authenticator's code: a wrong code is refused, the
+ * right one signs, and anvil mines it. TOTP codes are computed here (otplib), as an app would.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
+import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
+import { approvalWindow, connectDapp, dappRequest, localStackUrls, onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { startRelay, type RunningRelay } from '../src/relay/relay-server.ts';
+import { startGuardProcess, type GuardProcess } from '../test/guard/support/guard-process.ts';
+import { generateOtp } from '../test/guard/support/totp.ts';
+import { expect, test } from './fixtures.ts';
+import { fixtureKeys, givePhoneKeys, openDevices } from './support/members.ts';
+
+const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+const LONG_MS = 90_000;
+
+let relay: RunningRelay;
+let guard: GuardProcess;
+let guardData: string;
+const guardOrigins: string[] = [];
+
+test.beforeAll(async () => {
+  relay = await startRelay({ port: 0, staticDir: 'dist-phone', log: () => undefined, phoneGuardOrigins: () => guardOrigins });
+  guardData = mkdtempSync(join(tmpdir(), 'duet-guard-e2e-'));
+  guard = await startGuardProcess({ databaseUrl: null, dataDir: guardData, relayUrl: `ws://localhost:${relay.port}`, port: 0, kek: randomBytes(32).toString('hex'), clockOffset: 0 });
+  guardOrigins.push(new URL(guard.url).origin);
+});
+test.afterAll(async () => {
+  await guard?.kill();
+  await relay?.close();
+  rmSync(guardData, { recursive: true, force: true });
+});
+
+test('add the Guard from the Devices page; with the phone closed, an allow-list miss asks the code: wrong refused, right signs, mined', async ({ extension, dappServer, anvil }) => {
+  test.setTimeout(240_000);
+  const { context, extensionId } = extension;
+  // The phone app at localhost (its screen lock needs a host name), its CSP allowing its own origin (the relay) and the Guard's.
+  const urls = localStackUrls(relay, anvil.rpcUrl);
+  await givePhoneKeys(context, fixtureKeys(0, 10));
+  const { popup, phone, address } = await onboardAndPair(context, extensionId, urls);
+  await popup.getByTestId('first-address-continue').click();
+  const chain = new JsonRpcProvider(anvil.rpcUrl);
+  await (await new Wallet(ANVIL_DEV_PRIVATE_KEY, chain).sendTransaction({ to: address, value: parseEther('2') })).wait();
+
+  // The browser links to the Guard: its address and the code it printed, then the six digits.
+  await openDevices(popup);
+  await popup.getByTestId('guard-url').fill(guard.url);
+  await popup.getByTestId('guard-code').fill(guard.code);
+  await popup.getByTestId('guard-enrol').click();
+  await expect(popup.getByTestId('guard-sas')).toHaveText(/^\d{6}$/, { timeout: LONG_MS });
+  await popup.getByTestId('guard-sas-match').click();
+
+  // The second factor: the QR code for an authenticator app, and its first code.
+  await expect(popup.getByTestId('guard-totp-qr')).toBeVisible({ timeout: LONG_MS });
+  const secret = ((await popup.getByTestId('guard-totp-key').textContent()) ?? '').trim();
+  expect(secret).toMatch(/^[A-Z2-7]+$/);
+  await popup.getByTestId('guard-totp-code').fill(generateOtp(secret));
+  await popup.getByTestId('guard-totp-confirm').click();
+
+  // The phone links to the Guard by the link the browser shows, and compares its own code.
+  await expect(popup.getByTestId('guard-phone-qr')).toBeVisible({ timeout: LONG_MS });
+  const phoneLink = await popup.getByTestId('guard-phone-link').inputValue();
+  expect(phoneLink).toContain('#guard=');
+  await phone.getByTestId('phone-guard-link').locator('summary').click();
+  await phone.getByTestId('guard-link-input').fill(phoneLink);
+  await phone.getByTestId('guard-link-submit').click();
+  await expect(phone.getByTestId('phone-guard-sas')).toHaveText(/^\d{6}$/, { timeout: LONG_MS });
+  await phone.getByTestId('phone-guard-match').click();
+  await expect(phone.getByTestId('phone-guard-linked')).toBeVisible({ timeout: LONG_MS });
+
+  // The browser proposes the Guard; the phone's user approves it on the phone.
+  await popup.getByTestId('guard-add').click();
+  await expect(phone.getByTestId('decision-guard')).toBeVisible({ timeout: LONG_MS });
+  await phone.getByTestId('decision-approve').click();
+  await expect(popup.getByTestId('member-list')).toContainText('Duet Guard', { timeout: LONG_MS });
+  await expect(popup.getByTestId('guard-setup')).toHaveCount(0);
+
+  // The user asks the Guard first ("Ask it first": its pair key with this browser is set up).
+  const guardRow = popup.locator('[data-role="guard"]');
+  await expect(guardRow.getByTestId('member-make-default')).toBeVisible({ timeout: LONG_MS });
+  await guardRow.getByTestId('member-make-default').click();
+
+  // The phone is away: the browser and the Guard sign. A recipient not on the allow-list needs the code.
+  await phone.close();
+  const dapp = await context.newPage();
+  await dapp.goto(`${dappServer.url}/index.html`);
+  await connectDapp(context, dapp);
+  const before = await chain.getBalance(RECIPIENT);
+  const sending = dappRequest(dapp, 'eth_sendTransaction', [{ from: address, to: RECIPIENT, value: `0x${parseEther('0.1').toString(16)}` }]);
+  const approval = await approvalWindow(context);
+  await expect(approval.getByTestId('request-title')).toHaveText('Send ETH');
+  await approval.getByTestId('approve').click();
+  await expect(approval.getByTestId('guard-decision')).toHaveAttribute('data-verdict', 'second_factor', { timeout: LONG_MS });
+  await expect(approval.getByTestId('guard-reasons')).toContainText('allow-list');
+  await expect(approval.getByTestId('guard-reasons')).toContainText("Within today's limit");
+
+  // A wrong code is refused (the Guard says how many tries are left); the right one signs.
+  await approval.getByTestId('guard-request-code').fill(generateOtp(secret, Date.now() + 10 * 60_000));
+  await approval.getByTestId('guard-request-code-submit').click();
+  await expect(approval.getByTestId('guard-request-code-error')).toContainText('Wrong code', { timeout: LONG_MS });
+  // The next step's code: the step of the enrolment's code may be the current one (a code is used once).
+  await approval.getByTestId('guard-request-code').fill(generateOtp(secret, Date.now() + 30_000));
+  await approval.getByTestId('guard-request-code-submit').click();
+  const sent = await sending;
+  expect(sent.error).toBeUndefined();
+  await chain.waitForTransaction(sent.result as string);
+  expect((await chain.getBalance(RECIPIENT)) - before).toBe(parseEther('0.1'));
+});
