@@ -549,6 +549,26 @@ function GuardLink({ controller, view }: { controller: PhoneController; view: Ph
   );
 }
 
+/** What waits out a delay at the Duet Guard: any device of the wallet may cancel it. */
+function GuardQueue({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  if (view.guardQueue.length === 0) return null;
+  return (
+    <section class="card" data-testid="guard-queue">
+      <h3>Waiting at the Duet Guard</h3>
+      <ul class="list">
+        {view.guardQueue.map((entry) => (
+          <li key={entry.item} data-testid="guard-queue-item">
+            <strong>{entry.title}</strong> <span class="muted">until {new Date(entry.until).toLocaleString()}</span>
+            <button class="secondary small" data-testid="guard-queue-cancel" onClick={() => void controller.cancelGuardItem(entry.guardKey, entry.item)}>
+              Cancel
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 function Home({ controller, view }: { controller: PhoneController; view: PhoneView }) {
   const [link, setLink] = useState('');
   const [scanning, setScanning] = useState(false);
@@ -556,6 +576,7 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
   return (
     <div class="stack">
       <GuardLink controller={controller} view={view} />
+      <GuardQueue controller={controller} view={view} />
       <Decisions controller={controller} view={view} />
       {view.change && view.change.step !== 'committed' && <ChangeCard controller={controller} change={view.change} />}
       {!view.change && view.reshare && (

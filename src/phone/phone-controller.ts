@@ -40,6 +40,9 @@ import { WalletMember, type ChangeProgress, type Decision, type MemberState } fr
 import type { WeakKdfForTests } from '../vault/test-only-weak-kdf.ts';
 import { VaultError, type ScryptCost, type UnlockedVault } from '../vault/vault.ts';
 import { parseRescueAddress } from '../wallet/rescue.ts';
+import { displayModel } from '../wallet/decode.ts';
+import { reviewedDisplay } from '../wallet/reviewed-display.ts';
+import { decodeSigningRequest } from '../wallet/signing-request.ts';
 import type { DeviceKeyAuthenticator } from './device-key.ts';
 import { PaillierKeyPool, type PaillierKeySource } from './paillier-key-pool.ts';
 import { generatePassphrase } from './passphrase.ts';
@@ -128,6 +131,20 @@ export interface PhoneView {
   readonly taint: { readonly stored: boolean; readonly rescueAddress: string | null; readonly canRemove: boolean } | null;
   /** Linking this phone to the Duet Guard (a Guard link opened or scanned). */
   readonly guard: GuardLinkProgress;
+  /** What waits out a delay at the Guard (cancellable from this phone). */
+  readonly guardQueue: readonly { readonly guardKey: string; readonly item: string; readonly kind: string; readonly until: number; readonly title: string }[];
+}
+
+/** A delayed item in words: a transfer's amount and recipient, a policy change, a recovery. */
+function queueTitle(entry: { readonly kind: string; readonly detail: unknown }): string {
+  if (entry.kind === 'policy') return 'A change of your Guard rules';
+  if (entry.kind === 'recovery') return 'A recovery of your wallet';
+  try {
+    const request = decodeSigningRequest(entry.detail);
+    return reviewedDisplay(displayModel(request), request).title;
+  } catch {
+    return 'A signing request';
+  }
 }
 
 /** A QR pairing in progress: the link, and for a new wallet the co-signer that runs key generation. */
@@ -242,6 +259,7 @@ export class PhoneController {
       persistentStorage: this.persistentStorage,
       taint: this.taintView(),
       guard: this.guards?.progress() ?? IDLE_GUARD_LINK,
+      guardQueue: (this.guards?.queue() ?? []).map((entry) => ({ guardKey: entry.guardKey, item: entry.item, kind: entry.kind, until: entry.until, title: queueTitle(entry) })),
     };
   }
 
@@ -514,7 +532,11 @@ export class PhoneController {
       now: this.now,
       ...(this.rtc ? { direct: { rtc: this.rtc } } : {}),
       onMessage: (peer, message) => this.onLinkMessage(peer, message),
-      onSession: (peer) => void this.member?.peerOnline(peer),
+      onSession: (peer) => {
+        void this.member?.peerOnline(peer);
+        // The Guard's queue events sent while this phone was away are missed: ask for it.
+        if (this.isGuard(peer)) void this.guards?.refreshQueue(peer).catch(() => undefined);
+      },
       onStatus: () => this.changed(),
       onLinked: (peer) => this.member?.candidateLinked(peer),
     });
@@ -609,7 +631,7 @@ export class PhoneController {
   }
 
   private onLinkMessage(peer: string, message: unknown): void {
-    if (this.guards?.handle(peer, message, this.share?.wallet.members.some((member) => member.role === 'guard' && memberId(member) === peer) ?? false)) return;
+    if (this.guards?.handle(peer, message, this.isGuard(peer))) return;
     const cosigner = this.cosigners.get(peer);
     if (parseAppMessage(message)) {
       // Stored at the co-signer's commit points (onCosignerEvent) and once the channel is quiet (peer-link.ts).
@@ -826,6 +848,19 @@ export class PhoneController {
   /** The user compared the Guard's code (the browser's Guard link). */
   confirmGuardSas(matches: boolean): void {
     this.guards?.confirmSas(matches);
+  }
+
+  private isGuard(peer: string): boolean {
+    return this.share?.wallet.members.some((member) => member.role === 'guard' && memberId(member) === peer) ?? false;
+  }
+
+  /** Cancels a request (or policy change, or recovery) that waits out its delay at the Guard. */
+  async cancelGuardItem(guardKey: string, item: string): Promise<void> {
+    try {
+      await this.guards?.cancelQueued(guardKey, item);
+    } catch (error) {
+      this.fail(error instanceof Error ? error.message : 'The Guard could not cancel it.');
+    }
   }
 
   /** The Guard link's screens close (linked, or failed and read). */

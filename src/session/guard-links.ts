@@ -21,6 +21,7 @@ import type { WebSocketConstructor } from '../channel/relay-client.ts';
 import { encodeGuardLink, parseEnrolmentCode } from '../guard/enrolment-code.ts';
 import type { DecisionReason } from '../guard/decision-reasons.ts';
 import { GuardClient, GuardRequestError } from '../guard/guard-client.ts';
+import type { QueueItem } from '../guard/guard-messages.ts';
 import { enrolWithGuard, GuardEnrolError, type GuardEnrolment } from '../guard/guard-enrolment-client.ts';
 
 export type GuardLinkStep = 'idle' | 'connecting' | 'confirm-sas' | 'linking' | 'second-factor' | 'phone-code' | 'linked' | 'failed';
@@ -78,6 +79,8 @@ export class GuardLinks {
   private readonly options: GuardLinksOptions;
   private readonly clients = new Map<string, GuardClient>();
   private readonly decisions = new Map<string, GuardDecision>();
+  /** What waits out a delay at each Guard (its latest queue event or answer), by Guard key. */
+  private readonly queues = new Map<string, readonly QueueItem[]>();
   private enrolment: GuardEnrolment | null = null;
   private current: GuardLinkProgress = IDLE_GUARD_LINK;
 
@@ -104,12 +107,35 @@ export class GuardLinks {
   private track(guardKey: string, client: GuardClient): void {
     this.clients.set(guardKey, client);
     client.onEvent((event) => {
+      if (event.kind === 'queue') {
+        this.queues.set(guardKey, event.items);
+        this.options.onChange();
+      }
       if (event.kind !== 'decision') return;
       this.decisions.delete(event.id);
       this.decisions.set(event.id, { guardKey, verdict: event.verdict, reasons: event.reasons, until: event.until ?? null });
       for (const id of this.decisions.keys()) if (this.decisions.size > MAX_DECISIONS) this.decisions.delete(id);
       this.options.onChange();
     });
+  }
+
+  /** Everything delayed at the Guards this device is linked to (each item with its Guard's key). */
+  queue(): readonly (QueueItem & { readonly guardKey: string })[] {
+    return [...this.queues].flatMap(([guardKey, items]) => items.map((item) => ({ ...item, guardKey })));
+  }
+
+  /** Asks the Guard for its queue (when its channel comes online: events sent meanwhile were missed). */
+  async refreshQueue(guardKey: string): Promise<void> {
+    const { items } = await this.client(guardKey).request<{ items: QueueItem[] }>('queue');
+    this.queues.set(guardKey, items);
+    this.options.onChange();
+  }
+
+  /** Cancels a delayed item at its Guard (any device of the wallet may). */
+  async cancelQueued(guardKey: string, item: string): Promise<void> {
+    if (!this.queues.get(guardKey)?.some((entry) => entry.item === item)) throw new GuardEnrolError('not_ready', 'nothing of that name waits at the Guard');
+    await this.client(guardKey).request('cancel', { item });
+    await this.refreshQueue(guardKey);
   }
 
   /** The Guard's decision on signing request `id`, once it came. */

@@ -16,7 +16,9 @@ import { GuardRequestError } from '../../src/guard/guard-client.ts';
 import { linkApps, personalSign, type LinkedApps } from '../channel/app-link.ts';
 import { waitFor } from '../relay/relay-support.ts';
 import { cyclingKeys, startGuardStack, type GuardStack } from './support/guard-harness.ts';
+import { FRIEND, transfer } from './support/requests.ts';
 import { generateOtp } from './support/totp.ts';
+import { TEST_PASSPHRASE } from '../phone/phone-support.ts';
 
 let stack: GuardStack;
 let apps: LinkedApps;
@@ -115,5 +117,21 @@ describe('adding the Duet Guard from the apps', () => {
     const notAsked = await guard().enterCode(request.id, '123456').catch((caught: unknown) => caught);
     expect((notAsked as GuardEnrolError).code).toBe('not_ready');
     expect((notAsked as GuardEnrolError).message).toBe('the Guard asks no code for this request');
+
+    // Above the daily limit the Guard delays: the browser's request ends, and the phone, back, sees it and cancels it.
+    const over = transfer(address, FRIEND, 2n * 10n ** 18n, 0);
+    const refused = await apps.link.coSigner.sign(over, new AbortController().signal, guardKey).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(Error);
+    expect(guard().decision(over.id)).toMatchObject({ verdict: 'delay' });
+    await apps.phone.unlock(TEST_PASSPHRASE);
+    await waitFor(() => apps.phone.view().guardQueue.length === 1, 30_000);
+    const queued = apps.phone.view().guardQueue[0]!;
+    expect(queued).toMatchObject({ guardKey, item: `request:${over.id}`, kind: 'request', title: 'Send ETH' });
+    // A name the Guard does not queue is refused here, and the queue stays.
+    await apps.phone.cancelGuardItem(guardKey, 'request:not-queued');
+    expect(apps.phone.view().error).toBe('nothing of that name waits at the Guard');
+    expect(apps.phone.view().guardQueue).toHaveLength(1);
+    await apps.phone.cancelGuardItem(guardKey, queued.item);
+    await waitFor(() => apps.phone.view().guardQueue.length === 0, 30_000);
   }, 240_000);
 });
