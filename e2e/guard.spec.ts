@@ -5,7 +5,9 @@
  * Devices page (address + printed code, the SAS, the TOTP setup with its first code, the phone
  * links by the Guard link and approves the Guard), then, with the phone page closed, a transfer to
  * an address not on the allow-list asks for the authenticator's code: a wrong code is refused, the
- * right one signs, and anvil mines it. TOTP codes are computed here (otplib), as an app would.
+ * right one signs, and anvil mines it; above the limit the Guard delays the transfer, and the phone,
+ * opened again, sees it waiting at the Guard and cancels it. TOTP codes are computed here (otplib), as
+ * an app would.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { approvalWindow, connectDapp, dappRequest, localStackUrls, onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { approvalWindow, connectDapp, dappRequest, localStackUrls, onboardAndPair, unlockPhone } from '../src/devstack/demo-flow.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay-server.ts';
 import { startGuardProcess, type GuardProcess } from '../test/guard/support/guard-process.ts';
 import { generateOtp } from '../test/guard/support/totp.ts';
@@ -40,7 +42,7 @@ test.afterAll(async () => {
   rmSync(guardData, { recursive: true, force: true });
 });
 
-test('add the Guard from the Devices page; with the phone closed, an allow-list miss asks the code: wrong refused, right signs, mined', async ({ extension, dappServer, anvil }) => {
+test('add the Guard from the Devices page; phone closed: an allow-list miss asks the code (wrong refused, right signs, mined); above the limit delayed, cancelled from the phone', async ({ extension, dappServer, anvil }) => {
   test.setTimeout(240_000);
   const { context, extensionId } = extension;
   // The phone app at localhost (its screen lock needs a host name), its CSP allowing its own origin (the relay) and the Guard's.
@@ -90,7 +92,8 @@ test('add the Guard from the Devices page; with the phone closed, an allow-list 
   await guardRow.getByTestId('member-make-default').click();
 
   // The phone is away: the browser and the Guard sign. A recipient not on the allow-list needs the code.
-  await phone.close();
+  // The phone app is closed (its tab left for another page: the tab keeps the screen lock's credential).
+  await phone.goto('about:blank');
   const dapp = await context.newPage();
   await dapp.goto(`${dappServer.url}/index.html`);
   await connectDapp(context, dapp);
@@ -114,4 +117,16 @@ test('add the Guard from the Devices page; with the phone closed, an allow-list 
   expect(sent.error).toBeUndefined();
   await chain.waitForTransaction(sent.result as string);
   expect((await chain.getBalance(RECIPIENT)) - before).toBe(parseEther('0.1'));
+
+  // Above the limit (1 ETH a day and per transfer): the Guard delays it; the site's request ends.
+  const delayed = dappRequest(dapp, 'eth_sendTransaction', [{ from: address, to: RECIPIENT, value: `0x${parseEther('1.5').toString(16)}` }]);
+  await (await approvalWindow(context)).getByTestId('approve').click();
+  expect((await delayed).error).toBeDefined();
+
+  // The phone, opened again, shows it waiting at the Guard and cancels it.
+  await phone.goto(urls.phoneAppUrl);
+  await unlockPhone(phone);
+  await expect(phone.getByTestId('guard-queue-item')).toContainText('Send ETH', { timeout: LONG_MS });
+  await phone.getByTestId('guard-queue-cancel').click();
+  await expect(phone.getByTestId('guard-queue')).toHaveCount(0, { timeout: LONG_MS });
 });
