@@ -53,6 +53,27 @@ describe('adding the Duet Guard from the apps', () => {
     expect(guard().progress().step).toBe('idle');
   });
 
+  it('refuses an address that is not an http(s) URL before anything happens', async () => {
+    for (const [url, message] of [
+      ['guard.example', "the Guard's address is not a URL"],
+      ['ftp://guard.example', "the Guard's address must start with https://"],
+    ]) {
+      const error = await guard().enrol(url as string, 'ABCD-EFGH-JKMN-PQRS').catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'bad_url', message });
+    }
+    expect(guard().progress().step).toBe('idle');
+  });
+
+  it('stops when the user says the codes differ: failed, nothing linked, and the code cannot be used again', async () => {
+    const { code } = await stack.guard.issueEnrolmentCode();
+    await guard().enrol(stack.guard.url, code);
+    expect(guard().progress().step).toBe('confirm-sas');
+    guard().confirmSas(false);
+    expect(guard().progress()).toMatchObject({ step: 'failed', error: 'The codes did not match: nothing was linked. Start again.', guardKey: null });
+    await guard().enrol(stack.guard.url, code);
+    expect(guard().progress()).toMatchObject({ step: 'failed', error: 'this code is used' });
+  });
+
   it('says why when the Guard refuses the code (one it never printed): nothing is linked', async () => {
     await guard().enrol(stack.guard.url, 'ABCD-EFGH-JKMN-PQRS');
     expect(guard().progress()).toMatchObject({ step: 'failed', error: 'this code is unknown', guardKey: null });
@@ -69,6 +90,8 @@ describe('adding the Duet Guard from the apps', () => {
     expect(uri.startsWith('otpauth://totp/')).toBe(true);
     const secret = new URL(uri).searchParams.get('secret') as string;
 
+    // A first code of the wrong form is refused here; a wrong one is the Guard's typed error; the step stays.
+    await expect(guard().confirmSecondFactor('12ab56')).rejects.toMatchObject({ code: 'bad_code', message: 'the code is the 6 digits your authenticator app shows' });
     // A wrong first code: the Guard's typed error, and the step stays for another try.
     const wrong = await guard().confirmSecondFactor(generateOtp(secret, stack.clock.now() + 10 * 60_000)).catch((caught: unknown) => caught);
     expect(wrong).toBeInstanceOf(GuardRequestError);
