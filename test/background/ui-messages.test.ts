@@ -21,6 +21,9 @@ describe('parseUiRequest', () => {
     [{ action: 'decide', id: 'a', approved: 'yes' }, 'approved'],
     [{ action: 'decide', id: 'a', approved: true, accounts: [1] }, 'accounts'],
     [{ action: 'switch-chain', chainId: Number.NaN }, 'chainId'],
+    [{ action: 'guard-enrol', url: 'https://guard.example' }, 'code'],
+    [{ action: 'guard-totp', code: 123456 }, 'code'],
+    [{ action: 'guard-request-code', code: '123456' }, 'id'],
   ])('refuses %j naming %s', (raw, field) => {
     expect(() => parseUiRequest(raw)).toThrow(expect.objectContaining({ code: 'invalid_input', field }));
   });
@@ -45,5 +48,9 @@ describe('handleUiRequest', () => {
     expect(unlocked).toMatchObject({ ok: true, value: { unlocked: true, paired: true } });
     expect(await handleUiRequest(h.wallet, { action: 'balance' })).toEqual({ ok: true, value: '0xde0b6b3a7640000' });
     expect(await handleUiRequest(h.wallet, { action: 'switch-chain', chainId: 5 })).toMatchObject({ ok: false, code: '4902' });
+    // The Duet Guard: this browser's link has no members' driver here (a test link): said, nothing changed.
+    expect(await handleUiRequest(h.wallet, { action: 'guard-enrol', url: ' ', code: 'ABCD-EFGH-JKMN-PQRS' })).toEqual({ ok: false, error: 'Type the address the Guard printed.', code: 'invalid_input', field: 'url' });
+    expect(await handleUiRequest(h.wallet, { action: 'guard-add' })).toEqual({ ok: false, error: 'Pair your phone first.', code: 'not_paired', field: null });
+    expect(await handleUiRequest(h.wallet, { action: 'guard-request-code', id: 'no-such-request', code: '123456' })).toEqual({ ok: false, error: 'No such request waits for a code.', code: 'not_found', field: 'id' });
   });
 });
