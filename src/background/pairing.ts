@@ -98,6 +98,16 @@ export interface GuardDriver {
   enterCode(id: string, code: string): Promise<void>;
 }
 
+/**
+ * The member that deals with this browser when it adds a device: the first one it signs with that is
+ * online, else any that can. Never the Duet Guard: it deals only in a recovery its gates opened
+ * (docs/guard.md, "Recovery"), so a change with it as dealer would stall.
+ */
+export function chooseSecondDealer(rows: readonly MemberRowView[], removing: readonly string[]): string | null {
+  const candidates = rows.filter((row) => !row.self && !row.suspect && !row.blocked && row.role !== 'guard' && !removing.includes(row.key));
+  return (candidates.find((row) => row.coSigns && row.online) ?? candidates.find((row) => row.online) ?? candidates[0])?.key ?? null;
+}
+
 /** What the extension knows about the wallet's members, and what its user can do about them. */
 export interface MembersDriver {
   /** Null while this browser holds no wallet (not paired, or joining). */

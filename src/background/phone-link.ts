@@ -43,7 +43,7 @@ import { WalletMember, type MemberState } from '../session/wallet-member.ts';
 import type { SigningRequest } from '../wallet/signing-request.ts';
 import { pairedKeyFromParts } from './accounts.ts';
 import { CoSignerFailedError, CoSignerRejectedError, type CoSignature, type CoSigner, type PhoneStatus } from './co-signer.ts';
-import { IDLE_PAIRING, type GuardDriver, type MembersDriver, type MembersView, type MemberRowView, type PairingDriver, type PairingProgress, type PhoneLink, type PhoneLinkContext, type PhoneLinkFactory } from './pairing.ts';
+import { chooseSecondDealer, IDLE_PAIRING, type GuardDriver, type MembersDriver, type MembersView, type MemberRowView, type PairingDriver, type PairingProgress, type PhoneLink, type PhoneLinkContext, type PhoneLinkFactory } from './pairing.ts';
 
 const IDENTITY_RECORD = 'identity';
 /** What this browser calls itself, and a phone it pairs with, until the user renames them. */
@@ -370,10 +370,8 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     await this.member?.startChange({ remove, dealer, candidate: peer });
   }
 
-  /** The member that deals with this browser: the first one it signs with that is online, else any that can. */
   private secondDealer(removing: readonly string[]): string | null {
-    const rows = this.view()?.members.filter((row) => !row.self && !row.suspect && !row.blocked && !removing.includes(row.key)) ?? [];
-    return (rows.find((row) => row.coSigns && row.online) ?? rows.find((row) => row.online) ?? rows[0])?.key ?? null;
+    return chooseSecondDealer(this.view()?.members ?? [], removing);
   }
 
   confirmSas(matches: boolean): void {
