@@ -448,6 +448,10 @@ export class WalletMember {
     const body = raw as { type?: unknown } | null;
     // Deletion receipts come after the commit, when no round is left: this member checks them.
     if (body?.type === 'reshare/deleted') return this.onReceipt(decodeReshareMessage(raw) as DeletionReceipt);
+    // A member the running round removes takes no part in it (its receipt is handled above): a
+    // stolen device cannot stop its own removal with a malformed message.
+    const sender = this.indexOfKey(from);
+    if (this.active && sender !== null && removedBy(this.active).includes(sender)) return;
     if (this.certifiesStoredPending(wire)) {
       // The round whose share this member stored was committed elsewhere while this member ran
       // another (a retry after a restart, refused by whoever committed): it takes that round up again.
