@@ -7,7 +7,8 @@
  * which comes over the confirmed channel. A modulus that fails its proof ends the pairing. The
  * two travel on different channels (keygen/0 on the pairing channel, keygen/1 on the paired one
  * or the direct path), so keygen/1 may arrive first: the first one is held until keygen/0 is
- * verified, later copies are dropped.
+ * verified, later copies are dropped. One key generation per pairing: any keygen/1 after the first
+ * is dropped, and after a failure nothing continues it.
  */
 import { accountAddress } from '../mpc/derivation.ts';
 import {
@@ -99,6 +100,8 @@ export class ExtensionCoSigner {
   private modulus: VerifiedPaillierModulus | null = null;
   /** keygen/1 that overtook keygen/0 (they may take different paths): answered once the modulus is verified. */
   private heldKeygenStart: unknown = null;
+  /** waiting for keygen/1; started (answered or held; later copies dropped); failed (the pairing ended). */
+  private keygenStage: 'waiting' | 'started' | 'failed' = 'waiting';
   private readonly pending = new Map<string, PendingSignature>();
   /** r^N mod N² for the phone's Paillier key, computed while the phone's user decides; memory only. */
   private noncePool: NoncePool | null = null;
@@ -199,7 +202,7 @@ export class ExtensionCoSigner {
   }
 
   private async onKeygen(body: unknown): Promise<void> {
-    if (this.keyShare) return;
+    if (this.keyShare || this.keygenStage === 'failed') return;
     const type = (body as { type?: unknown } | null)?.type;
     try {
       if (type === 'keygen/0' && !this.modulus) {
@@ -207,9 +210,11 @@ export class ExtensionCoSigner {
         const held = this.heldKeygenStart;
         this.heldKeygenStart = null;
         if (held !== null) this.respondToKeygenStart(held, this.modulus);
-      } else if (type === 'keygen/1' && !this.keygen) {
+      } else if (type === 'keygen/1' && this.keygenStage === 'waiting') {
+        // One key generation per pairing: later keygen/1s are dropped, also while the share is stored.
+        this.keygenStage = 'started';
         if (this.modulus) this.respondToKeygenStart(body, this.modulus);
-        else this.heldKeygenStart ??= body;
+        else this.heldKeygenStart = body;
       } else if (type === 'keygen/3' && this.keygen) {
         const share = p2KeyGenFinish(this.keygen, decodeKeyGenMsg3(body, this.keygen.paillierN));
         this.keygen = null;
@@ -217,7 +222,10 @@ export class ExtensionCoSigner {
         this.options.send({ t: 'keygen-done', address: accountAddress(share.publicKey, share.chainCode, 0) });
       }
     } catch (error) {
+      // The pairing failed: nothing held or sent later continues it.
       this.keygen = null;
+      this.heldKeygenStart = null;
+      this.keygenStage = 'failed';
       this.options.onKeygenFailed?.(error instanceof Error ? error : new Error('key generation failed'));
     }
   }

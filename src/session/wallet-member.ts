@@ -27,8 +27,8 @@ import type { MemberIdentity } from '../mpc/member-signature.ts';
 import { equalBytes } from '../mpc/bytes.ts';
 import { decodePairSetupMsg, encodePairSetupMsg, modulusHash, p1PairSetup, p2PairAccept } from '../mpc/pair-setup.ts';
 import { randomBytes } from '../mpc/random.ts';
-import { decodeReshareMessage, encodeCertificate, encodeReshareMessage } from '../mpc/reshare-messages.ts';
-import { checkDeletionReceipt, deletionReceipt, removedBy, type CommitCertificate, type DeletionReceipt, type ReshareProposal } from '../mpc/reshare.ts';
+import { decodeCertificate, decodeReshareMessage, encodeCertificate, encodeReshareMessage } from '../mpc/reshare-messages.ts';
+import { checkDeletionReceipt, commitReshare, deletionReceipt, removedBy, type CommitCertificate, type DeletionReceipt, type ReshareProposal } from '../mpc/reshare.ts';
 import { acceptTaintNotice, decodeTaintNotice, encodeTaintNotice, taintNotice } from '../mpc/taint-notice.ts';
 import { failuresOf, memberId, pairRoles, sameMember, type Member, type MemberRole, type PairKey, type WalletShare } from '../mpc/wallet-share.ts';
 import { bytesFromHex, hexFromBytes } from '../mpc/wire.ts';
@@ -453,6 +453,10 @@ export class WalletMember {
     const body = raw as { type?: unknown } | null;
     // Deletion receipts come after the commit, when no round is left: this member checks them.
     if (body?.type === 'reshare/deleted') return this.onReceipt(decodeReshareMessage(raw) as DeletionReceipt);
+    // A member the running round removes takes no part in it (its receipt is handled above): a
+    // stolen device cannot stop its own removal with a malformed message.
+    const sender = this.indexOfKey(from);
+    if (this.active && sender !== null && removedBy(this.active).includes(sender)) return;
     if (this.certifiesStoredPending(wire)) {
       // The round whose share this member stored was committed elsewhere while this member ran
       // another (a retry after a restart, refused by whoever committed): it takes that round up again.
@@ -491,8 +495,11 @@ export class WalletMember {
     const pending = this.pending;
     if (wire.t !== 'reshare-certificate' || !pending || (this.active && equalBytes(this.active.reshareId, pending.proposal.reshareId))) return false;
     try {
-      const proposal = decodeReshareMessage(wire.proposal) as ReshareProposal;
-      return equalBytes(proposal.reshareId, pending.proposal.reshareId);
+      const proposal = decodeReshareMessage(wire.proposal);
+      if (proposal.type !== 'reshare/proposal' || !equalBytes(proposal.reshareId, pending.proposal.reshareId)) return false;
+      // Only a certificate that commits the stored share ends the running round (commitReshare is pure).
+      commitReshare(pending.pending, proposal, decodeCertificate(wire.certificate));
+      return true;
     } catch {
       return false;
     }
