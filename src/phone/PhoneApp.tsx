@@ -257,6 +257,20 @@ function roleName(role: MemberRole): string {
   return role === 'extension' ? 'browser' : role === 'guard' ? 'Duet Guard' : 'phone';
 }
 
+/** The two answers of a decision card. */
+function AnswerRow({ answer, refuse, approve }: { answer: (yes: boolean) => void; refuse: string; approve: string }) {
+  return (
+    <div class="row">
+      <button class="secondary" data-testid="decision-refuse" onClick={() => answer(false)}>
+        {refuse}
+      </button>
+      <button data-testid="decision-approve" onClick={() => answer(true)}>
+        {approve}
+      </button>
+    </div>
+  );
+}
+
 /** A question for this phone's user, from the wallet's other members. */
 function DecisionCard({ controller, decision }: { controller: PhoneController; decision: Decision }) {
   const answer = (yes: boolean) => controller.decide(decision.id, yes);
@@ -272,14 +286,7 @@ function DecisionCard({ controller, decision }: { controller: PhoneController; d
           <p class="lede">Your wallet afterwards:</p>
           <CardList cards={decision.members} testId="decision-members" />
           {decision.removed.length > 0 && <p class="warning">It also removes {decision.removed.map((card) => card.name).join(', ')}.</p>}
-          <div class="row">
-            <button class="secondary" data-testid="decision-refuse" onClick={() => answer(false)}>
-              Different code: refuse
-            </button>
-            <button data-testid="decision-approve" onClick={() => answer(true)}>
-              Same code: add it
-            </button>
-          </div>
+          <AnswerRow answer={answer} refuse="Different code: refuse" approve="Same code: add it" />
         </section>
       );
     case 'dealer-code':
@@ -290,14 +297,7 @@ function DecisionCard({ controller, decision }: { controller: PhoneController; d
           <p class="lede">
             {decision.dealer.name} ({roleName(decision.dealer.role)}, key <span class="address">{fingerprint(decision.dealer.identityKey)}</span>) shows a code too. Go on only if they are the same.
           </p>
-          <div class="row">
-            <button class="secondary" data-testid="decision-refuse" onClick={() => answer(false)}>
-              Different
-            </button>
-            <button data-testid="decision-approve" onClick={() => answer(true)}>
-              Same code
-            </button>
-          </div>
+          <AnswerRow answer={answer} refuse="Different" approve="Same code" />
         </section>
       );
     case 'guard':
@@ -308,14 +308,7 @@ function DecisionCard({ controller, decision }: { controller: PhoneController; d
             This phone is linked to this Guard (key <span class="address">{fingerprint(decision.candidate.identityKey)}</span>). It co-signs under the rules you set, never alone. Your wallet afterwards:
           </p>
           <CardList cards={decision.members} testId="decision-members" />
-          <div class="row">
-            <button class="secondary" data-testid="decision-refuse" onClick={() => answer(false)}>
-              Refuse
-            </button>
-            <button data-testid="decision-approve" onClick={() => answer(true)}>
-              Approve
-            </button>
-          </div>
+          <AnswerRow answer={answer} refuse="Refuse" approve="Approve" />
         </section>
       );
     case 'reshare':
@@ -327,14 +320,7 @@ function DecisionCard({ controller, decision }: { controller: PhoneController; d
           {decision.removed.length > 0 && (
             <p class="lede">A removed device can no longer sign with the others. If it kept a copy of its old key share, that copy is harmless only once every other device deleted its old share; moving your funds to a new wallet is the only complete protection.</p>
           )}
-          <div class="row">
-            <button class="secondary" data-testid="decision-refuse" onClick={() => answer(false)}>
-              Refuse
-            </button>
-            <button data-testid="decision-approve" onClick={() => answer(true)}>
-              Approve
-            </button>
-          </div>
+          <AnswerRow answer={answer} refuse="Refuse" approve="Approve" />
         </section>
       );
     case 'removed':

@@ -98,6 +98,16 @@ function pair(stallMs = 60_000): Pair {
   return { relay, switches: { a: make('a'), b: make('b') }, received };
 }
 
+/** A carrier attached on both sides of `p`, its opening handshake delivered both ways. */
+function openCarrier(p: Pair): MemoryCarrier {
+  const carrier = new MemoryCarrier();
+  carrier.receivers.a = p.switches.a.attach(carrier.ends.a);
+  carrier.receivers.b = p.switches.b.attach(carrier.ends.b);
+  carrier.deliver('a', 10);
+  carrier.deliver('b', 10);
+  return carrier;
+}
+
 const frameOf = (side: Side, n: number) => new TextEncoder().encode(`${side}${n}`);
 
 type Op =
@@ -201,11 +211,7 @@ describe('the transport switch (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom<Side>('a', 'b'), { minLength: 1, maxLength: 40 }), (senders) => {
         const p = pair();
-        const carrier = new MemoryCarrier();
-        carrier.receivers.a = p.switches.a.attach(carrier.ends.a);
-        carrier.receivers.b = p.switches.b.attach(carrier.ends.b);
-        carrier.deliver('a', 10);
-        carrier.deliver('b', 10);
+        const carrier = openCarrier(p);
         expect([p.switches.a.path, p.switches.b.path]).toEqual(['direct', 'direct']);
         const counts = { a: 0, b: 0 };
         for (const s of senders) {
@@ -228,11 +234,7 @@ describe('the transport switch, rule by rule', () => {
   it('moves to the carrier only once the peer received every relay frame', () => {
     const p = pair();
     p.switches.a.send(frameOf('a', 0));
-    const carrier = new MemoryCarrier();
-    carrier.receivers.a = p.switches.a.attach(carrier.ends.a);
-    carrier.receivers.b = p.switches.b.attach(carrier.ends.b);
-    carrier.deliver('a', 10);
-    carrier.deliver('b', 10);
+    const carrier = openCarrier(p);
     // b has not received a0 yet: a's next frame still takes the relay, behind it.
     p.switches.a.send(frameOf('a', 1));
     expect(p.switches.a.path).toBe('relay');
@@ -247,11 +249,7 @@ describe('the transport switch, rule by rule', () => {
 
   it('keeps a direct frame until the peer stored it; a restored outbox goes through the relay, and a HELLO renumbers', () => {
     const p = pair();
-    const carrier = new MemoryCarrier();
-    carrier.receivers.a = p.switches.a.attach(carrier.ends.a);
-    carrier.receivers.b = p.switches.b.attach(carrier.ends.b);
-    carrier.deliver('a', 10);
-    carrier.deliver('b', 10);
+    const carrier = openCarrier(p);
     p.switches.a.send(frameOf('a', 0));
     p.switches.a.send(frameOf('a', 1));
     carrier.deliver('b', 10);
@@ -287,11 +285,7 @@ describe('the transport switch, rule by rule', () => {
   it('falls back to the relay when the peer does not acknowledge a direct frame in time', () => {
     vi.useFakeTimers();
     const p = pair(3_000);
-    const carrier = new MemoryCarrier();
-    carrier.receivers.a = p.switches.a.attach(carrier.ends.a);
-    carrier.receivers.b = p.switches.b.attach(carrier.ends.b);
-    carrier.deliver('a', 10);
-    carrier.deliver('b', 10);
+    const carrier = openCarrier(p);
     p.switches.a.send(frameOf('a', 0));
     expect(p.switches.a.path).toBe('direct');
     // b's end stops reading (its page froze): the frame sits unacknowledged.

@@ -10,7 +10,7 @@ import type { MemberCard } from '../../src/session/member-messages.ts';
 import type { DirectoryEntry } from '../../src/session/member-records.ts';
 import { WalletMember, type Decision, type MemberRecords, type MemberState } from '../../src/session/wallet-member.ts';
 import { wire } from '../mpc/protocol-driver.ts';
-import type { FixtureKeys } from '../mpc/wallet-driver.ts';
+import type { Device, FixtureKeys } from '../mpc/wallet-driver.ts';
 
 export class TestDevice {
   member!: WalletMember;
@@ -166,4 +166,18 @@ export class MemoryNetwork {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
+}
+
+/** A wallet's first two members, phone A and the browser, added to `net`, linked and started. */
+export function startFirstPair(net: MemoryNetwork, phone: Device, extension: Device): { phoneA: TestDevice; extension: TestDevice } {
+  const directory = [
+    { identityKey: memberId({ identityKey: phone.identity.publicKey }), role: 'phone' as const, name: 'Phone A', addedAt: 1 },
+    { identityKey: memberId({ identityKey: extension.identity.publicKey }), role: 'extension' as const, name: 'Browser', addedAt: 1 },
+  ];
+  const phoneA = net.add(phone.identity, 'phone', 'Phone A', phone.share, directory);
+  const browser = net.add(extension.identity, 'extension', 'Browser', extension.share, directory);
+  net.link(phoneA, browser);
+  phoneA.start();
+  browser.start();
+  return { phoneA, extension: browser };
 }

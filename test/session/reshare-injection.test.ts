@@ -2,26 +2,16 @@
  * Attack tests: a member that injects reshare messages during a rerun or a removal.
  */
 import { describe, expect, it } from 'vitest';
-import { memberId } from '../../src/mpc/wallet-share.ts';
 import { encodeCertificate, encodeReshareMessage } from '../../src/mpc/reshare-messages.ts';
 import { hexFromBytes } from '../../src/mpc/wire.ts';
 import { firstPair, FixtureKeys, newIdentity } from '../mpc/wallet-driver.ts';
-import { MemoryNetwork, type TestDevice } from './member-network.ts';
+import { MemoryNetwork, startFirstPair, type TestDevice } from './member-network.ts';
 
 function wallet() {
   const keys = new FixtureKeys();
   const net = new MemoryNetwork(keys);
-  const { phone, extension: ext } = firstPair(keys);
-  const directory = [
-    { identityKey: memberId({ identityKey: phone.identity.publicKey }), role: 'phone' as const, name: 'Phone A', addedAt: 1 },
-    { identityKey: memberId({ identityKey: ext.identity.publicKey }), role: 'extension' as const, name: 'Browser', addedAt: 1 },
-  ];
-  const phoneA = net.add(phone.identity, 'phone', 'Phone A', phone.share, directory);
-  const extension = net.add(ext.identity, 'extension', 'Browser', ext.share, directory);
-  net.link(phoneA, extension);
-  phoneA.start();
-  extension.start();
-  return { net, phoneA, extension };
+  const { phone, extension } = firstPair(keys);
+  return { net, ...startFirstPair(net, phone, extension) };
 }
 
 async function addPhone(net: MemoryNetwork, extension: TestDevice, dealer: TestDevice): Promise<TestDevice> {

@@ -8,11 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import { accountAddress } from '../../src/mpc/derivation.ts';
 import { extensionWalletShare, phoneWalletShare } from '../../src/mpc/wallet-share-codec.ts';
-import { memberId, withTaints, type WalletShare } from '../../src/mpc/wallet-share.ts';
+import { withTaints, type WalletShare } from '../../src/mpc/wallet-share.ts';
 import { encodeReshareMessage, encodeCertificate } from '../../src/mpc/reshare-messages.ts';
 import { runKeygen } from '../mpc/protocol-driver.ts';
 import { FixtureKeys, firstPair, newIdentity, signWithPair, type Device } from '../mpc/wallet-driver.ts';
-import { MemoryNetwork, type TestDevice } from './member-network.ts';
+import { MemoryNetwork, startFirstPair, type TestDevice } from './member-network.ts';
 
 const DIGEST = new Uint8Array(32).fill(7);
 
@@ -37,15 +37,7 @@ function wallet(keepPair = true) {
     phoneDevice.share = phoneWalletShare(p1, identities, false);
     extensionDevice.share = extensionWalletShare(p2, identities, false);
   }
-  const directory = [
-    { identityKey: memberId({ identityKey: phoneDevice.identity.publicKey }), role: 'phone' as const, name: 'Phone A', addedAt: 1 },
-    { identityKey: memberId({ identityKey: extensionDevice.identity.publicKey }), role: 'extension' as const, name: 'Browser', addedAt: 1 },
-  ];
-  const phoneA = net.add(phoneDevice.identity, 'phone', 'Phone A', phoneDevice.share, directory);
-  const extension = net.add(extensionDevice.identity, 'extension', 'Browser', extensionDevice.share, directory);
-  net.link(phoneA, extension);
-  phoneA.start();
-  extension.start();
+  const { phoneA, extension } = startFirstPair(net, phoneDevice, extensionDevice);
   return { net, keys, phoneA, extension };
 }
 
