@@ -47,8 +47,10 @@ describe('the Duet Guards the app may reach', () => {
   });
 
   it('the relay serves the app with the Guards it is told at each request (a Guard may start after the relay)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'duet-phone-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>phone</title>');
     const origins: string[] = [];
-    const relay = await startRelay({ port: 0, staticDir: 'dist-phone', log: () => undefined, phoneGuardOrigins: () => origins });
+    const relay = await startRelay({ port: 0, staticDir: dir, log: () => undefined, phoneGuardOrigins: () => origins });
     try {
       const csp = async () => (await fetch(`http://127.0.0.1:${relay.port}/`)).headers.get('content-security-policy') ?? '';
       expect(await csp()).toContain("connect-src 'self';");
