@@ -26,6 +26,8 @@ export interface GuardPanelView {
   readonly member: boolean;
   /** Null until the Guard answered with its policy. */
   readonly rules: PolicyInWords | null;
+  /** The policy in force as a form (what the editor compares a draft with). */
+  readonly current: PolicyForm | null;
   /** Where an edit starts: the pending change if there is one (saving replaces it), else the policy. */
   readonly form: PolicyForm | null;
   readonly pending: { readonly item: string; readonly ready: string; readonly changes: readonly string[] } | null;
@@ -38,6 +40,7 @@ export function guardPanelView(panel: GuardPanel, now: number): GuardPanelView {
   return {
     member: panel.member,
     rules: state ? describePolicy(state.policy) : null,
+    current: state ? formFromPolicy(state.policy) : null,
     form: state ? formFromPolicy(pending?.policy ?? state.policy) : null,
     pending: state && pending ? { item: `policy:${pending.id}`, ready: `Applies at ${describeTime(pending.effectiveAt, { now })}`, changes: describePolicyChange(state.policy, pending.policy) } : null,
     queue: panel.queue.map((entry) => ({ item: entry.item, kind: entry.kind, until: entry.until, ...describeQueueItem(entry, { now }, state?.policy ?? null) })),
