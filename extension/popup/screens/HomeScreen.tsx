@@ -61,6 +61,14 @@ export function HomeScreen({ view, onSend, onReceive, onDevices }: { view: Walle
           {waiting === 1 ? '1 request is' : `${waiting} requests are`} waiting in the approval window.
         </p>
       )}
+      {atGuard > 0 && (
+        <p class="notice" data-testid="guard-waiting-hint">
+          {atGuard === 1 ? '1 item waits' : `${atGuard} items wait`} at your Duet Guard (delayed, cancellable from any of your devices).{' '}
+          <button class="secondary small" data-testid="guard-waiting-open" onClick={onDevices}>
+            See them
+          </button>
+        </p>
+      )}
     </div>
   );
 }
