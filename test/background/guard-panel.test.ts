@@ -12,7 +12,9 @@ import type { GuardDriver, GuardPanel } from '../../src/background/pairing.ts';
 import { WalletActionError } from '../../src/background/wallet-action-error.ts';
 import { GuardRequestError } from '../../src/guard/guard-client.ts';
 import { formFromPolicy } from '../../src/guard/policy-form.ts';
-import { DEFAULT_POLICY, type Policy } from '../../src/guard/policy.ts';
+import { DEFAULT_POLICY, encodePolicy, type Policy } from '../../src/guard/policy.ts';
+import { generateIdentity } from '../../src/channel/handshake.ts';
+import { GuardLinks, type GuardLinkChannels } from '../../src/session/guard-links.ts';
 
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 
@@ -82,5 +84,26 @@ describe('saving the Guard rules', () => {
     expect(view.pending).toMatchObject({ item: 'policy:p1' });
     expect(view.pending?.ready).toMatch(/^Applies at /);
     expect(view.pending?.changes[0]).toBe('now: Daily limit: 2 ETH a day on every chain (value and network fees, over any 24 hours)');
+  });
+});
+
+describe("the Guard's policy events", () => {
+  it('keeps the latest well-formed policy and pending change, and ignores a malformed one', () => {
+    let changes = 0;
+    const links = new GuardLinks({ identity: generateIdentity(), role: 'extension', channels: { send: () => true } as unknown as GuardLinkChannels, onChange: () => changes++ });
+    const event = (policy: unknown, pending: unknown) => ({ t: 'guard-event', event: { kind: 'policy', policy, pending } });
+    expect(links.handle('g', event(encodePolicy(DEFAULT_POLICY), null), true)).toBe(true);
+    expect(links.policy('g')).toEqual({ policy: DEFAULT_POLICY, pending: null });
+    const next = { ...DEFAULT_POLICY, delayHours: 48 };
+    links.handle('g', event(encodePolicy(DEFAULT_POLICY), { id: 'p', policy: encodePolicy(next), requestedAt: 1, effectiveAt: 2 }), true);
+    expect(links.policy('g')?.pending).toEqual({ id: 'p', policy: next, requestedAt: 1, effectiveAt: 2 });
+    const seen = changes;
+    for (const [policy, pending] of [
+      [{ ...encodePolicy(DEFAULT_POLICY), dailyNative: {} }, null],
+      [encodePolicy(DEFAULT_POLICY), { id: 'p', policy: encodePolicy(next), requestedAt: 'soon', effectiveAt: 2 }],
+      [encodePolicy(DEFAULT_POLICY), { id: 'p', policy: { version: 2 }, requestedAt: 1, effectiveAt: 2 }],
+    ]) links.handle('g', event(policy, pending), true);
+    expect(links.policy('g')?.pending?.id).toBe('p');
+    expect(changes).toBe(seen);
   });
 });
