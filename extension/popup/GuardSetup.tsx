@@ -6,6 +6,7 @@
 import { useState } from 'preact/hooks';
 import type { WalletView } from '../../src/background/wallet-service.ts';
 import { useAction } from '../ui/wallet-client.ts';
+import { GuardRules } from './GuardSection.tsx';
 import { fingerprint, useCountdown, useQr } from './PairingSteps.tsx';
 
 type Refresh = (view: WalletView) => void;
@@ -115,6 +116,12 @@ export function GuardSetup({ view, refresh }: { view: WalletView; refresh: Refre
             </button>
           </div>
           <p class="lede">Your phone asks you to approve the Guard once you add it.</p>
+          {view.guardPanel && (
+            <>
+              <p class="lede">Before you add it, set its rules: put the addresses you trust on the allow-list, and the limits it co-signs without asking. Until the Guard is a member they apply at once; later, loosening them needs your code and waits the delay.</p>
+              <GuardRules panel={view.guardPanel} refresh={refresh} editing />
+            </>
+          )}
         </>
       );
       break;

@@ -65,7 +65,7 @@ function Wallet({ view, refresh }: { view: WalletView; refresh: (view: WalletVie
     <div class="wallet">
       <Header view={view} refresh={refresh} />
       <section class="screen" data-testid={`screen-${screen}`}>
-        {screen === 'home' && <HomeScreen view={view} onSend={() => setScreen('send')} onReceive={() => setScreen('receive')} />}
+        {screen === 'home' && <HomeScreen view={view} onSend={() => setScreen('send')} onReceive={() => setScreen('receive')} onDevices={() => setScreen('devices')} />}
         {screen === 'send' && <SendScreen view={view} onDone={() => setScreen('activity')} />}
         {screen === 'receive' && <ReceiveScreen view={view} onDone={() => setScreen('home')} />}
         {screen === 'activity' && <ActivityScreen view={view} refresh={refresh} />}

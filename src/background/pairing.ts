@@ -8,7 +8,9 @@
  */
 import type { DirectSettings } from '../channel/direct-path.ts';
 import type { PairingKind } from '../channel/pairing-offer.ts';
-import type { GuardDecision, GuardLinkProgress } from '../session/guard-links.ts';
+import type { GuardDecision, GuardLinkProgress, GuardPolicyState } from '../session/guard-links.ts';
+import type { QueueItem } from '../guard/guard-messages.ts';
+import type { Policy } from '../guard/policy.ts';
 import type { MemberRow } from '../session/member-row.ts';
 import type { SettingsBody } from '../session/settings-record.ts';
 import type { ChangeProgress, Decision } from '../session/wallet-member.ts';
@@ -96,6 +98,20 @@ export interface GuardDriver {
   decision(id: string): GuardDecision | null;
   /** The authenticator app's code for a request the Guard asked it for. */
   enterCode(id: string, code: string): Promise<void>;
+  /** The Guard this browser works with (the member, else the one it is linking): its rules and delayed queue. */
+  panel(): GuardPanel | null;
+  /** A new policy for that Guard (`code` for a loosening once the Guard is a member). */
+  setPolicy(policy: Policy, code?: string): Promise<unknown>;
+  /** Cancels an item of that Guard's delayed queue ("request:<id>", "policy:<id>", "recovery:<id>"). */
+  cancelQueued(item: string): Promise<void>;
+}
+
+export interface GuardPanel {
+  readonly guardKey: string;
+  /** The Guard is a member of the wallet (before: it applies any policy at once). */
+  readonly member: boolean;
+  readonly policy: GuardPolicyState | null;
+  readonly queue: readonly QueueItem[];
 }
 
 /**

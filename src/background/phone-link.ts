@@ -43,7 +43,7 @@ import { WalletMember, type MemberState } from '../session/wallet-member.ts';
 import type { SigningRequest } from '../wallet/signing-request.ts';
 import { pairedKeyFromParts } from './accounts.ts';
 import { CoSignerFailedError, CoSignerRejectedError, type CoSignature, type CoSigner, type PhoneStatus } from './co-signer.ts';
-import { chooseSecondDealer, IDLE_PAIRING, type GuardDriver, type MembersDriver, type MembersView, type MemberRowView, type PairingDriver, type PairingProgress, type PhoneLink, type PhoneLinkContext, type PhoneLinkFactory } from './pairing.ts';
+import { chooseSecondDealer, IDLE_PAIRING, type GuardDriver, type GuardPanel, type MembersDriver, type MembersView, type MemberRowView, type PairingDriver, type PairingProgress, type PhoneLink, type PhoneLinkContext, type PhoneLinkFactory } from './pairing.ts';
 
 const IDENTITY_RECORD = 'identity';
 /** What this browser calls itself, and a phone it pairs with, until the user renames them. */
@@ -152,6 +152,9 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     cancel: () => this.guards?.cancel(),
     decision: (id) => this.guards?.decision(id) ?? null,
     enterCode: (id, code) => this.requireGuards().enterCode(id, code),
+    panel: () => this.guardPanel(),
+    setPolicy: (policy, code) => this.requireGuards().setPolicy(this.requirePanel().guardKey, policy, code),
+    cancelQueued: (item) => this.requireGuards().cancelQueued(this.requirePanel().guardKey, item),
   };
 
   // ---- opening --------------------------------------------------------------------------------
@@ -173,6 +176,8 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
       onSession: (peer) => {
         this.context.seen(this.context.now());
         void this.member?.peerOnline(peer);
+        // The Guard's queue and policy events sent while this browser was away are missed: ask for them.
+        if (this.isGuard(peer)) void Promise.all([this.guards?.refreshQueue(peer), this.guards?.refreshPolicy(peer)]).catch(() => undefined);
       },
       onStatus: () => this.statusChanged(),
       onLinked: (peer) => this.member?.candidateLinked(peer),
@@ -602,6 +607,24 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     await this.ready;
     if (!this.share) throw new CoSignerFailedError('not_paired', 'Pair your phone first: the Guard joins a wallet with two devices.');
     await this.requireGuards().enrol(guardUrl, code);
+  }
+
+  /** The Guard that is a member, else the one being linked once its channel is adopted. */
+  private guardPanel(): GuardPanel | null {
+    const guards = this.guards;
+    if (!guards) return null;
+    const member = this.share?.wallet.members.find((candidate) => candidate.role === 'guard');
+    const progress = guards.progress();
+    const linking = ['second-factor', 'phone-code', 'linked'].includes(progress.step) ? progress.guardKey : null;
+    const guardKey = member ? memberId(member) : linking;
+    if (!guardKey) return null;
+    return { guardKey, member: member !== undefined, policy: guards.policy(guardKey), queue: guards.queue().filter((entry) => entry.guardKey === guardKey) };
+  }
+
+  private requirePanel(): GuardPanel {
+    const panel = this.guardPanel();
+    if (!panel) throw new CoSignerFailedError('not_paired', 'Link a Duet Guard first.');
+    return panel;
   }
 
   /** The second dealer is a phone of the wallet (linked to the Guard by its device code). */

@@ -4,6 +4,7 @@
  */
 import { ProviderRpcError } from '../provider/rpc-error.ts';
 import { PAIRING_KINDS, type PairingKind } from '../channel/pairing-offer.ts';
+import { saveGuardPolicy } from './guard-panel.ts';
 import { parseUiRequest, type UiRequest, type UiResponse } from './ui-messages.ts';
 import { WalletActionError } from './wallet-action-error.ts';
 import type { WalletService } from './wallet-service.ts';
@@ -154,6 +155,12 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
       break;
     case 'guard-request-code':
       await wallet.enterGuardCode(request.id, request.code);
+      break;
+    case 'guard-policy-set':
+      await wallet.guardAction((guard) => saveGuardPolicy(guard, request.form, request.code));
+      break;
+    case 'guard-queue-cancel':
+      await wallet.guardAction((guard) => guard.cancelQueued(request.item));
       break;
     case 'default-cosigner':
       await wallet.setDefaultCoSigner(request.key ?? null);

@@ -55,6 +55,8 @@ export type UiRequest =
   | { readonly action: 'guard-add' }
   | { readonly action: 'guard-cancel' }
   | { readonly action: 'guard-request-code'; readonly id: string; readonly code: string }
+  | { readonly action: 'guard-policy-set'; readonly form: unknown; readonly code?: string }
+  | { readonly action: 'guard-queue-cancel'; readonly item: string }
   | { readonly action: 'default-cosigner'; readonly key?: string }
   | { readonly action: 'cosign-with'; readonly id: string; readonly key: string }
   | { readonly action: 'remove-nft'; readonly address: string; readonly tokenId: string };
@@ -70,7 +72,7 @@ export interface UiEnvelope {
 
 export type UiResponse = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string; readonly code: string; readonly field: string | null };
 
-type FieldKind = 'string' | 'number' | 'boolean' | 'string?' | 'strings?';
+type FieldKind = 'string' | 'number' | 'boolean' | 'string?' | 'strings?' | 'object';
 
 /** The fields each action carries and their types. */
 const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
@@ -123,6 +125,8 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'guard-add': {},
   'guard-cancel': {},
   'guard-request-code': { id: 'string', code: 'string' },
+  'guard-policy-set': { form: 'object', code: 'string?' },
+  'guard-queue-cancel': { item: 'string' },
   'default-cosigner': { key: 'string?' },
   'cosign-with': { id: 'string', key: 'string' },
   'remove-nft': { address: 'string', tokenId: 'string' },
@@ -140,6 +144,8 @@ function fieldMatches(value: unknown, kind: FieldKind): boolean {
       return value === undefined || typeof value === 'string';
     case 'strings?':
       return value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
+    case 'object':
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
   }
 }
 

@@ -29,6 +29,7 @@ import { addNetwork, findNetwork, removeNetwork, requireNetwork, setNetworkRpcUr
 import { GuardEnrolError } from '../guard/guard-enrolment-client.ts';
 import { GuardRequestError } from '../guard/guard-client.ts';
 import { describeReason } from '../guard/decision-reasons.ts';
+import { guardPanelView, type GuardPanelView } from './guard-panel.ts';
 import { IDLE_GUARD_LINK, type GuardDecision, type GuardLinkProgress } from '../session/guard-links.ts';
 import { SessionError } from '../session/session-error.ts';
 import { IDLE_PAIRING, type GuardDriver, type MembersDriver, type MembersView, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
@@ -113,6 +114,8 @@ export interface WalletView {
   readonly members: MembersView | null;
   /** Adding the Duet Guard (Devices page): the link's step, its SAS, the TOTP QR, the phone's link. */
   readonly guard: GuardLinkProgress;
+  /** The Guard's rules, pending change and delayed queue (null: no Guard linked). */
+  readonly guardPanel: GuardPanelView | null;
   /** The Guard's decision on the request on screen, its reasons in words (null: no Guard asked). */
   readonly guardDecision: { readonly verdict: GuardDecision['verdict']; readonly reasons: readonly string[]; readonly until: number | null } | null;
   /** This browser joins a wallet (a recovery): its questions and progress. */
@@ -565,6 +568,7 @@ export class WalletService implements MethodBackend {
       phone: this.link?.coSigner.status(state.defaultCoSigner) ?? OFFLINE_PHONE,
       members: this.link?.members?.view() ?? null,
       guard: this.link?.members?.guard?.progress() ?? IDLE_GUARD_LINK,
+      guardPanel: this.guardPanelView(),
       guardDecision: current ? this.guardDecision(current) : null,
       joining: this.link?.members?.joiningView() ?? null,
       approval: current ? approvalCard(current, state, siteWaiting) : null,
@@ -836,6 +840,11 @@ export class WalletService implements MethodBackend {
     const guard = this.requireMembers().guard;
     if (!guard) throw new WalletActionError('not_paired', 'This browser cannot add a Duet Guard.');
     return guard;
+  }
+
+  private guardPanelView(): GuardPanelView | null {
+    const panel = this.link?.members?.guard?.panel() ?? null;
+    return panel ? guardPanelView(panel, this.now()) : null;
   }
 
   private guardDecision(record: ApprovalRecord): WalletView['guardDecision'] {

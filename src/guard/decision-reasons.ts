@@ -10,8 +10,8 @@
  * The codes are part of the Guard's protocol (docs/guard.md, "Decision reasons"): new codes may be
  * added; a device shows `fallbackText` for a code it does not know.
  */
-import { formatEther } from 'ethers';
 import { presetNetwork } from '../wallet/chains.ts';
+import { weiToEth } from './policy-form.ts';
 
 export type Verdict = 'sign' | 'second_factor' | 'delay' | 'refuse';
 
@@ -63,20 +63,14 @@ export interface DescribeOptions {
   readonly locale?: string;
 }
 
-const short = (address: string) => `${address.slice(0, 7)}…${address.slice(-4)}`;
+export const short = (address: string) => `${address.slice(0, 7)}…${address.slice(-4)}`;
 
 function nativeSymbol(chainId: number): string {
   return presetNetwork(chainId)?.symbol ?? 'native currency';
 }
 
-/** A whole-unit amount with trailing zeros trimmed ("0.3", "1"). */
-function units(wei: bigint): string {
-  const text = formatEther(wei);
-  return text.endsWith('.0') ? text.slice(0, -2) : text;
-}
-
 function limitAmount(figures: LimitFigures, value: bigint): string {
-  return figures.token === undefined ? `${units(value)} ${nativeSymbol(figures.chainId)}` : `${value.toString()} units of token ${short(figures.token)}`;
+  return figures.token === undefined ? `${weiToEth(value)} ${nativeSymbol(figures.chainId)}` : `${value.toString()} units of token ${short(figures.token)}`;
 }
 
 function dayOffset(at: number, now: number, timeZone: string | undefined): number {
@@ -104,7 +98,7 @@ export function describeReason(reason: DecisionReason, options: DescribeOptions)
         ? `Token ${short(reason.token)} has no daily limit on this Guard: it waits the delay`
         : `Above today's limit: ${limitAmount(reason, BigInt(reason.amount))} asked, ${limitAmount(reason, BigInt(reason.limit) - BigInt(reason.spent) > 0n ? BigInt(reason.limit) - BigInt(reason.spent) : 0n)} left of ${limitAmount(reason, BigInt(reason.limit))}`;
     case 'over_transaction_cap':
-      return `Above the limit per transaction: ${units(BigInt(reason.amount))} of at most ${units(BigInt(reason.cap))} ${nativeSymbol(reason.chainId)}`;
+      return `Above the limit per transaction: ${weiToEth(BigInt(reason.amount))} of at most ${weiToEth(BigInt(reason.cap))} ${nativeSymbol(reason.chainId)}`;
     case 'destination_allowed':
       return `${short(reason.address)} is on your allow-list`;
     case 'destination_not_allowed':

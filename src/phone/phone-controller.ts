@@ -27,6 +27,7 @@ import { phoneWalletShare } from '../mpc/wallet-share-codec.ts';
 import { failuresOf, memberId, p1PairShare, withTaints, type Member, type WalletShare } from '../mpc/wallet-share.ts';
 import { hexFromBytes } from '../mpc/wire.ts';
 import { decodeGuardLink, formatEnrolmentCode } from '../guard/enrolment-code.ts';
+import { describeQueueItem } from '../guard/queue-words.ts';
 import { GuardLinks, IDLE_GUARD_LINK, type GuardLinkProgress } from '../session/guard-links.ts';
 import { MemberChannels } from '../session/member-channels.ts';
 import type { HistoryEntryWire, MemberCard } from '../session/member-messages.ts';
@@ -40,9 +41,6 @@ import { WalletMember, type ChangeProgress, type Decision, type MemberState } fr
 import type { WeakKdfForTests } from '../vault/test-only-weak-kdf.ts';
 import { VaultError, type ScryptCost, type UnlockedVault } from '../vault/vault.ts';
 import { parseRescueAddress } from '../wallet/rescue.ts';
-import { displayModel } from '../wallet/decode.ts';
-import { reviewedDisplay } from '../wallet/reviewed-display.ts';
-import { decodeSigningRequest } from '../wallet/signing-request.ts';
 import type { DeviceKeyAuthenticator } from './device-key.ts';
 import { PaillierKeyPool, type PaillierKeySource } from './paillier-key-pool.ts';
 import { generatePassphrase } from './passphrase.ts';
@@ -133,18 +131,6 @@ export interface PhoneView {
   readonly guard: GuardLinkProgress;
   /** What waits out a delay at the Guard (cancellable from this phone). */
   readonly guardQueue: readonly { readonly guardKey: string; readonly item: string; readonly kind: string; readonly until: number; readonly title: string }[];
-}
-
-/** A delayed item in words: a transfer's amount and recipient, a policy change, a recovery. */
-function queueTitle(entry: { readonly kind: string; readonly detail: unknown }): string {
-  if (entry.kind === 'policy') return 'A change of your Guard rules';
-  if (entry.kind === 'recovery') return 'A recovery of your wallet';
-  try {
-    const request = decodeSigningRequest(entry.detail);
-    return reviewedDisplay(displayModel(request), request).title;
-  } catch {
-    return 'A signing request';
-  }
 }
 
 /** A QR pairing in progress: the link, and for a new wallet the co-signer that runs key generation. */
@@ -259,7 +245,7 @@ export class PhoneController {
       persistentStorage: this.persistentStorage,
       taint: this.taintView(),
       guard: this.guards?.progress() ?? IDLE_GUARD_LINK,
-      guardQueue: (this.guards?.queue() ?? []).map((entry) => ({ guardKey: entry.guardKey, item: entry.item, kind: entry.kind, until: entry.until, title: queueTitle(entry) })),
+      guardQueue: (this.guards?.queue() ?? []).map((entry) => ({ guardKey: entry.guardKey, item: entry.item, kind: entry.kind, until: entry.until, title: describeQueueItem(entry, { now: this.now() }).title })),
     };
   }
 

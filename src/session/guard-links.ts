@@ -23,6 +23,7 @@ import type { DecisionReason } from '../guard/decision-reasons.ts';
 import { GuardClient, GuardRequestError } from '../guard/guard-client.ts';
 import type { QueueItem } from '../guard/guard-messages.ts';
 import { enrolWithGuard, GuardEnrolError, type GuardEnrolment } from '../guard/guard-enrolment-client.ts';
+import { decodePolicy, encodePolicy, type Policy } from '../guard/policy.ts';
 
 export type GuardLinkStep = 'idle' | 'connecting' | 'confirm-sas' | 'linking' | 'second-factor' | 'phone-code' | 'linked' | 'failed';
 
@@ -47,6 +48,26 @@ export interface GuardDecision {
   readonly verdict: 'sign' | 'second_factor' | 'delay' | 'refuse';
   readonly reasons: readonly DecisionReason[];
   readonly until: number | null;
+}
+
+/** A Guard's policy and its pending change (the `policy` operation and event), decoded. */
+export interface GuardPolicyState {
+  readonly policy: Policy;
+  readonly pending: { readonly id: string; readonly policy: Policy; readonly requestedAt: number; readonly effectiveAt: number } | null;
+}
+
+/** The Guard's {policy, pending} as sent; a malformed one is refused (null). */
+function decodePolicyState(value: { readonly policy: unknown; readonly pending: unknown }): GuardPolicyState | null {
+  try {
+    const pending = value.pending as { id?: unknown; policy?: unknown; requestedAt?: unknown; effectiveAt?: unknown } | null;
+    if (pending !== null && (typeof pending !== 'object' || typeof pending.id !== 'string' || typeof pending.requestedAt !== 'number' || typeof pending.effectiveAt !== 'number')) return null;
+    return {
+      policy: decodePolicy(value.policy),
+      pending: pending ? { id: pending.id as string, policy: decodePolicy(pending.policy), requestedAt: pending.requestedAt as number, effectiveAt: pending.effectiveAt as number } : null,
+    };
+  } catch {
+    return null;
+  }
 }
 
 /** Decisions kept (the latest requests'); older ones are dropped. */
@@ -81,6 +102,8 @@ export class GuardLinks {
   private readonly decisions = new Map<string, GuardDecision>();
   /** What waits out a delay at each Guard (its latest queue event or answer), by Guard key. */
   private readonly queues = new Map<string, readonly QueueItem[]>();
+  /** Each Guard's policy and pending change (its latest policy event or answer), by Guard key. */
+  private readonly policies = new Map<string, GuardPolicyState>();
   private enrolment: GuardEnrolment | null = null;
   private current: GuardLinkProgress = IDLE_GUARD_LINK;
 
@@ -111,6 +134,7 @@ export class GuardLinks {
         this.queues.set(guardKey, event.items);
         this.options.onChange();
       }
+      if (event.kind === 'policy') this.setPolicyState(guardKey, event);
       if (event.kind !== 'decision') return;
       this.decisions.delete(event.id);
       this.decisions.set(event.id, { guardKey, verdict: event.verdict, reasons: event.reasons, until: event.until ?? null });
@@ -136,6 +160,35 @@ export class GuardLinks {
     if (!this.queues.get(guardKey)?.some((entry) => entry.item === item)) throw new GuardEnrolError('not_ready', 'nothing of that name waits at the Guard');
     await this.client(guardKey).request('cancel', { item });
     await this.refreshQueue(guardKey);
+  }
+
+  private setPolicyState(guardKey: string, value: { readonly policy: unknown; readonly pending: unknown }): void {
+    const state = decodePolicyState(value);
+    if (!state) return;
+    this.policies.set(guardKey, state);
+    this.options.onChange();
+  }
+
+  /** The Guard's policy and pending change as last heard (null: not asked yet). */
+  policy(guardKey: string): GuardPolicyState | null {
+    return this.policies.get(guardKey) ?? null;
+  }
+
+  /** Asks the Guard for its policy (when its channel comes online, and once linked). */
+  async refreshPolicy(guardKey: string): Promise<void> {
+    this.setPolicyState(guardKey, await this.client(guardKey).request<{ policy: unknown; pending: unknown }>('policy'));
+  }
+
+  /**
+   * Sends a new policy (`code`: the authenticator's, for a loosening). The Guard applies a
+   * tightening at once and a loosening after its delay (then `effectiveAt`); its typed errors
+   * (code_required, wrong_code, bad_policy) reach the caller.
+   */
+  async setPolicy(guardKey: string, policy: Policy, code?: string): Promise<{ applied: 'now' } | { applied: 'after-delay'; effectiveAt: number }> {
+    if (code !== undefined && !/^\d{6}$/.test(code.trim())) throw new GuardEnrolError('bad_code', 'the code is the 6 digits your authenticator app shows');
+    const result = await this.client(guardKey).request<{ applied: 'now' } | { applied: 'after-delay'; effectiveAt: number }>('policy-set', { policy: encodePolicy(policy), ...(code !== undefined ? { code: code.trim() } : {}) });
+    await Promise.all([this.refreshPolicy(guardKey), this.refreshQueue(guardKey)]);
+    return result;
   }
 
   /** The Guard's decision on signing request `id`, once it came. */
@@ -235,6 +288,8 @@ export class GuardLinks {
     this.enrolment = null;
     this.set({ step: 'linking', guardKey, sas: null });
     if (this.options.role === 'phone') return this.set({ step: 'linked' });
+    // The browser sets the first rules during enrolment (the Guard applies them at once until it is a member).
+    void this.refreshPolicy(guardKey).catch(() => undefined);
     const { uri } = await client.request<{ uri: string }>('totp-setup');
     this.set({ step: 'second-factor', totpUri: uri });
   }

@@ -24,6 +24,10 @@ describe('parseUiRequest', () => {
     [{ action: 'guard-enrol', url: 'https://guard.example' }, 'code'],
     [{ action: 'guard-totp', code: 123456 }, 'code'],
     [{ action: 'guard-request-code', code: '123456' }, 'id'],
+    [{ action: 'guard-policy-set', form: [] }, 'form'],
+    [{ action: 'guard-policy-set', form: null }, 'form'],
+    [{ action: 'guard-policy-set', form: {}, code: 123456 }, 'code'],
+    [{ action: 'guard-queue-cancel' }, 'item'],
   ])('refuses %j naming %s', (raw, field) => {
     expect(() => parseUiRequest(raw)).toThrow(expect.objectContaining({ code: 'invalid_input', field }));
   });

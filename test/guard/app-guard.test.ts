@@ -146,6 +146,10 @@ describe('adding the Duet Guard from the apps', () => {
     const refused = await apps.link.coSigner.sign(over, new AbortController().signal, guardKey).catch((caught: unknown) => caught);
     expect(refused).toBeInstanceOf(Error);
     expect(guard().decision(over.id)).toMatchObject({ verdict: 'delay' });
+    // The browser lists it too (the Guard's queue event), with its rules.
+    await waitFor(() => guard().panel()?.queue.length === 1, 30_000).catch(() => {
+      throw new Error(`the browser's Guard panel: ${JSON.stringify(guard().panel(), (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}`);
+    });
     await apps.phone.unlock(TEST_PASSPHRASE);
     await waitFor(() => apps.phone.view().guardQueue.length === 1, 30_000);
     const queued = apps.phone.view().guardQueue[0]!;

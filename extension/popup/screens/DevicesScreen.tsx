@@ -13,6 +13,7 @@ import { MAX_PROOF_AGE_MS } from '../../../src/session/share-health.ts';
 import { formatDate } from '../../ui/format.ts';
 import { useAction } from '../../ui/wallet-client.ts';
 import { DecisionCard, PairingQr, PairingSas, fingerprint } from '../PairingSteps.tsx';
+import { GuardSection } from '../GuardSection.tsx';
 import { GuardSetup } from '../GuardSetup.tsx';
 import { TaintedNotice } from '../TaintedNotice.tsx';
 
@@ -254,6 +255,7 @@ export function DevicesScreen({ view, refresh }: { view: WalletView; refresh: Re
           <MemberRow key={member.key} member={member} members={members} view={view} refresh={refresh} />
         ))}
       </ul>
+      <GuardSection view={view} refresh={refresh} />
       <AddDevice view={view} refresh={refresh} />
       {!members.members.some((member) => member.role === 'guard') && <GuardSetup view={view} refresh={refresh} />}
       <section class="card stack">

@@ -7,12 +7,13 @@ import { TaintedNotice } from '../TaintedNotice.tsx';
 
 const BALANCE_REFRESH_MS = 5_000;
 
-export function HomeScreen({ view, onSend, onReceive }: { view: WalletView; onSend(): void; onReceive(): void }) {
+export function HomeScreen({ view, onSend, onReceive, onDevices }: { view: WalletView; onSend(): void; onReceive(): void; onDevices(): void }) {
   const account = activeAccountEntry(view.state);
   const network = activeNetwork(view.state);
   const balance = usePolled<string | null>({ action: 'balance' }, BALANCE_REFRESH_MS, `${account?.address}:${network.chainId}`).value;
   const [copied, setCopied] = useState(false);
   const device = view.state.devices[0];
+  const atGuard = view.guardPanel?.queue.length ?? 0;
   const waiting = view.approvals.filter((card) => card.status === 'awaiting-user' || card.status === 'co-signing').length;
   return (
     <div class="stack">
@@ -58,6 +59,14 @@ export function HomeScreen({ view, onSend, onReceive }: { view: WalletView; onSe
       {waiting > 0 && (
         <p class="notice" data-testid="pending-approvals">
           {waiting === 1 ? '1 request is' : `${waiting} requests are`} waiting in the approval window.
+        </p>
+      )}
+      {atGuard > 0 && (
+        <p class="notice" data-testid="guard-waiting-hint">
+          {atGuard === 1 ? '1 item waits' : `${atGuard} items wait`} at your Duet Guard (delayed, cancellable from any of your devices).{' '}
+          <button class="secondary small" data-testid="guard-waiting-open" onClick={onDevices}>
+            See them
+          </button>
         </p>
       )}
     </div>
