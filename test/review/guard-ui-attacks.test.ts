@@ -1,0 +1,180 @@
+/**
+ * Review of the Guard's policy editor and delayed queue in the extension (merge e83b182), as an
+ * attacker: a hostile page, a malicious or compromised Guard (or relay path to it) sending odd
+ * `policy` / `queue` events, the form → policy conversion and the loosening check, the cancel
+ * operation. Each `it.fails` is an open hole (its comment: the hole and a proposed fix); each
+ * plain `it` is an attack that held.
+ */
+import { parseEther } from 'ethers';
+import { describe, expect, it } from 'vitest';
+import { guardPanelView, saveGuardPolicy } from '../../src/background/guard-panel.ts';
+import type { GuardDriver, GuardPanel } from '../../src/background/pairing.ts';
+import { isExtensionPage, parseUiRequest } from '../../src/background/ui-messages.ts';
+import { WalletActionError } from '../../src/background/wallet-action-error.ts';
+import { generateIdentity } from '../../src/channel/handshake.ts';
+import { changeKind, formFromPolicy, policyFromForm, PolicyFormError, type PolicyForm } from '../../src/guard/policy-form.ts';
+import { describePolicy } from '../../src/guard/policy-words.ts';
+import { describeQueueItem } from '../../src/guard/queue-words.ts';
+import { DEFAULT_POLICY, encodePolicy, isAtLeastAsStrict, decodePolicy, type Policy } from '../../src/guard/policy.ts';
+import { GuardLinks, type GuardLinkChannels } from '../../src/session/guard-links.ts';
+import { encodeSigningRequest } from '../../src/wallet/signing-request.ts';
+import { transactionRequest } from '../wallet/wallet-fixtures.ts';
+import { DAPP, scriptedWallet, type Harness } from '../background/harness.ts';
+
+const NOW = Date.UTC(2026, 11, 3, 12, 0);
+const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+const TOKEN = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+
+/** A real GuardLinks, as the service worker holds it, fed what a hostile Guard sends on its channel. */
+function linksFedBy(events: readonly unknown[]): GuardLinks {
+  const sent: unknown[] = [];
+  const links = new GuardLinks({ identity: generateIdentity(), role: 'extension', channels: { send: (_peer: string, message: unknown) => (sent.push(message), true) } as unknown as GuardLinkChannels, onChange: () => undefined });
+  for (const event of events) links.handle('g', { t: 'guard-event', event }, true);
+  return links;
+}
+
+/** The panel as phone-link.ts builds it from GuardLinks (guardPanel()). */
+function panelOf(links: GuardLinks): GuardPanel {
+  return { guardKey: 'g', member: true, policy: links.policy('g'), queue: links.queue().filter((entry) => entry.guardKey === 'g') };
+}
+
+describe('a hostile page', () => {
+  it('held: cannot reach the new UI actions (provider methods go to the router; UI messages need an extension page sender)', async () => {
+    const { h } = await scriptedWallet();
+    for (const method of ['guard-policy-set', 'guard-queue-cancel', 'duet_guardPolicySet']) {
+      await expect(h.request(method, [{ form: formFromPolicy(DEFAULT_POLICY) }], DAPP)).rejects.toMatchObject({ code: 4200 });
+    }
+    const base = 'chrome-extension://abcdefghijklmnopabcdefghijklmnop/';
+    for (const url of ['https://evil.example/', `https://evil.example/${base}`, 'chrome-extension://othereextensionidxxxxxxxxxxxxxxx/popup.html', undefined]) expect(isExtensionPage(url, base)).toBe(false);
+    expect(isExtensionPage(`${base}extension/popup/index.html`, base)).toBe(true);
+    // The envelope itself is strict: no extra fields ride along (e.g. a code for the cancel).
+    expect(() => parseUiRequest({ action: 'guard-policy-set', form: [] })).toThrow();
+    expect(() => parseUiRequest({ action: 'guard-queue-cancel', item: 'request:x', extra: 1 })).toThrow();
+  });
+});
+
+/** Puts a Guard driver over `links` into the harness's wallet, as phone-link.ts does for a Guard that is a member. */
+function withGuard(h: Harness, links: GuardLinks): void {
+  const members = (h.wallet as unknown as { link: { members: Record<string, unknown> } }).link.members;
+  members.guard = { progress: () => links.progress(), decision: () => null, panel: () => panelOf(links) } as Partial<GuardDriver>;
+}
+
+describe('a malicious or compromised Guard: its queue and policy events', () => {
+  /*
+   * HOLE (medium): `queue` events and answers are not checked at all (guard-links.ts stores
+   * `event.items` as sent). An `items` that is not a list makes GuardLinks.queue() throw; an item
+   * whose `until` (or a pending change's `effectiveAt`, which is only checked to be a number) is
+   * beyond JavaScript dates (e.g. 1e300, valid JSON) makes describeTime's Intl.DateTimeFormat
+   * throw a RangeError. Either way guardPanelView() throws inside WalletService.view(), so every
+   * UI action of the extension answers "Something went wrong" — the popup is bricked (the user
+   * cannot even reach the Devices page to remove the Guard), and after a restart the Guard sends
+   * it again when its channel comes online. The phone's view (describeQueueItem → ready) throws too.
+   * Fix: decode queue items strictly in GuardLinks like the policy (a list of at most N items,
+   * item/kind/queuedAt/until checked, until a safe time), drop a malformed event; and make
+   * describeTime total (a time out of range reads "at an unknown time").
+   */
+  it.fails('a queue whose items are not a list, or a time beyond JavaScript dates, does not break the extension view', async () => {
+    const { h } = await scriptedWallet();
+    const policy = { kind: 'policy', policy: encodePolicy(DEFAULT_POLICY), pending: null };
+    const item = { item: 'request:x', kind: 'request', queuedAt: NOW, until: 1e300, detail: {} };
+    const pending = { id: 'p', policy: encodePolicy({ ...DEFAULT_POLICY, delayHours: 2 }), requestedAt: NOW, effectiveAt: 1e300 };
+    for (const events of [
+      [policy, { kind: 'queue', items: 'everything' }],
+      [policy, { kind: 'queue', items: [item] }],
+      [{ ...policy, pending }],
+    ]) {
+      withGuard(h, linksFedBy(events));
+      const view = await h.view();
+      expect(view.guardPanel?.rules).not.toBeNull();
+    }
+  });
+
+  it('held: malformed policy events (wrong version, bad amounts, extra keys, huge lists) are ignored, the last good one kept', () => {
+    const good = encodePolicy(DEFAULT_POLICY);
+    const bad: unknown[] = [
+      { ...good, version: 2 },
+      { ...good, dailyNative: { '*': '-1' } },
+      { ...good, dailyNative: { '*': '1e18' } },
+      { ...good, dailyNative: { '*': (1n << 256n).toString() } },
+      { ...good, dailyNative: { '01': '1', '*': '1' } },
+      { ...good, allowList: Array.from({ length: 257 }, () => ({ address: RECIPIENT, chainId: null, label: '' })) },
+      { ...good, allowList: [{ address: RECIPIENT, chainId: null, label: 'x'.repeat(65) }] },
+      { ...good, extra: true },
+      { ...good, delayHours: 0 },
+      { ...good, recoveryHours: 1.5 },
+      null,
+      'policy',
+    ];
+    const links = linksFedBy([{ kind: 'policy', policy: good, pending: null }, ...bad.map((policy) => ({ kind: 'policy', policy, pending: null }))]);
+    expect(links.policy('g')).toEqual({ policy: DEFAULT_POLICY, pending: null });
+  });
+});
+
+/** An ERC-20 transfer(to, amount) call. */
+function transferData(to: string, amount: bigint): string {
+  return `0xa9059cbb${to.slice(2).toLowerCase().padStart(64, '0')}${amount.toString(16).padStart(64, '0')}`;
+}
+
+describe('the delayed queue in words', () => {
+  /*
+   * HOLE (medium): queue-words.ts keeps only the fields whose label is in KEY_FIELDS and drops
+   * every warning, so the extension's queue hides what made the item wait. A contract call's ETH
+   * is labelled "ETH sent" (not kept): a thief's 50 ETH call into a contract reads "Contract call
+   * — Contract: 0x… — Network: …", no amount, no "cannot decode" warning; a "token transfer" that
+   * also sends 50 ETH reads as a small token transfer (the "also sends 50 ETH" warning is dropped).
+   * The item is delayed *because* of that ETH; the user deciding whether to cancel never sees it.
+   * docs/guard.md promises "a request's title with its network, recipient and amount".
+   * Fix: keep "ETH sent" and "Max total" (or always add the native amount moved, value + max fee,
+   * as the Guard counts it), and keep the display's warnings as lines.
+   */
+  it.fails('a contract call moving 50 ETH says the 50 ETH (and a token transfer that also sends ETH says it)', () => {
+    const call = transactionRequest({ to: TOKEN, value: parseEther('50'), data: '0xdeadbeef' });
+    const callWords = describeQueueItem({ kind: 'request', detail: encodeSigningRequest(call), until: NOW + 3_600_000 }, { now: NOW, timeZone: 'UTC' });
+    expect(callWords.details.join('\n')).toMatch(/50(\.0)? ETH/);
+    const sneaky = { ...transactionRequest({ to: TOKEN, value: parseEther('50'), data: transferData(RECIPIENT, 1_000_000n) }), tokens: [{ address: TOKEN, standard: 'erc20' as const, symbol: 'USDC', decimals: 6 }] };
+    const sneakyWords = describeQueueItem({ kind: 'request', detail: encodeSigningRequest(sneaky), until: NOW + 3_600_000 }, { now: NOW, timeZone: 'UTC' });
+    expect(sneakyWords.details.join('\n')).toMatch(/50(\.0)? ETH/);
+  });
+
+  /*
+   * HOLE (medium): token symbol and decimals travel in the request (set by the device that sent
+   * it); the approval screens show the raw amount beside them ("the raw amount is what is signed",
+   * token-display.ts) and the token contract. The queue keeps "Amount" but drops "Amount (raw
+   * units)" and "Token contract". A thief holding the extension sends 1,000,000 real USDC
+   * (10^12 raw units) with token details {symbol "TEST", decimals 30}: it waits the delay (the
+   * Guard counts raw units), and the user's other devices list it as "Amount: 0.000000000000000001 TEST".
+   * Fix: keep "Amount (raw units)" / "Allowance (raw units)" and "Token contract" (and "From
+   * holder", "Approved address", "Access", "Collection") in the queue's details.
+   */
+  it.fails('a token transfer in the queue shows the raw amount and the token contract, not only sender-supplied decimals', () => {
+    const request = { ...transactionRequest({ to: TOKEN, data: transferData(RECIPIENT, 10n ** 12n) }), tokens: [{ address: TOKEN, standard: 'erc20' as const, symbol: 'TEST', decimals: 30 }] };
+    const words = describeQueueItem({ kind: 'request', detail: encodeSigningRequest(request), until: NOW + 3_600_000 }, { now: NOW, timeZone: 'UTC' });
+    expect(words.details).toContain(`Recipient: ${RECIPIENT}`);
+    const text = words.details.join('\n');
+    expect(text).toContain('1000000000000');
+    expect(text).toContain(TOKEN);
+  });
+
+  it('held: an ETH transfer says its recipient and exact amount (no float)', () => {
+    const request = transactionRequest({ to: RECIPIENT, value: 1_000_000_000_000_000_001n });
+    const words = describeQueueItem({ kind: 'request', detail: encodeSigningRequest(request), until: NOW + 3_600_000 }, { now: NOW, timeZone: 'UTC' });
+    expect(words.details).toContain(`To: ${RECIPIENT}`);
+    expect(words.details.some((line) => line.startsWith('Amount: 1.000000000000000001 '))).toBe(true);
+  });
+});
+
+describe('the policy in words', () => {
+  /*
+   * HOLE (low): the limits are per account and per chain (policy.ts: "per account and chain";
+   * policy-decision.ts scopes native:<chain>:<account>), but the words read as one wallet-wide
+   * budget: "Daily limit: 1 ETH a day on every chain". A thief moves 1 ETH a day from each funded
+   * account on each chain — N accounts × M chains times what the user was told. The rules look
+   * stricter than they are.
+   * Fix: say it — "1 ETH a day per account, on each chain".
+   */
+  it.fails('says that the daily limit applies per account and per chain', () => {
+    const { daily } = describePolicy(DEFAULT_POLICY);
+    expect(daily).toMatch(/per account|each account/);
+    expect(daily).toMatch(/each chain|per chain/);
+  });
+});
