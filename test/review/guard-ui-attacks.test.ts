@@ -6,7 +6,7 @@
  * plain `it` is an attack that held.
  */
 import { parseEther } from 'ethers';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { guardPanelView, saveGuardPolicy } from '../../src/background/guard-panel.ts';
 import type { GuardDriver, GuardPanel } from '../../src/background/pairing.ts';
 import { isExtensionPage, parseUiRequest } from '../../src/background/ui-messages.ts';
@@ -20,6 +20,10 @@ import { GuardLinks, type GuardLinkChannels } from '../../src/session/guard-link
 import { encodeSigningRequest } from '../../src/wallet/signing-request.ts';
 import { transactionRequest } from '../wallet/wallet-fixtures.ts';
 import { DAPP, scriptedWallet, type Harness } from '../background/harness.ts';
+import { encodeMember } from '../../src/mpc/wallet-share-codec.ts';
+import { newIdentity } from '../mpc/wallet-driver.ts';
+import { startGuardStack, walletWithGuard, type GuardStack } from '../guard/support/guard-harness.ts';
+import { MemberDevice } from '../guard/support/member-device.ts';
 
 const NOW = Date.UTC(2026, 11, 3, 12, 0);
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -177,4 +181,52 @@ describe('the policy in words', () => {
     expect(daily).toMatch(/per account|each account/);
     expect(daily).toMatch(/each chain|per chain/);
   });
+});
+
+describe('the cancel operation at the Guard (PGlite, real relay)', () => {
+  let stack: GuardStack | null = null;
+  afterEach(async () => {
+    await stack?.close();
+    stack = null;
+  });
+
+  /*
+   * HOLE (high): "a device that the recovery removes needs the code too (a thief holding it cannot
+   * stop its own removal)" (recovery-gate.ts, docs/guard.md "Recovery") is checked on the link's
+   * device key only. Any linked device may ask `device-code` without the second factor, and a
+   * device so linked need not be a member: guard-operations.ts cancel() asks the code only when
+   * the link's device is among removedByRecovery(share, …), i.e. a current member. So the thief
+   * holding the lost phone asks a device code, links a throw-away identity with it, and from that
+   * link cancels the user's recovery without the code — every time the user opens one. The extra
+   * link is also not retired when the phone is removed (retireLinks covers former members only):
+   * it keeps cancelling delayed requests, pending policy changes and recoveries, and reads the
+   * queue and the audit log.
+   * Fix: cancel (and queue/audit/policy-set/device-code) only from a link whose device is a current
+   * member (ctx.memberOfLink), or from a linked non-member only with the code; ask the code for
+   * `device-code` once the Guard is a member; retire links of devices that are not members after
+   * a commit (not only the removed ones).
+   */
+  it.fails('a thief holding the removed phone cannot stop the recovery through a second link it made with a device code', async () => {
+    stack = await startGuardStack({ dataDir: null });
+    const { extension, phone, guardMember } = await walletWithGuard(stack);
+    const wallet = extension.share!.wallet;
+    const keep = (index: number) => wallet.members.find((member) => member.index === index)!;
+    stack.clock.advance(31_000);
+    // The user (extension + the code) opens a recovery that removes the stolen phone.
+    const { id } = await extension.guard!.client.request<{ id: string }>('recovery-open', { members: [keep(extension.index), guardMember].map(encodeMember), dealers: [extension.index, guardMember.index], code: extension.otp(stack.clock.now()) });
+    // The phone itself cannot cancel it without the code (held).
+    await expect(phone.guard!.client.request('cancel', { item: `recovery:${id}` })).rejects.toMatchObject({ code: 'code_required' });
+    // The thief asks a device code from the phone's link (no code needed) and links a throw-away device.
+    const device = await phone.guard!.client.request<{ code: string; guardUrl: string }>('device-code');
+    const puppet = new MemberDevice('puppet', 'phone', newIdentity(), null, { relayUrl: stack.relayUrl, preparedKey: async () => { throw new Error('unused'); } });
+    await puppet.enrolGuard(device.guardUrl, device.code);
+    const outcome = await puppet.guard!.client.request('cancel', { item: `recovery:${id}` }).then(
+      () => 'cancelled',
+      (error: { code?: string }) => error.code,
+    );
+    const left = (await extension.guard!.client.request<{ items: { item: string }[] }>('queue')).items.map((item) => item.item);
+    for (const member of [extension, phone, puppet]) member.close();
+    expect(left).toContain(`recovery:${id}`);
+    expect(outcome).not.toBe('cancelled');
+  }, 120_000);
 });
