@@ -230,3 +230,117 @@ describe('the cancel operation at the Guard (PGlite, real relay)', () => {
     expect(outcome).not.toBe('cancelled');
   }, 120_000);
 });
+
+describe('cancelling from the extension', () => {
+  /*
+   * HOLE (low, a gap in the promise "each cancellable from the extension as from the phone"): the
+   * Guard asks the code to cancel a recovery that removes the cancelling device (the user with the
+   * code stopping an attacker's recovery, docs/guard.md "Recovery"). The extension's cancel cannot
+   * carry it: GuardLinks.cancelQueued(guardKey, item) sends {item} only, the UI action
+   * 'guard-queue-cancel' refuses a `code` field, and the queue has no code input — the user only
+   * sees "This needs your second-factor code." with nowhere to type it.
+   * Fix: an optional code through GuardLinks.cancelQueued, GuardDriver.cancelQueued and the UI
+   * action; the queue shows the code field when the Guard answers code_required.
+   */
+  it.fails('a cancel can carry the authenticator code to the Guard', async () => {
+    const sent: { op?: string; code?: string }[] = [];
+    const links = new GuardLinks({ identity: generateIdentity(), role: 'extension', channels: { send: (_peer: string, message: { op?: string; code?: string }) => (sent.push(message), true) } as unknown as GuardLinkChannels, onChange: () => undefined });
+    links.handle('g', { t: 'guard-event', event: { kind: 'queue', items: [{ item: 'recovery:r1', kind: 'recovery', queuedAt: NOW, until: NOW + 3_600_000, detail: { members: [] } }] } }, true);
+    const cancel = links.cancelQueued.bind(links) as (guardKey: string, item: string, code?: string) => Promise<void>;
+    void cancel('g', 'recovery:r1', '123456').catch(() => undefined);
+    await Promise.resolve();
+    expect(sent[0]).toMatchObject({ op: 'cancel', code: '123456' });
+    expect(() => parseUiRequest({ action: 'guard-queue-cancel', item: 'recovery:r1', code: '123456' })).not.toThrow();
+    links.close();
+  });
+});
+
+describe('the form → policy conversion and the loosening check', () => {
+  const base = formFromPolicy(DEFAULT_POLICY);
+  const save = async (panel: GuardPanel, form: unknown, code?: string) => {
+    const sent: { policy: Policy; code: string | undefined }[] = [];
+    const guard = { panel: () => panel, setPolicy: async (policy: Policy, typed?: string) => void sent.push({ policy, code: typed }) } as unknown as GuardDriver;
+    const error = await saveGuardPolicy(guard, form, code).then(() => null, (caught: unknown) => caught);
+    return { sent, error };
+  };
+
+  it('held: odd amounts, chains and addresses are refused with their field, never rounded or re-read', () => {
+    const refused: [Partial<PolicyForm>, string][] = [
+      [{ dailyEth: [{ chain: '*', eth: '1e3' }] }, 'dailyEth[0].eth'],
+      [{ dailyEth: [{ chain: '*', eth: '0x10' }] }, 'dailyEth[0].eth'],
+      [{ dailyEth: [{ chain: '*', eth: '1,5' }] }, 'dailyEth[0].eth'],
+      [{ dailyEth: [{ chain: '*', eth: '.5' }] }, 'dailyEth[0].eth'],
+      [{ dailyEth: [{ chain: '*', eth: '１' }] }, 'dailyEth[0].eth'],
+      [{ dailyEth: [{ chain: '*', eth: 'Infinity' }] }, 'dailyEth[0].eth'],
+      [{ dailyEth: [{ chain: '*', eth: '-0' }] }, 'dailyEth[0].eth'],
+      [{ dailyEth: [{ chain: '*', eth: '1' }, { chain: '01', eth: '1' }] }, 'dailyEth[1].chain'],
+      [{ dailyEth: [{ chain: '*', eth: '1' }, { chain: '0x1', eth: '1' }] }, 'dailyEth[1].chain'],
+      [{ dailyEth: [{ chain: '*', eth: '1' }, { chain: '1.0', eth: '1' }] }, 'dailyEth[1].chain'],
+      [{ dailyEth: [{ chain: '*', eth: '1' }, { chain: '1', eth: '1' }, { chain: ' 1 ', eth: '2' }] }, 'dailyEth[2].chain'],
+      [{ dailyEth: [{ chain: '1', eth: '1' }] }, 'dailyEth'],
+      [{ allowList: [{ address: RECIPIENT.replace('C8', 'c8'), label: '', chain: '' }] }, 'allowList[0].address'],
+      [{ allowList: [{ address: `0X${RECIPIENT.slice(2)}`, label: '', chain: '' }] }, 'allowList[0].address'],
+      [{ allowList: [{ address: RECIPIENT, label: '', chain: '' }, { address: RECIPIENT.toLowerCase(), label: 'again', chain: '*' }] }, 'allowList[1].address'],
+      [{ delayHours: '0' }, 'delayHours'],
+      [{ delayHours: '1.5' }, 'delayHours'],
+      [{ recoveryHours: '23' }, 'recoveryHours'],
+      [{ messages: 'Allow' }, 'messages'],
+    ];
+    for (const [change, field] of refused) {
+      let caught: unknown = null;
+      try {
+        policyFromForm({ ...base, ...change }, DEFAULT_POLICY);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, JSON.stringify(change)).toBeInstanceOf(PolicyFormError);
+      expect((caught as PolicyFormError).field, JSON.stringify(change)).toBe(field);
+    }
+    // What is accepted is exactly what the Guard decodes (same wei, same checksummed address, same chain key).
+    const policy = policyFromForm({ ...base, dailyEth: [{ chain: ' 10 ', eth: '0.000000000000000001' }, { chain: '*', eth: '007.5' }], allowList: [{ address: RECIPIENT.toLowerCase(), label: ' Mom ', chain: ' 1 ' }] }, DEFAULT_POLICY);
+    expect(decodePolicy(JSON.parse(JSON.stringify(encodePolicy(policy))))).toEqual(policy);
+    expect(policy.dailyNative).toEqual({ '10': 1n, '*': parseEther('7.5') });
+    expect(policy.allowList).toEqual([{ address: RECIPIENT, chainId: 1, label: 'Mom' }]);
+  });
+
+  it('held: every loosening the Guard would see is caught before sending without a code (the Guard is a member)', async () => {
+    const withChain = { ...DEFAULT_POLICY, dailyNative: { '*': parseEther('1'), '1': parseEther('0.1') } };
+    const allowOne = { ...DEFAULT_POLICY, allowList: [{ address: RECIPIENT, chainId: 1, label: '' }] };
+    const cases: [Policy, Partial<PolicyForm>][] = [
+      // Dropping a stricter chain row lets chain 1 fall back to the looser "*".
+      [withChain, { dailyEth: [{ chain: '*', eth: '1' }] }],
+      // Raising "*" while adding a row for one chain at the old value.
+      [DEFAULT_POLICY, { dailyEth: [{ chain: '*', eth: '5' }, { chain: '1', eth: '1' }] }],
+      // An allow-list entry widened from one chain to every chain.
+      [allowOne, { allowList: [{ address: RECIPIENT, label: '', chain: '*' }] }],
+      [allowOne, { allowList: [{ address: RECIPIENT, label: '', chain: '10' }] }],
+      [DEFAULT_POLICY, { messages: 'allow', delayHours: '23' }],
+      [DEFAULT_POLICY, { recoveryHours: '47' }],
+      [DEFAULT_POLICY, { perTransactionEth: [{ chain: '*', eth: '1.000000000000000001' }] }],
+    ];
+    for (const [current, change] of cases) {
+      const next = policyFromForm({ ...formFromPolicy(current), ...change }, current);
+      expect(isAtLeastAsStrict(next, current), JSON.stringify(change)).toBe(false);
+      expect(changeKind(next, current)).toBe('loosens');
+      const { sent, error } = await save({ guardKey: 'g', member: true, policy: { policy: current, pending: null }, queue: [] }, { ...formFromPolicy(current), ...change });
+      expect(sent, JSON.stringify(change)).toEqual([]);
+      expect((error as WalletActionError).field).toBe('code');
+    }
+  });
+
+  it('held: token limits kept from a pending loosening make the save a loosening (code asked), not a tightening', async () => {
+    const token = { chainId: 1, token: TOKEN, limit: 10n ** 24n };
+    const pending = { id: 'p', policy: { ...DEFAULT_POLICY, dailyToken: [token] }, requestedAt: NOW, effectiveAt: NOW + 86_400_000 };
+    const tighterEth = { ...formFromPolicy(pending.policy), dailyEth: [{ chain: '*', eth: '0.5' }] };
+    const { sent, error } = await save({ guardKey: 'g', member: true, policy: { policy: DEFAULT_POLICY, pending }, queue: [] }, tighterEth);
+    expect(sent).toEqual([]);
+    expect((error as WalletActionError).field).toBe('code');
+  });
+
+  it('held: the panel view of a well-formed pending change says exactly what it loosens', () => {
+    const next = { ...DEFAULT_POLICY, allowList: [{ address: RECIPIENT, chainId: null, label: 'Savings' }], perTransaction: { '*': parseEther('1'), '1': parseEther('2') } };
+    const view = guardPanelView({ guardKey: 'g', member: true, policy: { policy: DEFAULT_POLICY, pending: { id: 'p', policy: next, requestedAt: NOW, effectiveAt: NOW + 3_600_000 } }, queue: [] }, NOW);
+    expect(view.pending?.changes).toContain(`now: Allowed: Savings — ${RECIPIENT} on every chain`);
+    expect(view.pending?.changes.some((line) => line.includes('2 ETH each on Ethereum (chain 1)'))).toBe(true);
+  });
+});
