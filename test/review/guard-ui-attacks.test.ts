@@ -24,6 +24,13 @@ import { encodeMember } from '../../src/mpc/wallet-share-codec.ts';
 import { newIdentity } from '../mpc/wallet-driver.ts';
 import { startGuardStack, walletWithGuard, type GuardStack } from '../guard/support/guard-harness.ts';
 import { MemberDevice } from '../guard/support/member-device.ts';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import type { LinkState } from '../../src/channel/stored-link-state.ts';
+import { openDatabase } from '../../src/guard/database.ts';
+import { GuardStore } from '../../src/guard/guard-store.ts';
+import { KeyEncryptionKey } from '../../src/guard/key-encryption.ts';
+import { migrate } from '../../src/guard/migrations.ts';
+import { newTotpSecret } from '../../src/guard/second-factor.ts';
 
 const NOW = Date.UTC(2026, 11, 3, 12, 0);
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -342,5 +349,36 @@ describe('the form → policy conversion and the loosening check', () => {
     const view = guardPanelView({ guardKey: 'g', member: true, policy: { policy: DEFAULT_POLICY, pending: { id: 'p', policy: next, requestedAt: NOW, effectiveAt: NOW + 3_600_000 } }, queue: [] }, NOW);
     expect(view.pending?.changes).toContain(`now: Allowed: Savings — ${RECIPIENT} on every chain`);
     expect(view.pending?.changes.some((line) => line.includes('2 ETH each on Ethereum (chain 1)'))).toBe(true);
+  });
+});
+
+describe("the Guard's 'enrolling' window", () => {
+  /*
+   * HOLE (low): guard-store.ts setPolicy applies any policy at once while the wallet row says
+   * 'enrolling', and the row turns 'member' only at the Guard's own commit (commitShare). Between
+   * the Guard storing its pending share (it confirmed the reshare that makes it a member) and
+   * receiving the certificate, the devices may already have committed (each assembles the
+   * certificate from every confirmation) and show the Guard as a member — yet a loosening without
+   * the code applies at once. The window is one relay round trip normally, but a relay that holds
+   * back the certificate to the Guard (or a Guard restarted after savePending, until a device
+   * answers its resume) keeps it open for a thief holding the unlocked extension, whose own UI
+   * would ask the code but whose service worker console need not.
+   * Fix: in setPolicy, "at once" only while status = 'enrolling' AND pending IS NULL (no reshare
+   * confirmed yet); from the pending share on, the member rules (code + delay).
+   * (The pending share is stood in for by its column: the rule is what the store checks.)
+   */
+  it.fails('once the Guard confirmed the reshare that makes it a member, a loosening without the code does not apply at once', async () => {
+    const db = await openDatabase({ dataDir: null });
+    try {
+      await migrate(db);
+      const store = new GuardStore(db, new KeyEncryptionKey(new Uint8Array(32).fill(7)), () => NOW);
+      const secretKey = ed25519.utils.randomSecretKey();
+      const wallet = await store.insertWallet({ secretKey, publicKey: ed25519.getPublicKey(secretKey) }, newTotpSecret(), { id: 'link-1', deviceKey: 'aa'.repeat(32), deviceRole: 'extension', state: { channel: {}, relay: {} } as unknown as LinkState });
+      await db.query('UPDATE guard_wallets SET pending = $2 WHERE id = $1', [wallet, 'a sealed pending share']);
+      const loose = { ...DEFAULT_POLICY, dailyNative: { '*': parseEther('1000') }, delayHours: 1 };
+      expect(await store.setPolicy(wallet, loose, 'device:thief', false)).toEqual({ applied: 'refused' });
+    } finally {
+      await db.close();
+    }
   });
 });
