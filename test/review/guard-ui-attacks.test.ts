@@ -344,6 +344,29 @@ describe('the form → policy conversion and the loosening check', () => {
     expect((error as WalletActionError).field).toBe('code');
   });
 
+  it('held: saving the form untouched sends exactly the policy in force (no silent change), for random policies', () => {
+    const random = (max: number) => Math.floor(Math.random() * max);
+    const wei = () => BigInt(random(1_000_000)) * 10n ** BigInt(random(19)) + BigInt(random(3));
+    for (let round = 0; round < 200; round++) {
+      const chains = [...new Set(Array.from({ length: random(4) }, () => 1 + random(100_000)))];
+      const table = () => Object.fromEntries([['*', wei()], ...chains.map((chain) => [String(chain), wei()])]) as Record<string, bigint>;
+      const addresses = Array.from({ length: random(4) }, () => `0x${Array.from({ length: 40 }, () => '0123456789abcdef'[random(16)]).join('')}`);
+      const policy = decodePolicy(encodePolicy({
+        ...DEFAULT_POLICY,
+        dailyNative: table(),
+        perTransaction: table(),
+        dailyToken: random(2) ? [{ chainId: 1, token: TOKEN, limit: wei() }] : [],
+        allowList: addresses.map((address, index) => ({ address, chainId: index % 2 ? null : 1 + random(10), label: index % 3 ? `L${index}` : '' })),
+        messages: random(2) ? 'allow' : 'second_factor',
+        delayHours: 1 + random(200),
+        recoveryHours: 24 + random(500),
+      }));
+      const again = policyFromForm(JSON.parse(JSON.stringify(formFromPolicy(policy))) as PolicyForm, policy);
+      expect(again).toEqual(policy);
+      expect(changeKind(again, policy)).toBe('tightens');
+    }
+  });
+
   it('held: the panel view of a well-formed pending change says exactly what it loosens', () => {
     const next = { ...DEFAULT_POLICY, allowList: [{ address: RECIPIENT, chainId: null, label: 'Savings' }], perTransaction: { '*': parseEther('1'), '1': parseEther('2') } };
     const view = guardPanelView({ guardKey: 'g', member: true, policy: { policy: DEFAULT_POLICY, pending: { id: 'p', policy: next, requestedAt: NOW, effectiveAt: NOW + 3_600_000 } }, queue: [] }, NOW);
