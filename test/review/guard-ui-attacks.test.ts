@@ -100,6 +100,15 @@ describe('a malicious or compromised Guard: its queue and policy events', () => 
     }
   });
 
+  it("held: another member (a phone) cannot pass off Guard events: its policy and queue are not taken", () => {
+    const links = linksFedBy([]);
+    const forged = { t: 'guard-event', event: { kind: 'policy', policy: encodePolicy({ ...DEFAULT_POLICY, delayHours: 1 }), pending: null } };
+    expect(links.handle('phone-key', forged, false)).toBe(false);
+    expect(links.handle('phone-key', { t: 'guard-event', event: { kind: 'queue', items: [] } }, false)).toBe(false);
+    expect(links.policy('phone-key')).toBeNull();
+    expect(links.queue()).toEqual([]);
+  });
+
   it('held: malformed policy events (wrong version, bad amounts, extra keys, huge lists) are ignored, the last good one kept', () => {
     const good = encodePolicy(DEFAULT_POLICY);
     const bad: unknown[] = [
