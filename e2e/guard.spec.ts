@@ -96,7 +96,7 @@ test('add the Guard from the Devices page with its rules; phone closed: within t
   // The rules, before the Guard joins (applied at once): RECIPIENT on the allow-list, 1 ETH a day.
   const rules = popup.getByTestId('guard-rules-words');
   await expect(rules).toContainText('Allow-list: empty', { timeout: LONG_MS });
-  await expect(rules).toContainText('Daily limit: 1 ETH a day on every chain');
+  await expect(rules).toContainText('Daily limit per account: 1 ETH a day on each chain');
   await popup.getByTestId('guard-allow-address').fill(RECIPIENT.replace('C5', 'c5'));
   await popup.getByTestId('guard-allow-add').click();
   await expect(popup.getByTestId('guard-allow-error')).toContainText('checksum');
@@ -201,9 +201,9 @@ test('add the Guard from the Devices page with its rules; phone closed: within t
   await popup.getByTestId('guard-policy-save').click();
   const pending = popup.getByTestId('guard-policy-pending');
   await expect(pending).toContainText('Applies at', { timeout: LONG_MS });
-  await expect(pending).toContainText('now: Daily limit: 2 ETH a day on every chain');
+  await expect(pending).toContainText('now: Daily limit per account: 2 ETH a day on each chain');
   await expect(popup.locator('[data-testid="guard-waiting-item"][data-kind="policy"]')).toContainText('A change of your Guard rules');
-  await expect(rules).toContainText('Daily limit: 1 ETH a day on every chain');
+  await expect(rules).toContainText('Daily limit per account: 1 ETH a day on each chain');
   await popup.getByTestId('guard-policy-pending-cancel').click();
   await expect(pending).toHaveCount(0, { timeout: LONG_MS });
   await expect(popup.getByTestId('guard-waiting')).toHaveCount(0, { timeout: LONG_MS });
@@ -213,6 +213,6 @@ test('add the Guard from the Devices page with its rules; phone closed: within t
   await popup.getByTestId('guard-daily-0-eth').fill('0.5');
   await expect(popup.getByTestId('guard-policy-outcome')).toHaveAttribute('data-kind', 'tightens');
   await popup.getByTestId('guard-policy-save').click();
-  await expect(rules).toContainText('Daily limit: 0.5 ETH a day on every chain', { timeout: LONG_MS });
+  await expect(rules).toContainText('Daily limit per account: 0.5 ETH a day on each chain', { timeout: LONG_MS });
   await expect(pending).toHaveCount(0);
 });

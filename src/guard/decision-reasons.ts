@@ -12,6 +12,7 @@
  */
 import { presetNetwork } from '../wallet/chains.ts';
 import { weiToEth } from './policy-form.ts';
+import { isShowableTime } from './guard-messages.ts';
 
 export type Verdict = 'sign' | 'second_factor' | 'delay' | 'refuse';
 
@@ -78,8 +79,9 @@ function dayOffset(at: number, now: number, timeZone: string | undefined): numbe
   return Math.round((Date.parse(day(at)) - Date.parse(day(now))) / 86_400_000);
 }
 
-/** "14:05 today", "14:05 tomorrow", or "14:05 on Mon 7 Dec". */
+/** "14:05 today", "14:05 tomorrow", or "14:05 on Mon 7 Dec" ("an unknown time" for one no date holds). */
 export function describeTime(at: number, options: DescribeOptions): string {
+  if (!isShowableTime(at) || !isShowableTime(options.now)) return 'an unknown time';
   const time = new Intl.DateTimeFormat(options.locale ?? 'en-GB', { timeZone: options.timeZone, hour: '2-digit', minute: '2-digit', hour12: false }).format(at);
   const offset = dayOffset(at, options.now, options.timeZone);
   if (offset === 0) return `${time} today`;

@@ -88,6 +88,36 @@ export interface QueueItem {
   readonly detail: unknown;
 }
 
+/** The latest time a JavaScript Date holds (ECMA-262 §21.4.1.1): a time past it cannot be shown. */
+const LAST_DATE_MS = 8.64e15;
+
+/** A time in Unix ms a device can show. */
+export function isShowableTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= LAST_DATE_MS;
+}
+
+const QUEUE_KINDS: readonly QueueItem['kind'][] = ['request', 'policy', 'recovery'];
+const MAX_ITEM_NAME = 200;
+
+/**
+ * The Guard's queue as a device takes it (a `queue` event or answer): a list of items, each named
+ * by its kind, with showable times; anything else is null and the device keeps what it had. The
+ * detail is left to the words (queue-words.ts), which take whatever it holds.
+ */
+export function decodeQueueItems(value: unknown): QueueItem[] | null {
+  if (!Array.isArray(value)) return null;
+  const items: QueueItem[] = [];
+  for (const entry of value as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) return null;
+    const { item, kind, queuedAt, until, detail } = entry as Record<string, unknown>;
+    if (typeof kind !== 'string' || !QUEUE_KINDS.includes(kind as QueueItem['kind'])) return null;
+    if (typeof item !== 'string' || item.length > MAX_ITEM_NAME || !item.startsWith(`${kind}:`) || item.length === kind.length + 1) return null;
+    if (!isShowableTime(queuedAt) || !isShowableTime(until)) return null;
+    items.push({ item, kind: kind as QueueItem['kind'], queuedAt, until, detail });
+  }
+  return items;
+}
+
 export type GuardEvent =
   | { readonly kind: 'linked' }
   | { readonly kind: 'totp-setup'; readonly uri: string }

@@ -60,6 +60,11 @@ export class GuardOperations {
   }
 
   async run(linkId: string, request: GuardRequest): Promise<unknown> {
+    // Once the Guard is a member, only a member device acts on the wallet. A linked device that is
+    // not (a candidate waiting to join, or one linked by a device code it asked for) can see the
+    // status only: else a thief holding a removed phone would cancel its own removal from a
+    // second link it made (docs/guard.md, "Recovery").
+    if (request.op !== 'status' && this.ctx.share() && !this.ctx.memberOfLink(linkId)) throw new GuardMessageError('not_allowed', 'Only a member device of this wallet may do this.');
     switch (request.op) {
       case 'status':
         return this.status();

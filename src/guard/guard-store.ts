@@ -375,9 +375,12 @@ export class GuardStore {
   async setPolicy(wallet: string, next: Policy, actor: string, secondFactor: boolean): Promise<{ applied: 'now' } | { applied: 'after-delay'; effectiveAt: number } | { applied: 'refused' }> {
     return this.db.transaction(async (tx) => {
       const current = await this.currentPolicy(tx, wallet);
-      // Before the Guard joins the wallet it can sign nothing: the first policy applies at once.
-      const [row] = await tx.query('SELECT status FROM guard_wallets WHERE id = $1', [wallet]);
-      const tightens = row?.status === 'enrolling' || isAtLeastAsStrict(next, current);
+      // Before the Guard joins the wallet it can sign nothing: the first policy applies at once. Once it
+      // holds a pending share (it confirmed the reshare that makes it a member) the member rules hold,
+      // though its row turns 'member' only when the certificate arrives.
+      const [row] = await tx.query('SELECT status, pending IS NOT NULL AS joining FROM guard_wallets WHERE id = $1', [wallet]);
+      const enrolling = row?.status === 'enrolling' && row.joining !== true;
+      const tightens = enrolling || isAtLeastAsStrict(next, current);
       if (!tightens && !secondFactor) {
         await this.audit({ wallet, actor, action: 'policy-set', outcome: 'refused', reason: 'code_required' }, tx);
         return { applied: 'refused' } as const;
@@ -385,7 +388,7 @@ export class GuardStore {
       await tx.query("UPDATE guard_policy_changes SET status = 'superseded', closed_at = $2, closed_by = $3 WHERE wallet = $1 AND status = 'pending'", [wallet, this.now(), actor]);
       if (tightens) {
         await tx.query('UPDATE guard_wallets SET policy = $2 WHERE id = $1', [wallet, json(encodePolicy(next))]);
-        await this.audit({ wallet, actor, action: 'policy-set', outcome: 'applied', reason: row?.status === 'enrolling' ? 'enrolling' : 'tightened', detail: encodePolicy(next) }, tx);
+        await this.audit({ wallet, actor, action: 'policy-set', outcome: 'applied', reason: enrolling ? 'enrolling' : 'tightened', detail: encodePolicy(next) }, tx);
         return { applied: 'now' } as const;
       }
       const effectiveAt = this.now() + delayMs(current);

@@ -23,9 +23,11 @@ export function chainName(chainId: number): string {
   return preset ? `${preset.name} (chain ${chainId})` : `chain ${chainId}`;
 }
 
-function table(values: Readonly<Record<string, bigint>>, unit: string): string {
+/** `apart`: each chain has its own amount (a daily limit), not one shared by all. */
+function table(values: Readonly<Record<string, bigint>>, unit: string, apart = false): string {
   const chains = Object.keys(values).filter((key) => key !== ANY_CHAIN);
-  const other = `${weiToEth(values[ANY_CHAIN] as bigint)} ETH ${unit} on ${chains.length === 0 ? 'every chain' : 'other chains'}`;
+  const rest = apart ? (chains.length === 0 ? 'each chain' : 'each other chain') : chains.length === 0 ? 'every chain' : 'other chains';
+  const other = `${weiToEth(values[ANY_CHAIN] as bigint)} ETH ${unit} on ${rest}`;
   return [...chains.sort((a, b) => Number(a) - Number(b)).map((key) => `${weiToEth(values[key] as bigint)} ETH ${unit} on ${chainName(Number(key))}`), other].join(', ');
 }
 
@@ -33,7 +35,7 @@ const hours = (count: number) => `${count} hour${count === 1 ? '' : 's'}`;
 
 export function describePolicy(policy: Policy): PolicyInWords {
   return {
-    daily: `Daily limit: ${table(policy.dailyNative, 'a day')} (value and network fees, over any 24 hours)`,
+    daily: `Daily limit per account: ${table(policy.dailyNative, 'a day', true)} (value and network fees, over any 24 hours)`,
     perTransaction: `Per transaction: at most ${table(policy.perTransaction, 'each')}`,
     tokens:
       policy.dailyToken.length === 0

@@ -18,14 +18,40 @@ export interface QueueItemInWords {
   readonly ready: string;
 }
 
-/** The fields of a request that say what it moves, where, on which network. */
-const KEY_FIELDS = ['Network', 'To', 'Amount', 'Recipient', 'Spender', 'Allowance', 'Contract', 'Operator', 'Token ID', 'Value'];
+/**
+ * The fields of a request that say what it moves, where, on which network: the ETH a call sends
+ * beside its tokens (what the Guard counts), and the raw token units and the token's contract
+ * beside the amount in the symbol and decimals the sending device supplied (which may lie).
+ */
+const KEY_FIELDS = [
+  'Network',
+  'To',
+  'Amount',
+  'Amount (raw units)',
+  'Recipient',
+  'Spender',
+  'Allowance',
+  'Allowance (raw units)',
+  'Token contract',
+  'Token',
+  'From holder',
+  'Approved address',
+  'Access',
+  'Collection',
+  'Contract',
+  'Operator',
+  'Token ID',
+  'Value',
+  'ETH sent',
+  'Max total',
+];
 
 function requestWords(detail: unknown): Pick<QueueItemInWords, 'title' | 'details'> {
   try {
     const request = decodeSigningRequest(detail);
     const display = reviewedDisplay(displayModel(request), request);
-    return { title: display.title, details: display.fields.filter((field) => KEY_FIELDS.includes(field.label)).map((field) => `${field.label}: ${field.value}`) };
+    const fields = display.fields.filter((field) => KEY_FIELDS.includes(field.label)).map((field) => `${field.label}: ${field.value}`);
+    return { title: display.title, details: [...(display.alerts ?? []).map((alert) => `Alert: ${alert}`), ...fields, ...display.warnings.map((warning) => `Warning: ${warning}`)] };
   } catch {
     return { title: 'A signing request', details: [] };
   }

@@ -21,7 +21,7 @@ import type { WebSocketConstructor } from '../channel/relay-client.ts';
 import { encodeGuardLink, parseEnrolmentCode } from '../guard/enrolment-code.ts';
 import type { DecisionReason } from '../guard/decision-reasons.ts';
 import { GuardClient, GuardRequestError } from '../guard/guard-client.ts';
-import type { QueueItem } from '../guard/guard-messages.ts';
+import { decodeQueueItems, isShowableTime, type QueueItem } from '../guard/guard-messages.ts';
 import { enrolWithGuard, GuardEnrolError, type GuardEnrolment } from '../guard/guard-enrolment-client.ts';
 import { decodePolicy, encodePolicy, type Policy } from '../guard/policy.ts';
 
@@ -60,7 +60,7 @@ export interface GuardPolicyState {
 function decodePolicyState(value: { readonly policy: unknown; readonly pending: unknown }): GuardPolicyState | null {
   try {
     const pending = value.pending as { id?: unknown; policy?: unknown; requestedAt?: unknown; effectiveAt?: unknown } | null;
-    if (pending !== null && (typeof pending !== 'object' || typeof pending.id !== 'string' || typeof pending.requestedAt !== 'number' || typeof pending.effectiveAt !== 'number')) return null;
+    if (pending !== null && (typeof pending !== 'object' || typeof pending.id !== 'string' || !isShowableTime(pending.requestedAt) || !isShowableTime(pending.effectiveAt))) return null;
     return {
       policy: decodePolicy(value.policy),
       pending: pending ? { id: pending.id as string, policy: decodePolicy(pending.policy), requestedAt: pending.requestedAt as number, effectiveAt: pending.effectiveAt as number } : null,
@@ -130,10 +130,7 @@ export class GuardLinks {
   private track(guardKey: string, client: GuardClient): void {
     this.clients.set(guardKey, client);
     client.onEvent((event) => {
-      if (event.kind === 'queue') {
-        this.queues.set(guardKey, event.items);
-        this.options.onChange();
-      }
+      if (event.kind === 'queue') this.setQueue(guardKey, event.items);
       if (event.kind === 'policy') this.setPolicyState(guardKey, event);
       if (event.kind !== 'decision') return;
       this.decisions.delete(event.id);
@@ -150,7 +147,14 @@ export class GuardLinks {
 
   /** Asks the Guard for its queue (when its channel comes online: events sent meanwhile were missed). */
   async refreshQueue(guardKey: string): Promise<void> {
-    const { items } = await this.client(guardKey).request<{ items: QueueItem[] }>('queue');
+    const answer = await this.client(guardKey).request<{ items?: unknown } | null>('queue');
+    this.setQueue(guardKey, answer?.items);
+  }
+
+  /** A malformed queue (not a list, an item without a showable time…) is dropped: the last good one stays. */
+  private setQueue(guardKey: string, value: unknown): void {
+    const items = decodeQueueItems(value);
+    if (!items) return;
     this.queues.set(guardKey, items);
     this.options.onChange();
   }

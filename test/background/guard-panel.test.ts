@@ -83,7 +83,7 @@ describe('saving the Guard rules', () => {
     expect(view.current?.dailyEth).toEqual([{ chain: '*', eth: '1' }]);
     expect(view.pending).toMatchObject({ item: 'policy:p1' });
     expect(view.pending?.ready).toMatch(/^Applies at /);
-    expect(view.pending?.changes[0]).toBe('now: Daily limit: 2 ETH a day on every chain (value and network fees, over any 24 hours)');
+    expect(view.pending?.changes[0]).toBe('now: Daily limit per account: 2 ETH a day on each chain (value and network fees, over any 24 hours)');
   });
 });
 

@@ -128,7 +128,7 @@ describe('the form as a policy', () => {
 describe('the policy in words', () => {
   it('says every rule, "*" as the other chains', () => {
     const words = describePolicy({ ...DEFAULT_POLICY, dailyNative: { '*': parseEther('1'), '1': parseEther('0.5') }, allowList: [{ address: RECIPIENT, chainId: null, label: 'Savings' }] });
-    expect(words.daily).toBe('Daily limit: 0.5 ETH a day on Ethereum (chain 1), 1 ETH a day on other chains (value and network fees, over any 24 hours)');
+    expect(words.daily).toBe('Daily limit per account: 0.5 ETH a day on Ethereum (chain 1), 1 ETH a day on each other chain (value and network fees, over any 24 hours)');
     expect(words.perTransaction).toBe('Per transaction: at most 1 ETH each on every chain');
     expect(words.allowList).toEqual([`Allowed: Savings — ${RECIPIENT} on every chain`]);
     expect(words.tokens[0]).toMatch(/no daily allowance/);
