@@ -9,6 +9,7 @@
 import type { DirectSettings } from '../channel/direct-path.ts';
 import type { PairingKind } from '../channel/pairing-offer.ts';
 import type { GuardDecision, GuardLinkProgress } from '../session/guard-links.ts';
+import type { GuardRecoveryView } from '../session/guard-recovery.ts';
 import type { MemberRow } from '../session/member-row.ts';
 import type { SettingsBody } from '../session/settings-record.ts';
 import type { ChangeProgress, Decision } from '../session/wallet-member.ts';
@@ -98,6 +99,22 @@ export interface GuardDriver {
   enterCode(id: string, code: string): Promise<void>;
 }
 
+/** Replacing a lost phone with the Duet Guard as the second dealer (docs/guard.md, "Recovery"). */
+export interface GuardRecoveryDriver {
+  view(): GuardRecoveryView | null;
+  /** A fresh Guard link for the new phone (the last code expired). */
+  newDeviceLink(): Promise<void>;
+  /** Opens the recovery at the Guard with the authenticator's code. */
+  open(code: string): Promise<void>;
+  /** Asks the Guard its clock and queue (the Devices page opened). */
+  refresh(): Promise<void>;
+  /** The security period passed: the change starts with the Guard as dealer. */
+  finish(): Promise<void>;
+  /** A cancelled recovery opened again with the same new phone. */
+  reopen(): Promise<void>;
+  cancel(): Promise<void>;
+}
+
 /**
  * The member that deals with this browser when it adds a device: the first one it signs with that is
  * online, else any that can. Never the Duet Guard: it deals only in a recovery its gates opened
@@ -126,6 +143,7 @@ export interface MembersDriver {
   /** A signature this browser made, for every other member's history. */
   shareHistory(entry: { readonly id: string; readonly title: string; readonly detail: string; readonly with: string }): void;
   readonly guard?: GuardDriver;
+  readonly guardRecovery?: GuardRecoveryDriver;
 }
 
 export interface PhoneLinkContext {

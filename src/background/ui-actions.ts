@@ -155,6 +155,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
     case 'guard-request-code':
       await wallet.enterGuardCode(request.id, request.code);
       break;
+    case 'guard-recovery':
+      await wallet.guardRecovery(request.op, request.code ?? '');
+      break;
     case 'default-cosigner':
       await wallet.setDefaultCoSigner(request.key ?? null);
       break;

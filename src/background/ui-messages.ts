@@ -55,6 +55,7 @@ export type UiRequest =
   | { readonly action: 'guard-add' }
   | { readonly action: 'guard-cancel' }
   | { readonly action: 'guard-request-code'; readonly id: string; readonly code: string }
+  | { readonly action: 'guard-recovery'; readonly op: string; readonly code?: string }
   | { readonly action: 'default-cosigner'; readonly key?: string }
   | { readonly action: 'cosign-with'; readonly id: string; readonly key: string }
   | { readonly action: 'remove-nft'; readonly address: string; readonly tokenId: string };
@@ -123,6 +124,7 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'guard-add': {},
   'guard-cancel': {},
   'guard-request-code': { id: 'string', code: 'string' },
+  'guard-recovery': { op: 'string', code: 'string?' },
   'default-cosigner': { key: 'string?' },
   'cosign-with': { id: 'string', key: 'string' },
   'remove-nft': { address: 'string', tokenId: 'string' },

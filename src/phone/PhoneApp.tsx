@@ -492,11 +492,36 @@ function Joining({ controller, view }: { controller: PhoneController; view: Phon
           ))}
         </ul>
       )}
+      <GuardLink controller={controller} view={view} />
+      {view.guard.step === 'idle' && <GuardLinkInput controller={controller} lede="Replacing a phone with the Duet Guard: your browser shows a Guard code — scan it, or paste its link." />}
       <Decisions controller={controller} view={view} />
       <p data-testid="phone-joining-step">{STEP_WORDS[joining?.step ?? ''] ?? joining?.step}</p>
       {joining?.error && <p class="error" data-testid="phone-error">{joining.error}</p>}
       {view.error && <p class="error" data-testid="phone-error">{view.error}</p>}
     </div>
+  );
+}
+
+/** Where the user scans or pastes the Guard link the browser shows. */
+function GuardLinkInput({ controller, lede }: { controller: PhoneController; lede: string }) {
+  const [link, setLink] = useState('');
+  const [scanning, setScanning] = useState(false);
+  return (
+    <details data-testid="phone-guard-link">
+      <summary>Link the Duet Guard</summary>
+      <p class="lede">{lede}</p>
+      {scanning ? (
+        <Scanner controller={controller} />
+      ) : (
+        <button data-testid="guard-scan" onClick={() => setScanning(true)}>
+          Scan with the camera
+        </button>
+      )}
+      <input data-testid="guard-link-input" placeholder="https://…#guard=…" value={link} onInput={(e) => setLink(e.currentTarget.value)} />
+      <button class="secondary" data-testid="guard-link-submit" onClick={() => void controller.pair(link).then(() => setLink(''))}>
+        Link with a pasted link
+      </button>
+    </details>
   );
 }
 
@@ -537,6 +562,7 @@ function GuardLink({ controller, view }: { controller: PhoneController; view: Ph
 
 /** What waits out a delay at the Duet Guard: any device of the wallet may cancel it. */
 function GuardQueue({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  const [code, setCode] = useState('');
   if (view.guardQueue.length === 0) return null;
   return (
     <section class="card" data-testid="guard-queue">
@@ -545,7 +571,10 @@ function GuardQueue({ controller, view }: { controller: PhoneController; view: P
         {view.guardQueue.map((entry) => (
           <li key={entry.item} data-testid="guard-queue-item">
             <strong>{entry.title}</strong> <span class="muted">until {new Date(entry.until).toLocaleString()}</span>
-            <button class="secondary small" data-testid="guard-queue-cancel" onClick={() => void controller.cancelGuardItem(entry.guardKey, entry.item)}>
+            {entry.kind === 'recovery' && (
+              <input data-testid="guard-queue-code" inputMode="numeric" autocomplete="one-time-code" placeholder="Code (if it removes this phone)" value={code} onInput={(e) => setCode(e.currentTarget.value)} aria-label="Code from your authenticator app" />
+            )}
+            <button class="secondary small" data-testid="guard-queue-cancel" onClick={() => void controller.cancelGuardItem(entry.guardKey, entry.item, entry.kind === 'recovery' && code ? code : undefined).then(() => setCode(''))}>
               Cancel
             </button>
           </li>
@@ -579,21 +608,7 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
             {!view.online ? 'Connecting to the relay…' : view.path === 'direct' ? 'Connected directly to your browser.' : 'Connected to the relay.'}
           </p>
           {view.guard.step === 'idle' && !view.members.some((member) => member.role === 'guard') && (
-            <details data-testid="phone-guard-link">
-              <summary>Link the Duet Guard</summary>
-              <p class="lede">Your browser shows a Guard code while it adds the Guard: scan it, or paste its link.</p>
-              {scanning ? (
-                <Scanner controller={controller} />
-              ) : (
-                <button data-testid="guard-scan" onClick={() => setScanning(true)}>
-                  Scan with the camera
-                </button>
-              )}
-              <input data-testid="guard-link-input" placeholder="https://…#guard=…" value={link} onInput={(e) => setLink(e.currentTarget.value)} />
-              <button class="secondary" data-testid="guard-link-submit" onClick={() => void controller.pair(link).then(() => setLink(''))}>
-                Link with a pasted link
-              </button>
-            </details>
+            <GuardLinkInput controller={controller} lede="Your browser shows a Guard code while it adds the Guard: scan it, or paste its link." />
           )}
         </section>
       ) : (

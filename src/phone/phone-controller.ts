@@ -835,7 +835,8 @@ export class PhoneController {
   /** Links this phone to the Duet Guard by the device code the browser showed. */
   private async linkGuard(guardUrl: string, code: string): Promise<void> {
     const guards = this.guards as GuardLinks;
-    if (!this.share) return this.fail('This phone holds no wallet: pair it with your browser first, then link the Guard.');
+    // A phone joining the wallet links to the Guard too when the Guard deals it its share (a recovery).
+    if (!this.share && !this.member?.view().joining) return this.fail('This phone holds no wallet: pair it with your browser first, then link the Guard.');
     this.error = null;
     try {
       await guards.enrol(guardUrl, code);
@@ -855,9 +856,9 @@ export class PhoneController {
   }
 
   /** Cancels a request (or policy change, or recovery) that waits out its delay at the Guard. */
-  async cancelGuardItem(guardKey: string, item: string): Promise<void> {
+  async cancelGuardItem(guardKey: string, item: string, code?: string): Promise<void> {
     try {
-      await this.guards?.cancelQueued(guardKey, item);
+      await this.guards?.cancelQueued(guardKey, item, code);
     } catch (error) {
       this.fail(error instanceof Error ? error.message : 'The Guard could not cancel it.');
     }

@@ -131,10 +131,10 @@ export class GuardLinks {
     this.options.onChange();
   }
 
-  /** Cancels a delayed item at its Guard (any device of the wallet may). */
-  async cancelQueued(guardKey: string, item: string): Promise<void> {
+  /** Cancels a delayed item at its Guard (any device of the wallet may; one a recovery removes needs the code). */
+  async cancelQueued(guardKey: string, item: string, code?: string): Promise<void> {
     if (!this.queues.get(guardKey)?.some((entry) => entry.item === item)) throw new GuardEnrolError('not_ready', 'nothing of that name waits at the Guard');
-    await this.client(guardKey).request('cancel', { item });
+    await this.client(guardKey).request('cancel', code ? { item, code: code.trim() } : { item });
     await this.refreshQueue(guardKey);
   }
 

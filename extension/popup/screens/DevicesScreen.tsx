@@ -13,6 +13,7 @@ import { MAX_PROOF_AGE_MS } from '../../../src/session/share-health.ts';
 import { formatDate } from '../../ui/format.ts';
 import { useAction } from '../../ui/wallet-client.ts';
 import { DecisionCard, PairingQr, PairingSas, fingerprint } from '../PairingSteps.tsx';
+import { GuardRecoveryCard } from '../GuardRecoveryCard.tsx';
 import { GuardSetup } from '../GuardSetup.tsx';
 import { TaintedNotice } from '../TaintedNotice.tsx';
 
@@ -245,6 +246,7 @@ export function DevicesScreen({ view, refresh }: { view: WalletView; refresh: Re
         <DecisionCard key={decision.id} decision={decision} refresh={refresh} />
       ))}
       {members.change && members.change.step !== 'committed' && <ChangeSteps change={members.change} refresh={refresh} />}
+      <GuardRecoveryCard view={view} refresh={refresh} />
       {members.last && <LastChange last={members.last} refresh={refresh} />}
       <p class="lede">
         Any two of these devices can sign together. Key version <span data-testid="epoch">{members.epoch}</span>.
