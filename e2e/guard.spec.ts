@@ -9,37 +9,29 @@
  * opened again, sees it waiting at the Guard and cancels it. TOTP codes are computed here (otplib), as
  * an app would.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
 import { approvalWindow, connectDapp, dappRequest, localStackUrls, onboardAndPair, unlockPhone } from '../src/devstack/demo-flow.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay-server.ts';
-import { startGuardProcess, type GuardProcess } from '../test/guard/support/guard-process.ts';
 import { generateOtp } from '../test/guard/support/totp.ts';
 import { expect, test } from './fixtures.ts';
-import { fixtureKeys, givePhoneKeys, openDevices } from './support/members.ts';
+import { addGuardFromDevices, startE2eGuard, type E2eGuard } from './support/guard.ts';
+import { fixtureKeys, givePhoneKeys } from './support/members.ts';
 
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const LONG_MS = 90_000;
 
 let relay: RunningRelay;
-let guard: GuardProcess;
-let guardData: string;
+let guard: E2eGuard;
 const guardOrigins: string[] = [];
 
 test.beforeAll(async () => {
   relay = await startRelay({ port: 0, staticDir: 'dist-phone', log: () => undefined, phoneGuardOrigins: () => guardOrigins });
-  guardData = mkdtempSync(join(tmpdir(), 'duet-guard-e2e-'));
-  guard = await startGuardProcess({ databaseUrl: null, dataDir: guardData, relayUrl: `ws://localhost:${relay.port}`, port: 0, kek: randomBytes(32).toString('hex'), clockOffset: 0 });
-  guardOrigins.push(new URL(guard.url).origin);
+  guard = await startE2eGuard(relay, guardOrigins);
 });
 test.afterAll(async () => {
-  await guard?.kill();
+  await guard?.close();
   await relay?.close();
-  rmSync(guardData, { recursive: true, force: true });
 });
 
 test('add the Guard from the Devices page; phone closed: an allow-list miss asks the code (wrong refused, right signs, mined); above the limit delayed, cancelled from the phone', async ({ extension, dappServer, anvil }) => {
@@ -53,38 +45,7 @@ test('add the Guard from the Devices page; phone closed: an allow-list miss asks
   const chain = new JsonRpcProvider(anvil.rpcUrl);
   await (await new Wallet(ANVIL_DEV_PRIVATE_KEY, chain).sendTransaction({ to: address, value: parseEther('2') })).wait();
 
-  // The browser links to the Guard: its address and the code it printed, then the six digits.
-  await openDevices(popup);
-  await popup.getByTestId('guard-url').fill(guard.url);
-  await popup.getByTestId('guard-code').fill(guard.code);
-  await popup.getByTestId('guard-enrol').click();
-  await expect(popup.getByTestId('guard-sas')).toHaveText(/^\d{6}$/, { timeout: LONG_MS });
-  await popup.getByTestId('guard-sas-match').click();
-
-  // The second factor: the QR code for an authenticator app, and its first code.
-  await expect(popup.getByTestId('guard-totp-qr')).toBeVisible({ timeout: LONG_MS });
-  const secret = ((await popup.getByTestId('guard-totp-key').textContent()) ?? '').trim();
-  expect(secret).toMatch(/^[A-Z2-7]+$/);
-  await popup.getByTestId('guard-totp-code').fill(generateOtp(secret));
-  await popup.getByTestId('guard-totp-confirm').click();
-
-  // The phone links to the Guard by the link the browser shows, and compares its own code.
-  await expect(popup.getByTestId('guard-phone-qr')).toBeVisible({ timeout: LONG_MS });
-  const phoneLink = await popup.getByTestId('guard-phone-link').inputValue();
-  expect(phoneLink).toContain('#guard=');
-  await phone.getByTestId('phone-guard-link').locator('summary').click();
-  await phone.getByTestId('guard-link-input').fill(phoneLink);
-  await phone.getByTestId('guard-link-submit').click();
-  await expect(phone.getByTestId('phone-guard-sas')).toHaveText(/^\d{6}$/, { timeout: LONG_MS });
-  await phone.getByTestId('phone-guard-match').click();
-  await expect(phone.getByTestId('phone-guard-linked')).toBeVisible({ timeout: LONG_MS });
-
-  // The browser proposes the Guard; the phone's user approves it on the phone.
-  await popup.getByTestId('guard-add').click();
-  await expect(phone.getByTestId('decision-guard')).toBeVisible({ timeout: LONG_MS });
-  await phone.getByTestId('decision-approve').click();
-  await expect(popup.getByTestId('member-list')).toContainText('Duet Guard', { timeout: LONG_MS });
-  await expect(popup.getByTestId('guard-setup')).toHaveCount(0);
+  const secret = await addGuardFromDevices(popup, phone, guard.process);
 
   // The user asks the Guard first ("Ask it first": its pair key with this browser is set up).
   const guardRow = popup.locator('[data-role="guard"]');

@@ -59,6 +59,9 @@ export function GuardRecoveryCard({ view, refresh }: { view: WalletView; refresh
           <button data-testid="guard-recovery-finish" disabled={busy || recovery.step !== 'ready'} onClick={() => void run({ action: 'guard-recovery', op: 'finish' })}>
             {recovery.step === 'ready' ? 'Finish the recovery' : `Finish the recovery (from ${readyAt})`}
           </button>
+          <button class="secondary" data-testid="guard-recovery-refresh" disabled={busy} onClick={() => void run({ action: 'guard-recovery', op: 'refresh' })}>
+            Check with the Guard
+          </button>
           {cancel('Cancel the recovery')}
         </>
       )}
