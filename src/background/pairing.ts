@@ -97,6 +97,8 @@ export interface GuardDriver {
   decision(id: string): GuardDecision | null;
   /** The authenticator app's code for a request the Guard asked it for. */
   enterCode(id: string, code: string): Promise<void>;
+  /** A browser joining a wallet (a recovery): links to the Guard by the Guard link the coordinating phone shows. */
+  linkDevice(link: string): Promise<void>;
 }
 
 /** Replacing a lost phone with the Duet Guard as the second dealer (docs/guard.md, "Recovery"). */

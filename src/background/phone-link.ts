@@ -33,7 +33,8 @@ import { hexFromBytes } from '../mpc/wire.ts';
 import { preparePaillierKey, type PreparedPaillierKey } from '../mpc/zk/paillier-modulus.ts';
 import { GuardLinks, IDLE_GUARD_LINK } from '../session/guard-links.ts';
 import { GuardRecovery } from '../session/guard-recovery.ts';
-import { encodeGuardLink, parseEnrolmentCode } from '../guard/enrolment-code.ts';
+import { decodeGuardLink, formatEnrolmentCode } from '../guard/enrolment-code.ts';
+import { GuardEnrolError } from '../guard/guard-enrolment-client.ts';
 import { MemberChannels } from '../session/member-channels.ts';
 import { channelStore, LINK_PREFIX, loadMembership, memberStore, membershipRecords } from '../session/member-vault.ts';
 import { parseAppMessage, type AppMessage } from '../session/messages.ts';
@@ -155,6 +156,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     cancel: () => this.guards?.cancel(),
     decision: (id) => this.guards?.decision(id) ?? null,
     enterCode: (id, code) => this.requireGuards().enterCode(id, code),
+    linkDevice: (link) => this.linkGuardAsDevice(link),
   };
 
   /** Replacing a lost phone with the Guard as the second dealer (GuardRecovery). */
@@ -220,12 +222,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
       records: this.context.secrets,
       member: () => this.member,
       client: (guardKey) => guards.client(guardKey),
-      deviceLink: async (guardKey) => {
-        const device = await guards.client(guardKey).request<{ code: string; guardUrl: string; expiresAt: number }>('device-code');
-        const code = parseEnrolmentCode(device.code);
-        if (!code) throw new CoSignerFailedError('protocol_error', 'the Guard sent a device code of the wrong form');
-        return { link: encodeGuardLink(device.guardUrl, code), expiresAt: device.expiresAt };
-      },
+      deviceLink: (guardKey) => guards.deviceLink(guardKey),
       now: () => this.context.now(),
       onChange: () => this.context.membersChanged?.(),
     });
@@ -653,6 +650,15 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     await this.ready;
     if (!this.share) throw new CoSignerFailedError('not_paired', 'Pair your phone first: the Guard joins a wallet with two devices.');
     await this.requireGuards().enrol(guardUrl, code);
+  }
+
+  /** A joining browser links to the Guard that deals it its share, by the device code its coordinator showed. */
+  private async linkGuardAsDevice(link: string): Promise<void> {
+    await this.ready;
+    if (!this.member?.view().joining) throw new CoSignerFailedError('not_paired', 'Only a browser joining a wallet links to the Guard this way: pair with your phone first.');
+    const decoded = decodeGuardLink(link);
+    if (!decoded) throw new GuardEnrolError('bad_code', 'This is not a Guard link (https://…#guard=…).');
+    await this.requireGuards().enrol(decoded.guardUrl, formatEnrolmentCode(decoded.code), true);
   }
 
   /** The second dealer is a phone of the wallet (linked to the Guard by its device code). */

@@ -9,10 +9,14 @@
  * the new phone joins with the same address and co-signs with the extension.
  */
 import 'fake-indexeddb/auto';
+import { hashMessage, recoverAddress, Signature } from 'ethers';
+import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuardRecoveryDriver } from '../../src/background/pairing.ts';
+import { relayPhoneLinks } from '../../src/background/phone-link.ts';
+import type { WebSocketConstructor } from '../../src/channel/relay-client.ts';
 import type { PhoneController } from '../../src/phone/phone-controller.ts';
-import { linkApps, personalSign, type LinkedApps } from '../channel/app-link.ts';
+import { linkApps, MemorySecrets, personalSign, type LinkedApps } from '../channel/app-link.ts';
 import { unlockedPhone, TEST_PASSPHRASE } from '../phone/phone-support.ts';
 import { waitFor } from '../relay/relay-support.ts';
 import { addGuardThroughApps, type GuardedApps } from './support/apps-with-guard.ts';
@@ -43,9 +47,9 @@ function recovery(): GuardRecoveryDriver {
 }
 
 /** A code of the authenticator app at the Guard's time, in a step not used before. */
-function nextCode(): string {
-  stack.clock.advance(31_000);
-  return generateOtp(guarded.secret, stack.clock.now());
+function nextCode(on: { stack: GuardStack; guarded: GuardedApps } = { stack, guarded }): string {
+  on.stack.clock.advance(31_000);
+  return generateOtp(on.guarded.secret, on.stack.clock.now());
 }
 
 describe('replacing a lost phone with the Guard as the second dealer, through the apps', () => {
@@ -142,7 +146,6 @@ describe('replacing a lost phone with the Guard as the second dealer, through th
     expect(view()?.members.map((row) => row.key)).toContain(newKey);
 
     // The new phone co-signs with the extension.
-    stack.clock.offset = 0;
     await waitFor(() => view()?.members.some((row) => row.key === newKey && row.coSigns) ?? false, 60_000);
     const signed = personalSign(address, 'the new phone signs');
     const signing = apps.link.coSigner.sign(signed, new AbortController().signal, newKey);
@@ -150,4 +153,73 @@ describe('replacing a lost phone with the Guard as the second dealer, through th
     newPhone.approve(signed.id);
     expect((await signing).by).toBe(newKey);
   }, 300_000);
+
+  it('lost browser: the phone opens a recovery at the Guard for a new browser, the browser links to the Guard, after the period phone + Guard deal it; it signs for the same address', async () => {
+    // A wallet of its own {browser, phone, Guard} (the Guard's clock above went 48 h ahead of the browsers'); the browser is lost.
+    apps.close();
+    const own = { stack: await startGuardStack({ dataDir: null }), guarded: null as unknown as GuardedApps };
+    const ownApps = await linkApps(own.stack.relayUrl, undefined, { paillierKeys: cyclingKeys(1) });
+    own.guarded = await addGuardThroughApps(own.stack, ownApps);
+    const phone = ownApps.phone;
+    const lostKey = ownApps.link.members?.view()?.members.find((row) => row.self)?.key as string;
+    const epoch = ownApps.link.members?.view()?.epoch as number;
+    const address = phone.view().address as string;
+    ownApps.link.close();
+    const secrets = new MemorySecrets();
+    const browser = relayPhoneLinks(WebSocket as unknown as WebSocketConstructor)({ secrets, relayUrl: own.stack.relayUrl, phoneAppUrl: 'https://duet.example/', now: () => Date.now(), completePairing: (_result, records) => secrets.putMany(records), seen: () => undefined });
+    try {
+      // A fresh browser shows a recover code; the phone opens it; both compare the pairing code.
+      await browser.pairing.start('recover');
+      await phone.pair(browser.pairing.progress().link as string);
+      await waitFor(() => browser.pairing.progress().phase === 'confirm-sas' && phone.view().screen === 'confirm-sas', 30_000);
+      browser.pairing.confirmSas(true);
+      phone.confirmSas(true);
+      await waitFor(() => phone.view().screen === 'recovering' && browser.members?.joiningView() !== null, 30_000);
+
+      // "Recover with Duet Guard": the phone shows the Guard link for the new browser.
+      await phone.startRecovery({ remove: [lostKey], dealer: own.guarded.guardKey });
+      await waitFor(() => (phone.view().guardRecovery?.deviceLink ?? null) !== null, 30_000);
+      expect(phone.view().guardRecovery).toMatchObject({ step: 'link-device', remove: [lostKey] });
+      const guardDriver = browser.members?.guard;
+      await expect(guardDriver!.linkDevice('https://guard.example/#p=nothing')).rejects.toThrow('This is not a Guard link');
+      await guardDriver!.linkDevice(phone.view().guardRecovery?.deviceLink as string);
+      await waitFor(() => guardDriver!.progress().step === 'confirm-sas', 30_000).catch((error: unknown) => {
+        throw new Error(`the browser did not link to the Guard: ${JSON.stringify(guardDriver!.progress())}`, { cause: error });
+      });
+      guardDriver!.confirmSas(true);
+      await waitFor(() => guardDriver!.progress().step === 'linked', 30_000);
+
+      // The phone opens it with the code; before the period it does not propose; after it, it does.
+      await phone.guardRecoveryStep('open', '000000');
+      expect(phone.view().error).toMatch(/[Ww]rong code/);
+      expect(phone.view().guardRecovery?.step).toBe('link-device');
+      await phone.guardRecoveryStep('open', nextCode(own));
+      expect(phone.view().guardRecovery?.step).toBe('waiting');
+      await phone.guardRecoveryStep('finish');
+      expect(phone.view().error).toMatch(/only after the security period/);
+      own.stack.clock.advance(48 * HOUR + 60_000);
+      await phone.guardRecoveryStep('refresh');
+      await phone.guardRecoveryStep('finish');
+      await waitFor(() => phone.view().guardRecovery === null && (browser.members?.view()?.epoch ?? -1) === epoch + 1, 120_000).catch((error: unknown) => {
+        throw new Error(`the recovery did not finish: ${JSON.stringify(phone.view().guardRecovery)} ${JSON.stringify(phone.view().change)} ${JSON.stringify(browser.members?.joiningView())} ${phone.view().error}`, { cause: error });
+      });
+      expect(browser.members?.view()?.members.map((row) => row.key)).not.toContain(lostKey);
+
+      // The new browser signs with the phone, for the same address.
+      const phoneKey = phone.view().members.find((row) => row.self)?.key as string;
+      await waitFor(() => browser.members?.view()?.members.some((row) => row.key === phoneKey && row.coSigns) ?? false, 60_000);
+      const request = personalSign(address, 'the recovered browser signs');
+      const signing = browser.coSigner.sign(request, new AbortController().signal, phoneKey);
+      await waitFor(() => phone.view().requests.some((entry) => entry.request.id === request.id), 30_000);
+      phone.approve(request.id);
+      const signature = await signing;
+      const recovered = recoverAddress(hashMessage('the recovered browser signs'), Signature.from({ r: `0x${signature.r.toString(16).padStart(64, '0')}`, s: `0x${signature.s.toString(16).padStart(64, '0')}`, yParity: signature.yParity }));
+      expect(recovered.toLowerCase()).toBe(address.toLowerCase());
+    } finally {
+      browser.close();
+      ownApps.close();
+      await own.stack.close();
+    }
+  }, 300_000);
 });
+
