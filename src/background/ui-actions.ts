@@ -138,7 +138,7 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
       await wallet.enrolGuard(request.url, request.code);
       break;
     case 'guard-sas':
-      wallet.guard().confirmSas(request.matches);
+      wallet.linkingGuard().confirmSas(request.matches);
       break;
     case 'guard-totp':
       await wallet.guardAction((guard) => guard.confirmSecondFactor(request.code));
@@ -157,6 +157,9 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
       break;
     case 'guard-recovery':
       await wallet.guardRecovery(request.op, request.code ?? '');
+      break;
+    case 'guard-link-device':
+      await wallet.linkGuardAsDevice(request.link);
       break;
     case 'default-cosigner':
       await wallet.setDefaultCoSigner(request.key ?? null);

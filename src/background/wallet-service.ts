@@ -842,6 +842,18 @@ export class WalletService implements MethodBackend {
     return guard;
   }
 
+  /** The Guard's driver for a browser that joins a wallet too (it links to the Guard that deals it its share, and compares its code). */
+  linkingGuard(): GuardDriver {
+    const guard = this.requireLink().members?.guard;
+    if (!guard) throw new WalletActionError('not_paired', 'This browser cannot link to a Duet Guard.');
+    return guard;
+  }
+
+  async linkGuardAsDevice(link: string): Promise<void> {
+    const guard = this.linkingGuard();
+    await this.guardErrors(() => guard.linkDevice(link.trim()), 'link');
+  }
+
   private guardDecision(record: ApprovalRecord): WalletView['guardDecision'] {
     const id = record.payload.kind === 'sign' ? record.payload.request.id : null;
     const decision = typeof id === 'string' ? (this.link?.members?.guard?.decision(id) ?? null) : null;

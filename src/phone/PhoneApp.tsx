@@ -449,9 +449,10 @@ function Recovering({ controller, view }: { controller: PhoneController; view: P
           The new browser's key is <span class="address">{fingerprint(candidate.identityKey)}</span>.
         </p>
       )}
+      <GuardRecoveryCard controller={controller} view={view} />
       {view.change ? (
         <ChangeCard controller={controller} change={view.change} />
-      ) : (
+      ) : view.guardRecovery ? null : (
         <>
           <p class="lede">Remove the lost browser at the same time:</p>
           {browsers.map((member) => (
@@ -499,6 +500,56 @@ function Joining({ controller, view }: { controller: PhoneController; view: Phon
       {joining?.error && <p class="error" data-testid="phone-error">{joining.error}</p>}
       {view.error && <p class="error" data-testid="phone-error">{view.error}</p>}
     </div>
+  );
+}
+
+/** Recovering a lost browser with the Duet Guard as the second dealer: the new browser's Guard link, the code, the security period. */
+function GuardRecoveryCard({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  const [code, setCode] = useState('');
+  const recovery = view.guardRecovery;
+  if (!recovery) return null;
+  const readyAt = recovery.readyAt === null ? '' : new Date(recovery.readyAt).toLocaleString();
+  return (
+    <section class="card attention" data-testid="phone-guard-recovery" data-step={recovery.step}>
+      <h3>Recovering with the Duet Guard</h3>
+      {recovery.step === 'link-device' && (
+        <>
+          <p class="lede">The new browser links to the Guard: in its Duet window, paste this Guard link (it compares a code with the Guard). Then type your authenticator code here.</p>
+          <input class="link" data-testid="phone-guard-recovery-link" readOnly value={recovery.deviceLink ?? ''} />
+          <button class="secondary" onClick={() => void controller.guardRecoveryStep('link')}>
+            New link
+          </button>
+          <input data-testid="phone-guard-recovery-code" inputMode="numeric" autocomplete="one-time-code" value={code} onInput={(e) => setCode(e.currentTarget.value)} aria-label="Code from your authenticator app" />
+          <button data-testid="phone-guard-recovery-open" onClick={() => void controller.guardRecoveryStep('open', code).then(() => setCode(''))}>
+            Open the recovery
+          </button>
+        </>
+      )}
+      {(recovery.step === 'waiting' || recovery.step === 'ready') && (
+        <>
+          <p class="lede">
+            Recovery ready at <strong data-testid="phone-guard-recovery-ready-at">{readyAt}</strong>. Any of your devices can cancel it until then.
+          </p>
+          <button data-testid="phone-guard-recovery-finish" disabled={recovery.step !== 'ready'} onClick={() => void controller.guardRecoveryStep('finish')}>
+            Finish the recovery
+          </button>
+          <button class="secondary" onClick={() => void controller.guardRecoveryStep('refresh')}>
+            Check with the Guard
+          </button>
+        </>
+      )}
+      {recovery.step === 'dealing' && <p class="lede">The Guard and this phone deal the new browser its key share.</p>}
+      {recovery.step === 'cancelled' && (
+        <>
+          <p class="warning">The recovery was cancelled from one of your devices. Nothing changed.</p>
+          <button onClick={() => void controller.guardRecoveryStep('reopen')}>Open it again</button>
+        </>
+      )}
+      {recovery.error && <p class="error">{recovery.error}</p>}
+      <button class="secondary" onClick={() => void controller.guardRecoveryStep('cancel')}>
+        {recovery.step === 'cancelled' ? 'Close' : 'Cancel the recovery'}
+      </button>
+    </section>
   );
 }
 
@@ -591,6 +642,7 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
   return (
     <div class="stack">
       <GuardLink controller={controller} view={view} />
+      {view.screen === 'home' && <GuardRecoveryCard controller={controller} view={view} />}
       <GuardQueue controller={controller} view={view} />
       <Decisions controller={controller} view={view} />
       {view.change && view.change.step !== 'committed' && <ChangeCard controller={controller} change={view.change} />}
