@@ -19,16 +19,22 @@
  * started again at +0 (its clock went back) — "Finish" sends the proposal and the Guard refuses it
  * (shown; nothing changes). Started again at +49 h: "Finish" → the new phone joins, same address,
  * and co-signs a transaction with the browser, mined on anvil.
+ *
+ * Then a lost browser: a fresh profile pairs with the phone ("I already have a Duet wallet"), links to
+ * the Guard by the Guard link the phone shows; the phone opens the recovery with the code and, once
+ * the Guard's clock passed the period, finishes it; the new browser shows the same address and sends
+ * a transfer the phone co-signs.
  */
 import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import type { Browser, Page } from '@playwright/test';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { connectDapp, decodeRenderedQr, localStackUrls, onboardAndPair } from '../src/devstack/demo-flow.ts';
+import { approvalWindow, connectDapp, decodeRenderedQr, localStackUrls, onboardAndPair, showPairingCode } from '../src/devstack/demo-flow.ts';
+import { launchExtensionBrowser } from '../src/devstack/extension-browser.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay-server.ts';
 import { generateOtp } from '../test/guard/support/totp.ts';
 import { expect, test } from './fixtures.ts';
 import { addGuardFromDevices, linkPhoneToGuard, startE2eGuard, type E2eGuard } from './support/guard.ts';
-import { fixtureKeys, givePhoneKeys, launchPhones, openDevices, phoneInOwnContext, scanAndConfirm, sendEth } from './support/members.ts';
+import { fixtureKeys, givePhoneKeys, launchPhones, openDevices, pairForRecovery, phoneInOwnContext, scanAndConfirm, sendEth, showRecoveryCode } from './support/members.ts';
 
 const RECIPIENT = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';
 const LONG = { timeout: 90_000 };
@@ -137,4 +143,72 @@ test('lost phone replaced with the Guard as dealer: wrong code refused, early pr
   expect(sent.error).toBeUndefined();
   const receipt = await chain.waitForTransaction(sent.result as string, 1, 60_000);
   expect(receipt?.status).toBe(1);
+});
+
+test('lost browser recovered in a new profile with the phone and the Guard as dealers: opened on the phone with the code, finished after the period; same address, the new browser signs', async ({ extension, anvil }) => {
+  test.setTimeout(300_000);
+  // The Guard's clock back with the browsers' (a new wallet's enrolment offer carries the browser's expiry).
+  await guard.restart(0);
+  const { context, extensionId } = extension;
+  const urls = localStackUrls(relay, anvil.rpcUrl);
+  // The phone lives apart from the browser that will be lost.
+  const { popup, link: first } = await showPairingCode(context, extensionId, urls);
+  const phone = await phoneInOwnContext(phones, fixtureKeys(0, 10));
+  await scanAndConfirm(popup, phone, first);
+  const address = ((await popup.getByTestId('address').textContent(LONG)) ?? '').trim();
+  await popup.getByTestId('first-address-continue').click();
+  const chain = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1 });
+  await (await new Wallet(ANVIL_DEV_PRIVATE_KEY, chain).sendTransaction({ to: address, value: parseEther('1') })).wait();
+  const secret = await addGuardFromDevices(popup, phone, guard.process);
+
+  // The laptop is gone: a fresh profile recovers; the phone coordinates with the Guard as second dealer.
+  await context.close();
+  const fresh = await launchExtensionBrowser({ headless: process.env.HEADED !== '1' });
+  try {
+    const { popup: newPopup, link } = await showRecoveryCode(fresh.context, fresh.extensionId, urls);
+    await pairForRecovery(newPopup, phone, link);
+    await phone.getByTestId('recovery-start').filter({ hasText: 'Duet Guard' }).click();
+    const card = phone.getByTestId('phone-guard-recovery');
+    await expect(card).toHaveAttribute('data-step', 'link-device', LONG);
+    const guardLink = phone.getByTestId('phone-guard-recovery-link');
+    await expect(guardLink).toHaveValue(/#guard=/, LONG);
+
+    // The new browser links to the Guard by the phone's Guard link and compares the Guard's code.
+    await newPopup.getByTestId('joining-guard-link').locator('summary').click();
+    await newPopup.getByTestId('joining-guard-link-input').fill(await guardLink.inputValue());
+    await newPopup.getByTestId('joining-guard-link-submit').click();
+    await expect(newPopup.getByTestId('guard-sas')).toHaveText(/^\d{6}$/, LONG);
+    await newPopup.getByTestId('guard-sas-match').click();
+    await expect(newPopup.getByTestId('joining-guard-linked')).toBeVisible(LONG);
+
+    // The phone opens the recovery with the code; the period passes by the Guard's clock; the phone finishes it.
+    await phone.getByTestId('phone-guard-recovery-code').fill(generateOtp(secret, Date.now() + 30_000));
+    await phone.getByTestId('phone-guard-recovery-open').click();
+    await expect(card).toHaveAttribute('data-step', 'waiting', LONG);
+    await expect(phone.getByTestId('phone-guard-recovery-finish')).toBeDisabled();
+    await guard.restart(49 * HOUR);
+    await expect(async () => {
+      await phone.getByTestId('phone-guard-recovery-refresh').click();
+      await expect(card).toHaveAttribute('data-step', 'ready', { timeout: 3_000 });
+    }).toPass({ timeout: 150_000 });
+    await phone.getByTestId('phone-guard-recovery-finish').click();
+    await expect(newPopup.getByTestId('address')).toHaveText(address, LONG).catch(async (error: unknown) => {
+      const text = async (page: Page, id: string) => page.getByTestId(id).first().textContent({ timeout: 1000 }).catch(() => '-');
+      throw new Error(`not recovered: phone ${await card.getAttribute('data-step', { timeout: 1000 }).catch(() => 'gone')} ${await text(phone, 'phone-recovering')} | browser ${await text(newPopup, 'recovery-joining')}`, { cause: error });
+    });
+    await newPopup.getByTestId('first-address-continue').click();
+
+    // The new browser's first signature: a transfer co-signed by the phone, mined.
+    await newPopup.getByTestId('open-send').click();
+    await newPopup.getByTestId('send-to').fill(RECIPIENT);
+    await newPopup.getByTestId('send-amount').fill('0.1');
+    await newPopup.getByTestId('send-review-button').click();
+    await newPopup.getByTestId('send-confirm').click();
+    const approval = await approvalWindow(fresh.context);
+    await approval.getByTestId('approve').click();
+    await phone.getByTestId('phone-approve').click();
+    await expect(approval.getByTestId('approval-status')).toHaveText('Signed by both devices and sent.', LONG);
+  } finally {
+    await fresh.close();
+  }
 });

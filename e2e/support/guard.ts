@@ -30,14 +30,18 @@ export interface E2eGuard {
 export async function startE2eGuard(relay: RunningRelay, origins: string[]): Promise<E2eGuard> {
   const dataDir = mkdtempSync(join(tmpdir(), 'duet-guard-e2e-'));
   const base = { databaseUrl: null, dataDir, relayUrl: `ws://localhost:${relay.port}`, kek: randomBytes(32).toString('hex') };
-  const first = await startGuardProcess({ ...base, port: 0, clockOffset: 0 });
+  // Phones of the specs take fixtures 0–9 and 20–29: each Guard process takes two of 10–19 (a wallet
+  // refuses a Paillier key it saw before, and a process started again would offer the same ones).
+  let starts = 0;
+  const keyStart = () => 10 + ((2 * starts++) % 10);
+  const first = await startGuardProcess({ ...base, port: 0, clockOffset: 0, keyStart: keyStart() });
   const port = Number(new URL(first.url).port);
   origins.push(new URL(first.url).origin);
   const guard: E2eGuard = {
     process: first,
     async restart(clockOffset) {
       await guard.process.kill();
-      guard.process = await startGuardProcess({ ...base, port, clockOffset });
+      guard.process = await startGuardProcess({ ...base, port, clockOffset, keyStart: keyStart() });
     },
     async close() {
       await guard.process.kill();

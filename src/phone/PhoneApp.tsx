@@ -533,7 +533,7 @@ function GuardRecoveryCard({ controller, view }: { controller: PhoneController; 
           <button data-testid="phone-guard-recovery-finish" disabled={recovery.step !== 'ready'} onClick={() => void controller.guardRecoveryStep('finish')}>
             Finish the recovery
           </button>
-          <button class="secondary" onClick={() => void controller.guardRecoveryStep('refresh')}>
+          <button class="secondary" data-testid="phone-guard-recovery-refresh" onClick={() => void controller.guardRecoveryStep('refresh')}>
             Check with the Guard
           </button>
         </>
