@@ -28,13 +28,13 @@
 import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import type { Browser, Page } from '@playwright/test';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { approvalWindow, connectDapp, decodeRenderedQr, localStackUrls, onboardAndPair, showPairingCode } from '../src/devstack/demo-flow.ts';
+import { connectDapp, decodeRenderedQr, localStackUrls, onboardAndPair, showPairingCode } from '../src/devstack/demo-flow.ts';
 import { launchExtensionBrowser } from '../src/devstack/extension-browser.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay-server.ts';
 import { generateOtp } from '../test/guard/support/totp.ts';
 import { expect, test } from './fixtures.ts';
 import { addGuardFromDevices, linkPhoneToGuard, startE2eGuard, type E2eGuard } from './support/guard.ts';
-import { fixtureKeys, givePhoneKeys, launchPhones, openDevices, pairForRecovery, phoneInOwnContext, scanAndConfirm, sendEth, showRecoveryCode } from './support/members.ts';
+import { fixtureKeys, givePhoneKeys, launchPhones, openDevices, pairForRecovery, phoneInOwnContext, scanAndConfirm, sendEth, sendFromPopup, showRecoveryCode } from './support/members.ts';
 
 const RECIPIENT = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';
 const LONG = { timeout: 90_000 };
@@ -199,15 +199,7 @@ test('lost browser recovered in a new profile with the phone and the Guard as de
     await newPopup.getByTestId('first-address-continue').click();
 
     // The new browser's first signature: a transfer co-signed by the phone, mined.
-    await newPopup.getByTestId('open-send').click();
-    await newPopup.getByTestId('send-to').fill(RECIPIENT);
-    await newPopup.getByTestId('send-amount').fill('0.1');
-    await newPopup.getByTestId('send-review-button').click();
-    await newPopup.getByTestId('send-confirm').click();
-    const approval = await approvalWindow(fresh.context);
-    await approval.getByTestId('approve').click();
-    await phone.getByTestId('phone-approve').click();
-    await expect(approval.getByTestId('approval-status')).toHaveText('Signed by both devices and sent.', LONG);
+    await sendFromPopup(fresh.context, newPopup, phone, RECIPIENT, '0.1');
   } finally {
     await fresh.close();
   }
