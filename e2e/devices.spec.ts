@@ -28,13 +28,13 @@ import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import type { Browser, BrowserContext, Page, TestInfo } from '@playwright/test';
 import { CoSignerFailedError } from '../src/background/co-signer.ts';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
-import { approvalWindow, connectDapp, decodeRenderedQr, localStackUrls, onboardAndPair, protectPhone, showPairingCode, unlockPhone } from '../src/devstack/demo-flow.ts';
+import { connectDapp, decodeRenderedQr, localStackUrls, onboardAndPair, protectPhone, showPairingCode, unlockPhone } from '../src/devstack/demo-flow.ts';
 import { launchExtensionBrowser } from '../src/devstack/extension-browser.ts';
 import { encodeInteger } from '../src/mpc/wire.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay-server.ts';
 import type { AppMessage } from '../src/session/messages.ts';
 import { expect, test } from './fixtures.ts';
-import { PHONE_DEALER_CODE, addPhone, compareCodes, epochOf, fixtureKeys, givePhoneKeys, launchPhones, membershipState, openDevices, pairForRecovery, phoneInOwnContext, scanAndConfirm, sendEth, showAddDeviceCode, showRecoveryCode } from './support/members.ts';
+import { PHONE_DEALER_CODE, addPhone, compareCodes, epochOf, fixtureKeys, givePhoneKeys, launchPhones, membershipState, openDevices, pairForRecovery, phoneInOwnContext, scanAndConfirm, sendEth, sendFromPopup, showAddDeviceCode, showRecoveryCode } from './support/members.ts';
 import { nodeBrowserMember } from './support/node-browser-member.ts';
 import { personalSignRequest } from './support/node-extension-peer.ts';
 import { restartServiceWorker } from './support/service-worker.ts';
@@ -213,15 +213,7 @@ test('3. browser lost: a new profile recovers from the two phones, signs, same a
     await expect(newPopup.locator('[data-testid="account-select"] option').first()).toHaveText('Savings', LONG);
 
     // The first signature of the new browser: a transfer from its popup, co-signed by phone A.
-    await newPopup.getByTestId('open-send').click();
-    await newPopup.getByTestId('send-to').fill(RECIPIENT);
-    await newPopup.getByTestId('send-amount').fill('0.1');
-    await newPopup.getByTestId('send-review-button').click();
-    await newPopup.getByTestId('send-confirm').click();
-    const approval = await approvalWindow(fresh.context);
-    await approval.getByTestId('approve').click();
-    await phoneA.getByTestId('phone-approve').click();
-    await expect(approval.getByTestId('approval-status')).toHaveText('Signed by both devices and sent.', LONG);
+    await sendFromPopup(fresh.context, newPopup, phoneA, RECIPIENT, '0.1');
     figure(testInfo, 'recover-browser-ms', performance.now() - recovering);
     expect(await chain.getBalance(address)).toBeLessThan(parseEther('3'));
     await openDevices(newPopup);

@@ -12,18 +12,14 @@
  * the code, waits with its time and is cancelled there; a tightening applies at once. TOTP codes
  * are computed here (otplib), as an app would.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import { ANVIL_DEV_PRIVATE_KEY } from '../src/devstack/anvil.ts';
 import { approvalWindow, connectDapp, dappRequest, localStackUrls, onboardAndPair, unlockPhone } from '../src/devstack/demo-flow.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay-server.ts';
-import { startGuardProcess, type GuardProcess } from '../test/guard/support/guard-process.ts';
 import { generateOtp } from '../test/guard/support/totp.ts';
 import { expect, test } from './fixtures.ts';
-import { fixtureKeys, givePhoneKeys, openDevices } from './support/members.ts';
+import { addGuardFromDevices, startE2eGuard, type E2eGuard } from './support/guard.ts';
+import { fixtureKeys, givePhoneKeys } from './support/members.ts';
 
 const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const NOT_ALLOWED = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
@@ -35,7 +31,8 @@ const STEP_MS = 30_000;
  * only within one step of its clock, so a later step than the last one used, waiting if need be.
  */
 function authenticator(secret: string) {
-  let last = -1;
+  // The step of now was used to confirm the second factor (addGuardFromDevices).
+  let last = Math.floor(Date.now() / STEP_MS);
   return async (): Promise<string> => {
     for (;;) {
       const now = Math.floor(Date.now() / STEP_MS);
@@ -50,20 +47,16 @@ function authenticator(secret: string) {
 }
 
 let relay: RunningRelay;
-let guard: GuardProcess;
-let guardData: string;
+let guard: E2eGuard;
 const guardOrigins: string[] = [];
 
 test.beforeAll(async () => {
   relay = await startRelay({ port: 0, staticDir: 'dist-phone', log: () => undefined, phoneGuardOrigins: () => guardOrigins });
-  guardData = mkdtempSync(join(tmpdir(), 'duet-guard-e2e-'));
-  guard = await startGuardProcess({ databaseUrl: null, dataDir: guardData, relayUrl: `ws://localhost:${relay.port}`, port: 0, kek: randomBytes(32).toString('hex'), clockOffset: 0 });
-  guardOrigins.push(new URL(guard.url).origin);
+  guard = await startE2eGuard(relay, guardOrigins);
 });
 test.afterAll(async () => {
-  await guard?.kill();
+  await guard?.close();
   await relay?.close();
-  rmSync(guardData, { recursive: true, force: true });
 });
 
 test('add the Guard from the Devices page with its rules; phone closed: within the limit signs without a code (mined), an allow-list miss asks the code (wrong refused, right signs, mined); above the limit delayed, listed in the extension, cancelled from the phone; the editor: a loosening waits and is cancelled, a tightening applies at once', async ({ extension, dappServer, anvil }) => {
@@ -77,53 +70,22 @@ test('add the Guard from the Devices page with its rules; phone closed: within t
   const chain = new JsonRpcProvider(anvil.rpcUrl);
   await (await new Wallet(ANVIL_DEV_PRIVATE_KEY, chain).sendTransaction({ to: address, value: parseEther('2') })).wait();
 
-  // The browser links to the Guard: its address and the code it printed, then the six digits.
-  await openDevices(popup);
-  await popup.getByTestId('guard-url').fill(guard.url);
-  await popup.getByTestId('guard-code').fill(guard.code);
-  await popup.getByTestId('guard-enrol').click();
-  await expect(popup.getByTestId('guard-sas')).toHaveText(/^\d{6}$/, { timeout: LONG_MS });
-  await popup.getByTestId('guard-sas-match').click();
-
-  // The second factor: the QR code for an authenticator app, and its first code.
-  await expect(popup.getByTestId('guard-totp-qr')).toBeVisible({ timeout: LONG_MS });
-  const secret = ((await popup.getByTestId('guard-totp-key').textContent()) ?? '').trim();
-  expect(secret).toMatch(/^[A-Z2-7]+$/);
-  const code = authenticator(secret);
-  await popup.getByTestId('guard-totp-code').fill(await code());
-  await popup.getByTestId('guard-totp-confirm').click();
-
-  // The rules, before the Guard joins (applied at once): RECIPIENT on the allow-list, 1 ETH a day.
   const rules = popup.getByTestId('guard-rules-words');
-  await expect(rules).toContainText('Allow-list: empty', { timeout: LONG_MS });
-  await expect(rules).toContainText('Daily limit per account: 1 ETH a day on each chain');
-  await popup.getByTestId('guard-allow-address').fill(RECIPIENT.replace('C5', 'c5'));
-  await popup.getByTestId('guard-allow-add').click();
-  await expect(popup.getByTestId('guard-allow-error')).toContainText('checksum');
-  await popup.getByTestId('guard-allow-address').fill(RECIPIENT);
-  await popup.getByTestId('guard-allow-label').fill('Savings');
-  await popup.getByTestId('guard-allow-add').click();
-  await expect(popup.getByTestId('guard-policy-outcome')).toContainText('apply at once');
-  await popup.getByTestId('guard-policy-save').click();
-  await expect(rules).toContainText(`Allowed: Savings — ${RECIPIENT} on every chain`, { timeout: LONG_MS });
-
-  // The phone links to the Guard by the link the browser shows, and compares its own code.
-  await expect(popup.getByTestId('guard-phone-qr')).toBeVisible({ timeout: LONG_MS });
-  const phoneLink = await popup.getByTestId('guard-phone-link').inputValue();
-  expect(phoneLink).toContain('#guard=');
-  await phone.getByTestId('phone-guard-link').locator('summary').click();
-  await phone.getByTestId('guard-link-input').fill(phoneLink);
-  await phone.getByTestId('guard-link-submit').click();
-  await expect(phone.getByTestId('phone-guard-sas')).toHaveText(/^\d{6}$/, { timeout: LONG_MS });
-  await phone.getByTestId('phone-guard-match').click();
-  await expect(phone.getByTestId('phone-guard-linked')).toBeVisible({ timeout: LONG_MS });
-
-  // The browser proposes the Guard; the phone's user approves it on the phone.
-  await popup.getByTestId('guard-add').click();
-  await expect(phone.getByTestId('decision-guard')).toBeVisible({ timeout: LONG_MS });
-  await phone.getByTestId('decision-approve').click();
-  await expect(popup.getByTestId('member-list')).toContainText('Duet Guard', { timeout: LONG_MS });
-  await expect(popup.getByTestId('guard-setup')).toHaveCount(0);
+  const secret = await addGuardFromDevices(popup, phone, guard.process, async () => {
+    // The rules, before the Guard joins (applied at once): RECIPIENT on the allow-list, 1 ETH a day.
+    await expect(rules).toContainText('Allow-list: empty', { timeout: LONG_MS });
+    await expect(rules).toContainText('Daily limit per account: 1 ETH a day on each chain');
+    await popup.getByTestId('guard-allow-address').fill(RECIPIENT.replace('C5', 'c5'));
+    await popup.getByTestId('guard-allow-add').click();
+    await expect(popup.getByTestId('guard-allow-error')).toContainText('checksum');
+    await popup.getByTestId('guard-allow-address').fill(RECIPIENT);
+    await popup.getByTestId('guard-allow-label').fill('Savings');
+    await popup.getByTestId('guard-allow-add').click();
+    await expect(popup.getByTestId('guard-policy-outcome')).toContainText('apply at once');
+    await popup.getByTestId('guard-policy-save').click();
+    await expect(rules).toContainText(`Allowed: Savings — ${RECIPIENT} on every chain`, { timeout: LONG_MS });
+  });
+  const code = authenticator(secret);
 
   // The user asks the Guard first ("Ask it first": its pair key with this browser is set up).
   const guardRow = popup.locator('[data-role="guard"]');

@@ -146,3 +146,16 @@ export async function sendEth(context: BrowserContext, dapp: Page, from: string,
   await approve(approval);
   return sending;
 }
+
+/** A transfer from the popup's Send screen, approved in the window and co-signed on `phone`: "Signed by both devices and sent." */
+export async function sendFromPopup(context: BrowserContext, popup: Page, phone: Page, to: string, amount: string): Promise<void> {
+  await popup.getByTestId('open-send').click();
+  await popup.getByTestId('send-to').fill(to);
+  await popup.getByTestId('send-amount').fill(amount);
+  await popup.getByTestId('send-review-button').click();
+  await popup.getByTestId('send-confirm').click();
+  const approval = await approvalWindow(context);
+  await approval.getByTestId('approve').click();
+  await phone.getByTestId('phone-approve').click();
+  await expect(approval.getByTestId('approval-status')).toHaveText('Signed by both devices and sent.', { timeout: LONG_MS });
+}

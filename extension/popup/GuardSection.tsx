@@ -202,9 +202,14 @@ export function GuardRules({ panel, refresh, editing }: { panel: GuardPanelView;
   );
 }
 
-/** What waits out a delay at the Guard; any device of the wallet may cancel it. */
+/**
+ * What waits out a delay at the Guard; any device of the wallet may cancel it. A recovery that removes
+ * this browser needs the authenticator's code as well (docs/guard.md, "Recovery"): typed once, sent
+ * with the cancel.
+ */
 export function GuardQueue({ panel, refresh }: { panel: GuardPanelView; refresh: Refresh }) {
   const { error, busy, run } = useAction(refresh);
+  const [code, setCode] = useState('');
   if (panel.queue.length === 0) return null;
   return (
     <section class="card stack" data-testid="guard-waiting">
@@ -219,12 +224,18 @@ export function GuardQueue({ panel, refresh }: { panel: GuardPanelView; refresh:
               </span>
             ))}
             <span class="muted small">{entry.ready}</span>
-            <button class="secondary small" data-testid="guard-waiting-cancel" disabled={busy} onClick={() => void run({ action: 'guard-queue-cancel', item: entry.item })}>
+            <button class="secondary small" data-testid="guard-waiting-cancel" disabled={busy} onClick={() => void run({ action: 'guard-queue-cancel', item: entry.item, ...(code.trim() ? { code: code.trim() } : {}) })}>
               Cancel
             </button>
           </li>
         ))}
       </ul>
+      {panel.queue.some((entry) => entry.kind === 'recovery') && (
+        <label class="small">
+          Authenticator code (a recovery that removes this browser needs it to be cancelled)
+          <input data-testid="guard-waiting-code" value={code} inputMode="numeric" autocomplete="one-time-code" onInput={(event) => setCode(event.currentTarget.value)} />
+        </label>
+      )}
       {error && <p class="error">{error}</p>}
     </section>
   );

@@ -81,6 +81,43 @@ const JOIN_STEPS: Record<string, string> = {
   failed: 'Stopped.',
 };
 
+/** A recovery with the Duet Guard as dealer: this browser links to the Guard by the link the phone shows, and compares the Guard's code. */
+function JoiningGuardLink({ view, refresh }: { view: WalletView; refresh: Refresh }) {
+  const { error, busy, run } = useAction(refresh);
+  const [link, setLink] = useState('');
+  const guard = view.guard;
+  if (guard.step === 'linked') return <p class="lede" data-testid="joining-guard-linked">Linked to the Duet Guard. It deals this browser its share once your phone finishes the recovery (after its security period).</p>;
+  if (guard.step === 'confirm-sas') {
+    return (
+      <section class="card stack">
+        <p class="lede">Does the Guard show this code?</p>
+        <p class="sas" data-testid="guard-sas">
+          {guard.sas}
+        </p>
+        <div class="row">
+          <button class="secondary" disabled={busy} onClick={() => void run({ action: 'guard-sas', matches: false })}>
+            No, they differ
+          </button>
+          <button data-testid="guard-sas-match" disabled={busy} onClick={() => void run({ action: 'guard-sas', matches: true })}>
+            Codes match
+          </button>
+        </div>
+      </section>
+    );
+  }
+  return (
+    <details data-testid="joining-guard-link">
+      <summary>Recovering with the Duet Guard?</summary>
+      <p class="lede">Paste the Guard link your phone shows: this browser links to the Guard, which deals it its share with your phone.</p>
+      <input data-testid="joining-guard-link-input" placeholder="https://…#guard=…" value={link} onInput={(event) => setLink(event.currentTarget.value)} />
+      <button data-testid="joining-guard-link-submit" disabled={busy} onClick={() => void run({ action: 'guard-link-device', link }).then((ok) => ok && setLink(''))}>
+        Link to the Guard
+      </button>
+      {(error ?? guard.error) && <p class="error">{error ?? guard.error}</p>}
+    </details>
+  );
+}
+
 /** A browser that joins an existing wallet: compare the code of each device that deals it a share. */
 function Joining({ view, refresh }: { view: WalletView; refresh: Refresh }) {
   const joining = view.joining;
@@ -89,6 +126,7 @@ function Joining({ view, refresh }: { view: WalletView; refresh: Refresh }) {
       <h2>Recovering your wallet</h2>
       <p class="lede">Each device of your wallet that deals this browser its key share shows a code: compare it with the code here.</p>
       {joining?.decisions.map((decision) => <DecisionCard key={decision.id} decision={decision} refresh={refresh} />)}
+      <JoiningGuardLink view={view} refresh={refresh} />
       <p data-testid="recovery-step">{JOIN_STEPS[joining?.step ?? 'linking'] ?? joining?.step}</p>
       {joining?.error && (
         <p class="error" data-testid="recovery-error">

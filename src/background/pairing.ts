@@ -11,6 +11,7 @@ import type { PairingKind } from '../channel/pairing-offer.ts';
 import type { GuardDecision, GuardLinkProgress, GuardPolicyState } from '../session/guard-links.ts';
 import type { QueueItem } from '../guard/guard-messages.ts';
 import type { Policy } from '../guard/policy.ts';
+import type { GuardRecoveryView } from '../session/guard-recovery.ts';
 import type { MemberRow } from '../session/member-row.ts';
 import type { SettingsBody } from '../session/settings-record.ts';
 import type { ChangeProgress, Decision } from '../session/wallet-member.ts';
@@ -103,7 +104,9 @@ export interface GuardDriver {
   /** A new policy for that Guard (`code` for a loosening once the Guard is a member). */
   setPolicy(policy: Policy, code?: string): Promise<unknown>;
   /** Cancels an item of that Guard's delayed queue ("request:<id>", "policy:<id>", "recovery:<id>"). */
-  cancelQueued(item: string): Promise<void>;
+  cancelQueued(item: string, code?: string): Promise<void>;
+  /** A browser joining a wallet (a recovery): links to the Guard by the Guard link the coordinating phone shows. */
+  linkDevice(link: string): Promise<void>;
 }
 
 export interface GuardPanel {
@@ -112,6 +115,22 @@ export interface GuardPanel {
   readonly member: boolean;
   readonly policy: GuardPolicyState | null;
   readonly queue: readonly QueueItem[];
+}
+
+/** Replacing a lost phone with the Duet Guard as the second dealer (docs/guard.md, "Recovery"). */
+export interface GuardRecoveryDriver {
+  view(): GuardRecoveryView | null;
+  /** A fresh Guard link for the new phone (the last code expired). */
+  newDeviceLink(): Promise<void>;
+  /** Opens the recovery at the Guard with the authenticator's code. */
+  open(code: string): Promise<void>;
+  /** Asks the Guard its clock and queue (the Devices page opened). */
+  refresh(): Promise<void>;
+  /** The security period passed: the change starts with the Guard as dealer. */
+  finish(): Promise<void>;
+  /** A cancelled recovery opened again with the same new phone. */
+  reopen(): Promise<void>;
+  cancel(): Promise<void>;
 }
 
 /**
@@ -142,6 +161,7 @@ export interface MembersDriver {
   /** A signature this browser made, for every other member's history. */
   shareHistory(entry: { readonly id: string; readonly title: string; readonly detail: string; readonly with: string }): void;
   readonly guard?: GuardDriver;
+  readonly guardRecovery?: GuardRecoveryDriver;
 }
 
 export interface PhoneLinkContext {

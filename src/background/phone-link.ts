@@ -32,6 +32,9 @@ import { failuresOf, memberId, p2PairShare, pairRoles, type Member, type WalletS
 import { hexFromBytes } from '../mpc/wire.ts';
 import { preparePaillierKey, type PreparedPaillierKey } from '../mpc/zk/paillier-modulus.ts';
 import { GuardLinks, IDLE_GUARD_LINK } from '../session/guard-links.ts';
+import { GuardRecovery } from '../session/guard-recovery.ts';
+import { decodeGuardLink, formatEnrolmentCode } from '../guard/enrolment-code.ts';
+import { GuardEnrolError } from '../guard/guard-enrolment-client.ts';
 import { MemberChannels } from '../session/member-channels.ts';
 import { channelStore, LINK_PREFIX, loadMembership, memberStore, membershipRecords } from '../session/member-vault.ts';
 import { parseAppMessage, type AppMessage } from '../session/messages.ts';
@@ -43,7 +46,7 @@ import { WalletMember, type MemberState } from '../session/wallet-member.ts';
 import type { SigningRequest } from '../wallet/signing-request.ts';
 import { pairedKeyFromParts } from './accounts.ts';
 import { CoSignerFailedError, CoSignerRejectedError, type CoSignature, type CoSigner, type PhoneStatus } from './co-signer.ts';
-import { chooseSecondDealer, IDLE_PAIRING, type GuardDriver, type GuardPanel, type MembersDriver, type MembersView, type MemberRowView, type PairingDriver, type PairingProgress, type PhoneLink, type PhoneLinkContext, type PhoneLinkFactory } from './pairing.ts';
+import { chooseSecondDealer, IDLE_PAIRING, type GuardDriver, type GuardPanel, type GuardRecoveryDriver, type MembersDriver, type MembersView, type MemberRowView, type PairingDriver, type PairingProgress, type PhoneLink, type PhoneLinkContext, type PhoneLinkFactory } from './pairing.ts';
 
 const IDENTITY_RECORD = 'identity';
 /** What this browser calls itself, and a phone it pairs with, until the user renames them. */
@@ -96,6 +99,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
   private identityKey: Identity | null = null;
   private channels: MemberChannels | null = null;
   private guards: GuardLinks | null = null;
+  private recovery: GuardRecovery | null = null;
   private member: WalletMember | null = null;
   /** One co-signer per member this browser signs with as P2, by its key. */
   private readonly cosigners = new Map<string, ExtensionCoSigner>();
@@ -154,8 +158,25 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     enterCode: (id, code) => this.requireGuards().enterCode(id, code),
     panel: () => this.guardPanel(),
     setPolicy: (policy, code) => this.requireGuards().setPolicy(this.requirePanel().guardKey, policy, code),
-    cancelQueued: (item) => this.requireGuards().cancelQueued(this.requirePanel().guardKey, item),
+    cancelQueued: (item, code) => this.requireGuards().cancelQueued(this.requirePanel().guardKey, item, code),
+    linkDevice: (link) => this.linkGuardAsDevice(link),
   };
+
+  /** Replacing a lost phone with the Guard as the second dealer (GuardRecovery). */
+  readonly guardRecovery: GuardRecoveryDriver = {
+    view: () => this.recovery?.view() ?? null,
+    newDeviceLink: () => this.requireRecovery().newDeviceLink(),
+    open: (code) => this.requireRecovery().open(code),
+    refresh: () => this.requireRecovery().refresh(),
+    finish: () => this.requireRecovery().finish(),
+    reopen: () => this.requireRecovery().reopen(),
+    cancel: () => this.requireRecovery().cancel(),
+  };
+
+  private requireRecovery(): GuardRecovery {
+    if (!this.recovery) throw new CoSignerFailedError('unavailable', this.problem ?? 'Duet is locked.');
+    return this.recovery;
+  }
 
   // ---- opening --------------------------------------------------------------------------------
 
@@ -190,6 +211,8 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
       ...(this.WebSocketImpl ? { WebSocket: this.WebSocketImpl } : {}),
       now: () => this.context.now(),
     });
+    this.recovery = this.newGuardRecovery(this.guards);
+    await this.recovery.load();
     this.openMember(state);
     const { problems } = this.channels.resume(links);
     if (problems.size > 0) this.problem = `The link to your phone cannot be resumed: ${[...problems.values()][0]} Unpair it and pair again.`;
@@ -197,6 +220,17 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     this.member?.start();
     this.member?.proveHealth();
     if (!this.closed) this.healthTimer = setInterval(() => this.member?.proveHealth(), HEALTH_INTERVAL_MS);
+  }
+
+  private newGuardRecovery(guards: GuardLinks): GuardRecovery {
+    return new GuardRecovery({
+      records: this.context.secrets,
+      member: () => this.member,
+      client: (guardKey) => guards.client(guardKey),
+      deviceLink: (guardKey) => guards.deviceLink(guardKey),
+      now: () => this.context.now(),
+      onChange: () => this.context.membersChanged?.(),
+    });
   }
 
   private openMember(state: MemberState): void {
@@ -244,6 +278,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
       if (held !== null) this.receiveSettings(held);
     }
     if (this.current.phase === 'adding' && (view?.change?.step === 'committed' || view?.change === null)) this.setProgress(IDLE_PAIRING);
+    void this.recovery?.memberChanged().catch(() => undefined);
     // The Guard this browser linked is a member now: its enrolment screens close.
     const guardKey = this.guards?.progress().guardKey;
     if (guardKey && view?.share?.wallet.members.some((member) => member.role === 'guard' && memberId(member) === guardKey)) this.guards?.finish();
@@ -367,6 +402,13 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     }
     const remove = pairing.replace ? [pairing.replace] : [];
     const dealer = this.secondDealer(remove);
+    const guard = dealer ? null : this.recoveryGuard(remove);
+    if (guard) {
+      // Only the Guard can deal with this browser: a recovery at the Guard (its code, its security period).
+      this.setProgress(IDLE_PAIRING);
+      await this.recovery?.begin({ guardKey: guard, candidate: this.member?.card(peer) ?? { identityKey: peer, role: 'phone', name: DEFAULT_PHONE_NAME }, remove });
+      return;
+    }
     if (!dealer) {
       this.setProgress({ ...IDLE_PAIRING, phase: 'failed', error: 'Adding a device needs a second member of your wallet to deal with this browser: none is available.' });
       return;
@@ -377,6 +419,12 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
 
   private secondDealer(removing: readonly string[]): string | null {
     return chooseSecondDealer(this.view()?.members ?? [], removing);
+  }
+
+  /** A Guard of the wallet this browser is linked to, the only member left to deal with it. */
+  private recoveryGuard(removing: readonly string[]): string | null {
+    const guard = this.view()?.members.find((row) => row.role === 'guard' && !row.suspect && !row.blocked && !removing.includes(row.key));
+    return guard && this.channels?.linked(guard.key) ? guard.key : null;
   }
 
   confirmSas(matches: boolean): void {
@@ -627,6 +675,15 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     return panel;
   }
 
+  /** A joining browser links to the Guard that deals it its share, by the device code its coordinator showed. */
+  private async linkGuardAsDevice(link: string): Promise<void> {
+    await this.ready;
+    if (!this.member?.view().joining) throw new CoSignerFailedError('not_paired', 'Only a browser joining a wallet links to the Guard this way: pair with your phone first.');
+    const decoded = decodeGuardLink(link);
+    if (!decoded) throw new GuardEnrolError('bad_code', 'This is not a Guard link (https://…#guard=…).');
+    await this.requireGuards().enrol(decoded.guardUrl, formatEnrolmentCode(decoded.code), true);
+  }
+
   /** The second dealer is a phone of the wallet (linked to the Guard by its device code). */
   private async addGuard(): Promise<void> {
     const guardKey = this.requireGuards().progress().guardKey;
@@ -662,6 +719,7 @@ class RelayMemberLinks implements PhoneLink, PairingDriver, CoSigner, MembersDri
     this.pairingState?.link.close();
     this.pairingState = null;
     this.guards?.close();
+    this.recovery?.close();
     this.channels?.close();
   }
 }

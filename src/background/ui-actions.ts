@@ -139,7 +139,7 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
       await wallet.enrolGuard(request.url, request.code);
       break;
     case 'guard-sas':
-      wallet.guard().confirmSas(request.matches);
+      wallet.linkingGuard().confirmSas(request.matches);
       break;
     case 'guard-totp':
       await wallet.guardAction((guard) => guard.confirmSecondFactor(request.code));
@@ -160,7 +160,13 @@ async function perform(wallet: WalletService, request: UiRequest): Promise<unkno
       await wallet.guardAction((guard) => saveGuardPolicy(guard, request.form, request.code));
       break;
     case 'guard-queue-cancel':
-      await wallet.guardAction((guard) => guard.cancelQueued(request.item));
+      await wallet.guardAction((guard) => guard.cancelQueued(request.item, request.code), request.code === undefined ? null : 'code');
+      break;
+    case 'guard-recovery':
+      await wallet.guardRecovery(request.op, request.code ?? '');
+      break;
+    case 'guard-link-device':
+      await wallet.linkGuardAsDevice(request.link);
       break;
     case 'default-cosigner':
       await wallet.setDefaultCoSigner(request.key ?? null);

@@ -56,7 +56,9 @@ export type UiRequest =
   | { readonly action: 'guard-cancel' }
   | { readonly action: 'guard-request-code'; readonly id: string; readonly code: string }
   | { readonly action: 'guard-policy-set'; readonly form: unknown; readonly code?: string }
-  | { readonly action: 'guard-queue-cancel'; readonly item: string }
+  | { readonly action: 'guard-queue-cancel'; readonly item: string; readonly code?: string }
+  | { readonly action: 'guard-recovery'; readonly op: string; readonly code?: string }
+  | { readonly action: 'guard-link-device'; readonly link: string }
   | { readonly action: 'default-cosigner'; readonly key?: string }
   | { readonly action: 'cosign-with'; readonly id: string; readonly key: string }
   | { readonly action: 'remove-nft'; readonly address: string; readonly tokenId: string };
@@ -126,7 +128,9 @@ const ACTION_FIELDS: Record<UiAction, Record<string, FieldKind>> = {
   'guard-cancel': {},
   'guard-request-code': { id: 'string', code: 'string' },
   'guard-policy-set': { form: 'object', code: 'string?' },
-  'guard-queue-cancel': { item: 'string' },
+  'guard-queue-cancel': { item: 'string', code: 'string?' },
+  'guard-recovery': { op: 'string', code: 'string?' },
+  'guard-link-device': { link: 'string' },
   'default-cosigner': { key: 'string?' },
   'cosign-with': { id: 'string', key: 'string' },
   'remove-nft': { address: 'string', tokenId: 'string' },

@@ -31,6 +31,7 @@ import { GuardRequestError } from '../guard/guard-client.ts';
 import { describeReason } from '../guard/decision-reasons.ts';
 import { guardPanelView, type GuardPanelView } from './guard-panel.ts';
 import { IDLE_GUARD_LINK, type GuardDecision, type GuardLinkProgress } from '../session/guard-links.ts';
+import type { GuardRecoveryView } from '../session/guard-recovery.ts';
 import { SessionError } from '../session/session-error.ts';
 import { IDLE_PAIRING, type GuardDriver, type MembersDriver, type MembersView, type PairingProgress, type PairingResult, type PhoneLink, type PhoneLinkFactory } from './pairing.ts';
 import type { PairingKind } from '../channel/pairing-offer.ts';
@@ -116,6 +117,8 @@ export interface WalletView {
   readonly guard: GuardLinkProgress;
   /** The Guard's rules, pending change and delayed queue (null: no Guard linked). */
   readonly guardPanel: GuardPanelView | null;
+  /** Replacing a lost phone with the Guard as dealer (null: none under way). */
+  readonly guardRecovery: GuardRecoveryView | null;
   /** The Guard's decision on the request on screen, its reasons in words (null: no Guard asked). */
   readonly guardDecision: { readonly verdict: GuardDecision['verdict']; readonly reasons: readonly string[]; readonly until: number | null } | null;
   /** This browser joins a wallet (a recovery): its questions and progress. */
@@ -569,6 +572,7 @@ export class WalletService implements MethodBackend {
       members: this.link?.members?.view() ?? null,
       guard: this.link?.members?.guard?.progress() ?? IDLE_GUARD_LINK,
       guardPanel: this.guardPanelView(),
+      guardRecovery: this.link?.members?.guardRecovery?.view() ?? null,
       guardDecision: current ? this.guardDecision(current) : null,
       joining: this.link?.members?.joiningView() ?? null,
       approval: current ? approvalCard(current, state, siteWaiting) : null,
@@ -847,6 +851,18 @@ export class WalletService implements MethodBackend {
     return panel ? guardPanelView(panel, this.now()) : null;
   }
 
+  /** The Guard's driver for a browser that joins a wallet too (it links to the Guard that deals it its share, and compares its code). */
+  linkingGuard(): GuardDriver {
+    const guard = this.requireLink().members?.guard;
+    if (!guard) throw new WalletActionError('not_paired', 'This browser cannot link to a Duet Guard.');
+    return guard;
+  }
+
+  async linkGuardAsDevice(link: string): Promise<void> {
+    const guard = this.linkingGuard();
+    await this.guardErrors(() => guard.linkDevice(link.trim()), 'link');
+  }
+
   private guardDecision(record: ApprovalRecord): WalletView['guardDecision'] {
     const id = record.payload.kind === 'sign' ? record.payload.request.id : null;
     const decision = typeof id === 'string' ? (this.link?.members?.guard?.decision(id) ?? null) : null;
@@ -869,8 +885,22 @@ export class WalletService implements MethodBackend {
 
   /** Runs a Guard step; the Guard's and the link's typed errors become the page's (never with a secret). */
   async guardAction(step: (guard: GuardDriver) => Promise<void>, field: string | null = null): Promise<void> {
+    await this.guardErrors(() => step(this.guard()), field);
+  }
+
+  /** Replacing a lost phone with the Guard as dealer: one step of GuardRecoveryDriver. */
+  async guardRecovery(op: string, code: string): Promise<void> {
+    const recovery = this.requireMembers().guardRecovery;
+    if (!recovery) throw new WalletActionError('not_paired', 'This browser cannot recover with a Duet Guard.');
+    const steps: Record<string, () => Promise<void>> = { link: () => recovery.newDeviceLink(), open: () => recovery.open(code), refresh: () => recovery.refresh(), finish: () => recovery.finish(), reopen: () => recovery.reopen(), cancel: () => recovery.cancel() };
+    const step = steps[op];
+    if (!step) throw new WalletActionError('invalid_input', 'No such recovery step.', 'op');
+    await this.guardErrors(step, op === 'open' ? 'code' : null);
+  }
+
+  private async guardErrors(step: () => Promise<void>, field: string | null): Promise<void> {
     try {
-      await step(this.guard());
+      await step();
     } catch (error) {
       if (error instanceof GuardEnrolError || error instanceof GuardRequestError || error instanceof SessionError) throw new WalletActionError('invalid_input', error.message, field ?? (error.code === 'bad_code' || error.code === 'wrong_code' ? 'code' : null));
       if (error instanceof CoSignerFailedError) throw new WalletActionError('not_paired', error.message);

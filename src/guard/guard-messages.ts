@@ -135,6 +135,8 @@ export interface GuardStatus {
   readonly identityKey: string;
   readonly epoch: number | null;
   readonly memberIndex: number | null;
+  /** The Guard's clock (Unix ms): its security periods and request ages are measured by it. */
+  readonly now: number;
 }
 
 export class GuardMessageError extends Error {

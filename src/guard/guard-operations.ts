@@ -121,6 +121,7 @@ export class GuardOperations {
       identityKey: memberId({ identityKey: this.ctx.identity().publicKey }),
       epoch: share?.wallet.epoch ?? null,
       memberIndex: share?.self ?? null,
+      now: this.ctx.now(),
     };
   }
 

@@ -32,6 +32,9 @@ export type TotpCheck = { readonly ok: true; readonly step: number } | { readonl
 /** Checks `code` at time `now` (ms); `lastStep`: the step of the last code accepted (0: none). */
 export function verifyTotp(secret: string, code: string, now: number, lastStep: number): TotpCheck {
   if (!/^[0-9]{6}$/.test(code)) return { ok: false };
+  // The clock stepped back behind the last code used: every step in the window is used already
+  // (otplib throws on such a last step rather than refusing).
+  if (lastStep >= Math.floor(now / 1000 / TOTP_PERIOD_S) + 1) return { ok: false };
   const result = verifySync({ secret, token: code, epoch: Math.floor(now / 1000), period: TOTP_PERIOD_S, epochTolerance: TOTP_PERIOD_S, afterTimeStep: lastStep, digits: 6, algorithm: 'sha1' });
   // A TOTP result carries its time step (the HOTP variant of the union does not).
   return result.valid && 'timeStep' in result ? { ok: true, step: result.timeStep } : { ok: false };

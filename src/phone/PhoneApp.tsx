@@ -449,9 +449,10 @@ function Recovering({ controller, view }: { controller: PhoneController; view: P
           The new browser's key is <span class="address">{fingerprint(candidate.identityKey)}</span>.
         </p>
       )}
+      <GuardRecoveryCard controller={controller} view={view} />
       {view.change ? (
         <ChangeCard controller={controller} change={view.change} />
-      ) : (
+      ) : view.guardRecovery ? null : (
         <>
           <p class="lede">Remove the lost browser at the same time:</p>
           {browsers.map((member) => (
@@ -492,11 +493,86 @@ function Joining({ controller, view }: { controller: PhoneController; view: Phon
           ))}
         </ul>
       )}
+      <GuardLink controller={controller} view={view} />
+      {view.guard.step === 'idle' && <GuardLinkInput controller={controller} lede="Replacing a phone with the Duet Guard: your browser shows a Guard code — scan it, or paste its link." />}
       <Decisions controller={controller} view={view} />
       <p data-testid="phone-joining-step">{STEP_WORDS[joining?.step ?? ''] ?? joining?.step}</p>
       {joining?.error && <p class="error" data-testid="phone-error">{joining.error}</p>}
       {view.error && <p class="error" data-testid="phone-error">{view.error}</p>}
     </div>
+  );
+}
+
+/** Recovering a lost browser with the Duet Guard as the second dealer: the new browser's Guard link, the code, the security period. */
+function GuardRecoveryCard({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  const [code, setCode] = useState('');
+  const recovery = view.guardRecovery;
+  if (!recovery) return null;
+  const readyAt = recovery.readyAt === null ? '' : new Date(recovery.readyAt).toLocaleString();
+  return (
+    <section class="card attention" data-testid="phone-guard-recovery" data-step={recovery.step}>
+      <h3>Recovering with the Duet Guard</h3>
+      {recovery.step === 'link-device' && (
+        <>
+          <p class="lede">The new browser links to the Guard: in its Duet window, paste this Guard link (it compares a code with the Guard). Then type your authenticator code here.</p>
+          <input class="link" data-testid="phone-guard-recovery-link" readOnly value={recovery.deviceLink ?? ''} />
+          <button class="secondary" onClick={() => void controller.guardRecoveryStep('link')}>
+            New link
+          </button>
+          <input data-testid="phone-guard-recovery-code" inputMode="numeric" autocomplete="one-time-code" value={code} onInput={(e) => setCode(e.currentTarget.value)} aria-label="Code from your authenticator app" />
+          <button data-testid="phone-guard-recovery-open" onClick={() => void controller.guardRecoveryStep('open', code).then(() => setCode(''))}>
+            Open the recovery
+          </button>
+        </>
+      )}
+      {(recovery.step === 'waiting' || recovery.step === 'ready') && (
+        <>
+          <p class="lede">
+            Recovery ready at <strong data-testid="phone-guard-recovery-ready-at">{readyAt}</strong>. Any of your devices can cancel it until then.
+          </p>
+          <button data-testid="phone-guard-recovery-finish" disabled={recovery.step !== 'ready'} onClick={() => void controller.guardRecoveryStep('finish')}>
+            Finish the recovery
+          </button>
+          <button class="secondary" data-testid="phone-guard-recovery-refresh" onClick={() => void controller.guardRecoveryStep('refresh')}>
+            Check with the Guard
+          </button>
+        </>
+      )}
+      {recovery.step === 'dealing' && <p class="lede">The Guard and this phone deal the new browser its key share.</p>}
+      {recovery.step === 'cancelled' && (
+        <>
+          <p class="warning">The recovery was cancelled from one of your devices. Nothing changed.</p>
+          <button onClick={() => void controller.guardRecoveryStep('reopen')}>Open it again</button>
+        </>
+      )}
+      {recovery.error && <p class="error">{recovery.error}</p>}
+      <button class="secondary" onClick={() => void controller.guardRecoveryStep('cancel')}>
+        {recovery.step === 'cancelled' ? 'Close' : 'Cancel the recovery'}
+      </button>
+    </section>
+  );
+}
+
+/** Where the user scans or pastes the Guard link the browser shows. */
+function GuardLinkInput({ controller, lede }: { controller: PhoneController; lede: string }) {
+  const [link, setLink] = useState('');
+  const [scanning, setScanning] = useState(false);
+  return (
+    <details data-testid="phone-guard-link">
+      <summary>Link the Duet Guard</summary>
+      <p class="lede">{lede}</p>
+      {scanning ? (
+        <Scanner controller={controller} />
+      ) : (
+        <button data-testid="guard-scan" onClick={() => setScanning(true)}>
+          Scan with the camera
+        </button>
+      )}
+      <input data-testid="guard-link-input" placeholder="https://…#guard=…" value={link} onInput={(e) => setLink(e.currentTarget.value)} />
+      <button class="secondary" data-testid="guard-link-submit" onClick={() => void controller.pair(link).then(() => setLink(''))}>
+        Link with a pasted link
+      </button>
+    </details>
   );
 }
 
@@ -537,6 +613,7 @@ function GuardLink({ controller, view }: { controller: PhoneController; view: Ph
 
 /** What waits out a delay at the Duet Guard: any device of the wallet may cancel it. */
 function GuardQueue({ controller, view }: { controller: PhoneController; view: PhoneView }) {
+  const [code, setCode] = useState('');
   if (view.guardQueue.length === 0) return null;
   return (
     <section class="card" data-testid="guard-queue">
@@ -545,7 +622,10 @@ function GuardQueue({ controller, view }: { controller: PhoneController; view: P
         {view.guardQueue.map((entry) => (
           <li key={entry.item} data-testid="guard-queue-item">
             <strong>{entry.title}</strong> <span class="muted">until {new Date(entry.until).toLocaleString()}</span>
-            <button class="secondary small" data-testid="guard-queue-cancel" onClick={() => void controller.cancelGuardItem(entry.guardKey, entry.item)}>
+            {entry.kind === 'recovery' && (
+              <input data-testid="guard-queue-code" inputMode="numeric" autocomplete="one-time-code" placeholder="Code (if it removes this phone)" value={code} onInput={(e) => setCode(e.currentTarget.value)} aria-label="Code from your authenticator app" />
+            )}
+            <button class="secondary small" data-testid="guard-queue-cancel" onClick={() => void controller.cancelGuardItem(entry.guardKey, entry.item, entry.kind === 'recovery' && code ? code : undefined).then(() => setCode(''))}>
               Cancel
             </button>
           </li>
@@ -562,6 +642,7 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
   return (
     <div class="stack">
       <GuardLink controller={controller} view={view} />
+      {view.screen === 'home' && <GuardRecoveryCard controller={controller} view={view} />}
       <GuardQueue controller={controller} view={view} />
       <Decisions controller={controller} view={view} />
       {view.change && view.change.step !== 'committed' && <ChangeCard controller={controller} change={view.change} />}
@@ -579,21 +660,7 @@ function Home({ controller, view }: { controller: PhoneController; view: PhoneVi
             {!view.online ? 'Connecting to the relay…' : view.path === 'direct' ? 'Connected directly to your browser.' : 'Connected to the relay.'}
           </p>
           {view.guard.step === 'idle' && !view.members.some((member) => member.role === 'guard') && (
-            <details data-testid="phone-guard-link">
-              <summary>Link the Duet Guard</summary>
-              <p class="lede">Your browser shows a Guard code while it adds the Guard: scan it, or paste its link.</p>
-              {scanning ? (
-                <Scanner controller={controller} />
-              ) : (
-                <button data-testid="guard-scan" onClick={() => setScanning(true)}>
-                  Scan with the camera
-                </button>
-              )}
-              <input data-testid="guard-link-input" placeholder="https://…#guard=…" value={link} onInput={(e) => setLink(e.currentTarget.value)} />
-              <button class="secondary" data-testid="guard-link-submit" onClick={() => void controller.pair(link).then(() => setLink(''))}>
-                Link with a pasted link
-              </button>
-            </details>
+            <GuardLinkInput controller={controller} lede="Your browser shows a Guard code while it adds the Guard: scan it, or paste its link." />
           )}
         </section>
       ) : (

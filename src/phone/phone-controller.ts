@@ -29,6 +29,7 @@ import { hexFromBytes } from '../mpc/wire.ts';
 import { decodeGuardLink, formatEnrolmentCode } from '../guard/enrolment-code.ts';
 import { describeQueueItem } from '../guard/queue-words.ts';
 import { GuardLinks, IDLE_GUARD_LINK, type GuardLinkProgress } from '../session/guard-links.ts';
+import { GuardRecovery, type GuardRecoveryView } from '../session/guard-recovery.ts';
 import { MemberChannels } from '../session/member-channels.ts';
 import type { HistoryEntryWire, MemberCard } from '../session/member-messages.ts';
 import { LINK_PREFIX, loadMembership, memberStore, membershipRecords } from '../session/member-vault.ts';
@@ -121,6 +122,8 @@ export interface PhoneView {
   readonly removed: { readonly members: readonly string[] } | null;
   /** A browser paired for recovery, waiting for the user to start. */
   readonly recovery: { readonly candidate: MemberCard | null } | null;
+  /** A recovery of a lost browser with the Guard as the second dealer (its code, its security period). */
+  readonly guardRecovery: GuardRecoveryView | null;
   readonly online: boolean;
   /** How this phone's messages reach the browsers it co-signs with: directly (WebRTC) if one of them is, else through the relay. */
   readonly path: LinkPath;
@@ -155,6 +158,7 @@ export class PhoneController {
   private identity: Identity | null = null;
   private channels: MemberChannels | null = null;
   private guards: GuardLinks | null = null;
+  private guardRecovery: GuardRecovery | null = null;
   private member: WalletMember | null = null;
   /** One co-signer (P1) per browser that is a member, by its key. */
   private readonly cosigners = new Map<string, PhoneCoSigner>();
@@ -240,6 +244,7 @@ export class PhoneController {
       joining: joining ? { step: joining.step, error: joining.error, dealers, pinned: joining.pinned } : null,
       removed: memberView?.removal ? { members: memberView.removal.proposal.newMembers.map((member) => this.cardOf(memberId(member)).name) } : null,
       recovery: this.recovery ? { candidate: this.member?.card(this.recovery.candidate, 'extension') ?? null } : null,
+      guardRecovery: this.guardRecovery?.view() ?? null,
       online: [...this.cosigners.keys()].some((key) => this.channels?.status(key).online) || (this.channels?.peers().some((key) => this.channels?.status(key).online) ?? false),
       path: [...this.cosigners.keys()].some((key) => this.channels?.status(key).path === 'direct') ? 'direct' : 'relay',
       persistentStorage: this.persistentStorage,
@@ -472,6 +477,8 @@ export class PhoneController {
     this.relayUrl = firstLink?.relay.relayUrl ?? this.relayUrl;
     this.openChannels();
     const withTaint = await this.applyStoredTaint(state);
+    this.guardRecovery = this.newGuardRecovery(vault);
+    await this.guardRecovery.load();
     this.openMember(withTaint);
     const { problems } = (this.channels as MemberChannels).resume(links);
     if (problems.size > 0) this.error = `The link to ${[...problems.keys()].map((key) => this.cardOf(key).name).join(', ')} cannot be resumed: ${[...problems.values()][0]} Unpair here and in the extension, then pair again.`;
@@ -529,6 +536,18 @@ export class PhoneController {
     this.guards = new GuardLinks({ identity: this.identity as Identity, role: 'phone', channels: this.channels, onChange: () => this.changed(), now: this.now });
   }
 
+  private newGuardRecovery(vault: UnlockedVault): GuardRecovery {
+    const guards = this.guards as GuardLinks;
+    return new GuardRecovery({
+      records: vault,
+      member: () => this.member,
+      client: (guardKey) => guards.client(guardKey),
+      deviceLink: (guardKey) => guards.deviceLink(guardKey),
+      now: this.now,
+      onChange: () => this.changed(),
+    });
+  }
+
   private openMember(state: MemberState): void {
     const vault = this.vault as UnlockedVault;
     const identity = this.identity as Identity;
@@ -557,6 +576,7 @@ export class PhoneController {
 
   private onMemberChange(): void {
     this.refreshCosigners(null);
+    void this.guardRecovery?.memberChanged().catch(() => undefined);
     const view = this.member?.view();
     // The Guard this phone linked is a member now: its linking card closes.
     const guardKey = this.guards?.progress().guardKey;
@@ -821,7 +841,8 @@ export class PhoneController {
   /** Links this phone to the Duet Guard by the device code the browser showed. */
   private async linkGuard(guardUrl: string, code: string): Promise<void> {
     const guards = this.guards as GuardLinks;
-    if (!this.share) return this.fail('This phone holds no wallet: pair it with your browser first, then link the Guard.');
+    // A phone joining the wallet links to the Guard too when the Guard deals it its share (a recovery).
+    if (!this.share && !this.member?.view().joining) return this.fail('This phone holds no wallet: pair it with your browser first, then link the Guard.');
     this.error = null;
     try {
       await guards.enrol(guardUrl, code);
@@ -841,9 +862,9 @@ export class PhoneController {
   }
 
   /** Cancels a request (or policy change, or recovery) that waits out its delay at the Guard. */
-  async cancelGuardItem(guardKey: string, item: string): Promise<void> {
+  async cancelGuardItem(guardKey: string, item: string, code?: string): Promise<void> {
     try {
-      await this.guards?.cancelQueued(guardKey, item);
+      await this.guards?.cancelQueued(guardKey, item, code);
     } catch (error) {
       this.fail(error instanceof Error ? error.message : 'The Guard could not cancel it.');
     }
@@ -942,7 +963,31 @@ export class PhoneController {
     const recovery = this.recovery;
     if (!recovery || !this.member) return;
     this.error = null;
+    const dealer = this.share?.wallet.members.find((member) => memberId(member) === plan.dealer);
+    // The Guard deals only in a recovery opened at it with the code, after its security period.
+    if (dealer?.role === 'guard') {
+      try {
+        await this.guardRecovery?.begin({ guardKey: plan.dealer, candidate: this.member.card(recovery.candidate, 'extension'), remove: plan.remove });
+      } catch (error) {
+        this.fail(error instanceof Error ? error.message : 'The Guard could not be asked.');
+      }
+      return;
+    }
     await this.member.startChange({ remove: plan.remove, dealer: plan.dealer, candidate: recovery.candidate });
+  }
+
+  /** A step of the recovery with the Guard: a new link for the browser, the code, ask the Guard, finish, reopen, cancel. */
+  async guardRecoveryStep(step: 'link' | 'open' | 'refresh' | 'finish' | 'reopen' | 'cancel', code = ''): Promise<void> {
+    const recovery = this.guardRecovery;
+    if (!recovery) return;
+    this.error = null;
+    const steps = { link: () => recovery.newDeviceLink(), open: () => recovery.open(code), refresh: () => recovery.refresh(), finish: () => recovery.finish(), reopen: () => recovery.reopen(), cancel: () => recovery.cancel() };
+    try {
+      await steps[step]();
+    } catch (error) {
+      this.fail(error instanceof Error ? error.message : 'The Guard could not be asked.');
+    }
+    this.changed();
   }
 
   /** "This browser is lost: remove it" (or any member), with another member as the second dealer. */

@@ -13,7 +13,8 @@ export class TokenBucket {
   }
 
   private refill(now: number): void {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) / 1000) * this.ratePerSecond);
+    // A clock that stepped back (NTP, a moved server clock) refills nothing, and drains nothing either.
+    this.tokens = Math.min(this.burst, this.tokens + (Math.max(0, now - this.updatedAt) / 1000) * this.ratePerSecond);
     this.updatedAt = now;
   }
 

@@ -3,6 +3,7 @@
  * phone app (docs/guard.md, "In the apps"):
  *
  *   enrol(url, code)        GET /v1/guard, the offer, POST /v1/enrol           step connecting
+ *                           (asDevice: a device code another device showed; nothing to set up after)
  *   the Guard proved the code over the SAS                                    step confirm-sas
  *   confirmSas(true)        the channel is adopted as the Guard's member channel  step linking
  *   browser: {op:"totp-setup"} → the otpauth URI to show as a QR code         step second-factor
@@ -159,10 +160,10 @@ export class GuardLinks {
     this.options.onChange();
   }
 
-  /** Cancels a delayed item at its Guard (any device of the wallet may). */
-  async cancelQueued(guardKey: string, item: string): Promise<void> {
+  /** Cancels a delayed item at its Guard (any device of the wallet may; one a recovery removes needs the code). */
+  async cancelQueued(guardKey: string, item: string, code?: string): Promise<void> {
     if (!this.queues.get(guardKey)?.some((entry) => entry.item === item)) throw new GuardEnrolError('not_ready', 'nothing of that name waits at the Guard');
-    await this.client(guardKey).request('cancel', { item });
+    await this.client(guardKey).request('cancel', code ? { item, code: code.trim() } : { item });
     await this.refreshQueue(guardKey);
   }
 
@@ -229,7 +230,7 @@ export class GuardLinks {
    * Links this device to the Guard at `guardUrl` with the code it printed (or its device code);
    * resolves once the SAS is on screen (step confirm-sas) or the enrolment failed (step failed).
    */
-  async enrol(guardUrl: string, code: string): Promise<void> {
+  async enrol(guardUrl: string, code: string, asDevice = false): Promise<void> {
     if (this.current.step !== 'idle' && this.current.step !== 'failed' && this.current.step !== 'linked') throw new GuardEnrolError('busy', 'a Guard is being linked already: finish or cancel that first');
     if (!parseEnrolmentCode(code)) throw new GuardEnrolError('bad_code', 'this is not an enrolment code (16 letters and digits, as the Guard printed it)');
     let url: URL;
@@ -261,7 +262,7 @@ export class GuardLinks {
       return this.failed(error);
     }
     // The user compares the codes on their own time: the rest follows confirmSas.
-    void this.whenPaired(this.enrolment).catch((error: unknown) => {
+    void this.whenPaired(this.enrolment, asDevice).catch((error: unknown) => {
       if (this.current.step !== 'failed' && this.current.step !== 'idle') this.failed(error);
     });
   }
@@ -278,7 +279,7 @@ export class GuardLinks {
     this.set({ step: 'linking' });
   }
 
-  private async whenPaired(enrolment: GuardEnrolment | null): Promise<void> {
+  private async whenPaired(enrolment: GuardEnrolment | null, asDevice: boolean): Promise<void> {
     if (!enrolment) return;
     await enrolment.paired;
     if (this.enrolment !== enrolment) return;
@@ -291,7 +292,8 @@ export class GuardLinks {
     this.track(guardKey, client);
     this.enrolment = null;
     this.set({ step: 'linking', guardKey, sas: null });
-    if (this.options.role === 'phone') return this.set({ step: 'linked' });
+    // A phone, or a browser linking by a device code (a recovery): the wallet's second factor is set up already.
+    if (this.options.role === 'phone' || asDevice) return this.set({ step: 'linked' });
     // The browser sets the first rules during enrolment (the Guard applies them at once until it is a member).
     void this.refreshPolicy(guardKey).catch(() => undefined);
     const { uri } = await client.request<{ uri: string }>('totp-setup');
@@ -313,10 +315,16 @@ export class GuardLinks {
   async phoneCode(): Promise<void> {
     const guardKey = this.current.guardKey;
     if (!guardKey) throw new GuardEnrolError('not_ready', 'link a Guard first');
+    const device = await this.deviceLink(guardKey);
+    this.set({ step: 'phone-code', phoneLink: device.link, expiresAt: device.expiresAt });
+  }
+
+  /** A device code of the Guard with this key as the link another device opens, and when it expires (the Guard's clock). */
+  async deviceLink(guardKey: string): Promise<{ readonly link: string; readonly expiresAt: number }> {
     const device = await this.client(guardKey).request<{ code: string; guardUrl: string; expiresAt: number }>('device-code');
     const code = parseEnrolmentCode(device.code);
     if (!code) throw new GuardEnrolError('bad_code', 'the Guard sent a device code of the wrong form');
-    this.set({ step: 'phone-code', phoneLink: encodeGuardLink(device.guardUrl, code), expiresAt: device.expiresAt });
+    return { link: encodeGuardLink(device.guardUrl, code), expiresAt: device.expiresAt };
   }
 
   /** The Guard is a member now (or the user moves on): the enrolment screens close. */

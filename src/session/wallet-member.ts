@@ -701,13 +701,18 @@ export class WalletMember {
    * with `candidate` the newcomer whose channel with this device its user just confirmed by the
    * pairing code (its hello names its role and name). `dealer`: the other dealer's key.
    */
-  startChange(plan: { readonly remove: readonly string[]; readonly dealer: string; readonly candidate?: string }): Promise<void> {
+  startChange(plan: { readonly remove: readonly string[]; readonly dealer: string; readonly candidate?: string; readonly candidateCard?: MemberCard }): Promise<void> {
     return this.serial(async () => {
       const share = this.requireShare();
+      // A candidate whose hello came before a restart (a recovery at the Guard waits 48 h): its card kept by the app.
+      if (plan.candidateCard && plan.candidateCard.identityKey === plan.candidate && !this.candidates.has(plan.candidate)) this.candidates.set(plan.candidate, { card: plan.candidateCard, coordinator: this.self, dealer: true, members: [] });
       for (const key of [...plan.remove, plan.dealer]) if (!this.isMember(key)) throw new SessionError('not_member', 'that device is not a member of this wallet');
       if (plan.remove.includes(plan.dealer) || plan.remove.includes(this.self)) throw new SessionError('refused', 'a dealer cannot be removed by its own reshare');
-      const candidate = plan.candidate ? (this.candidates.get(plan.candidate)?.card ?? { identityKey: plan.candidate, role: 'phone' as const, name: 'New device' }) : null;
-      this.setChange({ candidate, remove: [...plan.remove], dealers: [this.self, plan.dealer], verified: [this.self], ready: false, step: candidate ? 'waiting-device' : 'proposed', error: null });
+      const candidate = plan.candidate ? this.candidateCard(plan.candidate) : null;
+      // A Guard dealer compares no code: its gate is the recovery a device opened at it with the
+      // user's code, for exactly this member set (docs/guard.md, "Recovery"); it refuses anything else.
+      const verified = this.isGuardMember(plan.dealer) ? [this.self, plan.dealer] : [this.self];
+      this.setChange({ candidate, remove: [...plan.remove], dealers: [this.self, plan.dealer], verified, ready: false, step: candidate ? 'waiting-device' : 'proposed', error: null });
       const remaining = share.wallet.members.filter((member) => !plan.remove.includes(keyOf(member)));
       await this.approve({ keys: [...remaining.map(keyOf), ...(candidate ? [candidate.identityKey] : [])], newcomers: candidate ? [candidate] : [] });
       this.changed();
@@ -807,6 +812,8 @@ export class WalletMember {
     const change = this.change;
     const share = this.share;
     if (!change || !share || change.candidate?.identityKey !== from || !this.isMember(to) || change.remove.includes(to)) return;
+    // The Guard speaks no introduction: the newcomer linked to it by its own device code.
+    if (this.isGuardMember(to)) return;
     const remaining = share.wallet.members.filter((member) => !change.remove.includes(keyOf(member)));
     this.options.links.send(to, { t: 'introduce', candidate: change.candidate, link, dealer: change.dealers.includes(to), members: [...remaining.map((member) => this.cardOf(member)), change.candidate] });
     this.setChange({ ...change, step: 'verifying' });
@@ -838,13 +845,30 @@ export class WalletMember {
   }
 
   private propose(): void {
-    const share = this.requireShare();
     const change = this.change as ChangeProgress;
-    const index = (key: string) => share.wallet.members.find((member) => keyOf(member) === key)?.index as number;
-    const remaining = share.wallet.members.filter((member) => !change.remove.includes(keyOf(member)));
-    const newcomer: Member[] = change.candidate ? [{ index: share.wallet.nextIndex, identityKey: bytesFromHex(change.candidate.identityKey), role: change.candidate.role, joinedEpoch: share.wallet.epoch + 1 }] : [];
     const participant = this.ensureParticipant() as ReshareParticipant;
-    participant.propose({ newMembers: [...remaining, ...newcomer], dealers: [index(change.dealers[0] as string), index(change.dealers[1] as string)] });
+    participant.propose(this.plannedReshare({ remove: change.remove, dealer: change.dealers[1] as string, ...(change.candidate ? { candidate: change.candidate.identityKey } : {}) }));
+  }
+
+  /**
+   * The members and dealers of the reshare a change coordinated by this device would propose now
+   * (what a recovery at the Guard must name exactly before the change starts).
+   */
+  plannedReshare(plan: { readonly remove: readonly string[]; readonly dealer: string; readonly candidate?: string }): { readonly newMembers: Member[]; readonly dealers: [number, number] } {
+    const share = this.requireShare();
+    const index = (key: string) => share.wallet.members.find((member) => keyOf(member) === key)?.index as number;
+    const remaining = share.wallet.members.filter((member) => !plan.remove.includes(keyOf(member)));
+    const candidate = plan.candidate ? this.candidateCard(plan.candidate) : null;
+    const newcomer: Member[] = candidate ? [{ index: share.wallet.nextIndex, identityKey: bytesFromHex(candidate.identityKey), role: candidate.role, joinedEpoch: share.wallet.epoch + 1 }] : [];
+    return { newMembers: [...remaining, ...newcomer], dealers: [index(this.self), index(plan.dealer)] };
+  }
+
+  private candidateCard(key: string): MemberCard {
+    return this.candidates.get(key)?.card ?? { identityKey: key, role: 'phone', name: 'New device' };
+  }
+
+  private isGuardMember(key: string): boolean {
+    return this.share?.wallet.members.some((member) => member.role === 'guard' && keyOf(member) === key) ?? false;
   }
 
   // ---- joining (the newcomer) ------------------------------------------------------------------
@@ -870,9 +894,18 @@ export class WalletMember {
     this.directory = members.map((card) => ({ ...card, addedAt: this.options.now() }));
     for (const member of members) {
       if (member.identityKey === from || member.identityKey === this.self) continue;
+      // The Guard: no offer (it answers none) — this device links to it by the device code it
+      // compared itself, and pins it as a dealer only over that channel (docs/guard.md, "Recovery").
+      if (member.role === 'guard') continue;
       // An empty link: this device already has a channel with that member (a change run again).
       const link = this.options.links.linked(member.identityKey) ? '' : await this.options.links.offer(member);
       this.options.links.send(from, { t: 'link-offer', to: member.identityKey, link });
+    }
+    const guards = members.filter((card) => card.role === 'guard' && dealers.includes(card.identityKey) && this.options.links.linked(card.identityKey));
+    if (guards.length > 0) {
+      const pinned = { ...next, pinned: [...new Set([...next.pinned, ...guards.map((card) => card.identityKey)])] };
+      await this.write({ joining: pinned });
+      this.joining = pinned;
     }
     this.reportReady();
     this.changed();

@@ -262,7 +262,7 @@ describe('cancelling from the extension', () => {
    * Fix: an optional code through GuardLinks.cancelQueued, GuardDriver.cancelQueued and the UI
    * action; the queue shows the code field when the Guard answers code_required.
    */
-  it.fails('a cancel can carry the authenticator code to the Guard', async () => {
+  it('a cancel can carry the authenticator code to the Guard', async () => {
     const sent: { op?: string; code?: string }[] = [];
     const links = new GuardLinks({ identity: generateIdentity(), role: 'extension', channels: { send: (_peer: string, message: { op?: string; code?: string }) => (sent.push(message), true) } as unknown as GuardLinkChannels, onChange: () => undefined });
     links.handle('g', { t: 'guard-event', event: { kind: 'queue', items: [{ item: 'recovery:r1', kind: 'recovery', queuedAt: NOW, until: NOW + 3_600_000, detail: { members: [] } }] } }, true);

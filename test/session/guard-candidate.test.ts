@@ -106,3 +106,33 @@ describe('adding the Duet Guard as a member', () => {
     expect(phone.stored.approvals?.[0]?.newcomers).toEqual([{ identityKey: guard.key, role: 'guard', name: 'Duet Guard' }]);
   });
 });
+
+describe('a new device dealt its share by the Duet Guard (a recovery)', () => {
+  /** The browser coordinates; a new phone joins; the members it is sent name the Guard as the second dealer. */
+  async function joining(linkedToGuard: boolean) {
+    const { net, extension, guard } = walletAndGuard();
+    const newcomer = net.add(newIdentity(), 'phone', 'New phone', null);
+    newcomer.start();
+    net.link(extension, newcomer);
+    if (linkedToGuard) net.link(newcomer, guard);
+    await newcomer.member.beginJoining(extension.key);
+    const members = [
+      { identityKey: extension.key, role: 'extension', name: 'Browser' },
+      { identityKey: guard.key, role: 'guard', name: 'Duet Guard' },
+    ];
+    net.send(extension.key, newcomer.key, { t: 'members', members, dealers: [extension.key, guard.key], coordinator: extension.key });
+    await net.until(() => (newcomer.member.view().joining?.dealers.length ?? 0) === 2, 'the newcomer has the members');
+    await net.settle();
+    return { newcomer, guard };
+  }
+
+  it('pins the Guard as a dealer only over its own channel with exactly that key (linked by the Guard\'s device code)', async () => {
+    const { newcomer, guard } = await joining(true);
+    expect(newcomer.member.view().joining?.pinned).toContain(guard.key);
+  });
+
+  it('a coordinator naming a Guard this device never linked to gets no pin: the newcomer does not take part', async () => {
+    const { newcomer, guard } = await joining(false);
+    expect(newcomer.member.view().joining?.pinned).not.toContain(guard.key);
+  });
+});

@@ -14,6 +14,7 @@ import { formatDate } from '../../ui/format.ts';
 import { useAction } from '../../ui/wallet-client.ts';
 import { DecisionCard, PairingQr, PairingSas, fingerprint } from '../PairingSteps.tsx';
 import { GuardSection } from '../GuardSection.tsx';
+import { GuardRecoveryCard } from '../GuardRecoveryCard.tsx';
 import { GuardSetup } from '../GuardSetup.tsx';
 import { TaintedNotice } from '../TaintedNotice.tsx';
 
@@ -246,6 +247,7 @@ export function DevicesScreen({ view, refresh }: { view: WalletView; refresh: Re
         <DecisionCard key={decision.id} decision={decision} refresh={refresh} />
       ))}
       {members.change && members.change.step !== 'committed' && <ChangeSteps change={members.change} refresh={refresh} />}
+      <GuardRecoveryCard view={view} refresh={refresh} />
       {members.last && <LastChange last={members.last} refresh={refresh} />}
       <p class="lede">
         Any two of these devices can sign together. Key version <span data-testid="epoch">{members.epoch}</span>.

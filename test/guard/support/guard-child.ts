@@ -15,6 +15,8 @@ interface ChildOptions {
   readonly port: number;
   readonly kek: string;
   readonly clockOffset: number;
+  /** The first Paillier fixture this process uses (a process started again must not offer a key its wallet saw). */
+  readonly keyStart?: number;
 }
 
 const options = JSON.parse(process.env.DUET_GUARD_TEST_OPTIONS ?? '{}') as ChildOptions;
@@ -25,7 +27,7 @@ const guard = await GuardService.start({
   relayUrl: options.relayUrl,
   port: options.port,
   now: () => Date.now() + options.clockOffset,
-  preparedKey: cyclingKeys(15),
+  preparedKey: cyclingKeys(options.keyStart ?? 15),
   log: () => undefined,
   WebSocket: NodeWebSocket,
   link: FAST_LINK,
