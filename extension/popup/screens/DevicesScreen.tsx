@@ -96,6 +96,8 @@ function MemberRow({ member, members, view, refresh }: { member: MemberRowView; 
   const [removing, setRemoving] = useState(false);
   const [name, setName] = useState(member.name);
   const dealers = members.members.filter((other) => !other.self && other.key !== member.key && !other.suspect && !other.blocked);
+  // The Guard deals only in a recovery its gates opened (docs/guard.md, "Recovery"): a removal with it is a replacement.
+  const removalDealers = dealers.filter((other) => other.role !== 'guard');
   const isDefault = view.state.defaultCoSigner === member.key;
   const working = member.healthAt !== null && Date.now() - member.healthAt < MAX_PROOF_AGE_MS;
   return (
@@ -155,7 +157,7 @@ function MemberRow({ member, members, view, refresh }: { member: MemberRowView; 
               Ask it first
             </button>
           )}
-          {!member.blocked && dealers.length > 0 && (
+          {!member.blocked && removalDealers.length > 0 && (
             <button class={member.suspect ? 'danger small' : 'secondary small'} data-testid="member-remove" onClick={() => setRemoving(true)}>
               Remove this device
             </button>
@@ -167,13 +169,18 @@ function MemberRow({ member, members, view, refresh }: { member: MemberRowView; 
           )}
         </div>
       )}
+      {!member.self && !member.blocked && removalDealers.length === 0 && dealers.length > 0 && (
+        <p class="muted small" data-testid="member-remove-by-recovery">
+          Only the Duet Guard could deal with this browser, and it deals only in a recovery: to remove this device, replace it (the Guard's security period applies).
+        </p>
+      )}
       {removing && (
         <div class="stack" data-testid="member-remove-confirm">
           <p class="warning">
             Removing {member.name} gives the other devices new key shares (the address stays) and ends its connection. Its old share becomes useless only once every remaining device deleted its own old share — this page says when. The removed device still knows your addresses; moving your funds to a new wallet is the only complete protection.
           </p>
           <p class="lede">A second device that stays deals the new shares with this browser:</p>
-          {dealers.map((dealer) => (
+          {removalDealers.map((dealer) => (
             <button key={dealer.key} class="danger" data-testid="member-remove-with" disabled={busy} onClick={() => void run({ action: 'member-remove', key: member.key, dealer: dealer.key }).then(() => setRemoving(false))}>
               Remove with {dealer.name}
             </button>
